@@ -1,0 +1,49 @@
+//! Error codes the relay sends in an `error` message.
+
+use serde::{Deserialize, Serialize};
+
+/// Why the relay refused something. The relay sends an English sentence beside the code; the app
+/// shows its own translated sentence for the code and the relay's sentence only for codes it does
+/// not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The client's protocol version is not supported.
+    UnsupportedVersion,
+    /// A message other than `hello` came before `hello`.
+    HelloRequired,
+    /// The message was not JSON, had wrong field types or an unknown `type`.
+    InvalidMessage,
+    /// The message was larger than the relay accepts.
+    MessageTooLarge,
+    /// The connection sent more messages per second than allowed.
+    RateLimited,
+    /// The display name was empty, too long or had forbidden characters.
+    InvalidName,
+    /// The room name was empty, too long or had forbidden characters.
+    InvalidRoomName,
+    /// The room already has as many participants as the relay allows.
+    RoomFull,
+    /// The relay has reached its limit of rooms.
+    TooManyRooms,
+    /// The message needs a joined room, and this connection has not joined one.
+    NotJoined,
+    /// `join` was sent twice on one connection.
+    AlreadyJoined,
+    /// A signal was addressed to someone not in the sender's room.
+    UnknownParticipant,
+    /// The relay is shutting down.
+    ShuttingDown,
+    /// Something went wrong inside the relay.
+    Internal,
+    /// A code this build does not know (sent by a newer relay).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// Whether the relay closes the connection after sending this error.
+    pub fn is_fatal(self) -> bool {
+        matches!(self, Self::UnsupportedVersion | Self::ShuttingDown | Self::Internal)
+    }
+}

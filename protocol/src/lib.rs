@@ -1,0 +1,32 @@
+//! Treffpunkt's signalling protocol: every message that travels between the app and the relay.
+//!
+//! Messages are JSON objects with a `type` field, named by direction:
+//! [`ClientMessage`]s go from a browser (or the load generator) to the relay,
+//! [`ServerMessage`]s go from the relay to a browser. The prose specification with the join and
+//! negotiation sequences is `docs/protocol.md`; keep the two in step.
+//!
+//! This crate does no I/O. It is used by the relay, the app and the tests alike, so a message is
+//! defined exactly once.
+
+mod codec;
+mod error;
+mod messages;
+mod types;
+mod validate;
+
+pub use codec::{DecodeError, decode_client, decode_server, encode};
+pub use error::ErrorCode;
+pub use messages::{ClientMessage, ServerMessage, Signal};
+pub use types::{
+    IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
+};
+pub use validate::{
+    MAX_NAME_CHARS, MAX_ROOM_CHARS, NameError, RoomNameError, normalize_display_name,
+    validate_room_name,
+};
+
+/// The protocol version this build speaks. Sent in `hello`; bumped on incompatible changes.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The path of the signalling WebSocket on the relay.
+pub const WEBSOCKET_PATH: &str = "/ws";

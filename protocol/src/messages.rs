@@ -1,0 +1,139 @@
+//! The two message enums, one per direction.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ErrorCode, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,
+    Role, RoomMode,
+};
+
+/// Messages a client sends to the relay ("requests").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// The first message on every connection: which protocol version the client speaks.
+    Hello {
+        /// The client's [`crate::PROTOCOL_VERSION`].
+        version: u32,
+    },
+    /// Enter a room. Answered by `welcome` or by `error`.
+    Join {
+        /// Echoed in the `welcome` or `error`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        /// The room's name, as in `/?room=NAME`.
+        room: String,
+        /// The display name the others see.
+        name: String,
+        /// Whether microphone and camera are on at the start.
+        #[serde(default)]
+        media: MediaState,
+    },
+    /// A WebRTC negotiation message for one other participant of the same room.
+    Signal {
+        /// The participant it is for.
+        to: ParticipantId,
+        /// The offer, answer or candidate.
+        signal: Signal,
+    },
+    /// The sender switched its microphone or camera on or off.
+    Media {
+        /// The new state.
+        media: MediaState,
+    },
+    /// Leave the room; the connection may then join another.
+    Leave,
+    /// Keepalive; answered by `pong` with the same nonce.
+    Ping {
+        /// Any number; echoed.
+        #[serde(default)]
+        nonce: u64,
+    },
+}
+
+/// Messages the relay sends to a client ("events").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// Answer to the client's `hello`: the version the relay speaks.
+    Hello {
+        /// The relay's [`crate::PROTOCOL_VERSION`].
+        version: u32,
+    },
+    /// The client is now in the room.
+    Welcome {
+        /// The `request_id` of the `join`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        /// The id the relay gave this participant.
+        you: ParticipantId,
+        /// The room's normalised name.
+        room: String,
+        /// This participant's role.
+        role: Role,
+        /// How media flows in this room.
+        mode: RoomMode,
+        /// Everyone else already in the room, in the order they joined.
+        participants: Vec<ParticipantInfo>,
+        /// What to put into `RTCPeerConnection`'s `iceServers`.
+        ice_servers: Vec<IceServer>,
+    },
+    /// Someone entered the room.
+    ParticipantJoined {
+        /// Who.
+        participant: ParticipantInfo,
+    },
+    /// Someone changed their state (microphone, camera).
+    ParticipantUpdated {
+        /// Their new state.
+        participant: ParticipantInfo,
+    },
+    /// Someone left the room, or their connection was lost.
+    ParticipantLeft {
+        /// Who.
+        id: ParticipantId,
+    },
+    /// A WebRTC negotiation message from another participant.
+    Signal {
+        /// Who sent it.
+        from: ParticipantId,
+        /// The offer, answer or candidate.
+        signal: Signal,
+    },
+    /// A request was refused, or the connection broke a rule.
+    Error {
+        /// The `request_id` of the request that failed, if it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        /// What went wrong, for programs.
+        code: ErrorCode,
+        /// What went wrong, for people (English).
+        message: String,
+    },
+    /// Answer to `ping`.
+    Pong {
+        /// The nonce of the `ping`.
+        nonce: u64,
+    },
+}
+
+/// One step of WebRTC negotiation between two participants, relayed unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// A session description of type `offer`.
+    Offer {
+        /// The SDP.
+        sdp: String,
+    },
+    /// A session description of type `answer`.
+    Answer {
+        /// The SDP.
+        sdp: String,
+    },
+    /// A trickled ICE candidate.
+    Candidate {
+        /// The candidate.
+        candidate: IceCandidate,
+    },
+}

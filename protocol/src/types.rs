@@ -1,0 +1,105 @@
+//! Small value types shared by several messages.
+
+use serde::{Deserialize, Serialize};
+
+/// A participant's id, unique within one relay process for its lifetime. Assigned by the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ParticipantId(pub u64);
+
+impl std::fmt::Display for ParticipantId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "p{}", self.0)
+    }
+}
+
+/// A number the client picks for a request; the relay echoes it in the reply or error it causes,
+/// so a client can match answers to questions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RequestId(pub u32);
+
+/// What a participant may do in a room. Only `participant` is handed out today; hosts and
+/// listeners arrive with moderation, and are part of the wire format already so that older clients
+/// can read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// May moderate the room.
+    Host,
+    /// May send audio and video.
+    #[default]
+    Participant,
+    /// Receives only.
+    Listener,
+}
+
+/// How media flows in a room. Decided by the relay, never by a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomMode {
+    /// Every browser connects directly to every other browser.
+    #[default]
+    Mesh,
+    /// Every browser connects to the relay, which forwards media (not yet implemented).
+    Sfu,
+}
+
+/// Whether a participant's microphone and camera are on, as they announced it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaState {
+    /// The microphone is on (not muted).
+    pub audio: bool,
+    /// The camera is on.
+    pub video: bool,
+}
+
+impl Default for MediaState {
+    fn default() -> Self {
+        Self { audio: true, video: true }
+    }
+}
+
+/// Everything the others know about one participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    /// The relay-assigned id.
+    pub id: ParticipantId,
+    /// The display name, already normalised by the relay.
+    pub name: String,
+    /// What this participant may do.
+    #[serde(default)]
+    pub role: Role,
+    /// Microphone and camera state.
+    pub media: MediaState,
+}
+
+/// One entry of the `iceServers` list handed to `RTCPeerConnection`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `stun:` / `turn:` / `turns:` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name, if the server needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN credential, if the server needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// An ICE candidate as `RTCIceCandidate.toJSON()` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IceCandidate {
+    /// The `candidate:` attribute line; empty for end-of-candidates.
+    pub candidate: String,
+    /// The media stream identification tag the candidate belongs to.
+    #[serde(default)]
+    pub sdp_mid: Option<String>,
+    /// The index of the m-line the candidate belongs to.
+    #[serde(default)]
+    pub sdp_m_line_index: Option<u16>,
+    /// The ICE username fragment the candidate belongs to (tells generations apart after a restart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username_fragment: Option<String>,
+}

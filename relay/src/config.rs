@@ -1,0 +1,72 @@
+//! The relay's settings: command-line flags, each with an environment variable.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Parser;
+use protocol::IceServer;
+
+/// Treffpunkt relay: signalling for video meetings, and the web app's files, in one process.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "relay", version, about, long_about = None)]
+pub struct Config {
+    /// Address and port for HTTP and WebSocket signalling.
+    #[arg(long, env = "TREFFPUNKT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Serve the built web app (trunk's `dist/`) from this folder. Without it, only signalling runs.
+    #[arg(long, env = "TREFFPUNKT_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Most participants in one room. Every browser in a mesh room sends its video once per other
+    /// participant, so keep this small until server forwarding is available.
+    #[arg(long, env = "TREFFPUNKT_ROOM_CAPACITY", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub room_capacity: u32,
+
+    /// Most rooms open at the same time.
+    #[arg(long, env = "TREFFPUNKT_MAX_ROOMS", default_value_t = 1000)]
+    pub max_rooms: usize,
+
+    /// Largest signalling message a client may send, in bytes. SDP offers are a few kilobytes.
+    #[arg(long, env = "TREFFPUNKT_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Messages per second a connection may send on average.
+    #[arg(long, env = "TREFFPUNKT_MESSAGES_PER_SECOND", default_value_t = 50)]
+    pub messages_per_second: u32,
+
+    /// Messages a connection may send in a burst (joining a room trickles many ICE candidates).
+    #[arg(long, env = "TREFFPUNKT_MESSAGE_BURST", default_value_t = 200)]
+    pub message_burst: u32,
+
+    /// STUN/TURN servers handed to browsers, comma-separated (e.g. `turn:turn.example.org:3478`).
+    /// Empty by default: Treffpunkt never sends anyone to a third-party server unless told to.
+    #[arg(long = "ice-server", env = "TREFFPUNKT_ICE_SERVERS", value_delimiter = ',')]
+    pub ice_servers: Vec<String>,
+
+    /// Close connections that have sent nothing (not even a WebSocket pong) for this many seconds.
+    #[arg(long, env = "TREFFPUNKT_IDLE_TIMEOUT_SECS", default_value_t = 45)]
+    pub idle_timeout_secs: u64,
+}
+
+impl Config {
+    /// The settings with every default, listening on `listen`. Handy for tests.
+    pub fn with_listen(listen: SocketAddr) -> Self {
+        let mut config = Self::parse_from(["relay"]);
+        config.listen = listen;
+        config
+    }
+
+    /// The ICE servers as they go into `welcome`.
+    pub fn ice_server_list(&self) -> Vec<IceServer> {
+        if self.ice_servers.is_empty() {
+            return Vec::new();
+        }
+        vec![IceServer { urls: self.ice_servers.clone(), username: None, credential: None }]
+    }
+
+    /// How long a silent connection lives.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+}

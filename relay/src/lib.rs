@@ -1,0 +1,15 @@
+//! Treffpunkt's relay: one process that serves the web app, runs signalling for meeting rooms,
+//! and (in a later version) forwards media.
+//!
+//! `main.rs` only parses the configuration; [`run`] does the work, so tests run the real relay on
+//! a listener bound to port 0.
+
+pub mod config;
+mod hub;
+mod rate;
+pub mod rooms;
+mod server;
+pub mod session;
+
+pub use config::Config;
+pub use server::run;

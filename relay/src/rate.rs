@@ -1,0 +1,60 @@
+//! A token bucket that is told the time instead of reading a clock.
+
+use std::time::Instant;
+
+/// Allows `rate` events per second on average and `burst` at once.
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    /// Tokens added per second.
+    rate: f64,
+    /// The most tokens the bucket holds.
+    burst: f64,
+    /// Tokens now; one is taken per event.
+    tokens: f64,
+    /// When `tokens` was last brought up to date.
+    updated: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket.
+    pub fn new(rate: u32, burst: u32, now: Instant) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self { rate: f64::from(rate.max(1)), burst, tokens: burst, updated: now }
+    }
+
+    /// Takes a token if there is one; `false` means the event exceeds the rate.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.updated);
+        self.updated = now;
+        self.tokens = (self.tokens + elapsed.as_secs_f64() * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn burst_then_refill() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(10, 3, start);
+        assert!(bucket.try_take(start));
+        assert!(bucket.try_take(start));
+        assert!(bucket.try_take(start));
+        assert!(!bucket.try_take(start));
+        assert!(!bucket.try_take(start + Duration::from_millis(50)));
+        assert!(bucket.try_take(start + Duration::from_millis(110)));
+        // A long pause refills only up to the burst size.
+        let later = start + Duration::from_secs(60);
+        assert!((0..3).all(|_| bucket.try_take(later)));
+        assert!(!bucket.try_take(later));
+    }
+}

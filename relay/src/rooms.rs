@@ -1,0 +1,369 @@
+//! Rooms and who is in them: the relay's signalling state machine.
+//!
+//! It does no I/O. Each call takes what a connection asked for and returns the messages to send,
+//! each addressed to a connection. The WebSocket shell (`server.rs`) delivers them. Every decision
+//! about who may send what to whom is made here, so it is tested here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use protocol::{
+    ErrorCode, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
+    ServerMessage, Signal,
+};
+
+/// A WebSocket connection, as the shell numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// A message for one connection.
+pub type Outgoing = (ConnId, ServerMessage);
+
+/// The limits rooms enforce.
+#[derive(Debug, Clone)]
+pub struct RoomLimits {
+    /// Most participants in one room.
+    pub capacity: usize,
+    /// Most rooms at once.
+    pub max_rooms: usize,
+}
+
+/// Why a request about rooms was refused. The `Display` text is the sentence the client gets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    /// The display name broke a rule.
+    #[error("Your name was not accepted: {0}.")]
+    InvalidName(protocol::NameError),
+    /// The room name broke a rule.
+    #[error("This room name is not valid: {0}.")]
+    InvalidRoomName(protocol::RoomNameError),
+    /// The room is at capacity.
+    #[error("This room is full: it allows at most {capacity} participants.")]
+    RoomFull {
+        /// The capacity.
+        capacity: usize,
+    },
+    /// The relay is at its room limit.
+    #[error("The relay has reached its limit of {limit} open rooms. Please try again later.")]
+    TooManyRooms {
+        /// The limit.
+        limit: usize,
+    },
+    /// The connection has not joined a room.
+    #[error("Join a room first.")]
+    NotJoined,
+    /// The connection has joined a room already.
+    #[error("This connection is already in a room; leave it first.")]
+    AlreadyJoined,
+    /// The addressee of a signal is not in the sender's room.
+    #[error("Participant {0} is not in this room.")]
+    UnknownParticipant(ParticipantId),
+}
+
+impl RoomError {
+    /// The wire code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidName(_) => ErrorCode::InvalidName,
+            Self::InvalidRoomName(_) => ErrorCode::InvalidRoomName,
+            Self::RoomFull { .. } => ErrorCode::RoomFull,
+            Self::TooManyRooms { .. } => ErrorCode::TooManyRooms,
+            Self::NotJoined => ErrorCode::NotJoined,
+            Self::AlreadyJoined => ErrorCode::AlreadyJoined,
+            Self::UnknownParticipant(_) => ErrorCode::UnknownParticipant,
+        }
+    }
+
+    /// The `error` message for this refusal.
+    pub fn to_message(&self, request_id: Option<RequestId>) -> ServerMessage {
+        ServerMessage::Error { request_id, code: self.code(), message: self.to_string() }
+    }
+}
+
+/// One participant in a room.
+#[derive(Debug)]
+struct Member {
+    /// The connection that speaks for this participant.
+    conn: ConnId,
+    /// What the others see.
+    info: ParticipantInfo,
+}
+
+/// One room; it exists while it has members.
+#[derive(Debug, Default)]
+struct Room {
+    /// Members by id; ids grow, so iteration order is join order.
+    members: BTreeMap<ParticipantId, Member>,
+    /// How media flows. Always mesh until server forwarding exists.
+    mode: RoomMode,
+}
+
+/// Where a connection is.
+#[derive(Debug, Clone)]
+struct Seat {
+    /// The room's normalised name.
+    room: String,
+    /// The participant id the connection has there.
+    id: ParticipantId,
+}
+
+/// All rooms of one relay.
+#[derive(Debug)]
+pub struct Rooms {
+    /// Limits to enforce.
+    limits: RoomLimits,
+    /// Handed to every participant in `welcome`.
+    ice_servers: Vec<IceServer>,
+    /// Open rooms by normalised name.
+    rooms: HashMap<String, Room>,
+    /// Which connection sits where.
+    seats: HashMap<ConnId, Seat>,
+    /// The next participant id; never reused while the process lives.
+    next_id: u64,
+}
+
+impl Rooms {
+    /// No rooms yet.
+    pub fn new(limits: RoomLimits, ice_servers: Vec<IceServer>) -> Self {
+        Self { limits, ice_servers, rooms: HashMap::new(), seats: HashMap::new(), next_id: 1 }
+    }
+
+    /// Number of open rooms.
+    pub fn room_count(&self) -> usize {
+        self.rooms.len()
+    }
+
+    /// Number of participants across all rooms.
+    pub fn participant_count(&self) -> usize {
+        self.seats.len()
+    }
+
+    /// `conn` asks to join `room` as `name`. On success the joiner gets `welcome` and everyone else
+    /// in the room gets `participant_joined`.
+    pub fn join(
+        &mut self,
+        conn: ConnId,
+        request_id: Option<RequestId>,
+        room: &str,
+        name: &str,
+        media: MediaState,
+    ) -> Result<Vec<Outgoing>, RoomError> {
+        if self.seats.contains_key(&conn) {
+            return Err(RoomError::AlreadyJoined);
+        }
+        let room_name = protocol::validate_room_name(room).map_err(RoomError::InvalidRoomName)?;
+        let name = protocol::normalize_display_name(name).map_err(RoomError::InvalidName)?;
+        match self.rooms.get(&room_name) {
+            Some(existing) if existing.members.len() >= self.limits.capacity => {
+                return Err(RoomError::RoomFull { capacity: self.limits.capacity });
+            }
+            None if self.rooms.len() >= self.limits.max_rooms => {
+                return Err(RoomError::TooManyRooms { limit: self.limits.max_rooms });
+            }
+            _ => {}
+        }
+
+        let id = ParticipantId(self.next_id);
+        self.next_id += 1;
+        let info = ParticipantInfo { id, name, role: Role::Participant, media };
+        let room = self.rooms.entry(room_name.clone()).or_default();
+
+        let mut out: Vec<Outgoing> = room
+            .members
+            .values()
+            .map(|m| (m.conn, ServerMessage::ParticipantJoined { participant: info.clone() }))
+            .collect();
+        out.push((
+            conn,
+            ServerMessage::Welcome {
+                request_id,
+                you: id,
+                room: room_name.clone(),
+                role: info.role,
+                mode: room.mode,
+                participants: room.members.values().map(|m| m.info.clone()).collect(),
+                ice_servers: self.ice_servers.clone(),
+            },
+        ));
+        room.members.insert(id, Member { conn, info });
+        self.seats.insert(conn, Seat { room: room_name, id });
+        Ok(out)
+    }
+
+    /// `conn` sends a negotiation message to participant `to`, who must share its room.
+    pub fn signal(
+        &mut self,
+        conn: ConnId,
+        to: ParticipantId,
+        signal: Signal,
+    ) -> Result<Vec<Outgoing>, RoomError> {
+        let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
+        let room = self.rooms.get(&seat.room).ok_or(RoomError::NotJoined)?;
+        match room.members.get(&to) {
+            Some(target) if to != seat.id => {
+                Ok(vec![(target.conn, ServerMessage::Signal { from: seat.id, signal })])
+            }
+            _ => Err(RoomError::UnknownParticipant(to)),
+        }
+    }
+
+    /// `conn` switched its microphone or camera; everyone else in the room hears of it.
+    pub fn update_media(
+        &mut self,
+        conn: ConnId,
+        media: MediaState,
+    ) -> Result<Vec<Outgoing>, RoomError> {
+        let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
+        let room = self.rooms.get_mut(&seat.room).ok_or(RoomError::NotJoined)?;
+        let member = room.members.get_mut(&seat.id).ok_or(RoomError::NotJoined)?;
+        if member.info.media == media {
+            return Ok(Vec::new());
+        }
+        member.info.media = media;
+        let participant = member.info.clone();
+        Ok(room
+            .members
+            .values()
+            .filter(|m| m.conn != conn)
+            .map(|m| (m.conn, ServerMessage::ParticipantUpdated { participant: participant.clone() }))
+            .collect())
+    }
+
+    /// `conn` leaves its room, by request or because the connection ended. Leaving when not in a
+    /// room does nothing, so the shell may call this on every disconnect.
+    pub fn leave(&mut self, conn: ConnId) -> Vec<Outgoing> {
+        let Some(seat) = self.seats.remove(&conn) else {
+            return Vec::new();
+        };
+        let Some(room) = self.rooms.get_mut(&seat.room) else {
+            return Vec::new();
+        };
+        room.members.remove(&seat.id);
+        if room.members.is_empty() {
+            self.rooms.remove(&seat.room);
+            return Vec::new();
+        }
+        room.members
+            .values()
+            .map(|m| (m.conn, ServerMessage::ParticipantLeft { id: seat.id }))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rooms(capacity: usize) -> Rooms {
+        Rooms::new(RoomLimits { capacity, max_rooms: 2 }, Vec::new())
+    }
+
+    fn join(rooms: &mut Rooms, conn: u64, room: &str, name: &str) -> Vec<Outgoing> {
+        rooms.join(ConnId(conn), None, room, name, MediaState::default()).expect("join accepted")
+    }
+
+    fn welcome_of(out: &[Outgoing], conn: u64) -> (ParticipantId, Vec<String>) {
+        out.iter()
+            .find_map(|(c, m)| match m {
+                ServerMessage::Welcome { you, participants, .. } if *c == ConnId(conn) => {
+                    Some((*you, participants.iter().map(|p| p.name.clone()).collect()))
+                }
+                _ => None,
+            })
+            .expect("a welcome for the joiner")
+    }
+
+    #[test]
+    fn joiner_gets_roster_and_others_get_joined() {
+        let mut r = rooms(4);
+        let out = join(&mut r, 1, "demo", "Anna");
+        assert_eq!(welcome_of(&out, 1).1, Vec::<String>::new());
+        assert_eq!(out.len(), 1);
+
+        let out = join(&mut r, 2, "Demo", " Bob ");
+        let (bob, roster) = welcome_of(&out, 2);
+        assert_eq!(roster, vec!["Anna"]);
+        assert!(out.iter().any(|(c, m)| *c == ConnId(1)
+            && matches!(m, ServerMessage::ParticipantJoined { participant } if participant.id == bob && participant.name == "Bob")));
+        assert_eq!(r.room_count(), 1, "room names are case-insensitive");
+    }
+
+    #[test]
+    fn signals_stay_inside_a_room() {
+        let mut r = rooms(4);
+        let a = welcome_of(&join(&mut r, 1, "one", "A"), 1).0;
+        let b = welcome_of(&join(&mut r, 2, "one", "B"), 2).0;
+        let c = welcome_of(&join(&mut r, 3, "two", "C"), 3).0;
+        let offer = Signal::Offer { sdp: "v=0".into() };
+
+        let out = r.signal(ConnId(1), b, offer.clone()).expect("same room");
+        assert_eq!(out, vec![(ConnId(2), ServerMessage::Signal { from: a, signal: offer.clone() })]);
+        assert_eq!(r.signal(ConnId(1), c, offer.clone()), Err(RoomError::UnknownParticipant(c)));
+        assert_eq!(r.signal(ConnId(1), a, offer.clone()), Err(RoomError::UnknownParticipant(a)));
+        assert_eq!(r.signal(ConnId(9), a, offer), Err(RoomError::NotJoined));
+    }
+
+    #[test]
+    fn capacity_and_room_limits_are_enforced() {
+        let mut r = rooms(2);
+        join(&mut r, 1, "x", "A");
+        join(&mut r, 2, "x", "B");
+        let full = r.join(ConnId(3), Some(RequestId(5)), "x", "C", MediaState::default());
+        assert_eq!(full, Err(RoomError::RoomFull { capacity: 2 }));
+        assert!(full.unwrap_err().to_string().contains("at most 2"));
+        join(&mut r, 4, "y", "D");
+        assert_eq!(
+            r.join(ConnId(5), None, "z", "E", MediaState::default()),
+            Err(RoomError::TooManyRooms { limit: 2 })
+        );
+        // A place frees up when someone leaves.
+        r.leave(ConnId(2));
+        join(&mut r, 3, "x", "C");
+    }
+
+    #[test]
+    fn bad_names_and_double_joins_are_refused() {
+        let mut r = rooms(4);
+        let bad_room = r.join(ConnId(1), None, "a/b", "A", MediaState::default());
+        assert_eq!(bad_room.map_err(|e| e.code()), Err(ErrorCode::InvalidRoomName));
+        let bad_name = r.join(ConnId(1), None, "a", "  ", MediaState::default());
+        assert_eq!(bad_name.map_err(|e| e.code()), Err(ErrorCode::InvalidName));
+        join(&mut r, 1, "a", "A");
+        assert_eq!(
+            r.join(ConnId(1), None, "b", "A", MediaState::default()),
+            Err(RoomError::AlreadyJoined)
+        );
+        assert_eq!(r.room_count(), 1, "refused joins create no rooms");
+    }
+
+    #[test]
+    fn media_updates_reach_the_others_only() {
+        let mut r = rooms(4);
+        join(&mut r, 1, "m", "A");
+        join(&mut r, 2, "m", "B");
+        join(&mut r, 3, "m", "C");
+        let muted = MediaState { audio: false, video: true };
+        let out = r.update_media(ConnId(1), muted).expect("joined");
+        let to: Vec<_> = out.iter().map(|(c, _)| c.0).collect();
+        assert_eq!(to, vec![2, 3]);
+        assert!(out.iter().all(|(_, m)| matches!(m,
+            ServerMessage::ParticipantUpdated { participant } if participant.media == muted)));
+        assert!(r.update_media(ConnId(1), muted).expect("joined").is_empty(), "no-op is silent");
+    }
+
+    #[test]
+    fn leaving_tells_the_others_and_empty_rooms_vanish() {
+        let mut r = rooms(4);
+        let a = welcome_of(&join(&mut r, 1, "l", "A"), 1).0;
+        join(&mut r, 2, "l", "B");
+        let out = r.leave(ConnId(1));
+        assert_eq!(out, vec![(ConnId(2), ServerMessage::ParticipantLeft { id: a })]);
+        assert!(r.leave(ConnId(1)).is_empty(), "leaving twice is harmless");
+        assert!(r.leave(ConnId(2)).is_empty());
+        assert_eq!((r.room_count(), r.participant_count()), (0, 0));
+        // A new room with the same name starts fresh, with new ids.
+        let out = join(&mut r, 3, "l", "A");
+        let (id, roster) = welcome_of(&out, 3);
+        assert!(roster.is_empty());
+        assert_ne!(id, a, "ids are never reused");
+    }
+}

@@ -1,0 +1,238 @@
+//! The I/O shell: HTTP routes, static files, and one task per WebSocket connection.
+//!
+//! Each connection task selects over its socket, its outbox, a keepalive ticker and the shutdown
+//! signal. All decisions are made by [`Session`] (per connection) and [`Hub`] (per relay).
+
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    extract::{
+        ConnectInfo, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket, close_code},
+    },
+    response::IntoResponse,
+    routing::get,
+};
+use futures_util::{SinkExt, StreamExt};
+use protocol::{ErrorCode, ServerMessage};
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, watch},
+};
+use tower_http::services::ServeDir;
+use tracing::{debug, info, warn};
+
+use crate::{
+    Config,
+    hub::{Hub, OUTBOX_CAPACITY},
+    rooms::{ConnId, RoomLimits, Rooms},
+    session::{Frame, Session, SessionLimits, Step},
+};
+
+/// How often the relay pings each WebSocket to find dead connections.
+const PING_INTERVAL: Duration = Duration::from_secs(15);
+/// How long shutdown waits for connections to say goodbye.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What every request handler shares.
+struct Shared {
+    /// Settings.
+    config: Config,
+    /// Rooms and outboxes.
+    hub: Mutex<Hub>,
+    /// Numbers connections.
+    next_conn: AtomicU64,
+    /// Turns `true` when the relay shuts down.
+    shutdown: watch::Receiver<bool>,
+    /// Held by every connection task; shutdown waits until all are dropped.
+    alive: mpsc::Sender<()>,
+}
+
+impl Shared {
+    fn hub(&self) -> MutexGuard<'_, Hub> {
+        // A panic while holding the lock would be a bug in `Hub`; the state it guards is still
+        // consistent at every await point, so keep serving rather than poisoning every request.
+        self.hub.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Runs the relay on `listener` until `shutdown` completes, then closes every connection with a
+/// goodbye and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let rooms = Rooms::new(
+        RoomLimits { capacity: config.room_capacity as usize, max_rooms: config.max_rooms },
+        config.ice_server_list(),
+    );
+    let static_dir = config.static_dir.clone();
+    let shared = Arc::new(Shared {
+        config,
+        hub: Mutex::new(Hub::new(rooms)),
+        next_conn: AtomicU64::new(1),
+        shutdown: stop_rx.clone(),
+        alive: alive_tx,
+    });
+
+    let mut app = Router::new()
+        .route(protocol::WEBSOCKET_PATH, get(websocket))
+        .route("/healthz", get(health));
+    app = match static_dir {
+        Some(dir) => app.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true)),
+        None => app.route("/", get(no_app)),
+    };
+    let app = app.with_state(Arc::clone(&shared));
+
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut graceful = stop_rx;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = graceful.wait_for(|stop| *stop).await;
+        })
+        .await?;
+
+    // Wait (briefly) for the WebSocket tasks, which run outside the HTTP server's bookkeeping.
+    drop(shared);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, alive_rx.recv()).await;
+    info!("relay stopped");
+    Ok(())
+}
+
+async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let hub = shared.hub();
+    format!(
+        "ok: {} rooms, {} participants\n",
+        hub.rooms().room_count(),
+        hub.rooms().participant_count()
+    )
+}
+
+async fn no_app() -> &'static str {
+    "Treffpunkt relay. This relay was started without --static-dir, so it serves signalling only.\n"
+}
+
+async fn websocket(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    upgrade: WebSocketUpgrade,
+) -> impl IntoResponse {
+    // Frames somewhat over the limit are read and answered with `message_too_large`; frames far
+    // over it are not even buffered, and end the connection.
+    let hard_limit = shared.config.max_message_bytes.saturating_mul(4).max(1 << 20);
+    upgrade
+        .max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
+        .on_upgrade(move |socket| connection(socket, shared, peer))
+}
+
+/// Runs one WebSocket connection from upgrade to close.
+async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
+    let _alive = shared.alive.clone();
+    let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
+    debug!(?conn, %peer, "connected");
+    let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    shared.hub().connect(conn, outbox);
+
+    let config = &shared.config;
+    let mut session = Session::new(
+        SessionLimits {
+            max_message_bytes: config.max_message_bytes,
+            messages_per_second: config.messages_per_second,
+            message_burst: config.message_burst,
+        },
+        Instant::now(),
+    );
+    let (mut sink, mut stream) = socket.split();
+    let mut ping = tokio::time::interval(PING_INTERVAL);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut shutdown = shared.shutdown.clone();
+    let mut last_heard = Instant::now();
+
+    let close: Option<(u16, String)> = loop {
+        tokio::select! {
+            frame = stream.next() => {
+                let now = Instant::now();
+                last_heard = now;
+                let step = match frame {
+                    Some(Ok(Message::Text(text))) => session.on_frame(now, Frame::Text(text.as_str())),
+                    Some(Ok(Message::Binary(bytes))) => session.on_frame(now, Frame::Binary(bytes.len())),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Err(e)) => {
+                        debug!(?conn, "socket error: {e}");
+                        break Some((close_code::SIZE, "message too large or malformed frame".into()));
+                    }
+                };
+                match step {
+                    Step::Handle(message) => { shared.hub().handle(conn, message); }
+                    Step::Reply(reply) => { shared.hub().send(conn, reply); }
+                    Step::Ignore => {}
+                    Step::Close(farewell) => {
+                        warn!(?conn, %peer, "closing connection: {farewell:?}");
+                        let _ = sink.send(text(&farewell)).await;
+                        break Some((close_code::POLICY, "protocol violation".into()));
+                    }
+                }
+            }
+            queued = inbox.recv() => match queued {
+                Some(message) => {
+                    if sink.send(text(&message)).await.is_err() {
+                        break None;
+                    }
+                }
+                // The hub dropped our outbox: we fell too far behind.
+                None => break Some((close_code::POLICY, "too slow to keep up with the room".into())),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() > config.idle_timeout() {
+                    debug!(?conn, "idle; closing");
+                    break Some((close_code::AWAY, "idle timeout".into()));
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    break None;
+                }
+            }
+            _ = stopped(&mut shutdown) => {
+                let goodbye = ServerMessage::Error {
+                    request_id: None,
+                    code: ErrorCode::ShuttingDown,
+                    message: "The relay is restarting. Please rejoin in a moment.".into(),
+                };
+                let _ = sink.send(text(&goodbye)).await;
+                break Some((close_code::RESTART, "relay shutting down".into()));
+            }
+        }
+    };
+
+    shared.hub().disconnect(conn);
+    if let Some((code, reason)) = close {
+        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+    }
+    let _ = sink.close().await;
+    debug!(?conn, "disconnected");
+}
+
+/// Completes once the relay is shutting down.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+fn text(message: &ServerMessage) -> Message {
+    Message::Text(protocol::encode(message).into())
+}

@@ -1,0 +1,254 @@
+//! What one connection may send, and what happens when it breaks the rules.
+//!
+//! A [`Session`] sees every frame a connection sends, in order, with the time it arrived, and
+//! decides: hand the message on to the rooms, answer it directly, drop it, or close the
+//! connection. Mistakes are answered with an `error` naming the rule; only abuse — many mistakes
+//! in a short time — closes the connection.
+
+use std::time::Instant;
+
+use protocol::{ClientMessage, ErrorCode, PROTOCOL_VERSION, ServerMessage};
+
+use crate::rate::TokenBucket;
+
+/// How many rule violations a connection may commit in a burst before it is closed.
+const STRIKE_BURST: u32 = 20;
+/// How many rule violations per second are forgiven in the long run.
+const STRIKES_PER_SECOND: u32 = 1;
+
+/// Limits on what one connection sends.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// Largest text message in bytes.
+    pub max_message_bytes: usize,
+    /// Average messages per second.
+    pub messages_per_second: u32,
+    /// Messages allowed in a burst.
+    pub message_burst: u32,
+}
+
+/// A frame as it came off the WebSocket.
+#[derive(Debug, Clone, Copy)]
+pub enum Frame<'a> {
+    /// A text frame.
+    Text(&'a str),
+    /// A binary frame of this many bytes; the protocol has none.
+    Binary(usize),
+}
+
+/// What to do with a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// A valid request for the rooms.
+    Handle(ClientMessage),
+    /// Answer the sender with this, and nothing else.
+    Reply(ServerMessage),
+    /// Drop the frame silently.
+    Ignore,
+    /// Send this last message and close the connection.
+    Close(ServerMessage),
+}
+
+/// The rule-keeping state of one connection.
+#[derive(Debug)]
+pub struct Session {
+    /// The limits.
+    limits: SessionLimits,
+    /// Whether a matching `hello` has been received.
+    greeted: bool,
+    /// Messages allowed.
+    rate: TokenBucket,
+    /// Violations forgiven; empty means abuse.
+    strikes: TokenBucket,
+    /// Whether the sender has been told it is rate limited since it last sent a message in time.
+    told_rate_limited: bool,
+}
+
+fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
+    ServerMessage::Error { request_id: None, code, message: message.into() }
+}
+
+impl Session {
+    /// A new connection at `now`.
+    pub fn new(limits: SessionLimits, now: Instant) -> Self {
+        Self {
+            limits,
+            greeted: false,
+            rate: TokenBucket::new(limits.messages_per_second, limits.message_burst, now),
+            strikes: TokenBucket::new(STRIKES_PER_SECOND, STRIKE_BURST, now),
+            told_rate_limited: false,
+        }
+    }
+
+    /// Whether `hello` has been exchanged.
+    pub fn is_greeted(&self) -> bool {
+        self.greeted
+    }
+
+    /// Decides what to do with `frame`, received at `now`.
+    pub fn on_frame(&mut self, now: Instant, frame: Frame<'_>) -> Step {
+        if !self.rate.try_take(now) {
+            let reply = if self.told_rate_limited {
+                Step::Ignore
+            } else {
+                self.told_rate_limited = true;
+                Step::Reply(error(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "You sent more than {} messages per second; messages are being dropped.",
+                        self.limits.messages_per_second
+                    ),
+                ))
+            };
+            return self.strike(now, reply);
+        }
+        self.told_rate_limited = false;
+
+        let text = match frame {
+            Frame::Text(text) => text,
+            Frame::Binary(_) => {
+                let reply = error(ErrorCode::InvalidMessage, "Binary messages are not supported; send JSON text.");
+                return self.strike(now, Step::Reply(reply));
+            }
+        };
+        let message = match protocol::decode_client(text, self.limits.max_message_bytes) {
+            Ok(message) => message,
+            Err(e) => {
+                let reply = error(e.code(), format!("{}.", capitalise(&e.to_string())));
+                return self.strike(now, Step::Reply(reply));
+            }
+        };
+
+        match message {
+            ClientMessage::Hello { version } if version == PROTOCOL_VERSION => {
+                self.greeted = true;
+                Step::Reply(ServerMessage::Hello { version: PROTOCOL_VERSION })
+            }
+            ClientMessage::Hello { version } => Step::Close(error(
+                ErrorCode::UnsupportedVersion,
+                format!(
+                    "This relay speaks protocol version {PROTOCOL_VERSION}, not {version}. Reload the page to get the matching app."
+                ),
+            )),
+            _ if !self.greeted => {
+                let reply = error(ErrorCode::HelloRequired, "Send hello with your protocol version first.");
+                self.strike(now, Step::Reply(reply))
+            }
+            ClientMessage::Ping { nonce } => Step::Reply(ServerMessage::Pong { nonce }),
+            other => Step::Handle(other),
+        }
+    }
+
+    /// Counts a violation; returns `step`, or a close once the connection has used up its strikes.
+    fn strike(&mut self, now: Instant, step: Step) -> Step {
+        if self.strikes.try_take(now) {
+            step
+        } else {
+            Step::Close(error(
+                ErrorCode::InvalidMessage,
+                "Too many invalid or excess messages; the relay closed this connection.",
+            ))
+        }
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    const LIMITS: SessionLimits =
+        SessionLimits { max_message_bytes: 1000, messages_per_second: 10, message_burst: 10 };
+
+    fn greeted(now: Instant) -> Session {
+        let mut s = Session::new(LIMITS, now);
+        assert_eq!(
+            s.on_frame(now, Frame::Text(r#"{"type":"hello","version":1}"#)),
+            Step::Reply(ServerMessage::Hello { version: PROTOCOL_VERSION })
+        );
+        s
+    }
+
+    fn code_of(step: &Step) -> Option<ErrorCode> {
+        match step {
+            Step::Reply(ServerMessage::Error { code, .. }) | Step::Close(ServerMessage::Error { code, .. }) => Some(*code),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn hello_comes_first() {
+        let now = Instant::now();
+        let mut s = Session::new(LIMITS, now);
+        let step = s.on_frame(now, Frame::Text(r#"{"type":"leave"}"#));
+        assert_eq!(code_of(&step), Some(ErrorCode::HelloRequired));
+        assert!(!s.is_greeted());
+        let step = s.on_frame(now, Frame::Text(r#"{"type":"hello","version":99}"#));
+        assert!(matches!(step, Step::Close(_)));
+        assert_eq!(code_of(&step), Some(ErrorCode::UnsupportedVersion));
+    }
+
+    #[test]
+    fn requests_pass_and_pings_are_answered() {
+        let now = Instant::now();
+        let mut s = greeted(now);
+        assert_eq!(s.on_frame(now, Frame::Text(r#"{"type":"leave"}"#)), Step::Handle(ClientMessage::Leave));
+        assert_eq!(
+            s.on_frame(now, Frame::Text(r#"{"type":"ping","nonce":3}"#)),
+            Step::Reply(ServerMessage::Pong { nonce: 3 })
+        );
+    }
+
+    #[test]
+    fn mistakes_are_answered_with_the_broken_rule() {
+        let now = Instant::now();
+        let mut s = greeted(now);
+        assert_eq!(code_of(&s.on_frame(now, Frame::Text("{"))), Some(ErrorCode::InvalidMessage));
+        assert_eq!(code_of(&s.on_frame(now, Frame::Binary(4))), Some(ErrorCode::InvalidMessage));
+        let big = "x".repeat(1001);
+        let step = s.on_frame(now, Frame::Text(&big));
+        assert_eq!(code_of(&step), Some(ErrorCode::MessageTooLarge));
+        let Step::Reply(ServerMessage::Error { message, .. }) = step else { panic!("{step:?}") };
+        assert!(message.contains("1000 bytes"), "{message}");
+    }
+
+    #[test]
+    fn floods_are_dropped_with_one_notice_then_closed() {
+        let start = Instant::now();
+        let mut s = greeted(start);
+        let ping = Frame::Text(r#"{"type":"ping"}"#);
+        for _ in 0..9 {
+            assert!(matches!(s.on_frame(start, ping), Step::Reply(ServerMessage::Pong { .. })));
+        }
+        assert_eq!(code_of(&s.on_frame(start, ping)), Some(ErrorCode::RateLimited));
+        assert_eq!(s.on_frame(start, ping), Step::Ignore, "told once, not per message");
+        // Back within the rate: served again.
+        let later = start + Duration::from_secs(1);
+        assert!(matches!(s.on_frame(later, ping), Step::Reply(ServerMessage::Pong { .. })));
+        // A sustained flood is abuse.
+        let mut closed = false;
+        for _ in 0..100 {
+            if let Step::Close(_) = s.on_frame(later, ping) {
+                closed = true;
+                break;
+            }
+        }
+        assert!(closed);
+    }
+
+    #[test]
+    fn occasional_mistakes_are_forgiven() {
+        let start = Instant::now();
+        let mut s = greeted(start);
+        for second in 0..100 {
+            let step = s.on_frame(start + Duration::from_secs(second), Frame::Text("nope"));
+            assert!(matches!(step, Step::Reply(_)), "closed after {second} s");
+        }
+    }
+}
