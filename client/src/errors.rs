@@ -1,0 +1,134 @@
+//! Everything that can go wrong for a person, and the locale key of the sentence they see.
+
+use protocol::ErrorCode;
+
+/// Why getting the camera or microphone failed, from the `DOMException` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaError {
+    /// The person or the browser refused permission (`NotAllowedError`, `SecurityError`).
+    Denied,
+    /// There is no such device (`NotFoundError`, `OverconstrainedError`).
+    Missing,
+    /// The device exists but cannot be opened, usually because another program uses it
+    /// (`NotReadableError`, `AbortError`).
+    Busy,
+    /// The page is not in a secure context, so the browser offers no media devices at all.
+    Unsupported,
+    /// Anything else.
+    Other,
+}
+
+impl MediaError {
+    /// Maps a `DOMException.name`.
+    pub fn from_dom_name(name: &str) -> Self {
+        match name {
+            "NotAllowedError" | "SecurityError" | "PermissionDeniedError" => Self::Denied,
+            "NotFoundError" | "OverconstrainedError" | "DevicesNotFoundError" => Self::Missing,
+            "NotReadableError" | "AbortError" | "TrackStartError" => Self::Busy,
+            "TypeError" | "NotSupportedError" => Self::Unsupported,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// A problem to tell the person about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserError {
+    /// Camera and microphone could not be opened.
+    Media(MediaError),
+    /// The relay could not be reached at all.
+    RelayUnreachable,
+    /// The connection to the relay broke during the meeting.
+    RelayLost,
+    /// The relay refused something, with its code and English sentence.
+    Relay(ErrorCode, String),
+    /// The direct connection to one participant failed.
+    PeerFailed(String),
+}
+
+impl UserError {
+    /// The locale key of the sentence to show.
+    pub fn message_key(&self) -> &'static str {
+        match self {
+            Self::Media(MediaError::Denied) => "error.media_denied",
+            Self::Media(MediaError::Missing) => "error.media_missing",
+            Self::Media(MediaError::Busy) => "error.media_busy",
+            Self::Media(MediaError::Unsupported) => "error.media_unsupported",
+            Self::Media(MediaError::Other) => "error.media_other",
+            Self::RelayUnreachable => "error.relay_unreachable",
+            Self::RelayLost => "error.relay_lost",
+            Self::PeerFailed(_) => "error.peer_failed",
+            Self::Relay(code, _) => match code {
+                ErrorCode::RoomFull => "error.room_full",
+                ErrorCode::TooManyRooms => "error.too_many_rooms",
+                ErrorCode::InvalidName => "error.invalid_name",
+                ErrorCode::InvalidRoomName => "error.invalid_room",
+                ErrorCode::UnsupportedVersion => "error.unsupported_version",
+                ErrorCode::ShuttingDown => "error.shutting_down",
+                ErrorCode::RateLimited => "error.rate_limited",
+                _ => "error.relay_other",
+            },
+        }
+    }
+
+    /// The value for the `{detail}` placeholder: a participant's name or the relay's sentence.
+    pub fn detail(&self) -> &str {
+        match self {
+            Self::PeerFailed(name) => name,
+            Self::Relay(_, message) => message,
+            _ => "",
+        }
+    }
+
+    /// Whether a retry of the same thing can help (offer a "Try again" button).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::RelayUnreachable | Self::RelayLost => true,
+            Self::Relay(code, _) => {
+                matches!(code, ErrorCode::RoomFull | ErrorCode::TooManyRooms | ErrorCode::ShuttingDown)
+            }
+            Self::Media(_) | Self::PeerFailed(_) => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dom_exceptions_map_to_causes() {
+        assert_eq!(MediaError::from_dom_name("NotAllowedError"), MediaError::Denied);
+        assert_eq!(MediaError::from_dom_name("NotFoundError"), MediaError::Missing);
+        assert_eq!(MediaError::from_dom_name("NotReadableError"), MediaError::Busy);
+        assert_eq!(MediaError::from_dom_name("Weird"), MediaError::Other);
+    }
+
+    #[test]
+    fn every_error_has_a_sentence_in_every_locale() {
+        let errors = [
+            UserError::Media(MediaError::Denied),
+            UserError::Media(MediaError::Missing),
+            UserError::Media(MediaError::Busy),
+            UserError::Media(MediaError::Unsupported),
+            UserError::Media(MediaError::Other),
+            UserError::RelayUnreachable,
+            UserError::RelayLost,
+            UserError::PeerFailed("Anna".into()),
+            UserError::Relay(ErrorCode::RoomFull, String::new()),
+            UserError::Relay(ErrorCode::TooManyRooms, String::new()),
+            UserError::Relay(ErrorCode::InvalidName, String::new()),
+            UserError::Relay(ErrorCode::InvalidRoomName, String::new()),
+            UserError::Relay(ErrorCode::UnsupportedVersion, String::new()),
+            UserError::Relay(ErrorCode::ShuttingDown, String::new()),
+            UserError::Relay(ErrorCode::RateLimited, String::new()),
+            UserError::Relay(ErrorCode::Internal, String::new()),
+        ];
+        for locale in crate::i18n::Locale::ALL {
+            let texts = crate::i18n::Texts::new(locale);
+            for e in &errors {
+                assert!(texts.has(e.message_key()), "{locale:?} lacks {}", e.message_key());
+            }
+        }
+    }
+}

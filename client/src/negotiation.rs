@@ -1,0 +1,420 @@
+//! "Perfect negotiation" between two browsers, as a state machine that does no I/O.
+//!
+//! Either side may start a negotiation at any time (tracks added, ICE restart). When both send an
+//! offer at once ("glare"), the *polite* side gives way: it rolls its own offer back and answers
+//! the other one; the *impolite* side ignores the colliding offer. Exactly one side of every pair
+//! is polite. See <https://w3c.github.io/webrtc-pc/#perfect-negotiation-example>.
+//!
+//! The glue calls the `on_*` methods with what `RTCPeerConnection` reported and carries out the
+//! returned [`Command`]s in order, one peer's events at a time.
+
+use std::collections::VecDeque;
+
+use protocol::{IceCandidate, Signal};
+
+/// `RTCPeerConnection.signalingState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignalingState {
+    /// No negotiation under way.
+    Stable,
+    /// We sent an offer and wait for the answer.
+    HaveLocalOffer,
+    /// We received an offer and owe an answer.
+    HaveRemoteOffer,
+    /// Provisional answers; not used by Treffpunkt, treated as "busy".
+    Other,
+    /// The connection is closed.
+    Closed,
+}
+
+impl SignalingState {
+    /// Maps the browser's string value.
+    pub fn from_js(value: &str) -> Self {
+        match value {
+            "stable" => Self::Stable,
+            "have-local-offer" => Self::HaveLocalOffer,
+            "have-remote-offer" => Self::HaveRemoteOffer,
+            "closed" => Self::Closed,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// A session description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Description {
+    /// `type: "offer"`.
+    Offer(String),
+    /// `type: "answer"`.
+    Answer(String),
+}
+
+/// Something the glue must do to the `RTCPeerConnection`, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Call `setLocalDescription()` without arguments (it makes an offer or an answer, whichever
+    /// the state needs), then report [`Negotiator::on_local_description_set`] or
+    /// [`Negotiator::on_local_description_failed`].
+    SetLocalDescription,
+    /// Call `setRemoteDescription(..)` (which rolls back our own offer if there is one), then
+    /// report [`Negotiator::on_remote_description_set`].
+    SetRemoteDescription(Description),
+    /// Call `addIceCandidate(..)`; failures of candidates are not fatal and only logged.
+    AddCandidate(IceCandidate),
+    /// Send this to the other participant through the relay.
+    Send(Signal),
+}
+
+/// The negotiation state of one peer connection.
+#[derive(Debug)]
+pub struct Negotiator {
+    /// Whether this side gives way on glare.
+    polite: bool,
+    /// Between deciding to offer and the offer being set locally.
+    making_offer: bool,
+    /// The last remote offer was ignored (impolite side, glare): its candidates are dropped too.
+    ignore_offer: bool,
+    /// A remote description has been applied, so candidates can be added.
+    has_remote_description: bool,
+    /// Candidates that arrived before the first remote description.
+    early_candidates: VecDeque<IceCandidate>,
+    /// How many offers this side rolled back to accept the other's (for tests and diagnostics).
+    rollbacks: u32,
+}
+
+impl Negotiator {
+    /// A negotiator for a fresh connection.
+    pub fn new(polite: bool) -> Self {
+        Self {
+            polite,
+            making_offer: false,
+            ignore_offer: false,
+            has_remote_description: false,
+            early_candidates: VecDeque::new(),
+            rollbacks: 0,
+        }
+    }
+
+    /// Whether this side is the polite one.
+    pub fn is_polite(&self) -> bool {
+        self.polite
+    }
+
+    /// How often this side gave way in glare.
+    pub fn rollbacks(&self) -> u32 {
+        self.rollbacks
+    }
+
+    /// The browser fired `negotiationneeded`.
+    pub fn on_negotiation_needed(&mut self, state: SignalingState) -> Vec<Command> {
+        if state == SignalingState::Closed {
+            return Vec::new();
+        }
+        self.making_offer = true;
+        vec![Command::SetLocalDescription]
+    }
+
+    /// `setLocalDescription()` completed with `description`.
+    pub fn on_local_description_set(&mut self, description: Description) -> Vec<Command> {
+        self.making_offer = false;
+        let signal = match description {
+            Description::Offer(sdp) => Signal::Offer { sdp },
+            Description::Answer(sdp) => Signal::Answer { sdp },
+        };
+        vec![Command::Send(signal)]
+    }
+
+    /// `setLocalDescription()` failed (e.g. the connection closed meanwhile).
+    pub fn on_local_description_failed(&mut self) {
+        self.making_offer = false;
+    }
+
+    /// The browser produced a local ICE candidate.
+    pub fn on_local_candidate(&mut self, candidate: IceCandidate) -> Vec<Command> {
+        vec![Command::Send(Signal::Candidate { candidate })]
+    }
+
+    /// A signal arrived from the other participant; `state` is the connection's signalling state
+    /// now.
+    pub fn on_signal(&mut self, signal: Signal, state: SignalingState) -> Vec<Command> {
+        if state == SignalingState::Closed {
+            return Vec::new();
+        }
+        match signal {
+            Signal::Offer { sdp } => {
+                let collision = self.making_offer || state != SignalingState::Stable;
+                self.ignore_offer = !self.polite && collision;
+                if self.ignore_offer {
+                    return Vec::new();
+                }
+                if collision {
+                    self.rollbacks += 1;
+                }
+                vec![Command::SetRemoteDescription(Description::Offer(sdp))]
+            }
+            Signal::Answer { sdp } => {
+                if state != SignalingState::HaveLocalOffer {
+                    // An answer to an offer we rolled back, or a duplicate: nothing to apply.
+                    return Vec::new();
+                }
+                vec![Command::SetRemoteDescription(Description::Answer(sdp))]
+            }
+            Signal::Candidate { candidate } => {
+                if self.ignore_offer {
+                    Vec::new()
+                } else if self.has_remote_description {
+                    vec![Command::AddCandidate(candidate)]
+                } else {
+                    self.early_candidates.push_back(candidate);
+                    Vec::new()
+                }
+            }
+        }
+    }
+
+    /// `setRemoteDescription(..)` completed for a description of the given kind.
+    pub fn on_remote_description_set(&mut self, was_offer: bool) -> Vec<Command> {
+        self.has_remote_description = true;
+        let mut commands = Vec::new();
+        if was_offer {
+            commands.push(Command::SetLocalDescription);
+        }
+        commands.extend(self.early_candidates.drain(..).map(Command::AddCandidate));
+        commands
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Two negotiators joined by an in-memory "network", each driving a model of the browser's
+    //! signalling state machine (JSEP), with messages delivered in whatever interleaving the test
+    //! chooses.
+
+    use super::*;
+
+    /// The parts of `RTCPeerConnection` negotiation depends on.
+    #[derive(Debug)]
+    struct ModelPc {
+        state: SignalingState,
+        local_offer_count: u32,
+        /// The remote description last applied, to check both sides agree.
+        remote: Option<Description>,
+        candidates: Vec<IceCandidate>,
+    }
+
+    impl ModelPc {
+        fn new() -> Self {
+            Self { state: SignalingState::Stable, local_offer_count: 0, remote: None, candidates: vec![] }
+        }
+    }
+
+    struct Side {
+        name: &'static str,
+        neg: Negotiator,
+        pc: ModelPc,
+    }
+
+    impl Side {
+        fn new(name: &'static str, polite: bool) -> Self {
+            Self { name, neg: Negotiator::new(polite), pc: ModelPc::new() }
+        }
+
+        /// Carries out commands like the glue does; returns signals to send.
+        fn run(&mut self, mut commands: Vec<Command>) -> Vec<Signal> {
+            let mut outbox = Vec::new();
+            while !commands.is_empty() {
+                let command = commands.remove(0);
+                let more = match command {
+                    Command::SetLocalDescription => match self.pc.state {
+                        SignalingState::Stable => {
+                            self.pc.state = SignalingState::HaveLocalOffer;
+                            self.pc.local_offer_count += 1;
+                            let sdp = format!("offer-{}-{}", self.name, self.pc.local_offer_count);
+                            self.neg.on_local_description_set(Description::Offer(sdp))
+                        }
+                        SignalingState::HaveRemoteOffer => {
+                            self.pc.state = SignalingState::Stable;
+                            self.neg.on_local_description_set(Description::Answer(format!("answer-{}", self.name)))
+                        }
+                        // Already offering: the browser returns the pending offer again.
+                        SignalingState::HaveLocalOffer => self.neg.on_local_description_set(
+                            Description::Offer(format!("offer-{}-{}", self.name, self.pc.local_offer_count)),
+                        ),
+                        _ => {
+                            self.neg.on_local_description_failed();
+                            vec![]
+                        }
+                    },
+                    Command::SetRemoteDescription(d) => {
+                        let was_offer = matches!(d, Description::Offer(_));
+                        match (&d, self.pc.state) {
+                            // Implicit rollback of our own offer.
+                            (Description::Offer(_), SignalingState::Stable | SignalingState::HaveLocalOffer) => {
+                                self.pc.state = SignalingState::HaveRemoteOffer;
+                            }
+                            (Description::Answer(_), SignalingState::HaveLocalOffer) => {
+                                self.pc.state = SignalingState::Stable;
+                            }
+                            (d, s) => panic!("{}: invalid setRemoteDescription({d:?}) in {s:?}", self.name),
+                        }
+                        self.pc.remote = Some(d);
+                        self.neg.on_remote_description_set(was_offer)
+                    }
+                    Command::AddCandidate(c) => {
+                        assert!(self.pc.remote.is_some(), "{}: candidate before remote description", self.name);
+                        self.pc.candidates.push(c);
+                        vec![]
+                    }
+                    Command::Send(signal) => {
+                        outbox.push(signal);
+                        vec![]
+                    }
+                };
+                commands.extend(more);
+            }
+            outbox
+        }
+
+        fn negotiation_needed(&mut self) -> Vec<Signal> {
+            let commands = self.neg.on_negotiation_needed(self.pc.state);
+            self.run(commands)
+        }
+
+        fn receive(&mut self, signals: Vec<Signal>) -> Vec<Signal> {
+            let mut out = Vec::new();
+            for s in signals {
+                let commands = self.neg.on_signal(s, self.pc.state);
+                out.extend(self.run(commands));
+            }
+            out
+        }
+    }
+
+    fn candidate(n: u16) -> Signal {
+        Signal::Candidate {
+            candidate: IceCandidate {
+                candidate: format!("candidate:{n} 1 udp 1 127.0.0.1 {n} typ host"),
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+                username_fragment: None,
+            },
+        }
+    }
+
+    /// Delivers messages back and forth until both sides are quiet.
+    fn settle(a: &mut Side, b: &mut Side, mut to_a: Vec<Signal>, mut to_b: Vec<Signal>) {
+        for _ in 0..20 {
+            if to_a.is_empty() && to_b.is_empty() {
+                return;
+            }
+            let from_b = b.receive(std::mem::take(&mut to_b));
+            let from_a = a.receive(std::mem::take(&mut to_a));
+            to_a = from_b;
+            to_b = from_a;
+        }
+        panic!("negotiation did not settle");
+    }
+
+    #[test]
+    fn one_sided_offer_answer() {
+        let mut a = Side::new("a", false);
+        let mut b = Side::new("b", true);
+        let offer = a.negotiation_needed();
+        assert!(matches!(offer.as_slice(), [Signal::Offer { .. }]));
+        settle(&mut a, &mut b, vec![], offer);
+        assert_eq!((a.pc.state, b.pc.state), (SignalingState::Stable, SignalingState::Stable));
+        assert_eq!(b.pc.remote, Some(Description::Offer("offer-a-1".into())));
+        assert_eq!(a.pc.remote, Some(Description::Answer("answer-b".into())));
+    }
+
+    fn glare(first_to_receive_is_polite: bool) {
+        let mut polite = Side::new("polite", true);
+        let mut impolite = Side::new("impolite", false);
+        // Both decide to offer before either offer arrives.
+        let from_polite = polite.negotiation_needed();
+        let from_impolite = impolite.negotiation_needed();
+        assert_eq!(polite.pc.state, SignalingState::HaveLocalOffer);
+        assert_eq!(impolite.pc.state, SignalingState::HaveLocalOffer);
+
+        if first_to_receive_is_polite {
+            let answer = polite.receive(from_impolite);
+            let nothing = impolite.receive(from_polite);
+            assert!(nothing.is_empty(), "impolite side ignores the colliding offer");
+            settle(&mut polite, &mut impolite, vec![], answer);
+        } else {
+            let nothing = impolite.receive(from_polite);
+            assert!(nothing.is_empty(), "impolite side ignores the colliding offer");
+            let answer = polite.receive(from_impolite);
+            settle(&mut polite, &mut impolite, vec![], answer);
+        }
+
+        assert_eq!(polite.pc.state, SignalingState::Stable);
+        assert_eq!(impolite.pc.state, SignalingState::Stable);
+        assert_eq!(polite.neg.rollbacks(), 1, "the polite side rolled back");
+        assert_eq!(impolite.neg.rollbacks(), 0);
+        // The impolite side's offer won and was answered.
+        assert_eq!(polite.pc.remote, Some(Description::Offer("offer-impolite-1".into())));
+        assert_eq!(impolite.pc.remote, Some(Description::Answer("answer-polite".into())));
+    }
+
+    #[test]
+    fn glare_polite_side_receives_first() {
+        glare(true);
+    }
+
+    #[test]
+    fn glare_impolite_side_receives_first() {
+        glare(false);
+    }
+
+    #[test]
+    fn candidates_of_an_ignored_offer_are_dropped() {
+        let mut polite = Side::new("polite", true);
+        let mut impolite = Side::new("impolite", false);
+        let mut from_polite = polite.negotiation_needed();
+        from_polite.push(candidate(1));
+        let _ = impolite.negotiation_needed();
+        assert!(impolite.receive(from_polite).is_empty());
+        assert!(impolite.pc.candidates.is_empty());
+    }
+
+    #[test]
+    fn early_candidates_wait_for_the_remote_description() {
+        let mut a = Side::new("a", false);
+        let mut b = Side::new("b", true);
+        let offer = a.negotiation_needed();
+        // Candidates overtake the offer (they never do over one WebSocket, but the glue must not
+        // depend on that).
+        assert!(b.receive(vec![candidate(1), candidate(2)]).is_empty());
+        assert!(b.pc.candidates.is_empty());
+        let answer = b.receive(offer);
+        assert_eq!(b.pc.candidates.len(), 2);
+        settle(&mut a, &mut b, answer, vec![]);
+        assert_eq!(a.pc.state, SignalingState::Stable);
+        // Later candidates go straight in.
+        b.receive(vec![candidate(3)]);
+        assert_eq!(b.pc.candidates.len(), 3);
+    }
+
+    #[test]
+    fn renegotiation_after_the_first_exchange() {
+        let mut a = Side::new("a", true);
+        let mut b = Side::new("b", false);
+        let offer = a.negotiation_needed();
+        settle(&mut a, &mut b, vec![], offer);
+        // Now the other side (e.g. an ICE restart) offers.
+        let offer = b.negotiation_needed();
+        settle(&mut a, &mut b, offer, vec![]);
+        assert_eq!(a.pc.remote, Some(Description::Offer("offer-b-1".into())));
+        assert_eq!((a.pc.state, b.pc.state), (SignalingState::Stable, SignalingState::Stable));
+    }
+
+    #[test]
+    fn stray_answers_and_closed_connections_are_ignored() {
+        let mut a = Side::new("a", true);
+        assert!(a.receive(vec![Signal::Answer { sdp: "late".into() }]).is_empty());
+        assert_eq!(a.pc.state, SignalingState::Stable);
+        assert!(a.neg.on_signal(Signal::Offer { sdp: "x".into() }, SignalingState::Closed).is_empty());
+        assert!(a.neg.on_negotiation_needed(SignalingState::Closed).is_empty());
+    }
+}

@@ -1,0 +1,77 @@
+//! What the page's link asks for: `/?room=NAME&name=DISPLAY&autojoin=1&mic=0&cam=0`.
+
+/// The parameters of a room link.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LinkParams {
+    /// The room to open; `None` shows the start page.
+    pub room: Option<String>,
+    /// Pre-filled display name.
+    pub name: Option<String>,
+    /// Skip the pre-join screen.
+    pub autojoin: bool,
+    /// Join with the microphone on (default) or off (`mic=0`).
+    pub mic: bool,
+    /// Join with the camera on (default) or off (`cam=0`).
+    pub cam: bool,
+}
+
+fn flag(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+impl LinkParams {
+    /// Reads decoded query pairs (as `URLSearchParams` yields them). Unknown keys and unreadable
+    /// values are ignored, so an old link never breaks the page.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut params = Self { mic: true, cam: true, ..Self::default() };
+        for (key, value) in pairs {
+            match key {
+                "room" if !value.trim().is_empty() => params.room = Some(value.trim().to_owned()),
+                "name" if !value.trim().is_empty() => params.name = Some(value.trim().to_owned()),
+                "autojoin" => params.autojoin = flag(value).unwrap_or(params.autojoin),
+                "mic" => params.mic = flag(value).unwrap_or(params.mic),
+                "cam" => params.cam = flag(value).unwrap_or(params.cam),
+                _ => {}
+            }
+        }
+        params
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let p = LinkParams::from_pairs([("room", "demo")]);
+        assert_eq!(p.room.as_deref(), Some("demo"));
+        assert!(p.mic && p.cam && !p.autojoin);
+        assert_eq!(p.name, None);
+    }
+
+    #[test]
+    fn all_parameters() {
+        let p = LinkParams::from_pairs([
+            ("room", "rat"),
+            ("name", " Anna Müller "),
+            ("autojoin", "1"),
+            ("mic", "0"),
+            ("cam", "false"),
+            ("utm_source", "x"),
+        ]);
+        assert_eq!(p.name.as_deref(), Some("Anna Müller"));
+        assert!(p.autojoin && !p.mic && !p.cam);
+    }
+
+    #[test]
+    fn junk_values_keep_defaults() {
+        let p = LinkParams::from_pairs([("room", "  "), ("mic", "maybe"), ("autojoin", "")]);
+        assert_eq!(p.room, None);
+        assert!(p.mic && !p.autojoin);
+    }
+}
