@@ -1,0 +1,107 @@
+//! The root: picks the start page, the pre-join screen or the meeting from the link.
+
+use client::{i18n::Locale, params::LinkParams};
+use leptos::prelude::*;
+use protocol::MediaState;
+
+use crate::{
+    components::{meeting::MeetingView, prejoin::PreJoin, start::StartPage},
+    i18n::Tr,
+    media::{LocalMedia, MediaRequest},
+};
+
+/// What the person asked to join with.
+#[derive(Clone)]
+pub struct JoinRequest {
+    /// Display name.
+    pub name: String,
+    /// Camera and microphone already opened on the pre-join screen; `None` when the pre-join
+    /// screen was skipped (`autojoin=1`), so the meeting opens them itself.
+    pub media: Option<LocalMedia>,
+    /// What to open when `media` is `None`, with the person's device choices.
+    pub request: MediaRequest,
+    /// Microphone and camera on or off at the start.
+    pub wanted: MediaState,
+}
+
+/// Which screen is showing.
+#[derive(Clone)]
+pub enum Stage {
+    /// No room in the link: choose one.
+    Start,
+    /// The pre-join screen of the room.
+    PreJoin,
+    /// In the meeting.
+    Meeting(JoinRequest),
+}
+
+fn link_params() -> LinkParams {
+    let search = crate::js::window().location().search().unwrap_or_default();
+    let Ok(query) = web_sys::UrlSearchParams::new_with_str(&search) else {
+        return LinkParams::from_pairs([]);
+    };
+    let mut pairs = Vec::new();
+    for entry in js_sys::try_iter(&query).ok().flatten().into_iter().flatten().flatten() {
+        let entry = js_sys::Array::from(&entry);
+        if let (Some(k), Some(v)) = (entry.get(0).as_string(), entry.get(1).as_string()) {
+            pairs.push((k, v));
+        }
+    }
+    LinkParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// The application.
+#[component]
+pub fn App() -> impl IntoView {
+    let tr = Tr::provide();
+    let params = link_params();
+    let initial = match (&params.room, &params.name, params.autojoin) {
+        (None, _, _) => Stage::Start,
+        (Some(_), Some(name), true) => Stage::Meeting(JoinRequest {
+            name: name.clone(),
+            media: None,
+            request: MediaRequest { audio: true, video: params.cam, ..Default::default() },
+            wanted: MediaState { audio: params.mic, video: params.cam },
+        }),
+        (Some(_), _, _) => Stage::PreJoin,
+    };
+    let stage = RwSignal::new_local(initial);
+    let room = params.room.clone().unwrap_or_default();
+    let params = StoredValue::new(params);
+
+    view! {
+        <div class="app">
+            <header class="topbar">
+                <span class="brand">{move || tr.t("app.name")}</span>
+                <LanguageSwitch tr=tr/>
+            </header>
+            {move || {
+                let room = room.clone();
+                match stage.get() {
+                    Stage::Start => view! { <StartPage/> }.into_any(),
+                    Stage::PreJoin => view! { <PreJoin room=room params=params.get_value() stage=stage/> }.into_any(),
+                    Stage::Meeting(request) => view! { <MeetingView room=room request=request stage=stage/> }.into_any(),
+                }
+            }}
+        </div>
+    }
+}
+
+/// Switches between German and English.
+#[component]
+fn LanguageSwitch(
+    /// The texts handle.
+    tr: Tr,
+) -> impl IntoView {
+    let other = move || match tr.locale() {
+        Locale::De => (Locale::En, "English", "en"),
+        Locale::En => (Locale::De, "Deutsch", "de"),
+    };
+    view! {
+        <button type="button" class="lang" data-testid="language"
+            lang=move || other().2
+            on:click=move |_| tr.set_locale(other().0)>
+            {move || other().1}
+        </button>
+    }
+}

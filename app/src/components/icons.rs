@@ -1,0 +1,43 @@
+//! Inline SVG icons (no icon fonts or CDNs). Decorative: buttons carry text labels.
+
+use leptos::prelude::*;
+
+/// A microphone, struck through when `off`.
+#[component]
+pub fn MicIcon(
+    /// Draw the strike-through.
+    #[prop(into)]
+    off: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11z"/>
+            <Show when=move || off.get()><path d="M3 3l18 18" class="strike"/></Show>
+        </svg>
+    }
+}
+
+/// A camera, struck through when `off`.
+#[component]
+pub fn CamIcon(
+    /// Draw the strike-through.
+    #[prop(into)]
+    off: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M17 10.5V7a1 1 0 0 0-1-1H4a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1v-3.5l4 4v-11z"/>
+            <Show when=move || off.get()><path d="M3 3l18 18" class="strike"/></Show>
+        </svg>
+    }
+}
+
+/// A telephone handset, for leaving.
+#[component]
+pub fn LeaveIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M12 9c-1.6 0-3.15.25-4.6.72v3.1c0 .39-.23.74-.56.9-.98.49-1.87 1.12-2.66 1.85-.18.18-.43.28-.7.28-.28 0-.53-.11-.71-.29L.29 13.08a.96.96 0 0 1 0-1.36C3.34 8.78 7.46 7 12 7s8.66 1.78 11.71 4.72c.18.18.29.43.29.71 0 .28-.11.53-.29.71l-2.48 2.48c-.18.18-.43.29-.71.29-.27 0-.52-.11-.7-.28a11.3 11.3 0 0 0-2.67-1.85.99.99 0 0 1-.56-.9v-3.1A15.6 15.6 0 0 0 12 9z"/>
+        </svg>
+    }
+}

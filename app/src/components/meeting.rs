@@ -1,0 +1,137 @@
+//! The meeting screen: tiles, controls, notices and the live region.
+
+use std::rc::Rc;
+
+use client::errors::UserError;
+use leptos::prelude::*;
+use protocol::RoomMode;
+
+use crate::{
+    call::{Call, CallPhase, CallView},
+    components::{
+        app::{JoinRequest, Stage},
+        controls::Controls,
+        notice::ErrorNotice,
+        tile::{RemoteTile, SelfTile},
+    },
+    config::AppConfig,
+    i18n::Tr,
+    media,
+};
+
+/// The meeting in `room`, joined with `request`.
+#[component]
+pub fn MeetingView(
+    /// The room's name from the link.
+    room: String,
+    /// Name and media to join with.
+    request: JoinRequest,
+    /// Back to the pre-join screen on "Rejoin".
+    stage: RwSignal<Stage, LocalStorage>,
+) -> impl IntoView {
+    let tr = Tr::use_context();
+    let view = CallView::new();
+    let call = StoredValue::new_local(None::<Rc<Call>>);
+    let name = request.name.clone();
+
+    {
+        let room = room.clone();
+        leptos::task::spawn_local(async move {
+            let config = AppConfig::load().await;
+            let (local, error) = match request.media {
+                Some(local) => (local, None),
+                None => media::acquire(&request.request).await,
+            };
+            if let Some(error) = error {
+                view.notice.set(Some(UserError::Media(error)));
+            }
+            if view.phase.get_untracked() == CallPhase::Left {
+                return;
+            }
+            let started = Call::start(view, tr, config.relay_url(), room, request.name, local, request.wanted);
+            call.set_value(Some(started));
+        });
+    }
+    on_cleanup(move || {
+        if let Some(call) = call.get_value() {
+            if call.view().phase.get_untracked() != CallPhase::Left {
+                call.leave();
+            }
+        }
+    });
+
+    let mode = move || match view.mode.get() {
+        RoomMode::Mesh => "mesh",
+        RoomMode::Sfu => "sfu",
+    };
+    let with_call = move |f: fn(&Call)| {
+        if let Some(call) = call.get_value() {
+            f(&call);
+        }
+    };
+    let count = move || view.tiles.with(Vec::len) + 1;
+    let in_room = move || matches!(view.phase.get(), CallPhase::Joined | CallPhase::Reconnecting);
+
+    view! {
+        <main class="meeting" data-mode=mode data-phase=move || format!("{:?}", view.phase.get()).to_lowercase()>
+            <h1 class="sr-only">{let room = room.clone(); move || tr.f("meeting.heading", &[("room", &room)])}</h1>
+            <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="announcer">
+                {move || view.announcement.get()}
+            </div>
+            {move || match view.phase.get() {
+                CallPhase::Connecting => view! {
+                    <p class="status" role="status">{move || tr.t("meeting.connecting")}</p>
+                }.into_any(),
+                CallPhase::Reconnecting => view! {
+                    <p class="status warning" role="status">{move || tr.t("error.relay_lost")}</p>
+                }.into_any(),
+                CallPhase::Failed(error) => {
+                    let retryable = error.is_retryable();
+                    view! {
+                        <ErrorNotice error=error>
+                            <Show when=move || retryable>
+                                <button type="button" class="primary" data-testid="retry"
+                                    on:click=move |_| with_call(Call::retry)>
+                                    {move || tr.t("action.retry")}
+                                </button>
+                            </Show>
+                            <button type="button" on:click=move |_| stage.set(Stage::PreJoin)>
+                                {move || tr.t("meeting.rejoin")}
+                            </button>
+                        </ErrorNotice>
+                    }.into_any()
+                }
+                CallPhase::Left => view! {
+                    <div class="left">
+                        <p role="status">{move || tr.t("meeting.left")}</p>
+                        <button type="button" class="primary" data-testid="rejoin"
+                            on:click=move |_| stage.set(Stage::PreJoin)>
+                            {move || tr.t("meeting.rejoin")}
+                        </button>
+                    </div>
+                }.into_any(),
+                CallPhase::Joined => ().into_any(),
+            }}
+            {move || view.notice.get().map(|error| view! {
+                <ErrorNotice error=error>
+                    <button type="button" on:click=move |_| view.notice.set(None)>
+                        {move || tr.t("action.dismiss")}
+                    </button>
+                </ErrorNotice>
+            })}
+            <Show when=in_room>
+                <p class="count">{move || tr.f("meeting.participants", &[("detail", &count().to_string())])}</p>
+                <section class="grid" data-count=move || count().to_string()>
+                    <SelfTile name=name.clone() view=view/>
+                    <For each=move || view.tiles.get() key=|tile| tile.id let:tile>
+                        <RemoteTile id=tile.id view=view/>
+                    </For>
+                </section>
+                <Show when=move || view.tiles.with(Vec::is_empty)>
+                    <p class="alone">{move || tr.t("meeting.alone")}</p>
+                </Show>
+                <Controls view=view call=call/>
+            </Show>
+        </main>
+    }
+}

@@ -1,0 +1,12 @@
+//! The views. Each file holds one component; they read reactive state and call into
+//! [`crate::call::Call`], and hold no meeting logic of their own.
+
+pub mod app;
+pub mod controls;
+pub mod icons;
+pub mod meeting;
+pub mod notice;
+pub mod prejoin;
+pub mod start;
+pub mod tile;
+pub mod video;

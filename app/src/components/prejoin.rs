@@ -1,0 +1,195 @@
+//! The pre-join screen: camera preview, name, device choice, then "Join".
+
+use client::{
+    errors::{MediaError, UserError},
+    params::LinkParams,
+};
+use leptos::{ev::SubmitEvent, prelude::*};
+use protocol::{MediaState, NameError};
+
+use crate::{
+    components::{
+        app::{JoinRequest, Stage},
+        icons::{CamIcon, MicIcon},
+        notice::ErrorNotice,
+        video::StreamVideo,
+    },
+    i18n::Tr,
+    media::{self, Device, LocalMedia, MediaRequest},
+};
+
+/// Where the display name is remembered between visits (this browser only).
+const NAME_KEY: &str = "treffpunkt.name";
+
+/// The pre-join screen of `room`.
+#[component]
+pub fn PreJoin(
+    /// The room's name from the link.
+    room: String,
+    /// The link's parameters (`name`, `mic`, `cam`).
+    params: LinkParams,
+    /// Switched to the meeting on "Join".
+    stage: RwSignal<Stage, LocalStorage>,
+) -> impl IntoView {
+    let tr = Tr::use_context();
+    let name = RwSignal::new(
+        params.name.clone().or_else(|| crate::js::storage_get(NAME_KEY)).unwrap_or_default(),
+    );
+    let name_error = RwSignal::new(None::<&'static str>);
+    let mic_on = RwSignal::new(params.mic);
+    let cam_on = RwSignal::new(params.cam);
+    let microphones = RwSignal::new(Vec::<Device>::new());
+    let cameras = RwSignal::new(Vec::<Device>::new());
+    let mic_device = RwSignal::new(String::new());
+    let cam_device = RwSignal::new(String::new());
+    let media_error = RwSignal::new(None::<MediaError>);
+    let preview = RwSignal::new_local(None::<web_sys::MediaStream>);
+    let local = StoredValue::new_local(LocalMedia::default());
+    let joined = StoredValue::new(false);
+
+    // (Re)opens the devices the toggles and selects ask for. The microphone is opened even when
+    // "muted", so unmuting in the meeting is instant.
+    let open_devices = move || {
+        local.update_value(LocalMedia::stop);
+        preview.set(None);
+        let request = MediaRequest {
+            audio: true,
+            video: cam_on.get_untracked(),
+            audio_device: Some(mic_device.get_untracked()),
+            video_device: Some(cam_device.get_untracked()),
+        };
+        leptos::task::spawn_local(async move {
+            let (opened, error) = media::acquire(&request).await;
+            if joined.get_value() {
+                // The person joined while we waited; the meeting opens its own devices.
+                let mut opened = opened;
+                opened.stop();
+                return;
+            }
+            preview.set(opened.preview_stream());
+            local.set_value(opened);
+            media_error.set(error);
+            let (mics, cams) = media::list_devices().await;
+            microphones.set(mics);
+            cameras.set(cams);
+        });
+    };
+    open_devices();
+
+    on_cleanup(move || {
+        if !joined.get_value() {
+            local.update_value(LocalMedia::stop);
+        }
+    });
+
+    let join = move |without_media: bool| {
+        let normalized = match protocol::normalize_display_name(&name.get_untracked()) {
+            Ok(n) => n,
+            Err(e) => {
+                name_error.set(Some(match e {
+                    NameError::Empty => "prejoin.name_required",
+                    NameError::TooLong => "prejoin.name_too_long",
+                    NameError::ForbiddenCharacter => "prejoin.name_invalid",
+                }));
+                return;
+            }
+        };
+        crate::js::storage_set(NAME_KEY, &normalized);
+        joined.set_value(true);
+        let mut media = local.get_value();
+        if without_media {
+            media.stop();
+        }
+        stage.set(Stage::Meeting(JoinRequest {
+            name: normalized,
+            media: Some(media),
+            request: MediaRequest::default(),
+            wanted: MediaState { audio: mic_on.get_untracked() && !without_media, video: cam_on.get_untracked() && !without_media },
+        }));
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        join(false);
+    };
+    let toggle_cam = move |_| {
+        cam_on.update(|on| *on = !*on);
+        open_devices();
+    };
+
+    let device_options = move |devices: RwSignal<Vec<Device>>| {
+        move || {
+            devices
+                .get()
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let label = if d.label.is_empty() { tr.f("device.unnamed", &[("detail", &(i + 1).to_string())]) } else { d.label };
+                    view! { <option value=d.id>{label}</option> }
+                })
+                .collect_view()
+        }
+    };
+
+    view! {
+        <main class="prejoin">
+            <h1>{let room = room.clone(); move || tr.f("prejoin.heading", &[("room", &room)])}</h1>
+            <div class="prejoin-grid">
+                <figure class="preview" aria-label=move || tr.t("prejoin.preview_label")>
+                    <StreamVideo stream=preview muted=true mirrored=true/>
+                    <Show when=move || preview.with(Option::is_none)>
+                        <p class="preview-off">{move || tr.t("prejoin.preview_off")}</p>
+                    </Show>
+                </figure>
+                <form class="prejoin-form" on:submit=submit novalidate=true>
+                    <label for="display-name">{move || tr.t("prejoin.name_label")}</label>
+                    <input id="display-name" data-testid="name" autocomplete="name" required=true
+                        maxlength=protocol::MAX_NAME_CHARS.to_string()
+                        aria-describedby="name-hint name-error"
+                        aria-invalid=move || name_error.get().is_some().to_string()
+                        prop:value=move || name.get()
+                        on:input=move |ev| { name_error.set(None); name.set(event_target_value(&ev)); }/>
+                    <p id="name-hint" class="hint">{move || tr.t("prejoin.name_hint")}</p>
+                    <p id="name-error" class="field-error" aria-live="polite">
+                        {move || name_error.get().map(|k| tr.t(k))}
+                    </p>
+
+                    <div class="toggles">
+                        <button type="button" class="toggle" data-testid="prejoin-mic"
+                            aria-pressed=move || (!mic_on.get()).to_string()
+                            on:click=move |_| mic_on.update(|on| *on = !*on)>
+                            <MicIcon off=Signal::derive(move || !mic_on.get())/>
+                            <span>{move || tr.t("controls.mute")}</span>
+                        </button>
+                        <button type="button" class="toggle" data-testid="prejoin-cam"
+                            aria-pressed=move || (!cam_on.get()).to_string()
+                            on:click=toggle_cam>
+                            <CamIcon off=Signal::derive(move || !cam_on.get())/>
+                            <span>{move || tr.t("controls.camera_off")}</span>
+                        </button>
+                    </div>
+
+                    <label for="microphone">{move || tr.t("prejoin.microphone_label")}</label>
+                    <select id="microphone" on:change=move |ev| { mic_device.set(event_target_value(&ev)); open_devices(); }>
+                        <option value="">{move || tr.t("device.default")}</option>
+                        {device_options(microphones)}
+                    </select>
+                    <label for="camera">{move || tr.t("prejoin.camera_label")}</label>
+                    <select id="camera" on:change=move |ev| { cam_device.set(event_target_value(&ev)); open_devices(); }>
+                        <option value="">{move || tr.t("device.default")}</option>
+                        {device_options(cameras)}
+                    </select>
+
+                    {move || media_error.get().map(|e| view! {
+                        <ErrorNotice error=UserError::Media(e)>
+                            <button type="button" data-testid="join-without-media" on:click=move |_| join(true)>
+                                {move || tr.t("prejoin.join_without_media")}
+                            </button>
+                        </ErrorNotice>
+                    })}
+
+                    <button type="submit" class="primary" data-testid="join">{move || tr.t("prejoin.join")}</button>
+                </form>
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,55 @@
+//! A `<video>` element that shows a `MediaStream`.
+
+use leptos::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::MediaStream;
+
+/// Plays `stream`. The own preview is `muted` (no echo) and `mirrored` (as in a mirror).
+#[component]
+pub fn StreamVideo(
+    /// The stream to show; `None` shows nothing.
+    #[prop(into)]
+    stream: Signal<Option<MediaStream>, LocalStorage>,
+    /// Bumped when the stream's tracks change, to re-attach it.
+    #[prop(into, optional)]
+    epoch: Option<Signal<u32>>,
+    /// Do not play sound (own preview).
+    #[prop(optional)]
+    muted: bool,
+    /// Flip horizontally (own preview).
+    #[prop(optional)]
+    mirrored: bool,
+) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Video>::new();
+    Effect::new(move |_| {
+        if let Some(epoch) = epoch {
+            epoch.track();
+        }
+        let stream = stream.get();
+        let Some(video) = node.get() else { return };
+        video.set_src_object(stream.as_ref());
+        video.set_muted(muted);
+        if stream.is_some() {
+            play(video);
+        }
+    });
+    view! {
+        <video node_ref=node autoplay=true playsinline=true muted=muted class:mirrored=mirrored></video>
+    }
+}
+
+/// Starts playback; if the browser's autoplay policy blocks sound, plays muted rather than not
+/// at all (the person has not clicked anything yet when joining through an `autojoin` link).
+fn play(video: web_sys::HtmlVideoElement) {
+    let Ok(promise) = video.play() else { return };
+    leptos::task::spawn_local(async move {
+        let Err(error) = JsFuture::from(promise).await else { return };
+        // AbortError just means a newer load replaced this one.
+        if crate::js::error_name(&error) == "NotAllowedError" && !video.muted() {
+            video.set_muted(true);
+            if let Ok(promise) = video.play() {
+                let _ = JsFuture::from(promise).await;
+            }
+        }
+    });
+}

@@ -1,0 +1,92 @@
+//! Small browser helpers, and the bindings web-sys lacks. `JsValue` errors are turned into text
+//! here and nowhere else.
+
+use wasm_bindgen::{JsCast, prelude::*};
+use wasm_bindgen_futures::JsFuture;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `RTCPeerConnection` seen through the methods web-sys does not offer (wasm-bindgen#3394).
+    pub type PeerConnectionExt;
+
+    /// `pc.setLocalDescription()` without arguments: it creates the offer or answer the
+    /// signalling state calls for.
+    #[wasm_bindgen(method, js_name = setLocalDescription)]
+    fn set_local_description_implicit(this: &PeerConnectionExt) -> js_sys::Promise;
+
+    /// `pc.restartIce()`.
+    #[wasm_bindgen(method, js_name = restartIce)]
+    fn restart_ice_ext(this: &PeerConnectionExt);
+}
+
+/// `pc.setLocalDescription()` without arguments.
+pub fn set_local_description(pc: &web_sys::RtcPeerConnection) -> js_sys::Promise {
+    pc.unchecked_ref::<PeerConnectionExt>().set_local_description_implicit()
+}
+
+/// `pc.restartIce()`.
+pub fn restart_ice(pc: &web_sys::RtcPeerConnection) {
+    pc.unchecked_ref::<PeerConnectionExt>().restart_ice_ext();
+}
+
+/// Reads a string property of a JavaScript object.
+pub fn get_string(object: &JsValue, key: &str) -> Option<String> {
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).ok().and_then(|v| v.as_string())
+}
+
+/// Sets a string property of a JavaScript object.
+pub fn set_string(object: &JsValue, key: &str, value: &str) {
+    let _ = js_sys::Reflect::set(object, &JsValue::from_str(key), &JsValue::from_str(value));
+}
+
+/// The window. Only called from code that runs in a page, where it always exists.
+pub fn window() -> web_sys::Window {
+    // A Wasm module started by trunk's loader always runs in a window, never in a worker.
+    #[allow(clippy::expect_used)]
+    web_sys::window().expect("the app runs in a browser window")
+}
+
+/// Waits `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// The `name` of a `DOMException` (or other error object), e.g. `NotAllowedError`.
+pub fn error_name(error: &JsValue) -> String {
+    js_sys::Reflect::get(error, &JsValue::from_str("name"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// A readable description of a JavaScript error, for the console.
+pub fn describe(error: &JsValue) -> String {
+    if let Some(text) = error.as_string() {
+        return text;
+    }
+    let message = js_sys::Reflect::get(error, &JsValue::from_str("message"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    format!("{}: {message}", error_name(error))
+}
+
+/// Logs a warning to the browser console.
+pub fn warn(text: &str) {
+    web_sys::console::warn_1(&JsValue::from_str(text));
+}
+
+/// Reads a value from `localStorage`; `None` if storage is unavailable (private mode, policy).
+pub fn storage_get(key: &str) -> Option<String> {
+    window().local_storage().ok().flatten()?.get_item(key).ok().flatten()
+}
+
+/// Writes a value to `localStorage`, silently doing nothing where storage is unavailable.
+pub fn storage_set(key: &str, value: &str) {
+    if let Some(storage) = window().local_storage().ok().flatten() {
+        let _ = storage.set_item(key, value);
+    }
+}

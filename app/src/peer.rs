@@ -1,0 +1,365 @@
+//! One `RTCPeerConnection` to one other participant, driven by `client::negotiation`.
+//!
+//! Events of one peer are processed strictly one after another (a queue drained by a single
+//! task), so the negotiator always sees the connection's current signalling state.
+
+use std::{
+    cell::{Cell, RefCell},
+    collections::VecDeque,
+    rc::{Rc, Weak},
+};
+
+use client::{
+    meeting::Link,
+    negotiation::{Command, Description, Negotiator, SignalingState},
+};
+use protocol::{IceCandidate, IceServer, ParticipantId, Signal};
+use wasm_bindgen::{JsCast, JsValue, prelude::Closure};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    MediaStream, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection,
+    RtcPeerConnectionIceEvent, RtcRtpTransceiver, RtcRtpTransceiverDirection,
+    RtcRtpTransceiverInit, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+use crate::{js, media::LocalMedia};
+
+/// What a peer tells the call.
+pub enum PeerEvent {
+    /// Send this signal to the other participant.
+    Send(Signal),
+    /// The connection state changed.
+    Link(Link),
+    /// A remote track arrived.
+    Track,
+}
+
+/// Something for the peer's queue.
+enum Input {
+    NegotiationNeeded,
+    Signal(Signal),
+}
+
+/// A peer connection and everything needed to drive it.
+pub struct Peer {
+    /// Who is on the other end.
+    id: ParticipantId,
+    /// The browser's connection.
+    pc: RtcPeerConnection,
+    /// The other participant's audio and video, shown in their tile.
+    remote: MediaStream,
+    /// Perfect negotiation.
+    negotiator: RefCell<Negotiator>,
+    /// Events waiting to be processed.
+    queue: RefCell<VecDeque<Input>>,
+    /// Whether a task is draining the queue.
+    draining: Cell<bool>,
+    /// Our camera and microphone, shared with the call.
+    local: Rc<RefCell<LocalMedia>>,
+    /// Where events go.
+    sink: Rc<dyn Fn(ParticipantId, PeerEvent)>,
+    /// Event handlers, released when the peer closes (not leaked per peer).
+    handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+}
+
+fn rtc_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
+    let config = RtcConfiguration::new();
+    let servers = js_sys::Array::new();
+    for server in ice_servers {
+        let entry = web_sys::RtcIceServer::new();
+        let urls: js_sys::Array = server.urls.iter().map(|u| JsValue::from_str(u)).collect();
+        entry.set_urls(&urls);
+        if let Some(username) = &server.username {
+            entry.set_username(username);
+        }
+        if let Some(credential) = &server.credential {
+            entry.set_credential(credential);
+        }
+        servers.push(&entry);
+    }
+    config.set_ice_servers(&servers);
+    config
+}
+
+impl Peer {
+    /// Creates the connection to `id`. If `offer`, our tracks are added at once, which makes the
+    /// browser start negotiating; otherwise the connection waits for the other side's offer.
+    pub fn open(
+        id: ParticipantId,
+        polite: bool,
+        offer: bool,
+        ice_servers: &[IceServer],
+        local: Rc<RefCell<LocalMedia>>,
+        sink: Rc<dyn Fn(ParticipantId, PeerEvent)>,
+    ) -> Result<Rc<Self>, String> {
+        let pc = RtcPeerConnection::new_with_configuration(&rtc_configuration(ice_servers))
+            .map_err(|e| js::describe(&e))?;
+        let remote = MediaStream::new().map_err(|e| js::describe(&e))?;
+        let peer = Rc::new(Self {
+            id,
+            pc,
+            remote,
+            negotiator: RefCell::new(Negotiator::new(polite)),
+            queue: RefCell::new(VecDeque::new()),
+            draining: Cell::new(false),
+            local,
+            sink,
+            handlers: RefCell::new(Vec::new()),
+        });
+        peer.install_handlers();
+        if offer {
+            peer.add_transceivers();
+        }
+        Ok(peer)
+    }
+
+    /// The other participant's media.
+    pub fn remote_stream(&self) -> &MediaStream {
+        &self.remote
+    }
+
+    fn install_handlers(self: &Rc<Self>) {
+        let weak = Rc::downgrade(self);
+        let handler = |weak: &Weak<Self>, f: fn(&Rc<Self>, JsValue)| {
+            let weak = weak.clone();
+            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                if let Some(peer) = weak.upgrade() {
+                    f(&peer, event);
+                }
+            })
+        };
+        let on_negotiation = handler(&weak, |peer, _| peer.push(Input::NegotiationNeeded));
+        let on_candidate = handler(&weak, |peer, event| {
+            let Some(candidate) = event.dyn_into::<RtcPeerConnectionIceEvent>().ok().and_then(|e| e.candidate())
+            else {
+                return;
+            };
+            let candidate = IceCandidate {
+                candidate: candidate.candidate(),
+                sdp_mid: candidate.sdp_mid(),
+                sdp_m_line_index: candidate.sdp_m_line_index(),
+                username_fragment: js::get_string(&candidate, "usernameFragment"),
+            };
+            let commands = peer.negotiator.borrow_mut().on_local_candidate(candidate);
+            peer.run_now(commands);
+        });
+        let on_track = handler(&weak, |peer, event| {
+            let Ok(event) = event.dyn_into::<RtcTrackEvent>() else { return };
+            let track = event.track();
+            // One track per kind: a renegotiated track replaces the old one.
+            let same_kind = if track.kind() == "audio" { peer.remote.get_audio_tracks() } else { peer.remote.get_video_tracks() };
+            for old in same_kind.iter().filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok()) {
+                peer.remote.remove_track(&old);
+            }
+            peer.remote.add_track(&track);
+            (peer.sink)(peer.id, PeerEvent::Track);
+        });
+        let on_state = handler(&weak, |peer, _| {
+            let state = format!("{:?}", peer.pc.connection_state()).to_lowercase();
+            if let Some(link) = Link::from_connection_state(&state) {
+                (peer.sink)(peer.id, PeerEvent::Link(link));
+            }
+        });
+        self.pc.set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
+        self.pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        self.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        self.pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        self.handlers.borrow_mut().extend([on_negotiation, on_candidate, on_track, on_state]);
+    }
+
+    /// The offering side: one audio and one video transceiver, sending our tracks if we have them.
+    /// Without a track the transceiver still sends "nothing" and receives, so a camera switched on
+    /// later needs no renegotiation.
+    fn add_transceivers(&self) {
+        let local = self.local.borrow();
+        for kind in ["audio", "video"] {
+            let init = RtcRtpTransceiverInit::new();
+            init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            match local.track(kind) {
+                Some(track) => {
+                    self.pc.add_transceiver_with_media_stream_track_and_init(track, &init);
+                }
+                None => {
+                    self.pc.add_transceiver_with_str_and_init(kind, &init);
+                }
+            }
+        }
+    }
+
+    /// The answering side, after applying the offer: send on the offered transceivers too.
+    async fn attach_to_offered_transceivers(&self) {
+        for kind in ["audio", "video"] {
+            let Some(transceiver) = self.transceiver(kind) else { continue };
+            if transceiver.sender().track().is_some() {
+                continue;
+            }
+            transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            let track = self.local.borrow().track(kind).cloned();
+            if let Some(track) = track {
+                let _ = JsFuture::from(transceiver.sender().replace_track(Some(&track))).await;
+            }
+        }
+    }
+
+    /// The first transceiver of `kind`.
+    fn transceiver(&self, kind: &str) -> Option<RtcRtpTransceiver> {
+        self.pc
+            .get_transceivers()
+            .iter()
+            .filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok())
+            .find(|t| t.receiver().track().kind() == kind)
+    }
+
+    /// Sends `track` (or nothing) as our `kind` media, without renegotiating.
+    pub async fn replace_track(&self, kind: &str, track: Option<web_sys::MediaStreamTrack>) {
+        if let Some(transceiver) = self.transceiver(kind) {
+            if let Err(e) = JsFuture::from(transceiver.sender().replace_track(track.as_ref())).await {
+                js::warn(&format!("replaceTrack failed: {}", js::describe(&e)));
+            }
+        }
+    }
+
+    /// A signal from the other participant.
+    pub fn on_signal(self: &Rc<Self>, signal: Signal) {
+        self.push(Input::Signal(signal));
+    }
+
+    /// Starts an ICE restart (after the connection failed).
+    pub fn restart_ice(&self) {
+        js::restart_ice(&self.pc);
+    }
+
+    /// Closes the connection and releases its handlers.
+    pub fn close(&self) {
+        self.pc.set_onnegotiationneeded(None);
+        self.pc.set_onicecandidate(None);
+        self.pc.set_ontrack(None);
+        self.pc.set_onconnectionstatechange(None);
+        self.pc.close();
+        // Freed on a later turn: close() may run inside one of these handlers.
+        let handlers = std::mem::take(&mut *self.handlers.borrow_mut());
+        leptos::task::spawn_local(async move { drop(handlers) });
+        self.queue.borrow_mut().clear();
+        for track in self.remote.get_tracks().iter().filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok()) {
+            track.stop();
+        }
+    }
+
+    fn signaling_state(&self) -> SignalingState {
+        use web_sys::RtcSignalingState as S;
+        match self.pc.signaling_state() {
+            S::Stable => SignalingState::Stable,
+            S::HaveLocalOffer => SignalingState::HaveLocalOffer,
+            S::HaveRemoteOffer => SignalingState::HaveRemoteOffer,
+            S::Closed => SignalingState::Closed,
+            _ => SignalingState::Other,
+        }
+    }
+
+    fn push(self: &Rc<Self>, input: Input) {
+        self.queue.borrow_mut().push_back(input);
+        if self.draining.replace(true) {
+            return;
+        }
+        let peer = Rc::clone(self);
+        leptos::task::spawn_local(async move {
+            loop {
+                let next = peer.queue.borrow_mut().pop_front();
+                let Some(input) = next else { break };
+                let commands = match input {
+                    Input::NegotiationNeeded => {
+                        let state = peer.signaling_state();
+                        peer.negotiator.borrow_mut().on_negotiation_needed(state)
+                    }
+                    Input::Signal(signal) => {
+                        let state = peer.signaling_state();
+                        peer.negotiator.borrow_mut().on_signal(signal, state)
+                    }
+                };
+                peer.execute(commands).await;
+            }
+            peer.draining.set(false);
+        });
+    }
+
+    /// Carries out commands that need no waiting (sending candidates).
+    fn run_now(&self, commands: Vec<Command>) {
+        for command in commands {
+            if let Command::Send(signal) = command {
+                (self.sink)(self.id, PeerEvent::Send(signal));
+            }
+        }
+    }
+
+    async fn execute(&self, commands: Vec<Command>) {
+        let mut pending: VecDeque<Command> = commands.into();
+        while let Some(command) = pending.pop_front() {
+            let more = match command {
+                Command::Send(signal) => {
+                    (self.sink)(self.id, PeerEvent::Send(signal));
+                    Vec::new()
+                }
+                Command::SetLocalDescription => {
+                    match JsFuture::from(js::set_local_description(&self.pc)).await {
+                        Ok(_) => match self.local_description() {
+                            Some(description) => self.negotiator.borrow_mut().on_local_description_set(description),
+                            None => Vec::new(),
+                        },
+                        Err(e) => {
+                            js::warn(&format!("setLocalDescription failed: {}", js::describe(&e)));
+                            self.negotiator.borrow_mut().on_local_description_failed();
+                            Vec::new()
+                        }
+                    }
+                }
+                Command::SetRemoteDescription(description) => {
+                    let was_offer = matches!(description, Description::Offer(_));
+                    let (kind, sdp) = match &description {
+                        Description::Offer(sdp) => (RtcSdpType::Offer, sdp),
+                        Description::Answer(sdp) => (RtcSdpType::Answer, sdp),
+                    };
+                    let init = RtcSessionDescriptionInit::new(kind);
+                    init.set_sdp(sdp);
+                    match JsFuture::from(self.pc.set_remote_description(&init)).await {
+                        Ok(_) => {
+                            if was_offer {
+                                self.attach_to_offered_transceivers().await;
+                            }
+                            self.negotiator.borrow_mut().on_remote_description_set(was_offer)
+                        }
+                        Err(e) => {
+                            js::warn(&format!("setRemoteDescription failed: {}", js::describe(&e)));
+                            Vec::new()
+                        }
+                    }
+                }
+                Command::AddCandidate(candidate) => {
+                    let init = RtcIceCandidateInit::new(&candidate.candidate);
+                    init.set_sdp_mid(candidate.sdp_mid.as_deref());
+                    init.set_sdp_m_line_index(candidate.sdp_m_line_index);
+                    if let Some(ufrag) = candidate.username_fragment.as_deref() {
+                        js::set_string(&init, "usernameFragment", ufrag);
+                    }
+                    let promise = self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init));
+                    if let Err(e) = JsFuture::from(promise).await {
+                        js::warn(&format!("addIceCandidate failed: {}", js::describe(&e)));
+                    }
+                    Vec::new()
+                }
+            };
+            // Follow-ups run before anything else queued for this command list.
+            for (i, command) in more.into_iter().enumerate() {
+                pending.insert(i, command);
+            }
+        }
+    }
+
+    fn local_description(&self) -> Option<Description> {
+        let description = self.pc.local_description()?;
+        match description.type_() {
+            RtcSdpType::Offer => Some(Description::Offer(description.sdp())),
+            RtcSdpType::Answer => Some(Description::Answer(description.sdp())),
+            _ => None,
+        }
+    }
+}

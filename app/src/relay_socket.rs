@@ -1,0 +1,137 @@
+//! The signalling WebSocket to the relay: open it, send typed messages, hand over typed events.
+
+use std::{cell::Cell, rc::Rc};
+
+use protocol::{ClientMessage, ServerMessage};
+use wasm_bindgen::{JsCast, prelude::Closure};
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use crate::js;
+
+/// The relay's answers are small except for `welcome` with a large roster; this bounds what the
+/// app is willing to parse.
+const MAX_INCOMING_BYTES: usize = 1 << 20;
+/// How often the app pings the relay to notice a dead connection.
+const PING_EVERY_MS: i32 = 15_000;
+/// Silence after which the connection counts as lost.
+const SILENCE_LIMIT_MS: f64 = 40_000.0;
+
+/// What the socket reports.
+#[derive(Debug)]
+pub enum SocketEvent {
+    /// The connection is open; send `hello`.
+    Open,
+    /// A message from the relay.
+    Message(ServerMessage),
+    /// The connection ended (or never opened, if `was_open` is false).
+    Closed {
+        /// Whether it had been open.
+        was_open: bool,
+    },
+}
+
+/// An open (or opening) signalling connection. Dropping it closes the socket and releases its
+/// event handlers.
+pub struct RelaySocket {
+    /// The socket.
+    ws: WebSocket,
+    /// Cleared on drop, which stops the keepalive loop.
+    alive: Rc<Cell<bool>>,
+    /// The handlers, kept alive as long as the socket is.
+    _handlers: Vec<Closure<dyn FnMut(JsValueEvent)>>,
+}
+
+type JsValueEvent = wasm_bindgen::JsValue;
+
+impl RelaySocket {
+    /// Starts connecting to `url`; events go to `on_event`.
+    pub fn connect(url: &str, on_event: impl Fn(SocketEvent) + 'static) -> Result<Self, String> {
+        let ws = WebSocket::new(url).map_err(|e| js::describe(&e))?;
+        let on_event = Rc::new(on_event);
+        let was_open = Rc::new(Cell::new(false));
+        let alive = Rc::new(Cell::new(true));
+        let last_heard = Rc::new(Cell::new(js_sys::Date::now()));
+
+        let on_open = {
+            let (on_event, was_open) = (Rc::clone(&on_event), Rc::clone(&was_open));
+            Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
+                was_open.set(true);
+                on_event(SocketEvent::Open);
+            })
+        };
+        let on_message = {
+            let (on_event, last_heard) = (Rc::clone(&on_event), Rc::clone(&last_heard));
+            Closure::<dyn FnMut(JsValueEvent)>::new(move |event: JsValueEvent| {
+                last_heard.set(js_sys::Date::now());
+                let Some(text) = event.dyn_into::<MessageEvent>().ok().and_then(|e| e.data().as_string()) else {
+                    return;
+                };
+                match protocol::decode_server(&text, MAX_INCOMING_BYTES) {
+                    Ok(message) => on_event(SocketEvent::Message(message)),
+                    Err(e) => js::warn(&format!("ignoring a message from the relay: {e}")),
+                }
+            })
+        };
+        let on_close = {
+            let (on_event, was_open, alive) = (Rc::clone(&on_event), Rc::clone(&was_open), Rc::clone(&alive));
+            Closure::<dyn FnMut(JsValueEvent)>::new(move |event: JsValueEvent| {
+                if let Ok(close) = event.dyn_into::<CloseEvent>() {
+                    if close.code() != 1000 {
+                        js::warn(&format!("relay connection closed: {} {}", close.code(), close.reason()));
+                    }
+                }
+                if alive.replace(false) {
+                    on_event(SocketEvent::Closed { was_open: was_open.get() });
+                }
+            })
+        };
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        // `error` is always followed by `close`, which is where it is handled.
+
+        // Keepalive: ping regularly; if the relay has been silent too long, give up on the socket
+        // so the call can reconnect instead of waiting for TCP to notice.
+        {
+            let (ws, alive, last_heard) = (ws.clone(), Rc::clone(&alive), Rc::clone(&last_heard));
+            leptos::task::spawn_local(async move {
+                let mut nonce = 0;
+                loop {
+                    js::sleep(PING_EVERY_MS).await;
+                    if !alive.get() {
+                        break;
+                    }
+                    if js_sys::Date::now() - last_heard.get() > SILENCE_LIMIT_MS {
+                        js::warn("the relay stopped answering; closing the connection");
+                        let _ = ws.close();
+                        break;
+                    }
+                    if ws.ready_state() == WebSocket::OPEN {
+                        nonce += 1;
+                        let _ = ws.send_with_str(&protocol::encode(&ClientMessage::Ping { nonce }));
+                    }
+                }
+            });
+        }
+
+        Ok(Self { ws, alive, _handlers: vec![on_open, on_message, on_close] })
+    }
+
+    /// Sends a message if the socket is open; messages sent while it is not are dropped (the call
+    /// rejoins from scratch after a reconnect).
+    pub fn send(&self, message: &ClientMessage) {
+        if self.ws.ready_state() == WebSocket::OPEN {
+            let _ = self.ws.send_with_str(&protocol::encode(message));
+        }
+    }
+}
+
+impl Drop for RelaySocket {
+    fn drop(&mut self) {
+        self.alive.set(false);
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close_with_code_and_reason(1000, "leaving");
+    }
+}
