@@ -258,7 +258,7 @@ impl Call {
                     return;
                 }
                 self.view.phase.set(CallPhase::Reconnecting);
-                self.view.announcement.set(self.tr.t("announce.reconnecting"));
+                self.view.announcement.set(self.tr.f_untracked("announce.reconnecting", &[]));
                 let weak = self.this.clone();
                 let delay = 500 * 2_i32.pow(attempt.min(4));
                 leptos::task::spawn_local(async move {
@@ -313,7 +313,7 @@ impl Call {
                     }
                 }
                 Effect::Announce(announcement) => {
-                    let text = self.tr.f(announcement.key, &[("name", &announcement.name)]);
+                    let text = self.tr.f_untracked(announcement.key, &[("name", &announcement.name)]);
                     self.view.announcement.set(text);
                 }
                 Effect::ShowError { error, fatal } => {
@@ -322,7 +322,7 @@ impl Call {
                         self.drop_socket();
                         self.view.phase.set(CallPhase::Failed(error));
                     } else {
-                        let text = self.tr.f(error.message_key(), &[("detail", error.detail())]);
+                        let text = self.tr.f_untracked(error.message_key(), &[("detail", error.detail())]);
                         self.view.announcement.set(text);
                         self.view.notice.set(Some(error));
                     }
@@ -342,7 +342,7 @@ impl Call {
         let ice_servers = self.inner.borrow().meeting.ice_servers().to_vec();
         match Peer::open(id, polite, offer, &ice_servers, Rc::clone(&self.local), sink) {
             Ok(peer) => {
-                let stream = peer.remote_stream().clone();
+                let stream = Clone::clone(peer.remote_stream());
                 self.inner.borrow_mut().peers.insert(id, peer);
                 self.view.streams.update(|s| {
                     s.insert(id, stream);
@@ -416,7 +416,7 @@ impl Call {
                 }
                 return;
             };
-            self.local.borrow_mut().video = Some(track.clone());
+            self.local.borrow_mut().video = Some(Clone::clone(&track));
             self.replace_on_all_peers("video", Some(track)).await;
             media.video = true;
         } else {

@@ -42,6 +42,11 @@ impl Tr {
         self.texts.with(|t| t.format(key, args))
     }
 
+    /// The text for `key` with placeholders filled, without subscribing (for event handlers).
+    pub fn f_untracked(&self, key: &str, args: &[(&str, &str)]) -> String {
+        self.texts.with_untracked(|t| t.format(key, args))
+    }
+
     /// The current locale (reactive).
     pub fn locale(&self) -> Locale {
         self.texts.with(|t| t.locale())

@@ -1,0 +1,119 @@
+// Real Chromium (driven by playwright-core) and real Firefox (driven by puppeteer-core over
+// WebDriver BiDi), both with fake camera and microphone, behind one small page interface.
+import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
+
+const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const FIREFOX = process.env.FIREFOX_BIN ?? '/usr/bin/firefox-esr';
+
+// Records every RTCPeerConnection the app creates, so tests can read inbound-rtp stats the way
+// chrome://webrtc-internals would. The app itself is not changed for testing.
+function trackPeerConnections() {
+  const Original = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+}
+
+/** One browser tab, whichever engine runs it. */
+class Tab {
+  constructor(kind, page, close) {
+    this.kind = kind;
+    this.page = page;
+    this._close = close;
+    this.console = [];
+  }
+  goto(url) { return this.page.goto(url); }
+  /** Runs `fn(arg)` in the page. */
+  evaluate(fn, arg) { return this.page.evaluate(fn, arg); }
+  click(selector) { return this.page.click(selector); }
+  async type(selector, text) {
+    if (this.kind === 'chromium') {
+      await this.page.fill(selector, text);
+    } else {
+      await this.page.click(selector, { count: 3 });
+      await this.page.type(selector, text);
+    }
+  }
+  press(key) { return this.page.keyboard.press(key); }
+  screenshot(path) { return this.page.screenshot({ path }); }
+  close() { return this._close(); }
+}
+
+function chromiumArgs({ deny }) {
+  return [
+    '--use-fake-device-for-media-stream',
+    deny ? '--deny-permission-prompts' : '--use-fake-ui-for-media-stream',
+    '--allow-loopback-in-peer-connection',
+    '--autoplay-policy=no-user-gesture-required',
+    '--disable-features=WebRtcHideLocalIpsWithMdns',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+  ];
+}
+
+/** A new Chromium tab (in its own browser process, like a separate person's computer). */
+export async function chromiumTab({ deny = false, locale = 'en-US', viewport } = {}) {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ deny }) });
+  const context = await browser.newContext({ locale, viewport: viewport ?? { width: 1280, height: 720 } });
+  await context.addInitScript(trackPeerConnections);
+  const page = await context.newPage();
+  const tab = new Tab('chromium', page, () => browser.close());
+  page.on('console', (m) => tab.console.push(`${m.type()}: ${m.text()}`));
+  return tab;
+}
+
+/** A new Firefox tab, in its own browser process. */
+export async function firefoxTab({ deny = false, locale = 'en-US' } = {}) {
+  const browser = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX,
+    headless: true,
+    extraPrefsFirefox: {
+      'media.navigator.streams.fake': true,
+      'media.navigator.permission.disabled': !deny,
+      'permissions.default.camera': deny ? 2 : 0,
+      'permissions.default.microphone': deny ? 2 : 0,
+      'media.peerconnection.ice.loopback': true,
+      'media.peerconnection.ice.obfuscate_host_addresses': false,
+      'media.autoplay.default': 0,
+      'media.autoplay.blocking_policy': 0,
+      'intl.accept_languages': locale,
+      'network.captive-portal-service.enabled': false,
+      'app.update.enabled': false,
+      'browser.safebrowsing.malware.enabled': false,
+      'browser.safebrowsing.phishing.enabled': false,
+    },
+  });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 720 });
+  await page.evaluateOnNewDocument(trackPeerConnections);
+  const tab = new Tab('firefox', page, () => browser.close());
+  page.on('console', (m) => tab.console.push(`${m.type()}: ${m.text()}`));
+  return tab;
+}
+
+/** Polls `probe` until it returns a truthy value; fails with `what` after `timeout` ms. */
+export async function waitFor(what, probe, { timeout = 20_000, interval = 200 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, interval));
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what}; last: ${JSON.stringify(last?.message ?? last)}`);
+}

@@ -1,0 +1,74 @@
+// Page-object helpers: what a person sees in a meeting, read through the data-* contract.
+
+/** The names on all tiles, own tile included. */
+export function tileNames(tab) {
+  return tab.evaluate(() => [...document.querySelectorAll('[data-participant]')].map((t) => t.dataset.participant));
+}
+
+/** The names on the others' tiles. */
+export async function remoteNames(tab) {
+  return tab.evaluate(() =>
+    [...document.querySelectorAll('[data-participant]:not([data-self])')].map((t) => t.dataset.participant));
+}
+
+/** The `<video>` state of `name`'s tile. */
+export function videoState(tab, name) {
+  return tab.evaluate((n) => {
+    const tile = [...document.querySelectorAll('[data-participant]')].find((t) => t.dataset.participant === n);
+    const v = tile?.querySelector('video');
+    if (!v) return null;
+    return { time: v.currentTime, width: v.videoWidth, paused: v.paused, muted: tile.dataset.muted };
+  }, name);
+}
+
+/** Whether `name`'s video is playing: it has frames and its clock advances. */
+export async function videoPlays(tab, name) {
+  const a = await videoState(tab, name);
+  if (!a || a.width === 0) return false;
+  await new Promise((r) => setTimeout(r, 700));
+  const b = await videoState(tab, name);
+  return b && b.width > 0 && b.time > a.time;
+}
+
+/** Inbound audio and video counters of every open peer connection of the page. */
+export function inboundStats(tab) {
+  return tab.evaluate(async () => {
+    const out = [];
+    for (const pc of window.__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      const report = await pc.getStats();
+      const entry = { state: pc.connectionState, audioBytes: 0, audioEnergy: null, framesDecoded: 0 };
+      report.forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (s.kind === 'audio') {
+          entry.audioBytes += s.bytesReceived ?? 0;
+          if (typeof s.totalAudioEnergy === 'number') entry.audioEnergy = (entry.audioEnergy ?? 0) + s.totalAudioEnergy;
+        }
+        if (s.kind === 'video') entry.framesDecoded += s.framesDecoded ?? 0;
+      });
+      out.push(entry);
+    }
+    return out;
+  });
+}
+
+/** Whether the page receives audio from `count` peers: bytes (and energy, where the browser reports it) rising. */
+export async function receivesAudioFrom(tab, count) {
+  const a = await inboundStats(tab);
+  await new Promise((r) => setTimeout(r, 1000));
+  const b = await inboundStats(tab);
+  if (a.length !== count || b.length !== count) return false;
+  return b.every((s, i) => s.audioBytes > a[i].audioBytes
+    && (s.audioEnergy === null || s.audioEnergy > (a[i].audioEnergy ?? 0))
+    && s.framesDecoded > a[i].framesDecoded);
+}
+
+/** The text of the error notice, if one is shown. */
+export function errorText(tab) {
+  return tab.evaluate(() => document.querySelector('[data-testid="error"]')?.textContent ?? null);
+}
+
+/** The meeting root's `data-mode`. */
+export function mode(tab) {
+  return tab.evaluate(() => document.querySelector('main.meeting')?.dataset.mode ?? null);
+}

@@ -1,0 +1,60 @@
+// Starts the real relay binary serving the built app, on a free loopback port.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RELAY_BIN = process.env.RELAY_BIN ?? path.join(root, 'target', 'debug', 'relay');
+export const DIST = process.env.DIST_DIR ?? path.join(root, 'dist');
+
+/** A running relay. `url(room, params)` builds a room link. */
+export class Relay {
+  static async start({ listen = '127.0.0.1:0', args = [] } = {}) {
+    const child = spawn(RELAY_BIN, ['--listen', listen, '--static-dir', DIST, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'relay=warn' },
+    });
+    const relay = new Relay(child);
+    const address = await new Promise((resolve, reject) => {
+      let buffered = '';
+      const timer = setTimeout(() => reject(new Error('relay did not start within 10 s')), 10_000);
+      child.stdout.on('data', (chunk) => {
+        buffered += chunk;
+        const match = buffered.match(/http:\/\/([0-9.:[\]]+)\//);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+      child.stderr.on('data', (chunk) => { relay.log += chunk; });
+      child.once('exit', (code) => reject(new Error(`relay exited early with ${code}: ${relay.log}`)));
+    });
+    relay.address = address;
+    return relay;
+  }
+
+  constructor(child) {
+    this.child = child;
+    this.log = '';
+    this.address = '';
+  }
+
+  get origin() {
+    return `http://${this.address}`;
+  }
+
+  url(room, params = {}) {
+    const query = new URLSearchParams({ room, ...params });
+    return `${this.origin}/?${query}`;
+  }
+
+  async stop() {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
