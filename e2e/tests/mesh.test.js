@@ -1,0 +1,89 @@
+// Three people, two browser engines, one mesh: everyone sees and hears everyone, mutes and
+// leaves show up for the others.
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+
+import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { errorText, mode, receivesAudioFrom, remoteNames, tileNames, videoPlays, videoState } from '../lib/meeting.js';
+import { Relay } from '../lib/relay.js';
+
+const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+mkdirSync(ARTIFACTS, { recursive: true });
+
+describe('a mesh call of three in Chromium and Firefox', { timeout: 240_000 }, () => {
+  let relay;
+  const tabs = {};
+
+  before(async () => {
+    relay = await Relay.start();
+    tabs.Anna = await chromiumTab();
+    tabs.Bruno = await firefoxTab();
+    tabs.Cleo = await chromiumTab();
+    for (const name of ['Anna', 'Bruno', 'Cleo']) {
+      await tabs[name].goto(relay.url('rathaus', { name, autojoin: '1' }));
+      await waitFor(`${name} in the room`, async () => (await tileNames(tabs[name])).includes(name));
+    }
+  });
+
+  after(async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      await tab.screenshot(`${ARTIFACTS}mesh-${name}.png`).catch(() => {});
+      await tab.close().catch(() => {});
+    }
+    await relay?.stop();
+  });
+
+  it('shows every participant a tile for everyone, in mesh mode', async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      const others = Object.keys(tabs).filter((n) => n !== name).sort();
+      await waitFor(`${name} to see ${others}`, async () =>
+        JSON.stringify((await remoteNames(tab)).sort()) === JSON.stringify(others));
+      assert.equal(await mode(tab), 'mesh');
+      assert.equal(await errorText(tab), null, `${name} sees no error`);
+    }
+  });
+
+  it("plays everyone's video for everyone", async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      for (const other of Object.keys(tabs).filter((n) => n !== name)) {
+        await waitFor(`${name} to see ${other}'s video playing`, () => videoPlays(tab, other), { timeout: 30_000 });
+      }
+    }
+  });
+
+  it('delivers audio (and video frames) from both others to each participant', async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      await waitFor(`${name} to receive audio from 2 peers`, () => receivesAudioFrom(tab, 2), { timeout: 30_000 });
+    }
+  });
+
+  it('shows a mute to the others, and the unmute too', async () => {
+    await tabs.Anna.click('[data-testid="toggle-mic"]');
+    const started = Date.now();
+    for (const name of ['Bruno', 'Cleo']) {
+      await waitFor(`${name} to see Anna muted`, async () => (await videoState(tabs[name], 'Anna'))?.muted === 'true',
+        { timeout: 5_000, interval: 50 });
+    }
+    const elapsed = Date.now() - started;
+    assert.equal(await tabs.Anna.evaluate(() =>
+      document.querySelector('[data-testid="toggle-mic"]').getAttribute('aria-pressed')), 'true');
+    console.log(`mute visible to both others after ${elapsed} ms`);
+    await tabs.Anna.click('[data-testid="toggle-mic"]');
+    await waitFor('Bruno to see Anna unmuted', async () => (await videoState(tabs.Bruno, 'Anna'))?.muted === 'false',
+      { timeout: 5_000, interval: 50 });
+  });
+
+  it('removes a participant who leaves from the others\' screens', async () => {
+    await tabs.Cleo.click('[data-testid="leave"]');
+    for (const name of ['Anna', 'Bruno']) {
+      await waitFor(`${name} to no longer see Cleo`, async () => !(await remoteNames(tabs[name])).includes('Cleo'),
+        { timeout: 5_000, interval: 50 });
+    }
+    await waitFor('Cleo to see that she left', () => tabs.Cleo.evaluate(() =>
+      document.querySelector('[data-testid="rejoin"]') !== null));
+    // The remaining two still see each other.
+    await waitFor("Anna still sees Bruno's video", () => videoPlays(tabs.Anna, 'Bruno'));
+    await waitFor('Anna keeps exactly one peer connection', () => receivesAudioFrom(tabs.Anna, 1));
+  });
+});

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every test: Rust unit and relay integration tests, then the browser end-to-end tests in
+# Chromium and Firefox against the real relay serving the release build of the app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --browsers
+export PATH="$PWD/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+echo "==> Rust tests (protocol, client logic, relay)"
+cargo test --workspace --exclude app
+
+echo "==> building the app and the relay for the browser tests"
+trunk build --release
+cargo build -p relay
+
+echo "==> browser tests (Chromium and Firefox)"
+cd e2e
+npm test
