@@ -77,6 +77,12 @@ pub struct CallView {
     pub track_epoch: RwSignal<u32>,
 }
 
+impl Default for CallView {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl CallView {
     /// Fresh state; create it inside the view that shows the call, so it is disposed with it.
     pub fn new() -> Self {
@@ -139,7 +145,10 @@ impl Call {
         local: LocalMedia,
         wanted: MediaState,
     ) -> Rc<Self> {
-        let media = MediaState { audio: wanted.audio && local.audio.is_some(), video: wanted.video && local.video.is_some() };
+        let media = MediaState {
+            audio: wanted.audio && local.audio.is_some(),
+            video: wanted.video && local.video.is_some(),
+        };
         if let Some(track) = &local.audio {
             track.set_enabled(media.audio);
         }
@@ -183,7 +192,9 @@ impl Call {
             Ok(socket) => self.inner.borrow_mut().socket = Some(socket),
             Err(e) => {
                 js::warn(&format!("cannot open the relay connection: {e}"));
-                self.view.phase.set(CallPhase::Failed(UserError::RelayUnreachable));
+                self.view
+                    .phase
+                    .set(CallPhase::Failed(UserError::RelayUnreachable));
             }
         }
     }
@@ -212,15 +223,26 @@ impl Call {
 
     fn on_socket(&self, event: SocketEvent) {
         match event {
-            SocketEvent::Open => self.send(&ClientMessage::Hello { version: protocol::PROTOCOL_VERSION }),
+            SocketEvent::Open => self.send(&ClientMessage::Hello {
+                version: protocol::PROTOCOL_VERSION,
+            }),
             SocketEvent::Message(ServerMessage::Hello { .. }) => {
                 let (room, name, request) = {
                     let mut inner = self.inner.borrow_mut();
                     inner.next_request += 1;
-                    (inner.room.clone(), inner.name.clone(), RequestId(inner.next_request))
+                    (
+                        inner.room.clone(),
+                        inner.name.clone(),
+                        RequestId(inner.next_request),
+                    )
                 };
                 let media = self.view.own_media.get_untracked();
-                self.send(&ClientMessage::Join { request_id: Some(request), room, name, media });
+                self.send(&ClientMessage::Join {
+                    request_id: Some(request),
+                    room,
+                    name,
+                    media,
+                });
             }
             SocketEvent::Message(message) => {
                 let welcomed = matches!(message, ServerMessage::Welcome { .. });
@@ -243,7 +265,9 @@ impl Call {
         match phase {
             CallPhase::Left | CallPhase::Failed(_) => {}
             CallPhase::Connecting if !was_open => {
-                self.view.phase.set(CallPhase::Failed(UserError::RelayUnreachable));
+                self.view
+                    .phase
+                    .set(CallPhase::Failed(UserError::RelayUnreachable));
             }
             _ => {
                 // The relay went away mid-call (or refused us mid-join): rejoin with backoff.
@@ -258,15 +282,17 @@ impl Call {
                     return;
                 }
                 self.view.phase.set(CallPhase::Reconnecting);
-                self.view.announcement.set(self.tr.f_untracked("announce.reconnecting", &[]));
+                self.view
+                    .announcement
+                    .set(self.tr.f_untracked("announce.reconnecting", &[]));
                 let weak = self.this.clone();
                 let delay = 500 * 2_i32.pow(attempt.min(4));
                 leptos::task::spawn_local(async move {
                     js::sleep(delay).await;
-                    if let Some(call) = weak.upgrade() {
-                        if call.view.phase.get_untracked() == CallPhase::Reconnecting {
-                            call.connect();
-                        }
+                    if let Some(call) = weak.upgrade()
+                        && call.view.phase.get_untracked() == CallPhase::Reconnecting
+                    {
+                        call.connect();
                     }
                 });
             }
@@ -279,7 +305,9 @@ impl Call {
             let mut inner = self.inner.borrow_mut();
             let room = inner.room.clone();
             inner.meeting = Meeting::new(&room);
-            inner.meeting.set_own_media(self.view.own_media.get_untracked());
+            inner
+                .meeting
+                .set_own_media(self.view.own_media.get_untracked());
             inner.peers.drain().map(|(_, p)| p).collect()
         };
         for peer in peers {
@@ -313,7 +341,9 @@ impl Call {
                     }
                 }
                 Effect::Announce(announcement) => {
-                    let text = self.tr.f_untracked(announcement.key, &[("name", &announcement.name)]);
+                    let text = self
+                        .tr
+                        .f_untracked(announcement.key, &[("name", &announcement.name)]);
                     self.view.announcement.set(text);
                 }
                 Effect::ShowError { error, fatal } => {
@@ -322,7 +352,9 @@ impl Call {
                         self.drop_socket();
                         self.view.phase.set(CallPhase::Failed(error));
                     } else {
-                        let text = self.tr.f_untracked(error.message_key(), &[("detail", error.detail())]);
+                        let text = self
+                            .tr
+                            .f_untracked(error.message_key(), &[("detail", error.detail())]);
                         self.view.announcement.set(text);
                         self.view.notice.set(Some(error));
                     }
@@ -340,7 +372,14 @@ impl Call {
             }
         });
         let ice_servers = self.inner.borrow().meeting.ice_servers().to_vec();
-        match Peer::open(id, polite, offer, &ice_servers, Rc::clone(&self.local), sink) {
+        match Peer::open(
+            id,
+            polite,
+            offer,
+            &ice_servers,
+            Rc::clone(&self.local),
+            sink,
+        ) {
             Ok(peer) => {
                 let stream = Clone::clone(peer.remote_stream());
                 self.inner.borrow_mut().peers.insert(id, peer);
@@ -360,7 +399,12 @@ impl Call {
                 let effects = self.inner.borrow_mut().meeting.on_link_state(id, link);
                 if link == Link::Connected {
                     // Clear a "connection failed" notice about this participant once it recovers.
-                    let name = self.inner.borrow().meeting.other(id).map(|r| r.info.name.clone());
+                    let name = self
+                        .inner
+                        .borrow()
+                        .meeting
+                        .other(id)
+                        .map(|r| r.info.name.clone());
                     self.view.notice.update(|n| {
                         if matches!(n, Some(UserError::PeerFailed(failed)) if Some(&*failed) == name.as_ref()) {
                             *n = None;
@@ -378,7 +422,12 @@ impl Call {
             .borrow()
             .meeting
             .others()
-            .map(|r| TileView { id: r.info.id, name: r.info.name.clone(), media: r.info.media, link: r.link })
+            .map(|r| TileView {
+                id: r.info.id,
+                name: r.info.name.clone(),
+                media: r.info.media,
+                link: r.link,
+            })
             .collect();
         if self.view.tiles.with_untracked(|t| *t != tiles) {
             self.view.tiles.set(tiles);
@@ -409,7 +458,11 @@ impl Call {
     pub async fn set_camera(&self, on: bool) {
         let mut media = self.view.own_media.get_untracked();
         if on {
-            let (opened, error) = crate::media::acquire(&MediaRequest { video: true, ..Default::default() }).await;
+            let (opened, error) = crate::media::acquire(&MediaRequest {
+                video: true,
+                ..Default::default()
+            })
+            .await;
             let Some(track) = opened.video else {
                 if let Some(error) = error {
                     self.view.notice.set(Some(UserError::Media(error)));
@@ -427,7 +480,9 @@ impl Call {
             }
             media.video = false;
         }
-        self.view.own_stream.set(self.local.borrow().preview_stream());
+        self.view
+            .own_stream
+            .set(self.local.borrow().preview_stream());
         self.announce_own_media(media);
     }
 

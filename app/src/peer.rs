@@ -24,6 +24,9 @@ use web_sys::{
 
 use crate::{js, media::LocalMedia};
 
+/// An event handler installed on the connection.
+type Handler = Closure<dyn FnMut(JsValue)>;
+
 /// What a peer tells the call.
 pub enum PeerEvent {
     /// Send this signal to the other participant.
@@ -59,7 +62,7 @@ pub struct Peer {
     /// Where events go.
     sink: Rc<dyn Fn(ParticipantId, PeerEvent)>,
     /// Event handlers, released when the peer closes (not leaked per peer).
-    handlers: RefCell<Vec<Closure<dyn FnMut(JsValue)>>>,
+    handlers: RefCell<Vec<Handler>>,
 }
 
 fn rtc_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
@@ -122,7 +125,7 @@ impl Peer {
         let weak = Rc::downgrade(self);
         let handler = |weak: &Weak<Self>, f: fn(&Rc<Self>, JsValue)| {
             let weak = weak.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            Handler::new(move |event: JsValue| {
                 if let Some(peer) = weak.upgrade() {
                     f(&peer, event);
                 }
@@ -130,7 +133,10 @@ impl Peer {
         };
         let on_negotiation = handler(&weak, |peer, _| peer.push(Input::NegotiationNeeded));
         let on_candidate = handler(&weak, |peer, event| {
-            let Some(candidate) = event.dyn_into::<RtcPeerConnectionIceEvent>().ok().and_then(|e| e.candidate())
+            let Some(candidate) = event
+                .dyn_into::<RtcPeerConnectionIceEvent>()
+                .ok()
+                .and_then(|e| e.candidate())
             else {
                 return;
             };
@@ -144,11 +150,20 @@ impl Peer {
             peer.run_now(commands);
         });
         let on_track = handler(&weak, |peer, event| {
-            let Ok(event) = event.dyn_into::<RtcTrackEvent>() else { return };
+            let Ok(event) = event.dyn_into::<RtcTrackEvent>() else {
+                return;
+            };
             let track = event.track();
             // One track per kind: a renegotiated track replaces the old one.
-            let same_kind = if track.kind() == "audio" { peer.remote.get_audio_tracks() } else { peer.remote.get_video_tracks() };
-            for old in same_kind.iter().filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok()) {
+            let same_kind = if track.kind() == "audio" {
+                peer.remote.get_audio_tracks()
+            } else {
+                peer.remote.get_video_tracks()
+            };
+            for old in same_kind
+                .iter()
+                .filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok())
+            {
                 peer.remote.remove_track(&old);
             }
             peer.remote.add_track(&track);
@@ -160,11 +175,16 @@ impl Peer {
                 (peer.sink)(peer.id, PeerEvent::Link(link));
             }
         });
-        self.pc.set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
-        self.pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        self.pc
+            .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
+        self.pc
+            .set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
         self.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
-        self.pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
-        self.handlers.borrow_mut().extend([on_negotiation, on_candidate, on_track, on_state]);
+        self.pc
+            .set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        self.handlers
+            .borrow_mut()
+            .extend([on_negotiation, on_candidate, on_track, on_state]);
     }
 
     /// The offering side: one audio and one video transceiver, sending our tracks if we have them.
@@ -177,7 +197,8 @@ impl Peer {
             init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
             match local.track(kind) {
                 Some(track) => {
-                    self.pc.add_transceiver_with_media_stream_track_and_init(track, &init);
+                    self.pc
+                        .add_transceiver_with_media_stream_track_and_init(track, &init);
                 }
                 None => {
                     self.pc.add_transceiver_with_str_and_init(kind, &init);
@@ -189,7 +210,9 @@ impl Peer {
     /// The answering side, after applying the offer: send on the offered transceivers too.
     async fn attach_to_offered_transceivers(&self) {
         for kind in ["audio", "video"] {
-            let Some(transceiver) = self.transceiver(kind) else { continue };
+            let Some(transceiver) = self.transceiver(kind) else {
+                continue;
+            };
             if transceiver.sender().track().is_some() {
                 continue;
             }
@@ -212,10 +235,10 @@ impl Peer {
 
     /// Sends `track` (or nothing) as our `kind` media, without renegotiating.
     pub async fn replace_track(&self, kind: &str, track: Option<web_sys::MediaStreamTrack>) {
-        if let Some(transceiver) = self.transceiver(kind) {
-            if let Err(e) = JsFuture::from(transceiver.sender().replace_track(track.as_ref())).await {
-                js::warn(&format!("replaceTrack failed: {}", js::describe(&e)));
-            }
+        if let Some(transceiver) = self.transceiver(kind)
+            && let Err(e) = JsFuture::from(transceiver.sender().replace_track(track.as_ref())).await
+        {
+            js::warn(&format!("replaceTrack failed: {}", js::describe(&e)));
         }
     }
 
@@ -240,7 +263,12 @@ impl Peer {
         let handlers = std::mem::take(&mut *self.handlers.borrow_mut());
         leptos::task::spawn_local(async move { drop(handlers) });
         self.queue.borrow_mut().clear();
-        for track in self.remote.get_tracks().iter().filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok()) {
+        for track in self
+            .remote
+            .get_tracks()
+            .iter()
+            .filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok())
+        {
             track.stop();
         }
     }
@@ -302,7 +330,10 @@ impl Peer {
                 Command::SetLocalDescription => {
                     match JsFuture::from(js::set_local_description(&self.pc)).await {
                         Ok(_) => match self.local_description() {
-                            Some(description) => self.negotiator.borrow_mut().on_local_description_set(description),
+                            Some(description) => self
+                                .negotiator
+                                .borrow_mut()
+                                .on_local_description_set(description),
                             None => Vec::new(),
                         },
                         Err(e) => {
@@ -325,10 +356,15 @@ impl Peer {
                             if was_offer {
                                 self.attach_to_offered_transceivers().await;
                             }
-                            self.negotiator.borrow_mut().on_remote_description_set(was_offer)
+                            self.negotiator
+                                .borrow_mut()
+                                .on_remote_description_set(was_offer)
                         }
                         Err(e) => {
-                            js::warn(&format!("setRemoteDescription failed: {}", js::describe(&e)));
+                            js::warn(&format!(
+                                "setRemoteDescription failed: {}",
+                                js::describe(&e)
+                            ));
                             Vec::new()
                         }
                     }
@@ -340,7 +376,9 @@ impl Peer {
                     if let Some(ufrag) = candidate.username_fragment.as_deref() {
                         js::set_string(&init, "usernameFragment", ufrag);
                     }
-                    let promise = self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init));
+                    let promise = self
+                        .pc
+                        .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init));
                     if let Err(e) = JsFuture::from(promise).await {
                         js::warn(&format!("addIceCandidate failed: {}", js::describe(&e)));
                     }

@@ -85,7 +85,10 @@ impl UserError {
         match self {
             Self::RelayUnreachable | Self::RelayLost => true,
             Self::Relay(code, _) => {
-                matches!(code, ErrorCode::RoomFull | ErrorCode::TooManyRooms | ErrorCode::ShuttingDown)
+                matches!(
+                    code,
+                    ErrorCode::RoomFull | ErrorCode::TooManyRooms | ErrorCode::ShuttingDown
+                )
             }
             Self::Media(_) | Self::PeerFailed(_) => false,
         }
@@ -93,14 +96,24 @@ impl UserError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn dom_exceptions_map_to_causes() {
-        assert_eq!(MediaError::from_dom_name("NotAllowedError"), MediaError::Denied);
-        assert_eq!(MediaError::from_dom_name("NotFoundError"), MediaError::Missing);
-        assert_eq!(MediaError::from_dom_name("NotReadableError"), MediaError::Busy);
+        assert_eq!(
+            MediaError::from_dom_name("NotAllowedError"),
+            MediaError::Denied
+        );
+        assert_eq!(
+            MediaError::from_dom_name("NotFoundError"),
+            MediaError::Missing
+        );
+        assert_eq!(
+            MediaError::from_dom_name("NotReadableError"),
+            MediaError::Busy
+        );
         assert_eq!(MediaError::from_dom_name("Weird"), MediaError::Other);
     }
 
@@ -127,7 +140,11 @@ mod tests {
         for locale in crate::i18n::Locale::ALL {
             let texts = crate::i18n::Texts::new(locale);
             for e in &errors {
-                assert!(texts.has(e.message_key()), "{locale:?} lacks {}", e.message_key());
+                assert!(
+                    texts.has(e.message_key()),
+                    "{locale:?} lacks {}",
+                    e.message_key()
+                );
             }
         }
     }

@@ -171,32 +171,68 @@ impl Meeting {
     /// Applies a message from the relay.
     pub fn on_server_message(&mut self, message: ServerMessage) -> Vec<Effect> {
         match message {
-            ServerMessage::Welcome { you, room, role, mode, participants, ice_servers, .. } => {
+            ServerMessage::Welcome {
+                you,
+                room,
+                role,
+                mode,
+                participants,
+                ice_servers,
+                ..
+            } => {
                 self.phase = Phase::Joined;
                 self.room = room;
                 self.mode = mode;
                 self.ice_servers = ice_servers;
                 let media = self.me.as_ref().map(|m| m.media).unwrap_or_default();
-                self.me = Some(ParticipantInfo { id: you, name: String::new(), role, media });
+                self.me = Some(ParticipantInfo {
+                    id: you,
+                    name: String::new(),
+                    role,
+                    media,
+                });
                 // The newcomer offers to everyone already there.
                 let mut effects = Vec::new();
                 for info in participants {
                     let id = info.id;
-                    self.others.insert(id, Remote { info, link: Link::Connecting });
-                    effects.push(Effect::OpenPeer { id, polite: self.polite_towards(id), offer: true });
+                    self.others.insert(
+                        id,
+                        Remote {
+                            info,
+                            link: Link::Connecting,
+                        },
+                    );
+                    effects.push(Effect::OpenPeer {
+                        id,
+                        polite: self.polite_towards(id),
+                        offer: true,
+                    });
                 }
                 effects
             }
             ServerMessage::ParticipantJoined { participant } => {
                 let id = participant.id;
                 let name = participant.name.clone();
-                let replaced = self.others.insert(id, Remote { info: participant, link: Link::Connecting });
+                let replaced = self.others.insert(
+                    id,
+                    Remote {
+                        info: participant,
+                        link: Link::Connecting,
+                    },
+                );
                 let mut effects = Vec::new();
                 if replaced.is_some() {
                     effects.push(Effect::ClosePeer(id));
                 }
-                effects.push(Effect::OpenPeer { id, polite: self.polite_towards(id), offer: false });
-                effects.push(Effect::Announce(Announcement { key: "announce.joined", name }));
+                effects.push(Effect::OpenPeer {
+                    id,
+                    polite: self.polite_towards(id),
+                    offer: false,
+                });
+                effects.push(Effect::Announce(Announcement {
+                    key: "announce.joined",
+                    name,
+                }));
                 effects
             }
             ServerMessage::ParticipantUpdated { participant } => {
@@ -208,15 +244,24 @@ impl Meeting {
                 let name = participant.name.clone();
                 remote.info = participant;
                 match (was, now) {
-                    (true, false) => vec![Effect::Announce(Announcement { key: "announce.muted", name })],
-                    (false, true) => vec![Effect::Announce(Announcement { key: "announce.unmuted", name })],
+                    (true, false) => vec![Effect::Announce(Announcement {
+                        key: "announce.muted",
+                        name,
+                    })],
+                    (false, true) => vec![Effect::Announce(Announcement {
+                        key: "announce.unmuted",
+                        name,
+                    })],
                     _ => Vec::new(),
                 }
             }
             ServerMessage::ParticipantLeft { id } => match self.others.remove(&id) {
                 Some(remote) => vec![
                     Effect::ClosePeer(id),
-                    Effect::Announce(Announcement { key: "announce.left", name: remote.info.name }),
+                    Effect::Announce(Announcement {
+                        key: "announce.left",
+                        name: remote.info.name,
+                    }),
                 ],
                 None => Vec::new(),
             },
@@ -232,7 +277,10 @@ impl Meeting {
                 let fatal = self.phase == Phase::Joining
                     && !matches!(code, ErrorCode::RateLimited | ErrorCode::UnknownParticipant)
                     || code.is_fatal();
-                vec![Effect::ShowError { error: UserError::Relay(code, message), fatal }]
+                vec![Effect::ShowError {
+                    error: UserError::Relay(code, message),
+                    fatal,
+                }]
             }
             ServerMessage::Hello { .. } | ServerMessage::Pong { .. } => Vec::new(),
         }
@@ -279,12 +327,18 @@ impl Meeting {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use protocol::Role;
 
     fn info(id: u64, name: &str) -> ParticipantInfo {
-        ParticipantInfo { id: ParticipantId(id), name: name.into(), role: Role::Participant, media: MediaState::default() }
+        ParticipantInfo {
+            id: ParticipantId(id),
+            name: name.into(),
+            role: Role::Participant,
+            media: MediaState::default(),
+        }
     }
 
     fn welcome(you: u64, others: Vec<ParticipantInfo>) -> ServerMessage {
@@ -306,24 +360,44 @@ mod tests {
         assert_eq!(
             effects,
             vec![
-                Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: true },
-                Effect::OpenPeer { id: ParticipantId(3), polite: true, offer: true },
+                Effect::OpenPeer {
+                    id: ParticipantId(1),
+                    polite: true,
+                    offer: true
+                },
+                Effect::OpenPeer {
+                    id: ParticipantId(3),
+                    polite: true,
+                    offer: true
+                },
             ]
         );
         assert_eq!(m.phase(), &Phase::Joined);
-        assert_eq!(m.others().map(|r| r.info.name.as_str()).collect::<Vec<_>>(), ["Anna", "Bob"]);
+        assert_eq!(
+            m.others().map(|r| r.info.name.as_str()).collect::<Vec<_>>(),
+            ["Anna", "Bob"]
+        );
     }
 
     #[test]
     fn members_wait_for_the_newcomers_offer_and_announce_it() {
         let mut m = Meeting::new("demo");
         m.on_server_message(welcome(1, vec![]));
-        let effects = m.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Cem") });
+        let effects = m.on_server_message(ServerMessage::ParticipantJoined {
+            participant: info(2, "Cem"),
+        });
         assert_eq!(
             effects,
             vec![
-                Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: false },
-                Effect::Announce(Announcement { key: "announce.joined", name: "Cem".into() }),
+                Effect::OpenPeer {
+                    id: ParticipantId(2),
+                    polite: false,
+                    offer: false
+                },
+                Effect::Announce(Announcement {
+                    key: "announce.joined",
+                    name: "Cem".into()
+                }),
             ]
         );
     }
@@ -335,13 +409,26 @@ mod tests {
         let mut muted = info(2, "Dana");
         muted.media.audio = false;
         let effects = m.on_server_message(ServerMessage::ParticipantUpdated { participant: muted });
-        assert_eq!(effects, vec![Effect::Announce(Announcement { key: "announce.muted", name: "Dana".into() })]);
+        assert_eq!(
+            effects,
+            vec![Effect::Announce(Announcement {
+                key: "announce.muted",
+                name: "Dana".into()
+            })]
+        );
         assert!(!m.other(ParticipantId(2)).expect("present").info.media.audio);
 
-        let effects = m.on_server_message(ServerMessage::ParticipantLeft { id: ParticipantId(2) });
+        let effects = m.on_server_message(ServerMessage::ParticipantLeft {
+            id: ParticipantId(2),
+        });
         assert_eq!(effects[0], Effect::ClosePeer(ParticipantId(2)));
         assert_eq!(m.others().count(), 0);
-        assert!(m.on_server_message(ServerMessage::ParticipantLeft { id: ParticipantId(2) }).is_empty());
+        assert!(
+            m.on_server_message(ServerMessage::ParticipantLeft {
+                id: ParticipantId(2)
+            })
+            .is_empty()
+        );
     }
 
     #[test]
@@ -349,10 +436,22 @@ mod tests {
         let mut m = Meeting::new("demo");
         m.on_server_message(welcome(4, vec![info(2, "Dana")]));
         let offer = Signal::Offer { sdp: "v=0".into() };
-        assert_eq!(m.on_server_message(ServerMessage::Signal { from: ParticipantId(9), signal: offer.clone() }), vec![]);
         assert_eq!(
-            m.on_server_message(ServerMessage::Signal { from: ParticipantId(2), signal: offer.clone() }),
-            vec![Effect::PeerSignal { from: ParticipantId(2), signal: offer }]
+            m.on_server_message(ServerMessage::Signal {
+                from: ParticipantId(9),
+                signal: offer.clone()
+            }),
+            vec![]
+        );
+        assert_eq!(
+            m.on_server_message(ServerMessage::Signal {
+                from: ParticipantId(2),
+                signal: offer.clone()
+            }),
+            vec![Effect::PeerSignal {
+                from: ParticipantId(2),
+                signal: offer
+            }]
         );
     }
 
@@ -360,13 +459,21 @@ mod tests {
     fn a_failed_link_is_reported_once_and_restarted_by_one_side() {
         let mut m = Meeting::new("demo");
         m.on_server_message(welcome(1, vec![]));
-        m.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Emil") });
-        assert!(m.on_link_state(ParticipantId(2), Link::Connected).is_empty());
+        m.on_server_message(ServerMessage::ParticipantJoined {
+            participant: info(2, "Emil"),
+        });
+        assert!(
+            m.on_link_state(ParticipantId(2), Link::Connected)
+                .is_empty()
+        );
         let effects = m.on_link_state(ParticipantId(2), Link::Failed);
         assert_eq!(
             effects,
             vec![
-                Effect::ShowError { error: UserError::PeerFailed("Emil".into()), fatal: false },
+                Effect::ShowError {
+                    error: UserError::PeerFailed("Emil".into()),
+                    fatal: false
+                },
                 Effect::RestartIce(ParticipantId(2)),
             ]
         );
@@ -381,12 +488,33 @@ mod tests {
     #[test]
     fn join_refusals_are_fatal_but_in_room_notices_are_not() {
         let mut m = Meeting::new("demo");
-        let full = ServerMessage::Error { request_id: None, code: ErrorCode::RoomFull, message: "full".into() };
-        assert!(matches!(m.on_server_message(full)[..], [Effect::ShowError { fatal: true, .. }]));
+        let full = ServerMessage::Error {
+            request_id: None,
+            code: ErrorCode::RoomFull,
+            message: "full".into(),
+        };
+        assert!(matches!(
+            m.on_server_message(full)[..],
+            [Effect::ShowError { fatal: true, .. }]
+        ));
         m.on_server_message(welcome(1, vec![]));
-        let limited = ServerMessage::Error { request_id: None, code: ErrorCode::RateLimited, message: "slow".into() };
-        assert!(matches!(m.on_server_message(limited)[..], [Effect::ShowError { fatal: false, .. }]));
-        let bye = ServerMessage::Error { request_id: None, code: ErrorCode::ShuttingDown, message: "bye".into() };
-        assert!(matches!(m.on_server_message(bye)[..], [Effect::ShowError { fatal: true, .. }]));
+        let limited = ServerMessage::Error {
+            request_id: None,
+            code: ErrorCode::RateLimited,
+            message: "slow".into(),
+        };
+        assert!(matches!(
+            m.on_server_message(limited)[..],
+            [Effect::ShowError { fatal: false, .. }]
+        ));
+        let bye = ServerMessage::Error {
+            request_id: None,
+            code: ErrorCode::ShuttingDown,
+            message: "bye".into(),
+        };
+        assert!(matches!(
+            m.on_server_message(bye)[..],
+            [Effect::ShowError { fatal: true, .. }]
+        ));
     }
 }

@@ -185,6 +185,7 @@ impl Negotiator {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     //! Two negotiators joined by an in-memory "network", each driving a model of the browser's
     //! signalling state machine (JSEP), with messages delivered in whatever interleaving the test
@@ -204,7 +205,12 @@ mod tests {
 
     impl ModelPc {
         fn new() -> Self {
-            Self { state: SignalingState::Stable, local_offer_count: 0, remote: None, candidates: vec![] }
+            Self {
+                state: SignalingState::Stable,
+                local_offer_count: 0,
+                remote: None,
+                candidates: vec![],
+            }
         }
     }
 
@@ -216,7 +222,11 @@ mod tests {
 
     impl Side {
         fn new(name: &'static str, polite: bool) -> Self {
-            Self { name, neg: Negotiator::new(polite), pc: ModelPc::new() }
+            Self {
+                name,
+                neg: Negotiator::new(polite),
+                pc: ModelPc::new(),
+            }
         }
 
         /// Carries out commands like the glue does; returns signals to send.
@@ -234,12 +244,20 @@ mod tests {
                         }
                         SignalingState::HaveRemoteOffer => {
                             self.pc.state = SignalingState::Stable;
-                            self.neg.on_local_description_set(Description::Answer(format!("answer-{}", self.name)))
+                            self.neg
+                                .on_local_description_set(Description::Answer(format!(
+                                    "answer-{}",
+                                    self.name
+                                )))
                         }
                         // Already offering: the browser returns the pending offer again.
-                        SignalingState::HaveLocalOffer => self.neg.on_local_description_set(
-                            Description::Offer(format!("offer-{}-{}", self.name, self.pc.local_offer_count)),
-                        ),
+                        SignalingState::HaveLocalOffer => {
+                            self.neg
+                                .on_local_description_set(Description::Offer(format!(
+                                    "offer-{}-{}",
+                                    self.name, self.pc.local_offer_count
+                                )))
+                        }
                         _ => {
                             self.neg.on_local_description_failed();
                             vec![]
@@ -249,19 +267,29 @@ mod tests {
                         let was_offer = matches!(d, Description::Offer(_));
                         match (&d, self.pc.state) {
                             // Implicit rollback of our own offer.
-                            (Description::Offer(_), SignalingState::Stable | SignalingState::HaveLocalOffer) => {
+                            (
+                                Description::Offer(_),
+                                SignalingState::Stable | SignalingState::HaveLocalOffer,
+                            ) => {
                                 self.pc.state = SignalingState::HaveRemoteOffer;
                             }
                             (Description::Answer(_), SignalingState::HaveLocalOffer) => {
                                 self.pc.state = SignalingState::Stable;
                             }
-                            (d, s) => panic!("{}: invalid setRemoteDescription({d:?}) in {s:?}", self.name),
+                            (d, s) => panic!(
+                                "{}: invalid setRemoteDescription({d:?}) in {s:?}",
+                                self.name
+                            ),
                         }
                         self.pc.remote = Some(d);
                         self.neg.on_remote_description_set(was_offer)
                     }
                     Command::AddCandidate(c) => {
-                        assert!(self.pc.remote.is_some(), "{}: candidate before remote description", self.name);
+                        assert!(
+                            self.pc.remote.is_some(),
+                            "{}: candidate before remote description",
+                            self.name
+                        );
                         self.pc.candidates.push(c);
                         vec![]
                     }
@@ -322,7 +350,10 @@ mod tests {
         let offer = a.negotiation_needed();
         assert!(matches!(offer.as_slice(), [Signal::Offer { .. }]));
         settle(&mut a, &mut b, vec![], offer);
-        assert_eq!((a.pc.state, b.pc.state), (SignalingState::Stable, SignalingState::Stable));
+        assert_eq!(
+            (a.pc.state, b.pc.state),
+            (SignalingState::Stable, SignalingState::Stable)
+        );
         assert_eq!(b.pc.remote, Some(Description::Offer("offer-a-1".into())));
         assert_eq!(a.pc.remote, Some(Description::Answer("answer-b".into())));
     }
@@ -339,11 +370,17 @@ mod tests {
         if first_to_receive_is_polite {
             let answer = polite.receive(from_impolite);
             let nothing = impolite.receive(from_polite);
-            assert!(nothing.is_empty(), "impolite side ignores the colliding offer");
+            assert!(
+                nothing.is_empty(),
+                "impolite side ignores the colliding offer"
+            );
             settle(&mut polite, &mut impolite, vec![], answer);
         } else {
             let nothing = impolite.receive(from_polite);
-            assert!(nothing.is_empty(), "impolite side ignores the colliding offer");
+            assert!(
+                nothing.is_empty(),
+                "impolite side ignores the colliding offer"
+            );
             let answer = polite.receive(from_impolite);
             settle(&mut polite, &mut impolite, vec![], answer);
         }
@@ -353,8 +390,14 @@ mod tests {
         assert_eq!(polite.neg.rollbacks(), 1, "the polite side rolled back");
         assert_eq!(impolite.neg.rollbacks(), 0);
         // The impolite side's offer won and was answered.
-        assert_eq!(polite.pc.remote, Some(Description::Offer("offer-impolite-1".into())));
-        assert_eq!(impolite.pc.remote, Some(Description::Answer("answer-polite".into())));
+        assert_eq!(
+            polite.pc.remote,
+            Some(Description::Offer("offer-impolite-1".into()))
+        );
+        assert_eq!(
+            impolite.pc.remote,
+            Some(Description::Answer("answer-polite".into()))
+        );
     }
 
     #[test]
@@ -406,15 +449,29 @@ mod tests {
         let offer = b.negotiation_needed();
         settle(&mut a, &mut b, offer, vec![]);
         assert_eq!(a.pc.remote, Some(Description::Offer("offer-b-1".into())));
-        assert_eq!((a.pc.state, b.pc.state), (SignalingState::Stable, SignalingState::Stable));
+        assert_eq!(
+            (a.pc.state, b.pc.state),
+            (SignalingState::Stable, SignalingState::Stable)
+        );
     }
 
     #[test]
     fn stray_answers_and_closed_connections_are_ignored() {
         let mut a = Side::new("a", true);
-        assert!(a.receive(vec![Signal::Answer { sdp: "late".into() }]).is_empty());
+        assert!(
+            a.receive(vec![Signal::Answer { sdp: "late".into() }])
+                .is_empty()
+        );
         assert_eq!(a.pc.state, SignalingState::Stable);
-        assert!(a.neg.on_signal(Signal::Offer { sdp: "x".into() }, SignalingState::Closed).is_empty());
-        assert!(a.neg.on_negotiation_needed(SignalingState::Closed).is_empty());
+        assert!(
+            a.neg
+                .on_signal(Signal::Offer { sdp: "x".into() }, SignalingState::Closed)
+                .is_empty()
+        );
+        assert!(
+            a.neg
+                .on_negotiation_needed(SignalingState::Closed)
+                .is_empty()
+        );
     }
 }

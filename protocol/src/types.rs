@@ -56,7 +56,10 @@ pub struct MediaState {
 
 impl Default for MediaState {
     fn default() -> Self {
-        Self { audio: true, video: true }
+        Self {
+            audio: true,
+            video: true,
+        }
     }
 }
 

@@ -25,7 +25,10 @@ pub struct Hub {
 impl Hub {
     /// A hub around `rooms`, with no connections.
     pub fn new(rooms: Rooms) -> Self {
-        Self { rooms, outboxes: HashMap::new() }
+        Self {
+            rooms,
+            outboxes: HashMap::new(),
+        }
     }
 
     /// The rooms, for counting.
@@ -48,16 +51,23 @@ impl Hub {
     /// Carries out a request of `conn` that the session let through.
     pub fn handle(&mut self, conn: ConnId, message: ClientMessage) {
         let result = match message {
-            ClientMessage::Join { request_id, room, name, media } => self
+            ClientMessage::Join {
+                request_id,
+                room,
+                name,
+                media,
+            } => self
                 .rooms
                 .join(conn, request_id, &room, &name, media)
                 .map_err(|e| e.to_message(request_id)),
-            ClientMessage::Signal { to, signal } => {
-                self.rooms.signal(conn, to, signal).map_err(|e| e.to_message(None))
-            }
-            ClientMessage::Media { media } => {
-                self.rooms.update_media(conn, media).map_err(|e| e.to_message(None))
-            }
+            ClientMessage::Signal { to, signal } => self
+                .rooms
+                .signal(conn, to, signal)
+                .map_err(|e| e.to_message(None)),
+            ClientMessage::Media { media } => self
+                .rooms
+                .update_media(conn, media)
+                .map_err(|e| e.to_message(None)),
             ClientMessage::Leave => Ok(self.rooms.leave(conn)),
             // The session answers these itself.
             ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(Vec::new()),
@@ -89,7 +99,10 @@ impl Hub {
             }
             for conn in overflowed {
                 if self.outboxes.remove(&conn).is_some() {
-                    warn!(?conn, "connection cannot keep up with its room; disconnecting it");
+                    warn!(
+                        ?conn,
+                        "connection cannot keep up with its room; disconnecting it"
+                    );
                     pending.extend(self.rooms.leave(conn));
                 }
             }

@@ -75,7 +75,11 @@ impl RoomError {
 
     /// The `error` message for this refusal.
     pub fn to_message(&self, request_id: Option<RequestId>) -> ServerMessage {
-        ServerMessage::Error { request_id, code: self.code(), message: self.to_string() }
+        ServerMessage::Error {
+            request_id,
+            code: self.code(),
+            message: self.to_string(),
+        }
     }
 }
 
@@ -124,7 +128,13 @@ pub struct Rooms {
 impl Rooms {
     /// No rooms yet.
     pub fn new(limits: RoomLimits, ice_servers: Vec<IceServer>) -> Self {
-        Self { limits, ice_servers, rooms: HashMap::new(), seats: HashMap::new(), next_id: 1 }
+        Self {
+            limits,
+            ice_servers,
+            rooms: HashMap::new(),
+            seats: HashMap::new(),
+            next_id: 1,
+        }
     }
 
     /// Number of open rooms.
@@ -154,23 +164,39 @@ impl Rooms {
         let name = protocol::normalize_display_name(name).map_err(RoomError::InvalidName)?;
         match self.rooms.get(&room_name) {
             Some(existing) if existing.members.len() >= self.limits.capacity => {
-                return Err(RoomError::RoomFull { capacity: self.limits.capacity });
+                return Err(RoomError::RoomFull {
+                    capacity: self.limits.capacity,
+                });
             }
             None if self.rooms.len() >= self.limits.max_rooms => {
-                return Err(RoomError::TooManyRooms { limit: self.limits.max_rooms });
+                return Err(RoomError::TooManyRooms {
+                    limit: self.limits.max_rooms,
+                });
             }
             _ => {}
         }
 
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
-        let info = ParticipantInfo { id, name, role: Role::Participant, media };
+        let info = ParticipantInfo {
+            id,
+            name,
+            role: Role::Participant,
+            media,
+        };
         let room = self.rooms.entry(room_name.clone()).or_default();
 
         let mut out: Vec<Outgoing> = room
             .members
             .values()
-            .map(|m| (m.conn, ServerMessage::ParticipantJoined { participant: info.clone() }))
+            .map(|m| {
+                (
+                    m.conn,
+                    ServerMessage::ParticipantJoined {
+                        participant: info.clone(),
+                    },
+                )
+            })
             .collect();
         out.push((
             conn,
@@ -185,7 +211,13 @@ impl Rooms {
             },
         ));
         room.members.insert(id, Member { conn, info });
-        self.seats.insert(conn, Seat { room: room_name, id });
+        self.seats.insert(
+            conn,
+            Seat {
+                room: room_name,
+                id,
+            },
+        );
         Ok(out)
     }
 
@@ -199,9 +231,13 @@ impl Rooms {
         let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
         let room = self.rooms.get(&seat.room).ok_or(RoomError::NotJoined)?;
         match room.members.get(&to) {
-            Some(target) if to != seat.id => {
-                Ok(vec![(target.conn, ServerMessage::Signal { from: seat.id, signal })])
-            }
+            Some(target) if to != seat.id => Ok(vec![(
+                target.conn,
+                ServerMessage::Signal {
+                    from: seat.id,
+                    signal,
+                },
+            )]),
             _ => Err(RoomError::UnknownParticipant(to)),
         }
     }
@@ -224,7 +260,14 @@ impl Rooms {
             .members
             .values()
             .filter(|m| m.conn != conn)
-            .map(|m| (m.conn, ServerMessage::ParticipantUpdated { participant: participant.clone() }))
+            .map(|m| {
+                (
+                    m.conn,
+                    ServerMessage::ParticipantUpdated {
+                        participant: participant.clone(),
+                    },
+                )
+            })
             .collect())
     }
 
@@ -250,21 +293,32 @@ impl Rooms {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
     fn rooms(capacity: usize) -> Rooms {
-        Rooms::new(RoomLimits { capacity, max_rooms: 2 }, Vec::new())
+        Rooms::new(
+            RoomLimits {
+                capacity,
+                max_rooms: 2,
+            },
+            Vec::new(),
+        )
     }
 
     fn join(rooms: &mut Rooms, conn: u64, room: &str, name: &str) -> Vec<Outgoing> {
-        rooms.join(ConnId(conn), None, room, name, MediaState::default()).expect("join accepted")
+        rooms
+            .join(ConnId(conn), None, room, name, MediaState::default())
+            .expect("join accepted")
     }
 
     fn welcome_of(out: &[Outgoing], conn: u64) -> (ParticipantId, Vec<String>) {
         out.iter()
             .find_map(|(c, m)| match m {
-                ServerMessage::Welcome { you, participants, .. } if *c == ConnId(conn) => {
+                ServerMessage::Welcome {
+                    you, participants, ..
+                } if *c == ConnId(conn) => {
                     Some((*you, participants.iter().map(|p| p.name.clone()).collect()))
                 }
                 _ => None,
@@ -296,9 +350,24 @@ mod tests {
         let offer = Signal::Offer { sdp: "v=0".into() };
 
         let out = r.signal(ConnId(1), b, offer.clone()).expect("same room");
-        assert_eq!(out, vec![(ConnId(2), ServerMessage::Signal { from: a, signal: offer.clone() })]);
-        assert_eq!(r.signal(ConnId(1), c, offer.clone()), Err(RoomError::UnknownParticipant(c)));
-        assert_eq!(r.signal(ConnId(1), a, offer.clone()), Err(RoomError::UnknownParticipant(a)));
+        assert_eq!(
+            out,
+            vec![(
+                ConnId(2),
+                ServerMessage::Signal {
+                    from: a,
+                    signal: offer.clone()
+                }
+            )]
+        );
+        assert_eq!(
+            r.signal(ConnId(1), c, offer.clone()),
+            Err(RoomError::UnknownParticipant(c))
+        );
+        assert_eq!(
+            r.signal(ConnId(1), a, offer.clone()),
+            Err(RoomError::UnknownParticipant(a))
+        );
         assert_eq!(r.signal(ConnId(9), a, offer), Err(RoomError::NotJoined));
     }
 
@@ -307,7 +376,13 @@ mod tests {
         let mut r = rooms(2);
         join(&mut r, 1, "x", "A");
         join(&mut r, 2, "x", "B");
-        let full = r.join(ConnId(3), Some(RequestId(5)), "x", "C", MediaState::default());
+        let full = r.join(
+            ConnId(3),
+            Some(RequestId(5)),
+            "x",
+            "C",
+            MediaState::default(),
+        );
         assert_eq!(full, Err(RoomError::RoomFull { capacity: 2 }));
         assert!(full.unwrap_err().to_string().contains("at most 2"));
         join(&mut r, 4, "y", "D");
@@ -324,7 +399,10 @@ mod tests {
     fn bad_names_and_double_joins_are_refused() {
         let mut r = rooms(4);
         let bad_room = r.join(ConnId(1), None, "a/b", "A", MediaState::default());
-        assert_eq!(bad_room.map_err(|e| e.code()), Err(ErrorCode::InvalidRoomName));
+        assert_eq!(
+            bad_room.map_err(|e| e.code()),
+            Err(ErrorCode::InvalidRoomName)
+        );
         let bad_name = r.join(ConnId(1), None, "a", "  ", MediaState::default());
         assert_eq!(bad_name.map_err(|e| e.code()), Err(ErrorCode::InvalidName));
         join(&mut r, 1, "a", "A");
@@ -341,13 +419,19 @@ mod tests {
         join(&mut r, 1, "m", "A");
         join(&mut r, 2, "m", "B");
         join(&mut r, 3, "m", "C");
-        let muted = MediaState { audio: false, video: true };
+        let muted = MediaState {
+            audio: false,
+            video: true,
+        };
         let out = r.update_media(ConnId(1), muted).expect("joined");
         let to: Vec<_> = out.iter().map(|(c, _)| c.0).collect();
         assert_eq!(to, vec![2, 3]);
         assert!(out.iter().all(|(_, m)| matches!(m,
             ServerMessage::ParticipantUpdated { participant } if participant.media == muted)));
-        assert!(r.update_media(ConnId(1), muted).expect("joined").is_empty(), "no-op is silent");
+        assert!(
+            r.update_media(ConnId(1), muted).expect("joined").is_empty(),
+            "no-op is silent"
+        );
     }
 
     #[test]
@@ -356,7 +440,10 @@ mod tests {
         let a = welcome_of(&join(&mut r, 1, "l", "A"), 1).0;
         join(&mut r, 2, "l", "B");
         let out = r.leave(ConnId(1));
-        assert_eq!(out, vec![(ConnId(2), ServerMessage::ParticipantLeft { id: a })]);
+        assert_eq!(
+            out,
+            vec![(ConnId(2), ServerMessage::ParticipantLeft { id: a })]
+        );
         assert!(r.leave(ConnId(1)).is_empty(), "leaving twice is harmless");
         assert!(r.leave(ConnId(2)).is_empty());
         assert_eq!((r.room_count(), r.participant_count()), (0, 0));

@@ -40,6 +40,8 @@ use crate::{
 
 /// How often the relay pings each WebSocket to find dead connections.
 const PING_INTERVAL: Duration = Duration::from_secs(15);
+/// How long a closing connection waits for the client's close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long shutdown waits for connections to say goodbye.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -61,7 +63,9 @@ impl Shared {
     fn hub(&self) -> MutexGuard<'_, Hub> {
         // A panic while holding the lock would be a bug in `Hub`; the state it guards is still
         // consistent at every await point, so keep serving rather than poisoning every request.
-        self.hub.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.hub
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -75,7 +79,10 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let rooms = Rooms::new(
-        RoomLimits { capacity: config.room_capacity as usize, max_rooms: config.max_rooms },
+        RoomLimits {
+            capacity: config.room_capacity as usize,
+            max_rooms: config.max_rooms,
+        },
         config.ice_server_list(),
     );
     let static_dir = config.static_dir.clone();
@@ -91,7 +98,9 @@ pub async fn run(
         .route(protocol::WEBSOCKET_PATH, get(websocket))
         .route("/healthz", get(health));
     app = match static_dir {
-        Some(dir) => app.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true)),
+        Some(dir) => {
+            app.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
+        }
         None => app.route("/", get(no_app)),
     };
     let app = app.with_state(Arc::clone(&shared));
@@ -101,11 +110,14 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
     let mut graceful = stop_rx;
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = graceful.wait_for(|stop| *stop).await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = graceful.wait_for(|stop| *stop).await;
+    })
+    .await?;
 
     // Wait (briefly) for the WebSocket tasks, which run outside the HTTP server's bookkeeping.
     drop(shared);
@@ -134,7 +146,11 @@ async fn websocket(
 ) -> impl IntoResponse {
     // Frames somewhat over the limit are read and answered with `message_too_large`; frames far
     // over it are not even buffered, and end the connection.
-    let hard_limit = shared.config.max_message_bytes.saturating_mul(4).max(1 << 20);
+    let hard_limit = shared
+        .config
+        .max_message_bytes
+        .saturating_mul(4)
+        .max(1 << 20);
     upgrade
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
@@ -185,6 +201,10 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
                     Step::Ignore => {}
                     Step::Close(farewell) => {
                         warn!(?conn, %peer, "closing connection: {farewell:?}");
+                        // What was queued before the violation still goes out, in order.
+                        while let Ok(queued) = inbox.try_recv() {
+                            let _ = sink.send(text(&queued)).await;
+                        }
                         let _ = sink.send(text(&farewell)).await;
                         break Some((close_code::POLICY, "protocol violation".into()));
                     }
@@ -222,7 +242,22 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
 
     shared.hub().disconnect(conn);
     if let Some((code, reason)) = close {
-        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+        let _ = sink
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+        // Complete the closing handshake: read (and discard) until the client's close arrives,
+        // so unread input does not turn the close into a TCP reset that destroys the goodbye.
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            while let Some(Ok(frame)) = stream.next().await {
+                if matches!(frame, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
     }
     let _ = sink.close().await;
     debug!(?conn, "disconnected");

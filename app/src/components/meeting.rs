@@ -48,15 +48,23 @@ pub fn MeetingView(
             if view.phase.get_untracked() == CallPhase::Left {
                 return;
             }
-            let started = Call::start(view, tr, config.relay_url(), room, request.name, local, request.wanted);
+            let started = Call::start(
+                view,
+                tr,
+                config.relay_url(),
+                room,
+                request.name,
+                local,
+                request.wanted,
+            );
             call.set_value(Some(started));
         });
     }
     on_cleanup(move || {
-        if let Some(call) = call.get_value() {
-            if call.view().phase.get_untracked() != CallPhase::Left {
-                call.leave();
-            }
+        if let Some(call) = call.get_value()
+            && call.view().phase.get_untracked() != CallPhase::Left
+        {
+            call.leave();
         }
     });
 
@@ -70,7 +78,12 @@ pub fn MeetingView(
         }
     };
     let count = move || view.tiles.with(Vec::len) + 1;
-    let in_room = move || matches!(view.phase.get(), CallPhase::Joined | CallPhase::Reconnecting);
+    let in_room = move || {
+        matches!(
+            view.phase.get(),
+            CallPhase::Joined | CallPhase::Reconnecting
+        )
+    };
 
     view! {
         <main class="meeting" data-mode=mode data-phase=move || format!("{:?}", view.phase.get()).to_lowercase()>

@@ -33,7 +33,11 @@ pub fn PreJoin(
 ) -> impl IntoView {
     let tr = Tr::use_context();
     let name = RwSignal::new(
-        params.name.clone().or_else(|| crate::js::storage_get(NAME_KEY)).unwrap_or_default(),
+        params
+            .name
+            .clone()
+            .or_else(|| crate::js::storage_get(NAME_KEY))
+            .unwrap_or_default(),
     );
     let name_error = RwSignal::new(None::<&'static str>);
     let mic_on = RwSignal::new(params.mic);
@@ -104,7 +108,10 @@ pub fn PreJoin(
             name: normalized,
             media: Some(media),
             request: MediaRequest::default(),
-            wanted: MediaState { audio: mic_on.get_untracked() && !without_media, video: cam_on.get_untracked() && !without_media },
+            wanted: MediaState {
+                audio: mic_on.get_untracked() && !without_media,
+                video: cam_on.get_untracked() && !without_media,
+            },
         }));
     };
     let submit = move |ev: SubmitEvent| {
@@ -123,7 +130,11 @@ pub fn PreJoin(
                 .into_iter()
                 .enumerate()
                 .map(|(i, d)| {
-                    let label = if d.label.is_empty() { tr.f("device.unnamed", &[("detail", &(i + 1).to_string())]) } else { d.label };
+                    let label = if d.label.is_empty() {
+                        tr.f("device.unnamed", &[("detail", &(i + 1).to_string())])
+                    } else {
+                        d.label
+                    };
                     view! { <option value=d.id>{label}</option> }
                 })
                 .collect_view()

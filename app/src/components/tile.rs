@@ -50,7 +50,10 @@ pub fn RemoteTile(
     view: CallView,
 ) -> impl IntoView {
     let tr = Tr::use_context();
-    let tile = Memo::new(move |_| view.tiles.with(|tiles| tiles.iter().find(|t| t.id == id).cloned()));
+    let tile = Memo::new(move |_| {
+        view.tiles
+            .with(|tiles| tiles.iter().find(|t| t.id == id).cloned())
+    });
     let name = move || tile.get().map(|t| t.name).unwrap_or_default();
     let mic_off = Signal::derive(move || tile.get().is_some_and(|t| !t.media.audio));
     let cam_off = move || tile.get().is_some_and(|t| !t.media.video);
@@ -79,5 +82,9 @@ pub fn RemoteTile(
 
 /// Up to two initials for the placeholder shown instead of a switched-off camera.
 fn initials(name: &str) -> String {
-    name.split_whitespace().filter_map(|w| w.chars().next()).take(2).flat_map(char::to_uppercase).collect()
+    name.split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
 }

@@ -43,7 +43,9 @@ pub fn StreamVideo(
 fn play(video: web_sys::HtmlVideoElement) {
     let Ok(promise) = video.play() else { return };
     leptos::task::spawn_local(async move {
-        let Err(error) = JsFuture::from(promise).await else { return };
+        let Err(error) = JsFuture::from(promise).await else {
+            return;
+        };
         // AbortError just means a newer load replaced this one.
         if crate::js::error_name(&error) == "NotAllowedError" && !video.muted() {
             video.set_muted(true);

@@ -1,0 +1,190 @@
+//! A real relay on a loopback port, and a small WebSocket client that speaks the protocol.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::{ClientMessage, MediaState, ParticipantId, ParticipantInfo, ServerMessage};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
+
+pub const WAIT: Duration = Duration::from_secs(5);
+
+pub struct TestRelay {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    pub task: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestRelay {
+    pub async fn start(configure: impl FnOnce(&mut relay::Config)) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = relay::Config::with_listen(addr);
+        configure(&mut config);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(relay::run(listener, config, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn client(&self) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
+            .await
+            .unwrap();
+        Client { ws }
+    }
+
+    /// A client that has exchanged `hello`.
+    pub async fn greeted(&self) -> Client {
+        let mut client = self.client().await;
+        client
+            .send(&ClientMessage::Hello {
+                version: protocol::PROTOCOL_VERSION,
+            })
+            .await;
+        assert_eq!(
+            client.recv().await,
+            ServerMessage::Hello {
+                version: protocol::PROTOCOL_VERSION
+            }
+        );
+        client
+    }
+
+    /// A client in `room` as `name`; returns it with its id and the roster it was given.
+    pub async fn joined(
+        &self,
+        room: &str,
+        name: &str,
+    ) -> (Client, ParticipantId, Vec<ParticipantInfo>) {
+        let mut client = self.greeted().await;
+        client.join(room, name).await;
+        match client.recv().await {
+            ServerMessage::Welcome {
+                you, participants, ..
+            } => (client, you, participants),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), &mut self.task)
+            .await
+            .expect("relay stopped in time")
+            .unwrap()
+    }
+}
+
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Client {
+    pub async fn send(&mut self, message: &ClientMessage) {
+        self.send_text(&protocol::encode(message)).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::text(text)).await.unwrap();
+    }
+
+    /// Sends, reporting instead of panicking if the relay has hung up.
+    pub async fn try_send(&mut self, message: &ClientMessage) -> bool {
+        self.ws
+            .send(Message::text(protocol::encode(message)))
+            .await
+            .is_ok()
+    }
+
+    pub async fn send_binary(&mut self, bytes: Vec<u8>) {
+        self.ws.send(Message::binary(bytes)).await.unwrap();
+    }
+
+    pub async fn join(&mut self, room: &str, name: &str) {
+        self.send(&ClientMessage::Join {
+            request_id: None,
+            room: room.into(),
+            name: name.into(),
+            media: MediaState::default(),
+        })
+        .await;
+    }
+
+    /// The next protocol message; fails after [`WAIT`].
+    pub async fn recv(&mut self) -> ServerMessage {
+        match self.next().await {
+            Some(message) => message,
+            None => panic!("connection closed while waiting for a message"),
+        }
+    }
+
+    /// The next protocol message, or `None` once the connection is closed.
+    pub async fn next(&mut self) -> Option<ServerMessage> {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a message within 5 s");
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    return Some(
+                        protocol::decode_server(&text, usize::MAX).expect("valid server JSON"),
+                    );
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Asserts that nothing arrives for a while.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        if let Ok(frame) = tokio::time::timeout(wait, self.ws.next()).await {
+            match frame {
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                other => panic!("expected nothing, got {other:?}"),
+            }
+        }
+    }
+
+    /// Whether the connection still answers a ping.
+    pub async fn is_alive(&mut self) -> bool {
+        self.send(&ClientMessage::Ping { nonce: 77 }).await;
+        loop {
+            match self.next().await {
+                Some(ServerMessage::Pong { nonce: 77 }) => return true,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+/// The error code of an `error` message, or a panic.
+pub fn error_code(message: &ServerMessage) -> protocol::ErrorCode {
+    match message {
+        ServerMessage::Error { code, .. } => *code,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+/// The English sentence of an `error` message.
+pub fn error_message(message: &ServerMessage) -> String {
+    match message {
+        ServerMessage::Error { message, .. } => message.clone(),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}

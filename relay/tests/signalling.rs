@@ -1,0 +1,209 @@
+//! The relay over real WebSockets on a loopback port: rooms, rosters, forwarding, shutdown.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestRelay, error_code};
+use protocol::{
+    ClientMessage, ErrorCode, MediaState, ParticipantId, RequestId, ServerMessage, Signal,
+};
+
+#[tokio::test]
+async fn join_roster_and_leave() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut anna, anna_id, roster) = relay.joined("rat", "Anna").await;
+    assert!(roster.is_empty());
+
+    let (mut bruno, bruno_id, roster) = relay.joined("Rat", "Bruno").await;
+    assert_eq!(
+        roster
+            .iter()
+            .map(|p| (p.id, p.name.as_str()))
+            .collect::<Vec<_>>(),
+        [(anna_id, "Anna")]
+    );
+    match anna.recv().await {
+        ServerMessage::ParticipantJoined { participant } => {
+            assert_eq!(
+                (participant.id, participant.name.as_str()),
+                (bruno_id, "Bruno")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // An explicit leave.
+    bruno.send(&ClientMessage::Leave).await;
+    assert_eq!(
+        anna.recv().await,
+        ServerMessage::ParticipantLeft { id: bruno_id }
+    );
+
+    // A dropped connection counts as leaving too.
+    let (cleo, cleo_id, roster) = relay.joined("rat", "Cleo").await;
+    assert_eq!(roster.len(), 1);
+    assert!(matches!(
+        anna.recv().await,
+        ServerMessage::ParticipantJoined { .. }
+    ));
+    cleo.close().await;
+    assert_eq!(
+        anna.recv().await,
+        ServerMessage::ParticipantLeft { id: cleo_id }
+    );
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
+    let relay =
+        TestRelay::start(|c| c.ice_servers = vec!["turn:turn.example.org:3478".into()]).await;
+    let mut client = relay.greeted().await;
+    client
+        .send(&ClientMessage::Join {
+            request_id: Some(RequestId(41)),
+            room: "r".into(),
+            name: "N".into(),
+            media: MediaState {
+                audio: false,
+                video: true,
+            },
+        })
+        .await;
+    match client.recv().await {
+        ServerMessage::Welcome {
+            request_id,
+            ice_servers,
+            mode,
+            ..
+        } => {
+            assert_eq!(request_id, Some(RequestId(41)));
+            assert_eq!(ice_servers[0].urls, ["turn:turn.example.org:3478"]);
+            assert_eq!(mode, protocol::RoomMode::Mesh);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn signals_are_forwarded_only_within_a_room() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut anna, anna_id, _) = relay.joined("eins", "Anna").await;
+    let (mut bruno, bruno_id, _) = relay.joined("eins", "Bruno").await;
+    let (mut cem, cem_id, _) = relay.joined("zwei", "Cem").await;
+    assert!(matches!(
+        anna.recv().await,
+        ServerMessage::ParticipantJoined { .. }
+    ));
+
+    let offer = Signal::Offer {
+        sdp: "v=0\r\n".into(),
+    };
+    anna.send(&ClientMessage::Signal {
+        to: bruno_id,
+        signal: offer.clone(),
+    })
+    .await;
+    assert_eq!(
+        bruno.recv().await,
+        ServerMessage::Signal {
+            from: anna_id,
+            signal: offer.clone()
+        }
+    );
+
+    // Across rooms: refused, and the other room hears nothing.
+    anna.send(&ClientMessage::Signal {
+        to: cem_id,
+        signal: offer.clone(),
+    })
+    .await;
+    assert_eq!(
+        error_code(&anna.recv().await),
+        ErrorCode::UnknownParticipant
+    );
+    cem.expect_silence(Duration::from_millis(300)).await;
+
+    // Not in a room yet: refused.
+    let mut stranger = relay.greeted().await;
+    stranger
+        .send(&ClientMessage::Signal {
+            to: anna_id,
+            signal: offer,
+        })
+        .await;
+    assert_eq!(error_code(&stranger.recv().await), ErrorCode::NotJoined);
+    anna.expect_silence(Duration::from_millis(300)).await;
+    let _ = ParticipantId(0);
+}
+
+#[tokio::test]
+async fn media_changes_reach_the_others() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut anna, _, _) = relay.joined("m", "Anna").await;
+    let (mut bruno, bruno_id, _) = relay.joined("m", "Bruno").await;
+    assert!(matches!(
+        anna.recv().await,
+        ServerMessage::ParticipantJoined { .. }
+    ));
+    let muted = MediaState {
+        audio: false,
+        video: true,
+    };
+    bruno.send(&ClientMessage::Media { media: muted }).await;
+    match anna.recv().await {
+        ServerMessage::ParticipantUpdated { participant } => {
+            assert_eq!((participant.id, participant.media), (bruno_id, muted));
+        }
+        other => panic!("{other:?}"),
+    }
+    bruno.expect_silence(Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_tells_every_client() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut anna, _, _) = relay.joined("s", "Anna").await;
+    let mut idle = relay.client().await;
+    let stopping = tokio::spawn(relay.shutdown());
+    assert_eq!(error_code(&anna.recv().await), ErrorCode::ShuttingDown);
+    assert!(anna.next().await.is_none(), "closed after the goodbye");
+    assert_eq!(error_code(&idle.recv().await), ErrorCode::ShuttingDown);
+    stopping.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn serves_the_app_and_a_health_check() {
+    let dir = std::env::temp_dir().join(format!("treffpunkt-static-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("index.html"), "<title>Treffpunkt</title>").unwrap();
+    std::fs::write(dir.join("config.json"), "{\"relay\":null}").unwrap();
+    let relay = TestRelay::start(|c| c.static_dir = Some(dir.clone())).await;
+
+    let get = |path: &str| {
+        let addr = relay.addr;
+        let path = path.to_owned();
+        async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut response = String::new();
+            stream.read_to_string(&mut response).await.unwrap();
+            response
+        }
+    };
+    let index = get("/?room=demo").await;
+    assert!(index.starts_with("HTTP/1.1 200"), "{index}");
+    assert!(index.contains("<title>Treffpunkt</title>"));
+    assert!(get("/config.json").await.contains("\"relay\":null"));
+    assert!(
+        get("/../Cargo.toml").await.starts_with("HTTP/1.1 4"),
+        "no path traversal"
+    );
+    assert!(get("/healthz").await.contains("ok: 0 rooms"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
