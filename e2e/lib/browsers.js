@@ -28,6 +28,10 @@ class Tab {
     this.console = [];
   }
   goto(url) { return this.page.goto(url); }
+  /** Runs `fn` in every document this tab opens from now on, before the app's scripts. */
+  addInitScript(fn) {
+    return this.kind === 'chromium' ? this.page.addInitScript(fn) : this.page.evaluateOnNewDocument(fn);
+  }
   /** Runs `fn(arg)` in the page. */
   evaluate(fn, arg) { return this.page.evaluate(fn, arg); }
   click(selector) { return this.page.click(selector); }

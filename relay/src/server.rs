@@ -40,6 +40,8 @@ use crate::{
 
 /// How often the relay pings each WebSocket to find dead connections.
 const PING_INTERVAL: Duration = Duration::from_secs(15);
+/// Read and write buffer of each WebSocket.
+const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 /// How long a closing connection waits for the client's close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long shutdown waits for connections to say goodbye.
@@ -152,6 +154,10 @@ async fn websocket(
         .saturating_mul(4)
         .max(1 << 20);
     upgrade
+        // Signalling is a trickle of small messages; tungstenite's 128 KiB default buffers would
+        // cost far more memory per participant than everything else together.
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .on_upgrade(move |socket| connection(socket, shared, peer))
