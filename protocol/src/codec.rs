@@ -113,6 +113,8 @@ mod tests {
             },
         });
         round_trip_client(ClientMessage::Leave);
+        round_trip_client(ClientMessage::Chat { text: "Hallo <script>".into() });
+        round_trip_client(ClientMessage::Hand { raised: true });
         round_trip_client(ClientMessage::Ping { nonce: 42 });
     }
 
@@ -123,8 +125,18 @@ mod tests {
             name: "Anna".into(),
             role: Role::Participant,
             media: MediaState::default(),
+            hand: Some(3),
         };
         round_trip_server(ServerMessage::Hello { version: 1 });
+        round_trip_server(ServerMessage::Chat {
+            message: crate::ChatMessage {
+                id: 1,
+                from: ParticipantId(1),
+                name: "Anna".into(),
+                text: "<b>hi</b>".into(),
+                sent_at_ms: 1_700_000_000_000,
+            },
+        });
         round_trip_server(ServerMessage::Welcome {
             request_id: None,
             you: ParticipantId(2),
@@ -137,6 +149,7 @@ mod tests {
                 username: Some("u".into()),
                 credential: Some("c".into()),
             }],
+            chat: vec![],
         });
         round_trip_server(ServerMessage::ParticipantJoined {
             participant: anna.clone(),

@@ -32,6 +32,10 @@ pub enum ErrorCode {
     AlreadyJoined,
     /// A signal was addressed to someone not in the sender's room.
     UnknownParticipant,
+    /// A chat message was empty or too long.
+    InvalidChat,
+    /// Chat messages came faster than allowed.
+    ChatRateLimited,
     /// The relay is shutting down.
     ShuttingDown,
     /// Something went wrong inside the relay.

@@ -18,11 +18,11 @@ pub use codec::{DecodeError, decode_client, decode_server, encode};
 pub use error::ErrorCode;
 pub use messages::{ClientMessage, ServerMessage, Signal};
 pub use types::{
-    IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
+    ChatMessage, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
 };
 pub use validate::{
-    MAX_NAME_CHARS, MAX_ROOM_CHARS, NameError, RoomNameError, normalize_display_name,
-    validate_room_name,
+    ChatError, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_ROOM_CHARS, NameError, RoomNameError,
+    normalize_chat_text, normalize_display_name, validate_room_name,
 };
 
 /// The protocol version this build speaks. Sent in `hello`; bumped on incompatible changes.

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ErrorCode, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,
+    ChatMessage, ErrorCode, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,
     Role, RoomMode,
 };
 
@@ -41,6 +41,16 @@ pub enum ClientMessage {
         /// The new state.
         media: MediaState,
     },
+    /// Send a chat message to everyone in the room.
+    Chat {
+        /// The text (plain, at most [`crate::MAX_CHAT_CHARS`] characters).
+        text: String,
+    },
+    /// Raise or lower the sender's hand.
+    Hand {
+        /// Whether the hand is up.
+        raised: bool,
+    },
     /// Leave the room; the connection may then join another.
     Leave,
     /// Keepalive; answered by `pong` with the same nonce.
@@ -77,6 +87,14 @@ pub enum ServerMessage {
         participants: Vec<ParticipantInfo>,
         /// What to put into `RTCPeerConnection`'s `iceServers`.
         ice_servers: Vec<IceServer>,
+        /// The room's recent chat, oldest first (kept in the relay's memory only).
+        #[serde(default)]
+        chat: Vec<ChatMessage>,
+    },
+    /// A chat message in the room (also echoed to its sender).
+    Chat {
+        /// The message.
+        message: ChatMessage,
     },
     /// Someone entered the room.
     ParticipantJoined {

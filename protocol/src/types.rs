@@ -75,6 +75,25 @@ pub struct ParticipantInfo {
     pub role: Role,
     /// Microphone and camera state.
     pub media: MediaState,
+    /// Set while the hand is raised: a number that grows with every raise in the room, so
+    /// sorting by it gives the order in which hands went up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hand: Option<u64>,
+}
+
+/// One chat message, as the relay stamped it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Grows with every message in the room.
+    pub id: u64,
+    /// Who wrote it.
+    pub from: ParticipantId,
+    /// Their display name when they wrote it (they may have left since).
+    pub name: String,
+    /// The text, plain; never interpreted as HTML.
+    pub text: String,
+    /// When the relay received it, in milliseconds since the Unix epoch.
+    pub sent_at_ms: u64,
 }
 
 /// One entry of the `iceServers` list handed to `RTCPeerConnection`.

@@ -5,6 +5,37 @@ pub const MAX_NAME_CHARS: usize = 40;
 /// The longest room name, in characters.
 pub const MAX_ROOM_CHARS: usize = 64;
 
+/// The longest chat message, in characters.
+pub const MAX_CHAT_CHARS: usize = 2000;
+
+/// Why a chat message was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    /// Nothing but white space.
+    #[error("the message is empty")]
+    Empty,
+    /// Longer than [`MAX_CHAT_CHARS`].
+    #[error("messages may be at most {MAX_CHAT_CHARS} characters long")]
+    TooLong,
+}
+
+/// Trims a chat message and checks its length. Line breaks and tabs stay; other control and
+/// bidi-override characters are removed, so a message cannot reorder what is shown around it.
+pub fn normalize_chat_text(raw: &str) -> Result<String, ChatError> {
+    let text: String = raw
+        .trim()
+        .chars()
+        .filter(|&c| c == '\n' || c == '\t' || !is_forbidden_in_name(c))
+        .collect();
+    if text.trim().is_empty() {
+        return Err(ChatError::Empty);
+    }
+    if text.chars().count() > MAX_CHAT_CHARS {
+        return Err(ChatError::TooLong);
+    }
+    Ok(text)
+}
+
 /// Why a display name was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
@@ -116,6 +147,15 @@ mod tests {
             normalize_display_name("a\u{0}b"),
             Err(NameError::ForbiddenCharacter)
         );
+    }
+
+    #[test]
+    fn chat_text() {
+        assert_eq!(normalize_chat_text("  hallo\nwelt  "), Ok("hallo\nwelt".into()));
+        assert_eq!(normalize_chat_text("a\u{202E}b\u{0}c"), Ok("abc".into()));
+        assert_eq!(normalize_chat_text(" \n "), Err(ChatError::Empty));
+        assert_eq!(normalize_chat_text(&"x".repeat(2001)), Err(ChatError::TooLong));
+        assert!(normalize_chat_text(&"ü".repeat(2000)).is_ok());
     }
 
     #[test]

@@ -8,6 +8,14 @@ use tracing::{debug, warn};
 
 use crate::rooms::{ConnId, Outgoing, Rooms};
 
+/// Wall-clock time for chat timestamps.
+fn unix_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// Messages waiting for one connection's socket. A connection that lets this many pile up is too
 /// slow to keep up with its room and is disconnected, so it cannot hold the others back.
 pub const OUTBOX_CAPACITY: usize = 512;
@@ -68,6 +76,12 @@ impl Hub {
                 .rooms
                 .update_media(conn, media)
                 .map_err(|e| e.to_message(None)),
+            ClientMessage::Chat { text } => {
+                self.rooms.chat(conn, &text, unix_millis()).map_err(|e| e.to_message(None))
+            }
+            ClientMessage::Hand { raised } => {
+                self.rooms.hand(conn, raised).map_err(|e| e.to_message(None))
+            }
             ClientMessage::Leave => Ok(self.rooms.leave(conn)),
             // The session answers these itself.
             ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(Vec::new()),

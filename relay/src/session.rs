@@ -16,6 +16,11 @@ const STRIKE_BURST: u32 = 20;
 /// How many rule violations per second are forgiven in the long run.
 const STRIKES_PER_SECOND: u32 = 1;
 
+/// Chat messages a person may send in a burst.
+const CHAT_BURST: u32 = 5;
+/// Chat messages per second in the long run.
+const CHAT_PER_SECOND: u32 = 1;
+
 /// Limits on what one connection sends.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {
@@ -62,6 +67,8 @@ pub struct Session {
     strikes: TokenBucket,
     /// Whether the sender has been told it is rate limited since it last sent a message in time.
     told_rate_limited: bool,
+    /// Chat messages allowed (people type in bursts, spam comes in floods).
+    chat: TokenBucket,
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
@@ -81,6 +88,7 @@ impl Session {
             rate: TokenBucket::new(limits.messages_per_second, limits.message_burst, now),
             strikes: TokenBucket::new(STRIKES_PER_SECOND, STRIKE_BURST, now),
             told_rate_limited: false,
+            chat: TokenBucket::new(CHAT_PER_SECOND, CHAT_BURST, now),
         }
     }
 
@@ -147,6 +155,12 @@ impl Session {
                 self.strike(now, Step::Reply(reply))
             }
             ClientMessage::Ping { nonce } => Step::Reply(ServerMessage::Pong { nonce }),
+            ClientMessage::Chat { .. } if !self.chat.try_take(now) => Step::Reply(error(
+                ErrorCode::ChatRateLimited,
+                format!(
+                    "You are sending chat messages too quickly (more than {CHAT_BURST} at once or {CHAT_PER_SECOND} per second); wait a moment and send it again."
+                ),
+            )),
             other => Step::Handle(other),
         }
     }
@@ -286,6 +300,19 @@ mod tests {
             }
         }
         assert!(closed);
+    }
+
+    #[test]
+    fn chat_has_its_own_rate() {
+        let start = Instant::now();
+        let mut s = greeted(start);
+        let chat = Frame::Text(r#"{"type":"chat","text":"hi"}"#);
+        for _ in 0..CHAT_BURST {
+            assert!(matches!(s.on_frame(start, chat), Step::Handle(ClientMessage::Chat { .. })));
+        }
+        assert_eq!(code_of(&s.on_frame(start, chat)), Some(ErrorCode::ChatRateLimited));
+        let later = start + Duration::from_secs(1);
+        assert!(matches!(s.on_frame(later, chat), Step::Handle(_)));
     }
 
     #[test]

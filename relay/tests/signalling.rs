@@ -207,3 +207,72 @@ async fn serves_the_app_and_a_health_check() {
     assert!(get("/healthz").await.contains("ok: 0 rooms"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn chat_is_shared_kept_for_late_joiners_and_limited() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut anna, anna_id, _) = relay.joined("chat", "Anna").await;
+    let (mut bruno, _, _) = relay.joined("chat", "Bruno").await;
+    assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
+
+    let hostile = "<img src=x onerror=alert(1)> https://example.org";
+    anna.send(&ClientMessage::Chat { text: hostile.into() }).await;
+    for client in [&mut anna, &mut bruno] {
+        match client.recv().await {
+            ServerMessage::Chat { message } => {
+                assert_eq!((message.from, message.text.as_str()), (anna_id, hostile), "relayed verbatim");
+                assert!(message.sent_at_ms > 1_700_000_000_000);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // Late joiners get the history in `welcome`.
+    let mut cleo = relay.greeted().await;
+    cleo.join("chat", "Cleo").await;
+    match cleo.recv().await {
+        ServerMessage::Welcome { chat, .. } => assert_eq!(chat.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), [hostile]),
+        other => panic!("{other:?}"),
+    }
+
+    assert!(matches!(bruno.recv().await, ServerMessage::ParticipantJoined { .. }));
+
+    // Too long, and too fast.
+    bruno.send(&ClientMessage::Chat { text: "x".repeat(protocol::MAX_CHAT_CHARS + 1) }).await;
+    let reply = bruno.recv().await;
+    assert_eq!(error_code(&reply), ErrorCode::InvalidChat);
+    assert!(common::error_message(&reply).contains("2000 characters"));
+    let mut limited = false;
+    for n in 0..10 {
+        bruno.send(&ClientMessage::Chat { text: format!("spam {n}") }).await;
+    }
+    for _ in 0..20 {
+        match bruno.recv().await {
+            ServerMessage::Error { code: ErrorCode::ChatRateLimited, .. } => {
+                limited = true;
+                break;
+            }
+            ServerMessage::Chat { .. } | ServerMessage::ParticipantJoined { .. } => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(limited);
+}
+
+#[tokio::test]
+async fn raised_hands_are_shared_in_order() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut anna, _, _) = relay.joined("hand", "Anna").await;
+    let (mut bruno, bruno_id, _) = relay.joined("hand", "Bruno").await;
+    assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
+    bruno.send(&ClientMessage::Hand { raised: true }).await;
+    for client in [&mut anna, &mut bruno] {
+        match client.recv().await {
+            ServerMessage::ParticipantUpdated { participant } => {
+                assert_eq!(participant.id, bruno_id);
+                assert!(participant.hand.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
