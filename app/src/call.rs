@@ -192,9 +192,7 @@ impl Call {
             Ok(socket) => self.inner.borrow_mut().socket = Some(socket),
             Err(e) => {
                 js::warn(&format!("cannot open the relay connection: {e}"));
-                self.view
-                    .phase
-                    .set(CallPhase::Failed(UserError::RelayUnreachable));
+                self.view.phase.set(CallPhase::Failed(UserError::RelayUnreachable));
             }
         }
     }
@@ -223,26 +221,17 @@ impl Call {
 
     fn on_socket(&self, event: SocketEvent) {
         match event {
-            SocketEvent::Open => self.send(&ClientMessage::Hello {
-                version: protocol::PROTOCOL_VERSION,
-            }),
+            SocketEvent::Open => {
+                self.send(&ClientMessage::Hello { version: protocol::PROTOCOL_VERSION })
+            }
             SocketEvent::Message(ServerMessage::Hello { .. }) => {
                 let (room, name, request) = {
                     let mut inner = self.inner.borrow_mut();
                     inner.next_request += 1;
-                    (
-                        inner.room.clone(),
-                        inner.name.clone(),
-                        RequestId(inner.next_request),
-                    )
+                    (inner.room.clone(), inner.name.clone(), RequestId(inner.next_request))
                 };
                 let media = self.view.own_media.get_untracked();
-                self.send(&ClientMessage::Join {
-                    request_id: Some(request),
-                    room,
-                    name,
-                    media,
-                });
+                self.send(&ClientMessage::Join { request_id: Some(request), room, name, media });
             }
             SocketEvent::Message(message) => {
                 let welcomed = matches!(message, ServerMessage::Welcome { .. });
@@ -265,9 +254,7 @@ impl Call {
         match phase {
             CallPhase::Left | CallPhase::Failed(_) => {}
             CallPhase::Connecting if !was_open => {
-                self.view
-                    .phase
-                    .set(CallPhase::Failed(UserError::RelayUnreachable));
+                self.view.phase.set(CallPhase::Failed(UserError::RelayUnreachable));
             }
             _ => {
                 // The relay went away mid-call (or refused us mid-join): rejoin with backoff.
@@ -282,9 +269,7 @@ impl Call {
                     return;
                 }
                 self.view.phase.set(CallPhase::Reconnecting);
-                self.view
-                    .announcement
-                    .set(self.tr.f_untracked("announce.reconnecting", &[]));
+                self.view.announcement.set(self.tr.f_untracked("announce.reconnecting", &[]));
                 let weak = self.this.clone();
                 let delay = 500 * 2_i32.pow(attempt.min(4));
                 leptos::task::spawn_local(async move {
@@ -305,9 +290,7 @@ impl Call {
             let mut inner = self.inner.borrow_mut();
             let room = inner.room.clone();
             inner.meeting = Meeting::new(&room);
-            inner
-                .meeting
-                .set_own_media(self.view.own_media.get_untracked());
+            inner.meeting.set_own_media(self.view.own_media.get_untracked());
             inner.peers.drain().map(|(_, p)| p).collect()
         };
         for peer in peers {
@@ -341,9 +324,8 @@ impl Call {
                     }
                 }
                 Effect::Announce(announcement) => {
-                    let text = self
-                        .tr
-                        .f_untracked(announcement.key, &[("name", &announcement.name)]);
+                    let text =
+                        self.tr.f_untracked(announcement.key, &[("name", &announcement.name)]);
                     self.view.announcement.set(text);
                 }
                 Effect::ShowError { error, fatal } => {
@@ -352,9 +334,8 @@ impl Call {
                         self.drop_socket();
                         self.view.phase.set(CallPhase::Failed(error));
                     } else {
-                        let text = self
-                            .tr
-                            .f_untracked(error.message_key(), &[("detail", error.detail())]);
+                        let text =
+                            self.tr.f_untracked(error.message_key(), &[("detail", error.detail())]);
                         self.view.announcement.set(text);
                         self.view.notice.set(Some(error));
                     }
@@ -372,14 +353,7 @@ impl Call {
             }
         });
         let ice_servers = self.inner.borrow().meeting.ice_servers().to_vec();
-        match Peer::open(
-            id,
-            polite,
-            offer,
-            &ice_servers,
-            Rc::clone(&self.local),
-            sink,
-        ) {
+        match Peer::open(id, polite, offer, &ice_servers, Rc::clone(&self.local), sink) {
             Ok(peer) => {
                 let stream = Clone::clone(peer.remote_stream());
                 self.inner.borrow_mut().peers.insert(id, peer);
@@ -399,12 +373,7 @@ impl Call {
                 let effects = self.inner.borrow_mut().meeting.on_link_state(id, link);
                 if link == Link::Connected {
                     // Clear a "connection failed" notice about this participant once it recovers.
-                    let name = self
-                        .inner
-                        .borrow()
-                        .meeting
-                        .other(id)
-                        .map(|r| r.info.name.clone());
+                    let name = self.inner.borrow().meeting.other(id).map(|r| r.info.name.clone());
                     self.view.notice.update(|n| {
                         if matches!(n, Some(UserError::PeerFailed(failed)) if Some(&*failed) == name.as_ref()) {
                             *n = None;
@@ -458,11 +427,8 @@ impl Call {
     pub async fn set_camera(&self, on: bool) {
         let mut media = self.view.own_media.get_untracked();
         if on {
-            let (opened, error) = crate::media::acquire(&MediaRequest {
-                video: true,
-                ..Default::default()
-            })
-            .await;
+            let (opened, error) =
+                crate::media::acquire(&MediaRequest { video: true, ..Default::default() }).await;
             let Some(track) = opened.video else {
                 if let Some(error) = error {
                     self.view.notice.set(Some(UserError::Media(error)));
@@ -480,9 +446,7 @@ impl Call {
             }
             media.video = false;
         }
-        self.view
-            .own_stream
-            .set(self.local.borrow().preview_stream());
+        self.view.own_stream.set(self.local.borrow().preview_stream());
         self.announce_own_media(media);
     }
 

@@ -18,9 +18,7 @@ impl AppConfig {
     /// Loads `config.json`; any failure (missing file, bad JSON) falls back to the defaults, so a
     /// static host without the file still works.
     pub async fn load() -> Self {
-        let Ok(promise) = window()
-            .fetch_with_str("config.json")
-            .dyn_into::<js_sys::Promise>()
+        let Ok(promise) = window().fetch_with_str("config.json").dyn_into::<js_sys::Promise>()
         else {
             return Self::default();
         };
@@ -39,9 +37,7 @@ impl AppConfig {
         let Ok(text) = JsFuture::from(text).await else {
             return Self::default();
         };
-        text.as_string()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default()
+        text.as_string().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
     }
 
     /// The WebSocket URL of the relay.
@@ -52,10 +48,6 @@ impl AppConfig {
         let location = window().location();
         let secure = location.protocol().map(|p| p == "https:").unwrap_or(false);
         let host = location.host().unwrap_or_default();
-        format!(
-            "{}://{host}{}",
-            if secure { "wss" } else { "ws" },
-            protocol::WEBSOCKET_PATH
-        )
+        format!("{}://{host}{}", if secure { "wss" } else { "ws" }, protocol::WEBSOCKET_PATH)
     }
 }

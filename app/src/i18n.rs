@@ -21,9 +21,7 @@ impl Tr {
             let tags: Vec<String> = languages.iter().filter_map(|v| v.as_string()).collect();
             Locale::negotiate(tags.iter().map(String::as_str))
         });
-        let tr = Self {
-            texts: RwSignal::new(Texts::new(locale)),
-        };
+        let tr = Self { texts: RwSignal::new(Texts::new(locale)) };
         set_document_lang(locale);
         provide_context(tr);
         tr
@@ -31,9 +29,8 @@ impl Tr {
 
     /// The handle provided by [`Tr::provide`].
     pub fn use_context() -> Self {
-        use_context::<Self>().unwrap_or_else(|| Self {
-            texts: RwSignal::new(Texts::new(Locale::En)),
-        })
+        use_context::<Self>()
+            .unwrap_or_else(|| Self { texts: RwSignal::new(Texts::new(Locale::En)) })
     }
 
     /// The text for `key` (reactive).
@@ -65,10 +62,7 @@ impl Tr {
 }
 
 fn set_document_lang(locale: Locale) {
-    if let Some(root) = crate::js::window()
-        .document()
-        .and_then(|d| d.document_element())
-    {
+    if let Some(root) = crate::js::window().document().and_then(|d| d.document_element()) {
         let _ = root.set_attribute("lang", locale.tag());
     }
 }

@@ -21,8 +21,7 @@ extern "C" {
 
 /// `pc.setLocalDescription()` without arguments.
 pub fn set_local_description(pc: &web_sys::RtcPeerConnection) -> js_sys::Promise {
-    pc.unchecked_ref::<PeerConnectionExt>()
-        .set_local_description_implicit()
+    pc.unchecked_ref::<PeerConnectionExt>().set_local_description_implicit()
 }
 
 /// `pc.restartIce()`.
@@ -32,9 +31,7 @@ pub fn restart_ice(pc: &web_sys::RtcPeerConnection) {
 
 /// Reads a string property of a JavaScript object.
 pub fn get_string(object: &JsValue, key: &str) -> Option<String> {
-    js_sys::Reflect::get(object, &JsValue::from_str(key))
-        .ok()
-        .and_then(|v| v.as_string())
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).ok().and_then(|v| v.as_string())
 }
 
 /// Sets a string property of a JavaScript object.
@@ -84,13 +81,7 @@ pub fn warn(text: &str) {
 
 /// Reads a value from `localStorage`; `None` if storage is unavailable (private mode, policy).
 pub fn storage_get(key: &str) -> Option<String> {
-    window()
-        .local_storage()
-        .ok()
-        .flatten()?
-        .get_item(key)
-        .ok()
-        .flatten()
+    window().local_storage().ok().flatten()?.get_item(key).ok().flatten()
 }
 
 /// Writes a value to `localStorage`, silently doing nothing where storage is unavailable.

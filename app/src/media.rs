@@ -20,10 +20,7 @@ impl LocalMedia {
     /// Takes the tracks out of a stream from `getUserMedia`.
     pub fn from_stream(stream: &MediaStream) -> Self {
         let first = |tracks: js_sys::Array| tracks.iter().next().and_then(|t| t.dyn_into().ok());
-        Self {
-            audio: first(stream.get_audio_tracks()),
-            video: first(stream.get_video_tracks()),
-        }
+        Self { audio: first(stream.get_audio_tracks()), video: first(stream.get_video_tracks()) }
     }
 
     /// A stream with the current tracks, for a `<video>` element.
@@ -80,19 +77,15 @@ fn track_constraint(device: &Option<String>, video: bool) -> JsValue {
 }
 
 async fn get_user_media(audio: JsValue, video: JsValue) -> Result<MediaStream, MediaError> {
-    let devices = window()
-        .navigator()
-        .media_devices()
-        .map_err(|_| MediaError::Unsupported)?;
+    let devices = window().navigator().media_devices().map_err(|_| MediaError::Unsupported)?;
     let constraints = MediaStreamConstraints::new();
     constraints.set_audio(&audio);
     constraints.set_video(&video);
     let promise = devices
         .get_user_media_with_constraints(&constraints)
         .map_err(|e| MediaError::from_dom_name(&error_name(&e)))?;
-    let stream = JsFuture::from(promise)
-        .await
-        .map_err(|e| MediaError::from_dom_name(&error_name(&e)))?;
+    let stream =
+        JsFuture::from(promise).await.map_err(|e| MediaError::from_dom_name(&error_name(&e)))?;
     stream.dyn_into().map_err(|_| MediaError::Other)
 }
 
@@ -104,18 +97,10 @@ pub async fn acquire(request: &MediaRequest) -> (LocalMedia, Option<MediaError>)
         return (LocalMedia::default(), None);
     }
     let audio = || {
-        if request.audio {
-            track_constraint(&request.audio_device, false)
-        } else {
-            JsValue::FALSE
-        }
+        if request.audio { track_constraint(&request.audio_device, false) } else { JsValue::FALSE }
     };
     let video = || {
-        if request.video {
-            track_constraint(&request.video_device, true)
-        } else {
-            JsValue::FALSE
-        }
+        if request.video { track_constraint(&request.video_device, true) } else { JsValue::FALSE }
     };
     let first_error = match get_user_media(audio(), video()).await {
         Ok(stream) => return (LocalMedia::from_stream(&stream), None),
@@ -158,10 +143,7 @@ pub async fn list_devices() -> (Vec<Device>, Vec<Device>) {
         let Ok(info) = info.dyn_into::<web_sys::MediaDeviceInfo>() else {
             continue;
         };
-        let device = Device {
-            id: info.device_id(),
-            label: info.label(),
-        };
+        let device = Device { id: info.device_id(), label: info.label() };
         if device.id.is_empty() {
             continue;
         }

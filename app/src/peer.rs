@@ -133,10 +133,8 @@ impl Peer {
         };
         let on_negotiation = handler(&weak, |peer, _| peer.push(Input::NegotiationNeeded));
         let on_candidate = handler(&weak, |peer, event| {
-            let Some(candidate) = event
-                .dyn_into::<RtcPeerConnectionIceEvent>()
-                .ok()
-                .and_then(|e| e.candidate())
+            let Some(candidate) =
+                event.dyn_into::<RtcPeerConnectionIceEvent>().ok().and_then(|e| e.candidate())
             else {
                 return;
             };
@@ -160,9 +158,8 @@ impl Peer {
             } else {
                 peer.remote.get_video_tracks()
             };
-            for old in same_kind
-                .iter()
-                .filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok())
+            for old in
+                same_kind.iter().filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok())
             {
                 peer.remote.remove_track(&old);
             }
@@ -175,16 +172,11 @@ impl Peer {
                 (peer.sink)(peer.id, PeerEvent::Link(link));
             }
         });
-        self.pc
-            .set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
-        self.pc
-            .set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        self.pc.set_onnegotiationneeded(Some(on_negotiation.as_ref().unchecked_ref()));
+        self.pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
         self.pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
-        self.pc
-            .set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
-        self.handlers
-            .borrow_mut()
-            .extend([on_negotiation, on_candidate, on_track, on_state]);
+        self.pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        self.handlers.borrow_mut().extend([on_negotiation, on_candidate, on_track, on_state]);
     }
 
     /// The offering side: one audio and one video transceiver, sending our tracks if we have them.
@@ -197,8 +189,7 @@ impl Peer {
             init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
             match local.track(kind) {
                 Some(track) => {
-                    self.pc
-                        .add_transceiver_with_media_stream_track_and_init(track, &init);
+                    self.pc.add_transceiver_with_media_stream_track_and_init(track, &init);
                 }
                 None => {
                     self.pc.add_transceiver_with_str_and_init(kind, &init);
@@ -330,10 +321,9 @@ impl Peer {
                 Command::SetLocalDescription => {
                     match JsFuture::from(js::set_local_description(&self.pc)).await {
                         Ok(_) => match self.local_description() {
-                            Some(description) => self
-                                .negotiator
-                                .borrow_mut()
-                                .on_local_description_set(description),
+                            Some(description) => {
+                                self.negotiator.borrow_mut().on_local_description_set(description)
+                            }
                             None => Vec::new(),
                         },
                         Err(e) => {
@@ -356,15 +346,10 @@ impl Peer {
                             if was_offer {
                                 self.attach_to_offered_transceivers().await;
                             }
-                            self.negotiator
-                                .borrow_mut()
-                                .on_remote_description_set(was_offer)
+                            self.negotiator.borrow_mut().on_remote_description_set(was_offer)
                         }
                         Err(e) => {
-                            js::warn(&format!(
-                                "setRemoteDescription failed: {}",
-                                js::describe(&e)
-                            ));
+                            js::warn(&format!("setRemoteDescription failed: {}", js::describe(&e)));
                             Vec::new()
                         }
                     }
@@ -376,9 +361,8 @@ impl Peer {
                     if let Some(ufrag) = candidate.username_fragment.as_deref() {
                         js::set_string(&init, "usernameFragment", ufrag);
                     }
-                    let promise = self
-                        .pc
-                        .add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init));
+                    let promise =
+                        self.pc.add_ice_candidate_with_opt_rtc_ice_candidate_init(Some(&init));
                     if let Err(e) = JsFuture::from(promise).await {
                         js::warn(&format!("addIceCandidate failed: {}", js::describe(&e)));
                     }

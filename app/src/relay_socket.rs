@@ -63,10 +63,8 @@ impl RelaySocket {
             let (on_event, last_heard) = (Rc::clone(&on_event), Rc::clone(&last_heard));
             Closure::<dyn FnMut(JsValueEvent)>::new(move |event: JsValueEvent| {
                 last_heard.set(js_sys::Date::now());
-                let Some(text) = event
-                    .dyn_into::<MessageEvent>()
-                    .ok()
-                    .and_then(|e| e.data().as_string())
+                let Some(text) =
+                    event.dyn_into::<MessageEvent>().ok().and_then(|e| e.data().as_string())
                 else {
                     return;
                 };
@@ -77,11 +75,8 @@ impl RelaySocket {
             })
         };
         let on_close = {
-            let (on_event, was_open, alive) = (
-                Rc::clone(&on_event),
-                Rc::clone(&was_open),
-                Rc::clone(&alive),
-            );
+            let (on_event, was_open, alive) =
+                (Rc::clone(&on_event), Rc::clone(&was_open), Rc::clone(&alive));
             Closure::<dyn FnMut(JsValueEvent)>::new(move |event: JsValueEvent| {
                 if let Ok(close) = event.dyn_into::<CloseEvent>()
                     && close.code() != 1000
@@ -93,9 +88,7 @@ impl RelaySocket {
                     ));
                 }
                 if alive.replace(false) {
-                    on_event(SocketEvent::Closed {
-                        was_open: was_open.get(),
-                    });
+                    on_event(SocketEvent::Closed { was_open: was_open.get() });
                 }
             })
         };
@@ -128,11 +121,7 @@ impl RelaySocket {
             });
         }
 
-        Ok(Self {
-            ws,
-            alive,
-            _handlers: vec![on_open, on_message, on_close],
-        })
+        Ok(Self { ws, alive, _handlers: vec![on_open, on_message, on_close] })
     }
 
     /// Sends a message if the socket is open; messages sent while it is not are dropped (the call

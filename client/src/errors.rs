@@ -66,6 +66,8 @@ impl UserError {
                 ErrorCode::UnsupportedVersion => "error.unsupported_version",
                 ErrorCode::ShuttingDown => "error.shutting_down",
                 ErrorCode::RateLimited => "error.rate_limited",
+                ErrorCode::InvalidChat => "error.invalid_chat",
+                ErrorCode::ChatRateLimited => "error.chat_rate_limited",
                 _ => "error.relay_other",
             },
         }
@@ -102,18 +104,9 @@ mod tests {
 
     #[test]
     fn dom_exceptions_map_to_causes() {
-        assert_eq!(
-            MediaError::from_dom_name("NotAllowedError"),
-            MediaError::Denied
-        );
-        assert_eq!(
-            MediaError::from_dom_name("NotFoundError"),
-            MediaError::Missing
-        );
-        assert_eq!(
-            MediaError::from_dom_name("NotReadableError"),
-            MediaError::Busy
-        );
+        assert_eq!(MediaError::from_dom_name("NotAllowedError"), MediaError::Denied);
+        assert_eq!(MediaError::from_dom_name("NotFoundError"), MediaError::Missing);
+        assert_eq!(MediaError::from_dom_name("NotReadableError"), MediaError::Busy);
         assert_eq!(MediaError::from_dom_name("Weird"), MediaError::Other);
     }
 
@@ -136,15 +129,13 @@ mod tests {
             UserError::Relay(ErrorCode::ShuttingDown, String::new()),
             UserError::Relay(ErrorCode::RateLimited, String::new()),
             UserError::Relay(ErrorCode::Internal, String::new()),
+            UserError::Relay(ErrorCode::InvalidChat, String::new()),
+            UserError::Relay(ErrorCode::ChatRateLimited, String::new()),
         ];
         for locale in crate::i18n::Locale::ALL {
             let texts = crate::i18n::Texts::new(locale);
             for e in &errors {
-                assert!(
-                    texts.has(e.message_key()),
-                    "{locale:?} lacks {}",
-                    e.message_key()
-                );
+                assert!(texts.has(e.message_key()), "{locale:?} lacks {}", e.message_key());
             }
         }
     }

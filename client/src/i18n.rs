@@ -25,11 +25,7 @@ impl Locale {
 
     /// Parses a tag such as `de-AT`; `None` for languages Treffpunkt does not speak.
     pub fn from_tag(tag: &str) -> Option<Self> {
-        let primary = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
         match primary.as_str() {
             "de" => Some(Self::De),
             "en" => Some(Self::En),
@@ -40,10 +36,7 @@ impl Locale {
     /// Picks the first supported language of the browser's preference list
     /// (`navigator.languages`), English if none is supported.
     pub fn negotiate<'a>(preferred: impl IntoIterator<Item = &'a str>) -> Self {
-        preferred
-            .into_iter()
-            .find_map(Self::from_tag)
-            .unwrap_or(Self::En)
+        preferred.into_iter().find_map(Self::from_tag).unwrap_or(Self::En)
     }
 
     fn source(self) -> &'static str {
@@ -83,10 +76,7 @@ impl Texts {
 
     /// The text for `key`, or the key itself if it is missing.
     pub fn get(&self, key: &str) -> String {
-        self.texts
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| key.to_owned())
+        self.texts.get(key).cloned().unwrap_or_else(|| key.to_owned())
     }
 
     /// The text for `key` with each `{placeholder}` replaced.
@@ -112,9 +102,7 @@ mod tests {
     fn placeholders(text: &str) -> Vec<&str> {
         text.match_indices('{')
             .filter_map(|(start, _)| {
-                text[start..]
-                    .find('}')
-                    .map(|len| &text[start..start + len + 1])
+                text[start..].find('}').map(|len| &text[start..start + len + 1])
             })
             .collect()
     }
@@ -126,10 +114,7 @@ mod tests {
         assert!(en.keys().count() > 20, "en.json did not parse");
         let en_keys: Vec<_> = en.keys().collect();
         let de_keys: Vec<_> = de.keys().collect();
-        assert_eq!(
-            en_keys, de_keys,
-            "en.json and de.json must have the same keys"
-        );
+        assert_eq!(en_keys, de_keys, "en.json and de.json must have the same keys");
         for key in en_keys {
             assert!(
                 !en.get(key).trim().is_empty() && !de.get(key).trim().is_empty(),

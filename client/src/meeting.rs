@@ -11,7 +11,7 @@ use protocol::{
     Signal,
 };
 
-use crate::errors::UserError;
+use crate::{chat::ChatLog, errors::UserError};
 
 /// The state of the direct connection to one other participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +48,18 @@ pub struct Remote {
 /// Something to tell screen-reader users through the live region.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announcement {
-    /// The locale key, with a `{name}` placeholder.
+    /// The locale key, with `{name}` and `{detail}` placeholders.
     pub key: &'static str,
     /// Who it is about.
     pub name: String,
+    /// More text (a chat message).
+    pub detail: String,
+}
+
+impl Announcement {
+    fn about(key: &'static str, name: impl Into<String>) -> Self {
+        Self { key, name: name.into(), detail: String::new() }
+    }
 }
 
 /// What the glue must do.
@@ -113,11 +121,15 @@ pub struct Meeting {
     ice_servers: Vec<IceServer>,
     /// Everyone else, in join order.
     others: BTreeMap<ParticipantId, Remote>,
+    /// The room's chat.
+    chat: ChatLog,
+    /// Our display name.
+    name: String,
 }
 
 impl Meeting {
-    /// A meeting about to join `room`.
-    pub fn new(room: &str) -> Self {
+    /// A meeting about to join `room` as `name`.
+    pub fn new(room: &str, name: &str) -> Self {
         Self {
             phase: Phase::Joining,
             me: None,
@@ -125,7 +137,32 @@ impl Meeting {
             mode: RoomMode::Mesh,
             ice_servers: Vec::new(),
             others: BTreeMap::new(),
+            chat: ChatLog::default(),
+            name: name.to_owned(),
         }
+    }
+
+    /// The room's chat.
+    pub fn chat(&self) -> &ChatLog {
+        &self.chat
+    }
+
+    /// The room's chat, to open or close the panel.
+    pub fn chat_mut(&mut self) -> &mut ChatLog {
+        &mut self.chat
+    }
+
+    /// Everyone with a raised hand, ourselves included, in the order the hands went up.
+    pub fn raised_hands(&self) -> Vec<(ParticipantId, String)> {
+        let mut hands: Vec<(u64, ParticipantId, String)> = self
+            .others
+            .values()
+            .map(|r| &r.info)
+            .chain(self.me.as_ref())
+            .filter_map(|p| p.hand.map(|order| (order, p.id, p.name.clone())))
+            .collect();
+        hands.sort();
+        hands.into_iter().map(|(_, id, name)| (id, name)).collect()
     }
 
     /// Joining or joined.
@@ -178,30 +215,22 @@ impl Meeting {
                 mode,
                 participants,
                 ice_servers,
+                chat,
                 ..
             } => {
                 self.phase = Phase::Joined;
                 self.room = room;
                 self.mode = mode;
                 self.ice_servers = ice_servers;
+                self.chat.reset(chat);
                 let media = self.me.as_ref().map(|m| m.media).unwrap_or_default();
-                self.me = Some(ParticipantInfo {
-                    id: you,
-                    name: String::new(),
-                    role,
-                    media,
-                });
+                let name = self.name.clone();
+                self.me = Some(ParticipantInfo { id: you, name, role, media, hand: None });
                 // The newcomer offers to everyone already there.
                 let mut effects = Vec::new();
                 for info in participants {
                     let id = info.id;
-                    self.others.insert(
-                        id,
-                        Remote {
-                            info,
-                            link: Link::Connecting,
-                        },
-                    );
+                    self.others.insert(id, Remote { info, link: Link::Connecting });
                     effects.push(Effect::OpenPeer {
                         id,
                         polite: self.polite_towards(id),
@@ -213,13 +242,8 @@ impl Meeting {
             ServerMessage::ParticipantJoined { participant } => {
                 let id = participant.id;
                 let name = participant.name.clone();
-                let replaced = self.others.insert(
-                    id,
-                    Remote {
-                        info: participant,
-                        link: Link::Connecting,
-                    },
-                );
+                let replaced =
+                    self.others.insert(id, Remote { info: participant, link: Link::Connecting });
                 let mut effects = Vec::new();
                 if replaced.is_some() {
                     effects.push(Effect::ClosePeer(id));
@@ -229,42 +253,53 @@ impl Meeting {
                     polite: self.polite_towards(id),
                     offer: false,
                 });
-                effects.push(Effect::Announce(Announcement {
-                    key: "announce.joined",
-                    name,
-                }));
+                effects.push(Effect::Announce(Announcement::about("announce.joined", name)));
                 effects
             }
             ServerMessage::ParticipantUpdated { participant } => {
+                if let Some(me) = self.me.as_mut().filter(|me| me.id == participant.id) {
+                    // Only the relay knows our hand's place in the queue.
+                    me.hand = participant.hand;
+                    return Vec::new();
+                }
                 let Some(remote) = self.others.get_mut(&participant.id) else {
                     return Vec::new();
                 };
-                let was = remote.info.media.audio;
-                let now = participant.media.audio;
-                let name = participant.name.clone();
-                remote.info = participant;
-                match (was, now) {
-                    (true, false) => vec![Effect::Announce(Announcement {
-                        key: "announce.muted",
-                        name,
-                    })],
-                    (false, true) => vec![Effect::Announce(Announcement {
-                        key: "announce.unmuted",
-                        name,
-                    })],
-                    _ => Vec::new(),
+                let previous = std::mem::replace(&mut remote.info, participant);
+                let now = &remote.info;
+                let name = now.name.as_str();
+                let mut effects = Vec::new();
+                let mut announce =
+                    |key| effects.push(Effect::Announce(Announcement::about(key, name)));
+                match (previous.media.audio, now.media.audio) {
+                    (true, false) => announce("announce.muted"),
+                    (false, true) => announce("announce.unmuted"),
+                    _ => {}
                 }
+                match (previous.hand.is_some(), now.hand.is_some()) {
+                    (false, true) => announce("announce.hand_raised"),
+                    (true, false) => announce("announce.hand_lowered"),
+                    _ => {}
+                }
+                effects
             }
             ServerMessage::ParticipantLeft { id } => match self.others.remove(&id) {
                 Some(remote) => vec![
                     Effect::ClosePeer(id),
-                    Effect::Announce(Announcement {
-                        key: "announce.left",
-                        name: remote.info.name,
-                    }),
+                    Effect::Announce(Announcement::about("announce.left", remote.info.name)),
                 ],
                 None => Vec::new(),
             },
+            ServerMessage::Chat { message } => {
+                let mine = self.me.as_ref().is_some_and(|me| me.id == message.from);
+                let announcement = Announcement {
+                    key: "announce.chat",
+                    name: message.name.clone(),
+                    detail: message.text.clone(),
+                };
+                self.chat.push(message, mine);
+                if mine { Vec::new() } else { vec![Effect::Announce(announcement)] }
+            }
             ServerMessage::Signal { from, signal } => {
                 if self.others.contains_key(&from) {
                     vec![Effect::PeerSignal { from, signal }]
@@ -277,10 +312,7 @@ impl Meeting {
                 let fatal = self.phase == Phase::Joining
                     && !matches!(code, ErrorCode::RateLimited | ErrorCode::UnknownParticipant)
                     || code.is_fatal();
-                vec![Effect::ShowError {
-                    error: UserError::Relay(code, message),
-                    fatal,
-                }]
+                vec![Effect::ShowError { error: UserError::Relay(code, message), fatal }]
             }
             ServerMessage::Hello { .. } | ServerMessage::Pong { .. } => Vec::new(),
         }
@@ -293,9 +325,10 @@ impl Meeting {
         } else {
             self.me = Some(ParticipantInfo {
                 id: ParticipantId(0),
-                name: String::new(),
+                name: self.name.clone(),
                 role: Default::default(),
                 media,
+                hand: None,
             });
         }
     }
@@ -338,6 +371,7 @@ mod tests {
             name: name.into(),
             role: Role::Participant,
             media: MediaState::default(),
+            hand: None,
         }
     }
 
@@ -350,90 +384,64 @@ mod tests {
             mode: RoomMode::Mesh,
             participants: others,
             ice_servers: vec![],
+            chat: vec![],
         }
     }
 
     #[test]
     fn newcomer_offers_to_everyone_and_is_polite() {
-        let mut m = Meeting::new("demo");
+        let mut m = Meeting::new("demo", "Me");
         let effects = m.on_server_message(welcome(5, vec![info(1, "Anna"), info(3, "Bob")]));
         assert_eq!(
             effects,
             vec![
-                Effect::OpenPeer {
-                    id: ParticipantId(1),
-                    polite: true,
-                    offer: true
-                },
-                Effect::OpenPeer {
-                    id: ParticipantId(3),
-                    polite: true,
-                    offer: true
-                },
+                Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: true },
+                Effect::OpenPeer { id: ParticipantId(3), polite: true, offer: true },
             ]
         );
         assert_eq!(m.phase(), &Phase::Joined);
-        assert_eq!(
-            m.others().map(|r| r.info.name.as_str()).collect::<Vec<_>>(),
-            ["Anna", "Bob"]
-        );
+        assert_eq!(m.others().map(|r| r.info.name.as_str()).collect::<Vec<_>>(), ["Anna", "Bob"]);
     }
 
     #[test]
     fn members_wait_for_the_newcomers_offer_and_announce_it() {
-        let mut m = Meeting::new("demo");
+        let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(1, vec![]));
-        let effects = m.on_server_message(ServerMessage::ParticipantJoined {
-            participant: info(2, "Cem"),
-        });
+        let effects =
+            m.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Cem") });
         assert_eq!(
             effects,
             vec![
-                Effect::OpenPeer {
-                    id: ParticipantId(2),
-                    polite: false,
-                    offer: false
-                },
-                Effect::Announce(Announcement {
-                    key: "announce.joined",
-                    name: "Cem".into()
-                }),
+                Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: false },
+                Effect::Announce(Announcement::about("announce.joined", "Cem")),
             ]
         );
     }
 
     #[test]
     fn leaving_closes_the_peer_and_mutes_are_announced() {
-        let mut m = Meeting::new("demo");
+        let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(4, vec![info(2, "Dana")]));
         let mut muted = info(2, "Dana");
         muted.media.audio = false;
         let effects = m.on_server_message(ServerMessage::ParticipantUpdated { participant: muted });
         assert_eq!(
             effects,
-            vec![Effect::Announce(Announcement {
-                key: "announce.muted",
-                name: "Dana".into()
-            })]
+            vec![Effect::Announce(Announcement::about("announce.muted", "Dana"))]
         );
         assert!(!m.other(ParticipantId(2)).expect("present").info.media.audio);
 
-        let effects = m.on_server_message(ServerMessage::ParticipantLeft {
-            id: ParticipantId(2),
-        });
+        let effects = m.on_server_message(ServerMessage::ParticipantLeft { id: ParticipantId(2) });
         assert_eq!(effects[0], Effect::ClosePeer(ParticipantId(2)));
         assert_eq!(m.others().count(), 0);
         assert!(
-            m.on_server_message(ServerMessage::ParticipantLeft {
-                id: ParticipantId(2)
-            })
-            .is_empty()
+            m.on_server_message(ServerMessage::ParticipantLeft { id: ParticipantId(2) }).is_empty()
         );
     }
 
     #[test]
     fn signals_from_strangers_are_dropped() {
-        let mut m = Meeting::new("demo");
+        let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(4, vec![info(2, "Dana")]));
         let offer = Signal::Offer { sdp: "v=0".into() };
         assert_eq!(
@@ -448,38 +456,27 @@ mod tests {
                 from: ParticipantId(2),
                 signal: offer.clone()
             }),
-            vec![Effect::PeerSignal {
-                from: ParticipantId(2),
-                signal: offer
-            }]
+            vec![Effect::PeerSignal { from: ParticipantId(2), signal: offer }]
         );
     }
 
     #[test]
     fn a_failed_link_is_reported_once_and_restarted_by_one_side() {
-        let mut m = Meeting::new("demo");
+        let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(1, vec![]));
-        m.on_server_message(ServerMessage::ParticipantJoined {
-            participant: info(2, "Emil"),
-        });
-        assert!(
-            m.on_link_state(ParticipantId(2), Link::Connected)
-                .is_empty()
-        );
+        m.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Emil") });
+        assert!(m.on_link_state(ParticipantId(2), Link::Connected).is_empty());
         let effects = m.on_link_state(ParticipantId(2), Link::Failed);
         assert_eq!(
             effects,
             vec![
-                Effect::ShowError {
-                    error: UserError::PeerFailed("Emil".into()),
-                    fatal: false
-                },
+                Effect::ShowError { error: UserError::PeerFailed("Emil".into()), fatal: false },
                 Effect::RestartIce(ParticipantId(2)),
             ]
         );
         assert!(m.on_link_state(ParticipantId(2), Link::Failed).is_empty());
         // The polite side reports but leaves the restart to the other.
-        let mut other = Meeting::new("demo");
+        let mut other = Meeting::new("demo", "Me");
         other.on_server_message(welcome(2, vec![info(1, "Fritz")]));
         let effects = other.on_link_state(ParticipantId(1), Link::Failed);
         assert_eq!(effects.len(), 1);
@@ -487,16 +484,13 @@ mod tests {
 
     #[test]
     fn join_refusals_are_fatal_but_in_room_notices_are_not() {
-        let mut m = Meeting::new("demo");
+        let mut m = Meeting::new("demo", "Me");
         let full = ServerMessage::Error {
             request_id: None,
             code: ErrorCode::RoomFull,
             message: "full".into(),
         };
-        assert!(matches!(
-            m.on_server_message(full)[..],
-            [Effect::ShowError { fatal: true, .. }]
-        ));
+        assert!(matches!(m.on_server_message(full)[..], [Effect::ShowError { fatal: true, .. }]));
         m.on_server_message(welcome(1, vec![]));
         let limited = ServerMessage::Error {
             request_id: None,
@@ -512,9 +506,68 @@ mod tests {
             code: ErrorCode::ShuttingDown,
             message: "bye".into(),
         };
-        assert!(matches!(
-            m.on_server_message(bye)[..],
-            [Effect::ShowError { fatal: true, .. }]
-        ));
+        assert!(matches!(m.on_server_message(bye)[..], [Effect::ShowError { fatal: true, .. }]));
+    }
+
+    #[test]
+    fn chat_is_logged_announced_and_counted() {
+        let mut m = Meeting::new("demo", "Me");
+        let history = protocol::ChatMessage {
+            id: 1,
+            from: ParticipantId(2),
+            name: "Dana".into(),
+            text: "earlier".into(),
+            sent_at_ms: 0,
+        };
+        m.on_server_message(ServerMessage::Welcome {
+            request_id: None,
+            you: ParticipantId(4),
+            room: "demo".into(),
+            role: Role::Participant,
+            mode: RoomMode::Mesh,
+            participants: vec![info(2, "Dana")],
+            ice_servers: vec![],
+            chat: vec![history.clone()],
+        });
+        assert_eq!(m.chat().messages().count(), 1);
+        let from_dana = protocol::ChatMessage { id: 2, text: "hallo".into(), ..history.clone() };
+        let effects = m.on_server_message(ServerMessage::Chat { message: from_dana });
+        assert_eq!(
+            effects,
+            vec![Effect::Announce(Announcement {
+                key: "announce.chat",
+                name: "Dana".into(),
+                detail: "hallo".into()
+            })]
+        );
+        assert_eq!(m.chat().unread(), 1);
+        let mine =
+            protocol::ChatMessage { id: 3, from: ParticipantId(4), name: "Me".into(), ..history };
+        assert!(m.on_server_message(ServerMessage::Chat { message: mine }).is_empty());
+        assert_eq!(m.chat().unread(), 1, "own messages are never unread");
+    }
+
+    #[test]
+    fn hands_are_listed_in_the_order_they_went_up() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(4, vec![info(2, "Dana"), info(3, "Emil")]));
+        let raise = |id, name: &str, order| ServerMessage::ParticipantUpdated {
+            participant: ParticipantInfo { hand: order, ..info(id, name) },
+        };
+        let effects = m.on_server_message(raise(3, "Emil", Some(7)));
+        assert_eq!(
+            effects,
+            vec![Effect::Announce(Announcement::about("announce.hand_raised", "Emil"))]
+        );
+        m.on_server_message(raise(4, "Me", Some(8)));
+        m.on_server_message(raise(2, "Dana", Some(9)));
+        let names: Vec<_> = m.raised_hands().into_iter().map(|(_, n)| n).collect();
+        assert_eq!(names, ["Emil", "Me", "Dana"]);
+        let effects = m.on_server_message(raise(3, "Emil", None));
+        assert_eq!(
+            effects,
+            vec![Effect::Announce(Announcement::about("announce.hand_lowered", "Emil"))]
+        );
+        assert_eq!(m.raised_hands().len(), 2);
     }
 }

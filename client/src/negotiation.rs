@@ -222,11 +222,7 @@ mod tests {
 
     impl Side {
         fn new(name: &'static str, polite: bool) -> Self {
-            Self {
-                name,
-                neg: Negotiator::new(polite),
-                pc: ModelPc::new(),
-            }
+            Self { name, neg: Negotiator::new(polite), pc: ModelPc::new() }
         }
 
         /// Carries out commands like the glue does; returns signals to send.
@@ -244,19 +240,17 @@ mod tests {
                         }
                         SignalingState::HaveRemoteOffer => {
                             self.pc.state = SignalingState::Stable;
-                            self.neg
-                                .on_local_description_set(Description::Answer(format!(
-                                    "answer-{}",
-                                    self.name
-                                )))
+                            self.neg.on_local_description_set(Description::Answer(format!(
+                                "answer-{}",
+                                self.name
+                            )))
                         }
                         // Already offering: the browser returns the pending offer again.
                         SignalingState::HaveLocalOffer => {
-                            self.neg
-                                .on_local_description_set(Description::Offer(format!(
-                                    "offer-{}-{}",
-                                    self.name, self.pc.local_offer_count
-                                )))
+                            self.neg.on_local_description_set(Description::Offer(format!(
+                                "offer-{}-{}",
+                                self.name, self.pc.local_offer_count
+                            )))
                         }
                         _ => {
                             self.neg.on_local_description_failed();
@@ -350,10 +344,7 @@ mod tests {
         let offer = a.negotiation_needed();
         assert!(matches!(offer.as_slice(), [Signal::Offer { .. }]));
         settle(&mut a, &mut b, vec![], offer);
-        assert_eq!(
-            (a.pc.state, b.pc.state),
-            (SignalingState::Stable, SignalingState::Stable)
-        );
+        assert_eq!((a.pc.state, b.pc.state), (SignalingState::Stable, SignalingState::Stable));
         assert_eq!(b.pc.remote, Some(Description::Offer("offer-a-1".into())));
         assert_eq!(a.pc.remote, Some(Description::Answer("answer-b".into())));
     }
@@ -370,17 +361,11 @@ mod tests {
         if first_to_receive_is_polite {
             let answer = polite.receive(from_impolite);
             let nothing = impolite.receive(from_polite);
-            assert!(
-                nothing.is_empty(),
-                "impolite side ignores the colliding offer"
-            );
+            assert!(nothing.is_empty(), "impolite side ignores the colliding offer");
             settle(&mut polite, &mut impolite, vec![], answer);
         } else {
             let nothing = impolite.receive(from_polite);
-            assert!(
-                nothing.is_empty(),
-                "impolite side ignores the colliding offer"
-            );
+            assert!(nothing.is_empty(), "impolite side ignores the colliding offer");
             let answer = polite.receive(from_impolite);
             settle(&mut polite, &mut impolite, vec![], answer);
         }
@@ -390,14 +375,8 @@ mod tests {
         assert_eq!(polite.neg.rollbacks(), 1, "the polite side rolled back");
         assert_eq!(impolite.neg.rollbacks(), 0);
         // The impolite side's offer won and was answered.
-        assert_eq!(
-            polite.pc.remote,
-            Some(Description::Offer("offer-impolite-1".into()))
-        );
-        assert_eq!(
-            impolite.pc.remote,
-            Some(Description::Answer("answer-polite".into()))
-        );
+        assert_eq!(polite.pc.remote, Some(Description::Offer("offer-impolite-1".into())));
+        assert_eq!(impolite.pc.remote, Some(Description::Answer("answer-polite".into())));
     }
 
     #[test]
@@ -449,29 +428,17 @@ mod tests {
         let offer = b.negotiation_needed();
         settle(&mut a, &mut b, offer, vec![]);
         assert_eq!(a.pc.remote, Some(Description::Offer("offer-b-1".into())));
-        assert_eq!(
-            (a.pc.state, b.pc.state),
-            (SignalingState::Stable, SignalingState::Stable)
-        );
+        assert_eq!((a.pc.state, b.pc.state), (SignalingState::Stable, SignalingState::Stable));
     }
 
     #[test]
     fn stray_answers_and_closed_connections_are_ignored() {
         let mut a = Side::new("a", true);
-        assert!(
-            a.receive(vec![Signal::Answer { sdp: "late".into() }])
-                .is_empty()
-        );
+        assert!(a.receive(vec![Signal::Answer { sdp: "late".into() }]).is_empty());
         assert_eq!(a.pc.state, SignalingState::Stable);
         assert!(
-            a.neg
-                .on_signal(Signal::Offer { sdp: "x".into() }, SignalingState::Closed)
-                .is_empty()
+            a.neg.on_signal(Signal::Offer { sdp: "x".into() }, SignalingState::Closed).is_empty()
         );
-        assert!(
-            a.neg
-                .on_negotiation_needed(SignalingState::Closed)
-                .is_empty()
-        );
+        assert!(a.neg.on_negotiation_needed(SignalingState::Closed).is_empty());
     }
 }

@@ -27,11 +27,7 @@ impl LinkParams {
     /// Reads decoded query pairs (as `URLSearchParams` yields them). Unknown keys and unreadable
     /// values are ignored, so an old link never breaks the page.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let mut params = Self {
-            mic: true,
-            cam: true,
-            ..Self::default()
-        };
+        let mut params = Self { mic: true, cam: true, ..Self::default() };
         for (key, value) in pairs {
             match key {
                 "room" if !value.trim().is_empty() => params.room = Some(value.trim().to_owned()),

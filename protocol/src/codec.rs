@@ -32,10 +32,7 @@ impl DecodeError {
 
 fn decode<T: DeserializeOwned>(text: &str, limit: usize) -> Result<T, DecodeError> {
     if text.len() > limit {
-        return Err(DecodeError::TooLarge {
-            size: text.len(),
-            limit,
-        });
+        return Err(DecodeError::TooLarge { size: text.len(), limit });
     }
     serde_json::from_str(text).map_err(|e| DecodeError::Invalid(e.to_string()))
 }
@@ -84,16 +81,11 @@ mod tests {
             request_id: Some(RequestId(7)),
             room: "demo".into(),
             name: "Anna Müller".into(),
-            media: MediaState {
-                audio: false,
-                video: true,
-            },
+            media: MediaState { audio: false, video: true },
         });
         round_trip_client(ClientMessage::Signal {
             to: ParticipantId(3),
-            signal: Signal::Offer {
-                sdp: "v=0\r\n".into(),
-            },
+            signal: Signal::Offer { sdp: "v=0\r\n".into() },
         });
         round_trip_client(ClientMessage::Signal {
             to: ParticipantId(3),
@@ -106,12 +98,7 @@ mod tests {
                 },
             },
         });
-        round_trip_client(ClientMessage::Media {
-            media: MediaState {
-                audio: true,
-                video: false,
-            },
-        });
+        round_trip_client(ClientMessage::Media { media: MediaState { audio: true, video: false } });
         round_trip_client(ClientMessage::Leave);
         round_trip_client(ClientMessage::Chat { text: "Hallo <script>".into() });
         round_trip_client(ClientMessage::Hand { raised: true });
@@ -151,18 +138,12 @@ mod tests {
             }],
             chat: vec![],
         });
-        round_trip_server(ServerMessage::ParticipantJoined {
-            participant: anna.clone(),
-        });
+        round_trip_server(ServerMessage::ParticipantJoined { participant: anna.clone() });
         round_trip_server(ServerMessage::ParticipantUpdated { participant: anna });
-        round_trip_server(ServerMessage::ParticipantLeft {
-            id: ParticipantId(1),
-        });
+        round_trip_server(ServerMessage::ParticipantLeft { id: ParticipantId(1) });
         round_trip_server(ServerMessage::Signal {
             from: ParticipantId(1),
-            signal: Signal::Answer {
-                sdp: "v=0\r\n".into(),
-            },
+            signal: Signal::Answer { sdp: "v=0\r\n".into() },
         });
         round_trip_server(ServerMessage::Error {
             request_id: Some(RequestId(1)),
@@ -174,19 +155,10 @@ mod tests {
 
     #[test]
     fn wire_format_is_tagged_snake_case() {
-        let text = encode(&ClientMessage::Media {
-            media: MediaState {
-                audio: false,
-                video: true,
-            },
-        });
-        assert_eq!(
-            text,
-            r#"{"type":"media","media":{"audio":false,"video":true}}"#
-        );
-        let text = encode(&ServerMessage::ParticipantLeft {
-            id: ParticipantId(5),
-        });
+        let text =
+            encode(&ClientMessage::Media { media: MediaState { audio: false, video: true } });
+        assert_eq!(text, r#"{"type":"media","media":{"audio":false,"video":true}}"#);
+        let text = encode(&ServerMessage::ParticipantLeft { id: ParticipantId(5) });
         assert_eq!(text, r#"{"type":"participant_left","id":5}"#);
     }
 
@@ -196,10 +168,7 @@ mod tests {
         let text = r#"{"type":"signal","to":4,"signal":{"kind":"candidate","candidate":
             {"candidate":"candidate:0 1 UDP 2122252543 127.0.0.1 40000 typ host",
              "sdpMid":"0","sdpMLineIndex":0,"usernameFragment":"x1"}}}"#;
-        assert!(matches!(
-            decode_client(text, LIMIT),
-            Ok(ClientMessage::Signal { .. })
-        ));
+        assert!(matches!(decode_client(text, LIMIT), Ok(ClientMessage::Signal { .. })));
     }
 
     #[test]
@@ -231,15 +200,9 @@ mod tests {
         let text = format!(r#"{{"type":"ping","nonce":1{}}}"#, " ".repeat(100));
         assert_eq!(
             decode_client(&text, 50),
-            Err(DecodeError::TooLarge {
-                size: text.len(),
-                limit: 50
-            })
+            Err(DecodeError::TooLarge { size: text.len(), limit: 50 })
         );
-        assert_eq!(
-            decode_client(&text, 50).unwrap_err().code(),
-            ErrorCode::MessageTooLarge
-        );
+        assert_eq!(decode_client(&text, 50).unwrap_err().code(), ErrorCode::MessageTooLarge);
     }
 
     #[test]
@@ -279,7 +242,9 @@ mod tests {
                         bytes.remove(at);
                     }
                     1 => bytes.insert(at, alphabet[(next() % alphabet.len() as u64) as usize]),
-                    _ if at < bytes.len() => bytes[at] = alphabet[(next() % alphabet.len() as u64) as usize],
+                    _ if at < bytes.len() => {
+                        bytes[at] = alphabet[(next() % alphabet.len() as u64) as usize]
+                    }
                     _ => {}
                 }
             }

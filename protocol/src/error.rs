@@ -48,9 +48,6 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Whether the relay closes the connection after sending this error.
     pub fn is_fatal(self) -> bool {
-        matches!(
-            self,
-            Self::UnsupportedVersion | Self::ShuttingDown | Self::Internal
-        )
+        matches!(self, Self::UnsupportedVersion | Self::ShuttingDown | Self::Internal)
     }
 }

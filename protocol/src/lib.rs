@@ -18,7 +18,8 @@ pub use codec::{DecodeError, decode_client, decode_server, encode};
 pub use error::ErrorCode;
 pub use messages::{ClientMessage, ServerMessage, Signal};
 pub use types::{
-    ChatMessage, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
+    ChatMessage, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,
+    Role, RoomMode,
 };
 pub use validate::{
     ChatError, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_ROOM_CHARS, NameError, RoomNameError,

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ChatMessage, ErrorCode, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,
-    Role, RoomMode,
+    ChatMessage, ErrorCode, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo,
+    RequestId, Role, RoomMode,
 };
 
 /// Messages a client sends to the relay ("requests").

@@ -56,10 +56,7 @@ pub struct MediaState {
 
 impl Default for MediaState {
     fn default() -> Self {
-        Self {
-            audio: true,
-            video: true,
-        }
+        Self { audio: true, video: true }
     }
 }
 

@@ -26,7 +26,8 @@ async fn main() {
     let mut sockets = Vec::new();
     let mut join_times = Vec::new();
     for i in 0..clients {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("connect");
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.expect("connect");
         let t = Instant::now();
         let hello = ClientMessage::Hello { version: protocol::PROTOCOL_VERSION };
         ws.send(Message::text(protocol::encode(&hello))).await.unwrap();
@@ -95,7 +96,9 @@ async fn main() {
         receivers.push(tokio::spawn(async move {
             let mut stream = stream;
             let mut count = 0u64;
-            while let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(3), stream.next()).await {
+            while let Ok(Some(Ok(frame))) =
+                tokio::time::timeout(Duration::from_secs(3), stream.next()).await
+            {
                 if let Message::Text(text) = frame
                     && text.contains("\"type\":\"signal\"")
                 {

@@ -41,11 +41,7 @@ pub struct Config {
 
     /// STUN/TURN servers handed to browsers, comma-separated (e.g. `turn:turn.example.org:3478`).
     /// Empty by default: Treffpunkt never sends anyone to a third-party server unless told to.
-    #[arg(
-        long = "ice-server",
-        env = "TREFFPUNKT_ICE_SERVERS",
-        value_delimiter = ','
-    )]
+    #[arg(long = "ice-server", env = "TREFFPUNKT_ICE_SERVERS", value_delimiter = ',')]
     pub ice_servers: Vec<String>,
 
     /// Close connections that have sent nothing (not even a WebSocket pong) for this many seconds.
@@ -66,11 +62,7 @@ impl Config {
         if self.ice_servers.is_empty() {
             return Vec::new();
         }
-        vec![IceServer {
-            urls: self.ice_servers.clone(),
-            username: None,
-            credential: None,
-        }]
+        vec![IceServer { urls: self.ice_servers.clone(), username: None, credential: None }]
     }
 
     /// How long a silent connection lives.

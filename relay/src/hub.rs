@@ -33,10 +33,7 @@ pub struct Hub {
 impl Hub {
     /// A hub around `rooms`, with no connections.
     pub fn new(rooms: Rooms) -> Self {
-        Self {
-            rooms,
-            outboxes: HashMap::new(),
-        }
+        Self { rooms, outboxes: HashMap::new() }
     }
 
     /// The rooms, for counting.
@@ -59,23 +56,16 @@ impl Hub {
     /// Carries out a request of `conn` that the session let through.
     pub fn handle(&mut self, conn: ConnId, message: ClientMessage) {
         let result = match message {
-            ClientMessage::Join {
-                request_id,
-                room,
-                name,
-                media,
-            } => self
+            ClientMessage::Join { request_id, room, name, media } => self
                 .rooms
                 .join(conn, request_id, &room, &name, media)
                 .map_err(|e| e.to_message(request_id)),
-            ClientMessage::Signal { to, signal } => self
-                .rooms
-                .signal(conn, to, signal)
-                .map_err(|e| e.to_message(None)),
-            ClientMessage::Media { media } => self
-                .rooms
-                .update_media(conn, media)
-                .map_err(|e| e.to_message(None)),
+            ClientMessage::Signal { to, signal } => {
+                self.rooms.signal(conn, to, signal).map_err(|e| e.to_message(None))
+            }
+            ClientMessage::Media { media } => {
+                self.rooms.update_media(conn, media).map_err(|e| e.to_message(None))
+            }
             ClientMessage::Chat { text } => {
                 self.rooms.chat(conn, &text, unix_millis()).map_err(|e| e.to_message(None))
             }
@@ -113,10 +103,7 @@ impl Hub {
             }
             for conn in overflowed {
                 if self.outboxes.remove(&conn).is_some() {
-                    warn!(
-                        ?conn,
-                        "connection cannot keep up with its room; disconnecting it"
-                    );
+                    warn!(?conn, "connection cannot keep up with its room; disconnecting it");
                     pending.extend(self.rooms.leave(conn));
                 }
             }

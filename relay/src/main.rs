@@ -19,10 +19,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let address = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     if config.static_dir.is_some() {
         println!("Treffpunkt is running. Open http://{address}/?room=demo");
     } else {

@@ -19,12 +19,7 @@ impl TokenBucket {
     /// A full bucket.
     pub fn new(rate: u32, burst: u32, now: Instant) -> Self {
         let burst = f64::from(burst.max(1));
-        Self {
-            rate: f64::from(rate.max(1)),
-            burst,
-            tokens: burst,
-            updated: now,
-        }
+        Self { rate: f64::from(rate.max(1)), burst, tokens: burst, updated: now }
     }
 
     /// Takes a token if there is one; `false` means the event exceeds the rate.

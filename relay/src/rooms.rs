@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use protocol::{
-    ChatMessage, ErrorCode, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
-    ServerMessage, Signal,
+    ChatMessage, ErrorCode, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId, Role,
+    RoomMode, ServerMessage, Signal,
 };
 
 /// A WebSocket connection, as the shell numbers them.
@@ -82,11 +82,7 @@ impl RoomError {
 
     /// The `error` message for this refusal.
     pub fn to_message(&self, request_id: Option<RequestId>) -> ServerMessage {
-        ServerMessage::Error {
-            request_id,
-            code: self.code(),
-            message: self.to_string(),
-        }
+        ServerMessage::Error { request_id, code: self.code(), message: self.to_string() }
     }
 }
 
@@ -148,13 +144,7 @@ pub struct Rooms {
 impl Rooms {
     /// No rooms yet.
     pub fn new(limits: RoomLimits, ice_servers: Vec<IceServer>) -> Self {
-        Self {
-            limits,
-            ice_servers,
-            rooms: HashMap::new(),
-            seats: HashMap::new(),
-            next_id: 1,
-        }
+        Self { limits, ice_servers, rooms: HashMap::new(), seats: HashMap::new(), next_id: 1 }
     }
 
     /// Number of open rooms.
@@ -184,40 +174,23 @@ impl Rooms {
         let name = protocol::normalize_display_name(name).map_err(RoomError::InvalidName)?;
         match self.rooms.get(&room_name) {
             Some(existing) if existing.members.len() >= self.limits.capacity => {
-                return Err(RoomError::RoomFull {
-                    capacity: self.limits.capacity,
-                });
+                return Err(RoomError::RoomFull { capacity: self.limits.capacity });
             }
             None if self.rooms.len() >= self.limits.max_rooms => {
-                return Err(RoomError::TooManyRooms {
-                    limit: self.limits.max_rooms,
-                });
+                return Err(RoomError::TooManyRooms { limit: self.limits.max_rooms });
             }
             _ => {}
         }
 
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
-        let info = ParticipantInfo {
-            id,
-            name,
-            role: Role::Participant,
-            media,
-            hand: None,
-        };
+        let info = ParticipantInfo { id, name, role: Role::Participant, media, hand: None };
         let room = self.rooms.entry(room_name.clone()).or_default();
 
         let mut out: Vec<Outgoing> = room
             .members
             .values()
-            .map(|m| {
-                (
-                    m.conn,
-                    ServerMessage::ParticipantJoined {
-                        participant: info.clone(),
-                    },
-                )
-            })
+            .map(|m| (m.conn, ServerMessage::ParticipantJoined { participant: info.clone() }))
             .collect();
         out.push((
             conn,
@@ -233,13 +206,7 @@ impl Rooms {
             },
         ));
         room.members.insert(id, Member { conn, info });
-        self.seats.insert(
-            conn,
-            Seat {
-                room: room_name,
-                id,
-            },
-        );
+        self.seats.insert(conn, Seat { room: room_name, id });
         Ok(out)
     }
 
@@ -253,13 +220,9 @@ impl Rooms {
         let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
         let room = self.rooms.get(&seat.room).ok_or(RoomError::NotJoined)?;
         match room.members.get(&to) {
-            Some(target) if to != seat.id => Ok(vec![(
-                target.conn,
-                ServerMessage::Signal {
-                    from: seat.id,
-                    signal,
-                },
-            )]),
+            Some(target) if to != seat.id => {
+                Ok(vec![(target.conn, ServerMessage::Signal { from: seat.id, signal })])
+            }
             _ => Err(RoomError::UnknownParticipant(to)),
         }
     }
@@ -283,25 +246,26 @@ impl Rooms {
             .values()
             .filter(|m| m.conn != conn)
             .map(|m| {
-                (
-                    m.conn,
-                    ServerMessage::ParticipantUpdated {
-                        participant: participant.clone(),
-                    },
-                )
+                (m.conn, ServerMessage::ParticipantUpdated { participant: participant.clone() })
             })
             .collect())
     }
 
     /// `conn` sends a chat message to everyone in its room (itself included, as confirmation).
     /// `now_ms` is the wall-clock time in milliseconds since the Unix epoch.
-    pub fn chat(&mut self, conn: ConnId, text: &str, now_ms: u64) -> Result<Vec<Outgoing>, RoomError> {
+    pub fn chat(
+        &mut self,
+        conn: ConnId,
+        text: &str,
+        now_ms: u64,
+    ) -> Result<Vec<Outgoing>, RoomError> {
         let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
         let room = self.rooms.get_mut(&seat.room).ok_or(RoomError::NotJoined)?;
         let text = protocol::normalize_chat_text(text).map_err(RoomError::InvalidChat)?;
         let name = room.members.get(&seat.id).map(|m| m.info.name.clone()).unwrap_or_default();
         room.next_chat_id += 1;
-        let message = ChatMessage { id: room.next_chat_id, from: seat.id, name, text, sent_at_ms: now_ms };
+        let message =
+            ChatMessage { id: room.next_chat_id, from: seat.id, name, text, sent_at_ms: now_ms };
         if room.chat.len() == CHAT_HISTORY {
             room.chat.pop_front();
         }
@@ -358,27 +322,17 @@ mod tests {
     use super::*;
 
     fn rooms(capacity: usize) -> Rooms {
-        Rooms::new(
-            RoomLimits {
-                capacity,
-                max_rooms: 2,
-            },
-            Vec::new(),
-        )
+        Rooms::new(RoomLimits { capacity, max_rooms: 2 }, Vec::new())
     }
 
     fn join(rooms: &mut Rooms, conn: u64, room: &str, name: &str) -> Vec<Outgoing> {
-        rooms
-            .join(ConnId(conn), None, room, name, MediaState::default())
-            .expect("join accepted")
+        rooms.join(ConnId(conn), None, room, name, MediaState::default()).expect("join accepted")
     }
 
     fn welcome_of(out: &[Outgoing], conn: u64) -> (ParticipantId, Vec<String>) {
         out.iter()
             .find_map(|(c, m)| match m {
-                ServerMessage::Welcome {
-                    you, participants, ..
-                } if *c == ConnId(conn) => {
+                ServerMessage::Welcome { you, participants, .. } if *c == ConnId(conn) => {
                     Some((*you, participants.iter().map(|p| p.name.clone()).collect()))
                 }
                 _ => None,
@@ -412,22 +366,10 @@ mod tests {
         let out = r.signal(ConnId(1), b, offer.clone()).expect("same room");
         assert_eq!(
             out,
-            vec![(
-                ConnId(2),
-                ServerMessage::Signal {
-                    from: a,
-                    signal: offer.clone()
-                }
-            )]
+            vec![(ConnId(2), ServerMessage::Signal { from: a, signal: offer.clone() })]
         );
-        assert_eq!(
-            r.signal(ConnId(1), c, offer.clone()),
-            Err(RoomError::UnknownParticipant(c))
-        );
-        assert_eq!(
-            r.signal(ConnId(1), a, offer.clone()),
-            Err(RoomError::UnknownParticipant(a))
-        );
+        assert_eq!(r.signal(ConnId(1), c, offer.clone()), Err(RoomError::UnknownParticipant(c)));
+        assert_eq!(r.signal(ConnId(1), a, offer.clone()), Err(RoomError::UnknownParticipant(a)));
         assert_eq!(r.signal(ConnId(9), a, offer), Err(RoomError::NotJoined));
     }
 
@@ -436,13 +378,7 @@ mod tests {
         let mut r = rooms(2);
         join(&mut r, 1, "x", "A");
         join(&mut r, 2, "x", "B");
-        let full = r.join(
-            ConnId(3),
-            Some(RequestId(5)),
-            "x",
-            "C",
-            MediaState::default(),
-        );
+        let full = r.join(ConnId(3), Some(RequestId(5)), "x", "C", MediaState::default());
         assert_eq!(full, Err(RoomError::RoomFull { capacity: 2 }));
         assert!(full.unwrap_err().to_string().contains("at most 2"));
         join(&mut r, 4, "y", "D");
@@ -459,10 +395,7 @@ mod tests {
     fn bad_names_and_double_joins_are_refused() {
         let mut r = rooms(4);
         let bad_room = r.join(ConnId(1), None, "a/b", "A", MediaState::default());
-        assert_eq!(
-            bad_room.map_err(|e| e.code()),
-            Err(ErrorCode::InvalidRoomName)
-        );
+        assert_eq!(bad_room.map_err(|e| e.code()), Err(ErrorCode::InvalidRoomName));
         let bad_name = r.join(ConnId(1), None, "a", "  ", MediaState::default());
         assert_eq!(bad_name.map_err(|e| e.code()), Err(ErrorCode::InvalidName));
         join(&mut r, 1, "a", "A");
@@ -479,19 +412,13 @@ mod tests {
         join(&mut r, 1, "m", "A");
         join(&mut r, 2, "m", "B");
         join(&mut r, 3, "m", "C");
-        let muted = MediaState {
-            audio: false,
-            video: true,
-        };
+        let muted = MediaState { audio: false, video: true };
         let out = r.update_media(ConnId(1), muted).expect("joined");
         let to: Vec<_> = out.iter().map(|(c, _)| c.0).collect();
         assert_eq!(to, vec![2, 3]);
         assert!(out.iter().all(|(_, m)| matches!(m,
             ServerMessage::ParticipantUpdated { participant } if participant.media == muted)));
-        assert!(
-            r.update_media(ConnId(1), muted).expect("joined").is_empty(),
-            "no-op is silent"
-        );
+        assert!(r.update_media(ConnId(1), muted).expect("joined").is_empty(), "no-op is silent");
     }
 
     #[test]
@@ -502,7 +429,10 @@ mod tests {
         let out = r.chat(ConnId(1), "  <b>Hallo</b>  ", 1000).expect("joined");
         assert_eq!(out.iter().map(|(c, _)| c.0).collect::<Vec<_>>(), [1, 2]);
         let ServerMessage::Chat { message } = &out[0].1 else { panic!("{out:?}") };
-        assert_eq!((message.from, message.name.as_str(), message.text.as_str()), (a, "Anna", "<b>Hallo</b>"));
+        assert_eq!(
+            (message.from, message.name.as_str(), message.text.as_str()),
+            (a, "Anna", "<b>Hallo</b>")
+        );
         assert_eq!(r.chat(ConnId(1), " ", 0).map_err(|e| e.code()), Err(ErrorCode::InvalidChat));
         assert_eq!(r.chat(ConnId(9), "hi", 0), Err(RoomError::NotJoined));
 
@@ -526,7 +456,10 @@ mod tests {
             r.leave(ConnId(conn));
         }
         let out = join(&mut r, 4, "c", "Dana");
-        assert!(out.iter().any(|(_, m)| matches!(m, ServerMessage::Welcome { chat, .. } if chat.is_empty())));
+        assert!(
+            out.iter()
+                .any(|(_, m)| matches!(m, ServerMessage::Welcome { chat, .. } if chat.is_empty()))
+        );
     }
 
     #[test]
@@ -553,10 +486,7 @@ mod tests {
         let a = welcome_of(&join(&mut r, 1, "l", "A"), 1).0;
         join(&mut r, 2, "l", "B");
         let out = r.leave(ConnId(1));
-        assert_eq!(
-            out,
-            vec![(ConnId(2), ServerMessage::ParticipantLeft { id: a })]
-        );
+        assert_eq!(out, vec![(ConnId(2), ServerMessage::ParticipantLeft { id: a })]);
         assert!(r.leave(ConnId(1)).is_empty(), "leaving twice is harmless");
         assert!(r.leave(ConnId(2)).is_empty());
         assert_eq!((r.room_count(), r.participant_count()), (0, 0));

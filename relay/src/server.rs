@@ -65,9 +65,7 @@ impl Shared {
     fn hub(&self) -> MutexGuard<'_, Hub> {
         // A panic while holding the lock would be a bug in `Hub`; the state it guards is still
         // consistent at every await point, so keep serving rather than poisoning every request.
-        self.hub
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.hub.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -81,10 +79,7 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let rooms = Rooms::new(
-        RoomLimits {
-            capacity: config.room_capacity as usize,
-            max_rooms: config.max_rooms,
-        },
+        RoomLimits { capacity: config.room_capacity as usize, max_rooms: config.max_rooms },
         config.ice_server_list(),
     );
     let static_dir = config.static_dir.clone();
@@ -112,14 +107,11 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
     let mut graceful = stop_rx;
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
-    })
-    .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            let _ = graceful.wait_for(|stop| *stop).await;
+        })
+        .await?;
 
     // Wait (briefly) for the WebSocket tasks, which run outside the HTTP server's bookkeeping.
     drop(shared);
@@ -148,11 +140,7 @@ async fn websocket(
 ) -> impl IntoResponse {
     // Frames somewhat over the limit are read and answered with `message_too_large`; frames far
     // over it are not even buffered, and end the connection.
-    let hard_limit = shared
-        .config
-        .max_message_bytes
-        .saturating_mul(4)
-        .max(1 << 20);
+    let hard_limit = shared.config.max_message_bytes.saturating_mul(4).max(1 << 20);
     upgrade
         // Signalling is a trickle of small messages; tungstenite's 128 KiB default buffers would
         // cost far more memory per participant than everything else together.
@@ -248,12 +236,7 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
 
     shared.hub().disconnect(conn);
     if let Some((code, reason)) = close {
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.into(),
-            })))
-            .await;
+        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
         // Complete the closing handshake: read (and discard) until the client's close arrives,
         // so unread input does not turn the close into a TCP reset that destroys the goodbye.
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {

@@ -72,11 +72,7 @@ pub struct Session {
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
-    ServerMessage::Error {
-        request_id: None,
-        code,
-        message: message.into(),
-    }
+    ServerMessage::Error { request_id: None, code, message: message.into() }
 }
 
 impl Session {
@@ -137,9 +133,7 @@ impl Session {
         match message {
             ClientMessage::Hello { version } if version == PROTOCOL_VERSION => {
                 self.greeted = true;
-                Step::Reply(ServerMessage::Hello {
-                    version: PROTOCOL_VERSION,
-                })
+                Step::Reply(ServerMessage::Hello { version: PROTOCOL_VERSION })
             }
             ClientMessage::Hello { version } => Step::Close(error(
                 ErrorCode::UnsupportedVersion,
@@ -148,10 +142,8 @@ impl Session {
                 ),
             )),
             _ if !self.greeted => {
-                let reply = error(
-                    ErrorCode::HelloRequired,
-                    "Send hello with your protocol version first.",
-                );
+                let reply =
+                    error(ErrorCode::HelloRequired, "Send hello with your protocol version first.");
                 self.strike(now, Step::Reply(reply))
             }
             ClientMessage::Ping { nonce } => Step::Reply(ServerMessage::Pong { nonce }),
@@ -180,10 +172,7 @@ impl Session {
 
 fn capitalise(text: &str) -> String {
     let mut chars = text.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -193,19 +182,14 @@ mod tests {
 
     use super::*;
 
-    const LIMITS: SessionLimits = SessionLimits {
-        max_message_bytes: 1000,
-        messages_per_second: 10,
-        message_burst: 10,
-    };
+    const LIMITS: SessionLimits =
+        SessionLimits { max_message_bytes: 1000, messages_per_second: 10, message_burst: 10 };
 
     fn greeted(now: Instant) -> Session {
         let mut s = Session::new(LIMITS, now);
         assert_eq!(
             s.on_frame(now, Frame::Text(r#"{"type":"hello","version":1}"#)),
-            Step::Reply(ServerMessage::Hello {
-                version: PROTOCOL_VERSION
-            })
+            Step::Reply(ServerMessage::Hello { version: PROTOCOL_VERSION })
         );
         s
     }
@@ -248,20 +232,12 @@ mod tests {
     fn mistakes_are_answered_with_the_broken_rule() {
         let now = Instant::now();
         let mut s = greeted(now);
-        assert_eq!(
-            code_of(&s.on_frame(now, Frame::Text("{"))),
-            Some(ErrorCode::InvalidMessage)
-        );
-        assert_eq!(
-            code_of(&s.on_frame(now, Frame::Binary(4))),
-            Some(ErrorCode::InvalidMessage)
-        );
+        assert_eq!(code_of(&s.on_frame(now, Frame::Text("{"))), Some(ErrorCode::InvalidMessage));
+        assert_eq!(code_of(&s.on_frame(now, Frame::Binary(4))), Some(ErrorCode::InvalidMessage));
         let big = "x".repeat(1001);
         let step = s.on_frame(now, Frame::Text(&big));
         assert_eq!(code_of(&step), Some(ErrorCode::MessageTooLarge));
-        let Step::Reply(ServerMessage::Error { message, .. }) = step else {
-            panic!("{step:?}")
-        };
+        let Step::Reply(ServerMessage::Error { message, .. }) = step else { panic!("{step:?}") };
         assert!(message.contains("1000 bytes"), "{message}");
     }
 
@@ -271,26 +247,13 @@ mod tests {
         let mut s = greeted(start);
         let ping = Frame::Text(r#"{"type":"ping"}"#);
         for _ in 0..9 {
-            assert!(matches!(
-                s.on_frame(start, ping),
-                Step::Reply(ServerMessage::Pong { .. })
-            ));
+            assert!(matches!(s.on_frame(start, ping), Step::Reply(ServerMessage::Pong { .. })));
         }
-        assert_eq!(
-            code_of(&s.on_frame(start, ping)),
-            Some(ErrorCode::RateLimited)
-        );
-        assert_eq!(
-            s.on_frame(start, ping),
-            Step::Ignore,
-            "told once, not per message"
-        );
+        assert_eq!(code_of(&s.on_frame(start, ping)), Some(ErrorCode::RateLimited));
+        assert_eq!(s.on_frame(start, ping), Step::Ignore, "told once, not per message");
         // Back within the rate: served again.
         let later = start + Duration::from_secs(1);
-        assert!(matches!(
-            s.on_frame(later, ping),
-            Step::Reply(ServerMessage::Pong { .. })
-        ));
+        assert!(matches!(s.on_frame(later, ping), Step::Reply(ServerMessage::Pong { .. })));
         // A sustained flood is abuse.
         let mut closed = false;
         for _ in 0..100 {

@@ -14,23 +14,14 @@ use protocol::{ClientMessage, ErrorCode, ParticipantId, ServerMessage, Signal};
 async fn bystanders(relay: &TestRelay) -> (Client, ParticipantId, Client, ParticipantId) {
     let (mut a, a_id, _) = relay.joined("ruhig", "A").await;
     let (b, b_id, _) = relay.joined("ruhig", "B").await;
-    assert!(matches!(
-        a.recv().await,
-        ServerMessage::ParticipantJoined { .. }
-    ));
+    assert!(matches!(a.recv().await, ServerMessage::ParticipantJoined { .. }));
     (a, a_id, b, b_id)
 }
 
 /// The bystanders can still talk to each other.
 async fn still_fine(a: &mut Client, a_id: ParticipantId, b: &mut Client, b_id: ParticipantId) {
-    let signal = Signal::Answer {
-        sdp: "still here".into(),
-    };
-    a.send(&ClientMessage::Signal {
-        to: b_id,
-        signal: signal.clone(),
-    })
-    .await;
+    let signal = Signal::Answer { sdp: "still here".into() };
+    a.send(&ClientMessage::Signal { to: b_id, signal: signal.clone() }).await;
     assert_eq!(b.recv().await, ServerMessage::Signal { from: a_id, signal });
 }
 
@@ -39,14 +30,8 @@ async fn malformed_messages_get_errors_and_hurt_no_one() {
     let relay = TestRelay::start(|_| {}).await;
     let (mut a, a_id, mut b, b_id) = bystanders(&relay).await;
     let (mut bad, _, _) = relay.joined("ruhig", "Bad").await;
-    assert!(matches!(
-        a.recv().await,
-        ServerMessage::ParticipantJoined { .. }
-    ));
-    assert!(matches!(
-        b.recv().await,
-        ServerMessage::ParticipantJoined { .. }
-    ));
+    assert!(matches!(a.recv().await, ServerMessage::ParticipantJoined { .. }));
+    assert!(matches!(b.recv().await, ServerMessage::ParticipantJoined { .. }));
 
     for text in [
         "not json",
@@ -57,20 +42,13 @@ async fn malformed_messages_get_errors_and_hurt_no_one() {
         "\u{0}\u{1}",
     ] {
         bad.send_text(text).await;
-        assert_eq!(
-            error_code(&bad.recv().await),
-            ErrorCode::InvalidMessage,
-            "{text:?}"
-        );
+        assert_eq!(error_code(&bad.recv().await), ErrorCode::InvalidMessage, "{text:?}");
     }
     bad.send_binary(vec![0xde, 0xad, 0xbe, 0xef]).await;
     let reply = bad.recv().await;
     assert_eq!(error_code(&reply), ErrorCode::InvalidMessage);
     assert!(error_message(&reply).contains("Binary"));
-    assert!(
-        bad.is_alive().await,
-        "mistakes alone do not close the connection"
-    );
+    assert!(bad.is_alive().await, "mistakes alone do not close the connection");
     still_fine(&mut a, a_id, &mut b, b_id).await;
 }
 
@@ -86,10 +64,7 @@ async fn hello_is_required_and_versions_must_match() {
     let reply = old.recv().await;
     assert_eq!(error_code(&reply), ErrorCode::UnsupportedVersion);
     assert!(error_message(&reply).contains("Reload"));
-    assert!(
-        old.next().await.is_none(),
-        "closed after a version mismatch"
-    );
+    assert!(old.next().await.is_none(), "closed after a version mismatch");
 }
 
 #[tokio::test]
@@ -97,18 +72,10 @@ async fn oversized_messages_are_refused_naming_the_limit() {
     let relay = TestRelay::start(|c| c.max_message_bytes = 4096).await;
     let (mut a, a_id, mut b, b_id) = bystanders(&relay).await;
     let sdp = "a".repeat(5000);
-    a.send(&ClientMessage::Signal {
-        to: b_id,
-        signal: Signal::Offer { sdp },
-    })
-    .await;
+    a.send(&ClientMessage::Signal { to: b_id, signal: Signal::Offer { sdp } }).await;
     let reply = a.recv().await;
     assert_eq!(error_code(&reply), ErrorCode::MessageTooLarge);
-    assert!(
-        error_message(&reply).contains("4096 bytes"),
-        "{}",
-        error_message(&reply)
-    );
+    assert!(error_message(&reply).contains("4096 bytes"), "{}", error_message(&reply));
     b.expect_silence(Duration::from_millis(200)).await;
     still_fine(&mut a, a_id, &mut b, b_id).await;
 
@@ -125,30 +92,16 @@ async fn names_and_room_names_are_checked() {
     let mut client = relay.greeted().await;
     for (room, name, code, mentions) in [
         ("ok", "", ErrorCode::InvalidName, "empty"),
-        (
-            "ok",
-            &"N".repeat(41)[..],
-            ErrorCode::InvalidName,
-            "40 characters",
-        ),
+        ("ok", &"N".repeat(41)[..], ErrorCode::InvalidName, "40 characters"),
         ("ok", "Eve\u{202E}", ErrorCode::InvalidName, "control"),
         ("", "Anna", ErrorCode::InvalidRoomName, "empty"),
-        (
-            &"r".repeat(65)[..],
-            "Anna",
-            ErrorCode::InvalidRoomName,
-            "64 characters",
-        ),
+        (&"r".repeat(65)[..], "Anna", ErrorCode::InvalidRoomName, "64 characters"),
         ("a/b", "Anna", ErrorCode::InvalidRoomName, "letters, digits"),
     ] {
         client.join(room, name).await;
         let reply = client.recv().await;
         assert_eq!(error_code(&reply), code, "{room:?} {name:?}");
-        assert!(
-            error_message(&reply).contains(mentions),
-            "{}",
-            error_message(&reply)
-        );
+        assert!(error_message(&reply).contains(mentions), "{}", error_message(&reply));
     }
     // After all that, a valid join still works on the same connection.
     client.join("ok", "Anna").await;
@@ -193,14 +146,8 @@ async fn floods_are_rate_limited_then_disconnected_without_harming_others() {
     .await;
     let (mut a, a_id, mut b, b_id) = bystanders(&relay).await;
     let (mut flood, _, _) = relay.joined("ruhig", "Flood").await;
-    assert!(matches!(
-        a.recv().await,
-        ServerMessage::ParticipantJoined { .. }
-    ));
-    assert!(matches!(
-        b.recv().await,
-        ServerMessage::ParticipantJoined { .. }
-    ));
+    assert!(matches!(a.recv().await, ServerMessage::ParticipantJoined { .. }));
+    assert!(matches!(b.recv().await, ServerMessage::ParticipantJoined { .. }));
 
     for n in 0..500 {
         if !flood.try_send(&ClientMessage::Ping { nonce: n }).await {
@@ -212,36 +159,20 @@ async fn floods_are_rate_limited_then_disconnected_without_harming_others() {
     while let Some(message) = flood.next().await {
         match message {
             ServerMessage::Pong { .. } => pongs += 1,
-            ServerMessage::Error {
-                code: ErrorCode::RateLimited,
-                message,
-                ..
-            } => {
+            ServerMessage::Error { code: ErrorCode::RateLimited, message, .. } => {
                 rate_limited += 1;
                 assert!(message.contains("20 messages per second"));
             }
-            ServerMessage::Error {
-                code: ErrorCode::InvalidMessage,
-                ..
-            } => {}
+            ServerMessage::Error { code: ErrorCode::InvalidMessage, .. } => {}
             other => panic!("{other:?}"),
         }
     }
-    assert!(
-        (15..100).contains(&pongs),
-        "the burst is served, the flood is not ({pongs})"
-    );
+    assert!((15..100).contains(&pongs), "the burst is served, the flood is not ({pongs})");
     assert_eq!(rate_limited, 1, "told once, not once per dropped message");
 
     // The flooder is gone (the others hear it left) and the room carries on.
-    assert!(matches!(
-        a.recv().await,
-        ServerMessage::ParticipantLeft { .. }
-    ));
-    assert!(matches!(
-        b.recv().await,
-        ServerMessage::ParticipantLeft { .. }
-    ));
+    assert!(matches!(a.recv().await, ServerMessage::ParticipantLeft { .. }));
+    assert!(matches!(b.recv().await, ServerMessage::ParticipantLeft { .. }));
     still_fine(&mut a, a_id, &mut b, b_id).await;
 }
 
@@ -259,16 +190,11 @@ async fn many_garbage_connections_do_not_take_the_relay_down() {
                 let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
                 let _ = s.write_all(b"\x16\x03\x01garbage\r\n\r\n").await;
             } else {
-                let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-                    .await
-                    .unwrap();
+                let (mut ws, _) =
+                    tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.unwrap();
                 use futures_util::SinkExt;
                 for _ in 0..50 {
-                    if ws
-                        .send(tokio_tungstenite::tungstenite::Message::text("}{"))
-                        .await
-                        .is_err()
-                    {
+                    if ws.send(tokio_tungstenite::tungstenite::Message::text("}{")).await.is_err() {
                         break;
                     }
                 }

@@ -19,41 +19,26 @@ async fn join_roster_and_leave() {
 
     let (mut bruno, bruno_id, roster) = relay.joined("Rat", "Bruno").await;
     assert_eq!(
-        roster
-            .iter()
-            .map(|p| (p.id, p.name.as_str()))
-            .collect::<Vec<_>>(),
+        roster.iter().map(|p| (p.id, p.name.as_str())).collect::<Vec<_>>(),
         [(anna_id, "Anna")]
     );
     match anna.recv().await {
         ServerMessage::ParticipantJoined { participant } => {
-            assert_eq!(
-                (participant.id, participant.name.as_str()),
-                (bruno_id, "Bruno")
-            );
+            assert_eq!((participant.id, participant.name.as_str()), (bruno_id, "Bruno"));
         }
         other => panic!("{other:?}"),
     }
 
     // An explicit leave.
     bruno.send(&ClientMessage::Leave).await;
-    assert_eq!(
-        anna.recv().await,
-        ServerMessage::ParticipantLeft { id: bruno_id }
-    );
+    assert_eq!(anna.recv().await, ServerMessage::ParticipantLeft { id: bruno_id });
 
     // A dropped connection counts as leaving too.
     let (cleo, cleo_id, roster) = relay.joined("rat", "Cleo").await;
     assert_eq!(roster.len(), 1);
-    assert!(matches!(
-        anna.recv().await,
-        ServerMessage::ParticipantJoined { .. }
-    ));
+    assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
     cleo.close().await;
-    assert_eq!(
-        anna.recv().await,
-        ServerMessage::ParticipantLeft { id: cleo_id }
-    );
+    assert_eq!(anna.recv().await, ServerMessage::ParticipantLeft { id: cleo_id });
     relay.shutdown().await.unwrap();
 }
 
@@ -67,19 +52,11 @@ async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
             request_id: Some(RequestId(41)),
             room: "r".into(),
             name: "N".into(),
-            media: MediaState {
-                audio: false,
-                video: true,
-            },
+            media: MediaState { audio: false, video: true },
         })
         .await;
     match client.recv().await {
-        ServerMessage::Welcome {
-            request_id,
-            ice_servers,
-            mode,
-            ..
-        } => {
+        ServerMessage::Welcome { request_id, ice_servers, mode, .. } => {
             assert_eq!(request_id, Some(RequestId(41)));
             assert_eq!(ice_servers[0].urls, ["turn:turn.example.org:3478"]);
             assert_eq!(mode, protocol::RoomMode::Mesh);
@@ -94,47 +71,20 @@ async fn signals_are_forwarded_only_within_a_room() {
     let (mut anna, anna_id, _) = relay.joined("eins", "Anna").await;
     let (mut bruno, bruno_id, _) = relay.joined("eins", "Bruno").await;
     let (mut cem, cem_id, _) = relay.joined("zwei", "Cem").await;
-    assert!(matches!(
-        anna.recv().await,
-        ServerMessage::ParticipantJoined { .. }
-    ));
+    assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
 
-    let offer = Signal::Offer {
-        sdp: "v=0\r\n".into(),
-    };
-    anna.send(&ClientMessage::Signal {
-        to: bruno_id,
-        signal: offer.clone(),
-    })
-    .await;
-    assert_eq!(
-        bruno.recv().await,
-        ServerMessage::Signal {
-            from: anna_id,
-            signal: offer.clone()
-        }
-    );
+    let offer = Signal::Offer { sdp: "v=0\r\n".into() };
+    anna.send(&ClientMessage::Signal { to: bruno_id, signal: offer.clone() }).await;
+    assert_eq!(bruno.recv().await, ServerMessage::Signal { from: anna_id, signal: offer.clone() });
 
     // Across rooms: refused, and the other room hears nothing.
-    anna.send(&ClientMessage::Signal {
-        to: cem_id,
-        signal: offer.clone(),
-    })
-    .await;
-    assert_eq!(
-        error_code(&anna.recv().await),
-        ErrorCode::UnknownParticipant
-    );
+    anna.send(&ClientMessage::Signal { to: cem_id, signal: offer.clone() }).await;
+    assert_eq!(error_code(&anna.recv().await), ErrorCode::UnknownParticipant);
     cem.expect_silence(Duration::from_millis(300)).await;
 
     // Not in a room yet: refused.
     let mut stranger = relay.greeted().await;
-    stranger
-        .send(&ClientMessage::Signal {
-            to: anna_id,
-            signal: offer,
-        })
-        .await;
+    stranger.send(&ClientMessage::Signal { to: anna_id, signal: offer }).await;
     assert_eq!(error_code(&stranger.recv().await), ErrorCode::NotJoined);
     anna.expect_silence(Duration::from_millis(300)).await;
     let _ = ParticipantId(0);
@@ -145,14 +95,8 @@ async fn media_changes_reach_the_others() {
     let relay = TestRelay::start(|_| {}).await;
     let (mut anna, _, _) = relay.joined("m", "Anna").await;
     let (mut bruno, bruno_id, _) = relay.joined("m", "Bruno").await;
-    assert!(matches!(
-        anna.recv().await,
-        ServerMessage::ParticipantJoined { .. }
-    ));
-    let muted = MediaState {
-        audio: false,
-        video: true,
-    };
+    assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
+    let muted = MediaState { audio: false, video: true };
     bruno.send(&ClientMessage::Media { media: muted }).await;
     match anna.recv().await {
         ServerMessage::ParticipantUpdated { participant } => {
@@ -200,10 +144,7 @@ async fn serves_the_app_and_a_health_check() {
     assert!(index.starts_with("HTTP/1.1 200"), "{index}");
     assert!(index.contains("<title>Treffpunkt</title>"));
     assert!(get("/config.json").await.contains("\"relay\":null"));
-    assert!(
-        get("/../Cargo.toml").await.starts_with("HTTP/1.1 4"),
-        "no path traversal"
-    );
+    assert!(get("/../Cargo.toml").await.starts_with("HTTP/1.1 4"), "no path traversal");
     assert!(get("/healthz").await.contains("ok: 0 rooms"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -220,7 +161,11 @@ async fn chat_is_shared_kept_for_late_joiners_and_limited() {
     for client in [&mut anna, &mut bruno] {
         match client.recv().await {
             ServerMessage::Chat { message } => {
-                assert_eq!((message.from, message.text.as_str()), (anna_id, hostile), "relayed verbatim");
+                assert_eq!(
+                    (message.from, message.text.as_str()),
+                    (anna_id, hostile),
+                    "relayed verbatim"
+                );
                 assert!(message.sent_at_ms > 1_700_000_000_000);
             }
             other => panic!("{other:?}"),
@@ -231,7 +176,9 @@ async fn chat_is_shared_kept_for_late_joiners_and_limited() {
     let mut cleo = relay.greeted().await;
     cleo.join("chat", "Cleo").await;
     match cleo.recv().await {
-        ServerMessage::Welcome { chat, .. } => assert_eq!(chat.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), [hostile]),
+        ServerMessage::Welcome { chat, .. } => {
+            assert_eq!(chat.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), [hostile])
+        }
         other => panic!("{other:?}"),
     }
 

@@ -41,13 +41,7 @@ fn link_params() -> LinkParams {
         return LinkParams::from_pairs([]);
     };
     let mut pairs = Vec::new();
-    for entry in js_sys::try_iter(&query)
-        .ok()
-        .flatten()
-        .into_iter()
-        .flatten()
-        .flatten()
-    {
+    for entry in js_sys::try_iter(&query).ok().flatten().into_iter().flatten().flatten() {
         let entry = js_sys::Array::from(&entry);
         if let (Some(k), Some(v)) = (entry.get(0).as_string(), entry.get(1).as_string()) {
             pairs.push((k, v));
@@ -66,15 +60,8 @@ pub fn App() -> impl IntoView {
         (Some(_), Some(name), true) => Stage::Meeting(JoinRequest {
             name: name.clone(),
             media: None,
-            request: MediaRequest {
-                audio: true,
-                video: params.cam,
-                ..Default::default()
-            },
-            wanted: MediaState {
-                audio: params.mic,
-                video: params.cam,
-            },
+            request: MediaRequest { audio: true, video: params.cam, ..Default::default() },
+            wanted: MediaState { audio: params.mic, video: params.cam },
         }),
         (Some(_), _, _) => Stage::PreJoin,
     };

@@ -78,12 +78,7 @@ pub fn MeetingView(
         }
     };
     let count = move || view.tiles.with(Vec::len) + 1;
-    let in_room = move || {
-        matches!(
-            view.phase.get(),
-            CallPhase::Joined | CallPhase::Reconnecting
-        )
-    };
+    let in_room = move || matches!(view.phase.get(), CallPhase::Joined | CallPhase::Reconnecting);
 
     view! {
         <main class="meeting" data-mode=mode data-phase=move || format!("{:?}", view.phase.get()).to_lowercase()>

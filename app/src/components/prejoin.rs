@@ -33,11 +33,7 @@ pub fn PreJoin(
 ) -> impl IntoView {
     let tr = Tr::use_context();
     let name = RwSignal::new(
-        params
-            .name
-            .clone()
-            .or_else(|| crate::js::storage_get(NAME_KEY))
-            .unwrap_or_default(),
+        params.name.clone().or_else(|| crate::js::storage_get(NAME_KEY)).unwrap_or_default(),
     );
     let name_error = RwSignal::new(None::<&'static str>);
     let mic_on = RwSignal::new(params.mic);

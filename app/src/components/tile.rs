@@ -50,10 +50,8 @@ pub fn RemoteTile(
     view: CallView,
 ) -> impl IntoView {
     let tr = Tr::use_context();
-    let tile = Memo::new(move |_| {
-        view.tiles
-            .with(|tiles| tiles.iter().find(|t| t.id == id).cloned())
-    });
+    let tile =
+        Memo::new(move |_| view.tiles.with(|tiles| tiles.iter().find(|t| t.id == id).cloned()));
     let name = move || tile.get().map(|t| t.name).unwrap_or_default();
     let mic_off = Signal::derive(move || tile.get().is_some_and(|t| !t.media.audio));
     let cam_off = move || tile.get().is_some_and(|t| !t.media.video);

@@ -27,33 +27,22 @@ impl TestRelay {
         let task = tokio::spawn(relay::run(listener, config, async {
             let _ = stopped.await;
         }));
-        Self {
-            addr,
-            stop: Some(stop),
-            task,
-        }
+        Self { addr, stop: Some(stop), task }
     }
 
     pub async fn client(&self) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr))
-            .await
-            .unwrap();
+        let (ws, _) =
+            tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr)).await.unwrap();
         Client { ws }
     }
 
     /// A client that has exchanged `hello`.
     pub async fn greeted(&self) -> Client {
         let mut client = self.client().await;
-        client
-            .send(&ClientMessage::Hello {
-                version: protocol::PROTOCOL_VERSION,
-            })
-            .await;
+        client.send(&ClientMessage::Hello { version: protocol::PROTOCOL_VERSION }).await;
         assert_eq!(
             client.recv().await,
-            ServerMessage::Hello {
-                version: protocol::PROTOCOL_VERSION
-            }
+            ServerMessage::Hello { version: protocol::PROTOCOL_VERSION }
         );
         client
     }
@@ -67,9 +56,7 @@ impl TestRelay {
         let mut client = self.greeted().await;
         client.join(room, name).await;
         match client.recv().await {
-            ServerMessage::Welcome {
-                you, participants, ..
-            } => (client, you, participants),
+            ServerMessage::Welcome { you, participants, .. } => (client, you, participants),
             other => panic!("expected welcome, got {other:?}"),
         }
     }
@@ -100,10 +87,7 @@ impl Client {
 
     /// Sends, reporting instead of panicking if the relay has hung up.
     pub async fn try_send(&mut self, message: &ClientMessage) -> bool {
-        self.ws
-            .send(Message::text(protocol::encode(message)))
-            .await
-            .is_ok()
+        self.ws.send(Message::text(protocol::encode(message))).await.is_ok()
     }
 
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
@@ -131,9 +115,8 @@ impl Client {
     /// The next protocol message, or `None` once the connection is closed.
     pub async fn next(&mut self) -> Option<ServerMessage> {
         loop {
-            let frame = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("a message within 5 s");
+            let frame =
+                tokio::time::timeout(WAIT, self.ws.next()).await.expect("a message within 5 s");
             match frame {
                 Some(Ok(Message::Text(text))) => {
                     return Some(
