@@ -12,7 +12,10 @@ use client::{
     meeting::{Effect, Link, Meeting, Phase},
 };
 use leptos::prelude::*;
-use protocol::{ClientMessage, MediaState, ParticipantId, RequestId, RoomMode, ServerMessage};
+use protocol::{
+    ChatMessage, ClientMessage, ErrorCode, MediaState, ParticipantId, RequestId, RoomMode,
+    ServerMessage,
+};
 use web_sys::MediaStream;
 
 use crate::{
@@ -41,6 +44,17 @@ pub enum CallPhase {
     Failed(UserError),
 }
 
+/// Which side panel is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Panel {
+    /// None: the tiles take the whole width.
+    Closed,
+    /// The chat.
+    Chat,
+    /// The participant list.
+    People,
+}
+
 /// One remote participant's tile, as the views need it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TileView {
@@ -52,6 +66,8 @@ pub struct TileView {
     pub media: MediaState,
     /// Our connection to them.
     pub link: Link,
+    /// Whether their hand is raised.
+    pub hand: bool,
 }
 
 /// The reactive state the views read. All handles are `Copy`.
@@ -75,6 +91,22 @@ pub struct CallView {
     pub notice: RwSignal<Option<UserError>>,
     /// Bumped whenever a remote track arrives, so `<video>` elements re-attach their stream.
     pub track_epoch: RwSignal<u32>,
+    /// The room's chat, oldest first.
+    pub chat: RwSignal<Vec<ChatMessage>>,
+    /// Chat messages that arrived while the chat was closed.
+    pub unread: RwSignal<usize>,
+    /// What is typed in the chat box (restored if the relay refuses a message).
+    pub chat_draft: RwSignal<String>,
+    /// Why the last chat message was refused.
+    pub chat_error: RwSignal<Option<UserError>>,
+    /// Raised hands, ourselves included, in order.
+    pub hands: RwSignal<Vec<(ParticipantId, String)>>,
+    /// Whether our own hand is raised.
+    pub own_hand: RwSignal<bool>,
+    /// The open side panel.
+    pub panel: RwSignal<Panel>,
+    /// Our participant id, once welcomed.
+    pub me: RwSignal<Option<ParticipantId>>,
 }
 
 impl Default for CallView {
@@ -96,6 +128,14 @@ impl CallView {
             announcement: RwSignal::new(String::new()),
             notice: RwSignal::new(None),
             track_epoch: RwSignal::new(0),
+            chat: RwSignal::new(Vec::new()),
+            unread: RwSignal::new(0),
+            chat_draft: RwSignal::new(String::new()),
+            chat_error: RwSignal::new(None),
+            hands: RwSignal::new(Vec::new()),
+            own_hand: RwSignal::new(false),
+            panel: RwSignal::new(Panel::Closed),
+            me: RwSignal::new(None),
         }
     }
 }
@@ -118,6 +158,8 @@ struct Inner {
     reconnects: u32,
     /// Request ids for `join`.
     next_request: u32,
+    /// The last chat text sent, to give back if the relay refuses it.
+    last_chat: String,
 }
 
 /// A call. Held by the meeting view; dropped (after [`Call::leave`]) when the view goes.
@@ -161,12 +203,13 @@ impl Call {
             inner: RefCell::new(Inner {
                 relay_url,
                 room: room.clone(),
+                meeting: Meeting::new(&room, &name),
                 name,
-                meeting: Meeting::new(&room),
                 socket: None,
                 peers: HashMap::new(),
                 reconnects: 0,
                 next_request: 1,
+                last_chat: String::new(),
             }),
             this: this.clone(),
         });
@@ -288,8 +331,9 @@ impl Call {
     fn teardown_room(&self) {
         let peers: Vec<_> = {
             let mut inner = self.inner.borrow_mut();
-            let room = inner.room.clone();
-            inner.meeting = Meeting::new(&room);
+            let (room, name) = (inner.room.clone(), inner.name.clone());
+            inner.meeting = Meeting::new(&room, &name);
+            inner.meeting.chat_mut().set_open(self.view.panel.get_untracked() == Panel::Chat);
             inner.meeting.set_own_media(self.view.own_media.get_untracked());
             inner.peers.drain().map(|(_, p)| p).collect()
         };
@@ -324,9 +368,20 @@ impl Call {
                     }
                 }
                 Effect::Announce(announcement) => {
-                    let text =
-                        self.tr.f_untracked(announcement.key, &[("name", &announcement.name)]);
+                    let args =
+                        [("name", announcement.name.as_str()), ("detail", &announcement.detail)];
+                    let text = self.tr.f_untracked(announcement.key, &args);
                     self.view.announcement.set(text);
+                }
+                Effect::ShowError { error: UserError::Relay(code, message), fatal: false }
+                    if matches!(code, ErrorCode::InvalidChat | ErrorCode::ChatRateLimited) =>
+                {
+                    // Shown beside the chat box, and the refused text goes back into it.
+                    let last = std::mem::take(&mut self.inner.borrow_mut().last_chat);
+                    if self.view.chat_draft.with_untracked(String::is_empty) {
+                        self.view.chat_draft.set(last);
+                    }
+                    self.view.chat_error.set(Some(UserError::Relay(code, message)));
                 }
                 Effect::ShowError { error, fatal } => {
                     if fatal {
@@ -385,22 +440,69 @@ impl Call {
         }
     }
 
+    /// Mirrors the meeting into the reactive state, touching only what changed.
     fn sync_tiles(&self) {
-        let tiles: Vec<TileView> = self
-            .inner
-            .borrow()
-            .meeting
+        let inner = self.inner.borrow();
+        let meeting = &inner.meeting;
+        let tiles: Vec<TileView> = meeting
             .others()
             .map(|r| TileView {
                 id: r.info.id,
                 name: r.info.name.clone(),
                 media: r.info.media,
                 link: r.link,
+                hand: r.info.hand.is_some(),
             })
             .collect();
         if self.view.tiles.with_untracked(|t| *t != tiles) {
             self.view.tiles.set(tiles);
         }
+        let chat = meeting.chat();
+        let newest = chat.messages().last().map(|m| m.id);
+        let count = chat.messages().count();
+        let changed = self
+            .view
+            .chat
+            .with_untracked(|c| c.len() != count || c.last().map(|m| m.id) != newest);
+        if changed {
+            self.view.chat.set(chat.messages().cloned().collect());
+        }
+        if self.view.unread.get_untracked() != chat.unread() {
+            self.view.unread.set(chat.unread());
+        }
+        let hands = meeting.raised_hands();
+        if self.view.hands.with_untracked(|h| *h != hands) {
+            self.view.hands.set(hands);
+        }
+        let own_hand = meeting.me().is_some_and(|me| me.hand.is_some());
+        if self.view.own_hand.get_untracked() != own_hand {
+            self.view.own_hand.set(own_hand);
+        }
+        let me = meeting.me().map(|m| m.id).filter(|id| id.0 != 0);
+        if self.view.me.get_untracked() != me {
+            self.view.me.set(me);
+        }
+    }
+
+    /// Sends a chat message. Refuses (with the reason) text the relay would refuse too.
+    pub fn send_chat(&self, text: &str) -> Result<(), protocol::ChatError> {
+        let text = protocol::normalize_chat_text(text)?;
+        self.view.chat_error.set(None);
+        self.inner.borrow_mut().last_chat = text.clone();
+        self.send(&ClientMessage::Chat { text });
+        Ok(())
+    }
+
+    /// Raises or lowers our hand.
+    pub fn set_hand(&self, raised: bool) {
+        self.send(&ClientMessage::Hand { raised });
+    }
+
+    /// Opens or closes a side panel; opening the chat marks it read.
+    pub fn set_panel(&self, panel: Panel) {
+        self.view.panel.set(panel);
+        self.inner.borrow_mut().meeting.chat_mut().set_open(panel == Panel::Chat);
+        self.sync_tiles();
     }
 
     fn announce_own_media(&self, media: MediaState) {

@@ -66,9 +66,10 @@ function chromiumArgs({ deny }) {
 }
 
 /** A new Chromium tab (in its own browser process, like a separate person's computer). */
-export async function chromiumTab({ deny = false, locale = 'en-US', viewport } = {}) {
+export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false } = {}) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ deny }) });
   const context = await browser.newContext({ locale, viewport: viewport ?? { width: 1280, height: 720 } });
+  if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await context.addInitScript(trackPeerConnections);
   const page = await context.newPage();
   const tab = new Tab('chromium', page, () => browser.close());

@@ -1,33 +1,50 @@
-//! The meeting's toolbar: microphone, camera, leave.
+//! The meeting's toolbar: microphone, camera, hand, chat, participants, invite, leave.
 
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::{
-    call::{Call, CallView},
-    components::icons::{CamIcon, LeaveIcon, MicIcon},
+    call::{Call, CallView, Panel},
+    components::icons::{CamIcon, ChatIcon, HandIcon, LeaveIcon, LinkIcon, MicIcon, PeopleIcon},
     i18n::Tr,
+    js::window,
 };
+
+/// The link others can use to join this room (without our name or autojoin).
+pub fn invite_link(room: &str) -> String {
+    let location = window().location();
+    let origin = location.origin().unwrap_or_default();
+    let path = location.pathname().unwrap_or_default();
+    format!("{origin}{path}?room={}", js_sys::encode_uri_component(room))
+}
 
 /// Buttons with visible labels and `aria-pressed`, all reachable by keyboard.
 #[component]
 pub fn Controls(
+    /// The room, for the invitation link.
+    room: String,
     /// The call's state.
     view: CallView,
     /// The call, once started.
     call: StoredValue<Option<Rc<Call>>, LocalStorage>,
+    /// Set to the link when copying it failed, so the person can copy it by hand.
+    invite_fallback: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let tr = Tr::use_context();
     let muted = Signal::derive(move || !view.own_media.get().audio);
     let cam_off = Signal::derive(move || !view.own_media.get().video);
     let busy = RwSignal::new(false);
-
-    let toggle_mic = move |_| {
+    let with_call = move |f: &dyn Fn(&Call)| {
         if let Some(call) = call.get_value() {
-            call.set_microphone(muted.get_untracked());
+            f(&call);
         }
     };
+
+    let toggle_mic = move |_| with_call(&|call| {
+        call.set_microphone(muted.get_untracked());
+    });
     let toggle_cam = move |_| {
         let Some(call) = call.get_value() else { return };
         if busy.get_untracked() {
@@ -40,11 +57,28 @@ pub fn Controls(
             busy.set(false);
         });
     };
-    let leave = move |_| {
-        if let Some(call) = call.get_value() {
-            call.leave();
+    let toggle_hand = move |_| with_call(&|call| call.set_hand(!view.own_hand.get_untracked()));
+    let toggle_panel = move |panel: Panel| {
+        move |_| {
+            let next = if view.panel.get_untracked() == panel { Panel::Closed } else { panel };
+            with_call(&|call| call.set_panel(next));
         }
     };
+    let invite = move |_| {
+        let link = invite_link(&room);
+        let clipboard = window().navigator().clipboard();
+        leptos::task::spawn_local(async move {
+            match JsFuture::from(clipboard.write_text(&link)).await {
+                Ok(_) => {
+                    invite_fallback.set(None);
+                    view.announcement.set(tr.f_untracked("invite.copied", &[]));
+                }
+                Err(_) => invite_fallback.set(Some(link)),
+            }
+        });
+    };
+    let leave = move |_| with_call(&|call| call.leave());
+    let unread = move || view.unread.get();
 
     view! {
         <div class="controls" role="toolbar" aria-label=move || tr.t("controls.toolbar")>
@@ -62,6 +96,37 @@ pub fn Controls(
                 on:click=toggle_cam>
                 <CamIcon off=cam_off/>
                 <span>{move || tr.t("controls.camera_off_short")}</span>
+            </button>
+            <button type="button" class="toggle hand" data-testid="toggle-hand"
+                aria-pressed=move || view.own_hand.get().to_string()
+                title=move || tr.t("controls.hand")
+                on:click=toggle_hand>
+                <HandIcon/>
+                <span>{move || tr.t("controls.hand_short")}</span>
+            </button>
+            <button type="button" class="panel-toggle" data-testid="toggle-chat"
+                aria-pressed=move || (view.panel.get() == Panel::Chat).to_string()
+                aria-controls="side-panel"
+                on:click=toggle_panel(Panel::Chat)>
+                <ChatIcon/>
+                <span>{move || tr.t("controls.chat")}</span>
+                <Show when=move || { unread() > 0 }>
+                    <span class="unread" data-testid="unread">
+                        <span aria-hidden="true">{unread}</span>
+                        <span class="sr-only">{move || tr.f("controls.chat_unread", &[("detail", &unread().to_string())])}</span>
+                    </span>
+                </Show>
+            </button>
+            <button type="button" class="panel-toggle" data-testid="toggle-people"
+                aria-pressed=move || (view.panel.get() == Panel::People).to_string()
+                aria-controls="side-panel"
+                on:click=toggle_panel(Panel::People)>
+                <PeopleIcon/>
+                <span>{move || tr.t("controls.participants")}</span>
+            </button>
+            <button type="button" data-testid="invite" title=move || tr.t("controls.invite") on:click=invite>
+                <LinkIcon/>
+                <span>{move || tr.t("controls.invite_short")}</span>
             </button>
             <button type="button" class="leave" data-testid="leave"
                 title=move || tr.t("controls.leave")

@@ -41,3 +41,43 @@ pub fn LeaveIcon() -> impl IntoView {
         </svg>
     }
 }
+
+/// A raised hand.
+#[component]
+pub fn HandIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M21 7a1.5 1.5 0 0 0-3 0v5h-1V3.5a1.5 1.5 0 0 0-3 0V11h-1V2.5a1.5 1.5 0 0 0-3 0V11H9V4.5a1.5 1.5 0 0 0-3 0v10.3l-2.1-2.4a1.6 1.6 0 0 0-2.3-.1 1.6 1.6 0 0 0-.1 2.2l4.7 5.6A6.5 6.5 0 0 0 11.2 22H15a6 6 0 0 0 6-6z"/>
+        </svg>
+    }
+}
+
+/// A speech bubble, for the chat.
+#[component]
+pub fn ChatIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H8l-5 4V5a2 2 0 0 1 1-2z"/>
+        </svg>
+    }
+}
+
+/// Two people, for the participant list.
+#[component]
+pub fn PeopleIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm7 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM1 20c0-3.3 3.6-6 8-6s8 2.7 8 6v1H1zm16.5-5.9c3 .4 5.5 2.5 5.5 4.9v1h-4.5v-1c0-1.8-.4-3.4-1-4.9z"/>
+        </svg>
+    }
+}
+
+/// A link, for invitations.
+#[component]
+pub fn LinkIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M10.6 13.4a1 1 0 0 1 0-1.4l3.5-3.5a1 1 0 1 1 1.4 1.4L12 13.4a1 1 0 0 1-1.4 0zM7.8 18.4a3 3 0 0 1-4.2-4.2l3.5-3.5 1.4 1.4-3.5 3.5a1 1 0 0 0 1.4 1.4l3.5-3.5 1.4 1.4zm8.5-5.7-1.4-1.4 3.5-3.5a1 1 0 0 0-1.4-1.4l-3.5 3.5-1.4-1.4 3.5-3.5a3 3 0 0 1 4.2 4.2z"/>
+        </svg>
+    }
+}

@@ -7,11 +7,13 @@ use leptos::prelude::*;
 use protocol::RoomMode;
 
 use crate::{
-    call::{Call, CallPhase, CallView},
+    call::{Call, CallPhase, CallView, Panel},
     components::{
         app::{JoinRequest, Stage},
+        chat_panel::ChatPanel,
         controls::Controls,
         notice::ErrorNotice,
+        people_panel::PeoplePanel,
         tile::{RemoteTile, SelfTile},
     },
     config::AppConfig,
@@ -33,6 +35,7 @@ pub fn MeetingView(
     let view = CallView::new();
     let call = StoredValue::new_local(None::<Rc<Call>>);
     let name = request.name.clone();
+    let invite_fallback = RwSignal::new(None::<String>);
 
     {
         let room = room.clone();
@@ -129,16 +132,41 @@ pub fn MeetingView(
             })}
             <Show when=in_room>
                 <p class="count">{move || tr.f("meeting.participants", &[("detail", &count().to_string())])}</p>
-                <section class="grid" data-count=move || count().to_string()>
-                    <SelfTile name=name.clone() view=view/>
-                    <For each=move || view.tiles.get() key=|tile| tile.id let:tile>
-                        <RemoteTile id=tile.id view=view/>
-                    </For>
-                </section>
+                {move || invite_fallback.get().map(|link| view! {
+                    <div class="notice info" role="status">
+                        <label for="invite-link">{move || tr.t("invite.copy_failed")}</label>
+                        <input id="invite-link" data-testid="invite-link" readonly=true value=link
+                            on:focus=move |ev| {
+                                use wasm_bindgen::JsCast;
+                                if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                                    input.select();
+                                }
+                            }/>
+                        <button type="button" on:click=move |_| invite_fallback.set(None)>{move || tr.t("action.dismiss")}</button>
+                    </div>
+                })}
+                <div class="stage" class:with-panel=move || view.panel.get() != Panel::Closed>
+                    <section class="grid" data-count=move || count().to_string()>
+                        <SelfTile name=name.clone() view=view/>
+                        <For each=move || view.tiles.get() key=|tile| tile.id let:tile>
+                            <RemoteTile id=tile.id view=view/>
+                        </For>
+                    </section>
+                    <aside id="side-panel" class="side">
+                        {
+                            let name = name.clone();
+                            move || match view.panel.get() {
+                                Panel::Chat => view! { <ChatPanel view=view call=call/> }.into_any(),
+                                Panel::People => view! { <PeoplePanel name=name.clone() view=view call=call/> }.into_any(),
+                                Panel::Closed => ().into_any(),
+                            }
+                        }
+                    </aside>
+                </div>
                 <Show when=move || view.tiles.with(Vec::is_empty)>
                     <p class="alone">{move || tr.t("meeting.alone")}</p>
                 </Show>
-                <Controls view=view call=call/>
+                <Controls room=room.clone() view=view call=call invite_fallback=invite_fallback/>
             </Show>
         </main>
     }

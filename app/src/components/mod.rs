@@ -2,10 +2,12 @@
 //! [`crate::call::Call`], and hold no meeting logic of their own.
 
 pub mod app;
+pub mod chat_panel;
 pub mod controls;
 pub mod icons;
 pub mod meeting;
 pub mod notice;
+pub mod people_panel;
 pub mod prejoin;
 pub mod start;
 pub mod tile;

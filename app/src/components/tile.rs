@@ -7,7 +7,10 @@ use protocol::ParticipantId;
 
 use crate::{
     call::CallView,
-    components::{icons::MicIcon, video::StreamVideo},
+    components::{
+        icons::{HandIcon, MicIcon},
+        video::StreamVideo,
+    },
     i18n::Tr,
 };
 
@@ -28,10 +31,14 @@ pub fn SelfTile(
     };
     let avatar = initials(&name);
     view! {
-        <figure class="tile self" data-participant=name data-self="" data-muted=move || mic_off.get().to_string()>
+        <figure class="tile self" data-participant=name data-self="" data-muted=move || mic_off.get().to_string()
+            data-hand=move || view.own_hand.get().to_string()>
             <StreamVideo stream=view.own_stream muted=true mirrored=true/>
             <Show when=cam_off><div class="avatar" aria-hidden="true">{avatar.clone()}</div></Show>
             <figcaption>
+                <Show when=move || view.own_hand.get()>
+                    <span class="badge hand" role="img" aria-label=move || tr.t("participants.hand")><HandIcon/></span>
+                </Show>
                 <span class="name">{label}</span>
                 <Show when=move || mic_off.get()>
                     <span class="badge" role="img" aria-label=move || tr.t("tile.mic_off")><MicIcon off=true/></span>
@@ -58,12 +65,17 @@ pub fn RemoteTile(
     let link = move || tile.get().map(|t| t.link).unwrap_or(Link::Connecting);
     let stream = Signal::derive_local(move || view.streams.with(|s| s.get(&id).cloned()));
     let epoch = Signal::derive(move || view.track_epoch.get());
+    let hand = move || tile.get().is_some_and(|t| t.hand);
     view! {
         <figure class="tile" data-participant=name data-muted=move || mic_off.get().to_string()
+            data-hand=move || hand().to_string()
             data-link=move || format!("{:?}", link()).to_lowercase()>
             <StreamVideo stream=stream epoch=epoch/>
             <Show when=cam_off><div class="avatar" aria-hidden="true">{move || initials(&name())}</div></Show>
             <figcaption>
+                <Show when=hand>
+                    <span class="badge hand" role="img" aria-label=move || tr.t("participants.hand")><HandIcon/></span>
+                </Show>
                 <span class="name">{name}</span>
                 <Show when=move || mic_off.get()>
                     <span class="badge" role="img" aria-label=move || tr.t("tile.mic_off")><MicIcon off=true/></span>
