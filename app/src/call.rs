@@ -190,6 +190,7 @@ impl Call {
         let media = MediaState {
             audio: wanted.audio && local.audio.is_some(),
             video: wanted.video && local.video.is_some(),
+            screen: false,
         };
         if let Some(track) = &local.audio {
             track.set_enabled(media.audio);

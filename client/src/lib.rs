@@ -9,3 +9,5 @@ pub mod i18n;
 pub mod meeting;
 pub mod negotiation;
 pub mod params;
+pub mod quality;
+pub mod speaker;

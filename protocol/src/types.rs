@@ -52,11 +52,14 @@ pub struct MediaState {
     pub audio: bool,
     /// The camera is on.
     pub video: bool,
+    /// The screen (or a window) is being shared.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub screen: bool,
 }
 
 impl Default for MediaState {
     fn default() -> Self {
-        Self { audio: true, video: true }
+        Self { audio: true, video: true, screen: false }
     }
 }
 

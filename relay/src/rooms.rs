@@ -412,7 +412,7 @@ mod tests {
         join(&mut r, 1, "m", "A");
         join(&mut r, 2, "m", "B");
         join(&mut r, 3, "m", "C");
-        let muted = MediaState { audio: false, video: true };
+        let muted = MediaState { audio: false, video: true, screen: false };
         let out = r.update_media(ConnId(1), muted).expect("joined");
         let to: Vec<_> = out.iter().map(|(c, _)| c.0).collect();
         assert_eq!(to, vec![2, 3]);

@@ -52,7 +52,7 @@ async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
             request_id: Some(RequestId(41)),
             room: "r".into(),
             name: "N".into(),
-            media: MediaState { audio: false, video: true },
+            media: MediaState { audio: false, video: true, screen: false },
         })
         .await;
     match client.recv().await {
@@ -96,7 +96,7 @@ async fn media_changes_reach_the_others() {
     let (mut anna, _, _) = relay.joined("m", "Anna").await;
     let (mut bruno, bruno_id, _) = relay.joined("m", "Bruno").await;
     assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
-    let muted = MediaState { audio: false, video: true };
+    let muted = MediaState { audio: false, video: true, screen: false };
     bruno.send(&ClientMessage::Media { media: muted }).await;
     match anna.recv().await {
         ServerMessage::ParticipantUpdated { participant } => {

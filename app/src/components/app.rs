@@ -61,7 +61,7 @@ pub fn App() -> impl IntoView {
             name: name.clone(),
             media: None,
             request: MediaRequest { audio: true, video: params.cam, ..Default::default() },
-            wanted: MediaState { audio: params.mic, video: params.cam },
+            wanted: MediaState { audio: params.mic, video: params.cam, screen: false },
         }),
         (Some(_), _, _) => Stage::PreJoin,
     };

@@ -107,6 +107,7 @@ pub fn PreJoin(
             wanted: MediaState {
                 audio: mic_on.get_untracked() && !without_media,
                 video: cam_on.get_untracked() && !without_media,
+                screen: false,
             },
         }));
     };
