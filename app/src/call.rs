@@ -10,6 +10,8 @@ use std::{
 use client::{
     errors::UserError,
     meeting::{Effect, Link, Meeting, Phase},
+    quality::{Quality, StatsSample, assess},
+    speaker::SpeakerDetector,
 };
 use leptos::prelude::*;
 use protocol::{
@@ -25,6 +27,20 @@ use crate::{
     peer::{Peer, PeerEvent},
     relay_socket::{RelaySocket, SocketEvent},
 };
+
+/// How often audio levels are read for the active-speaker indicator.
+const LEVEL_EVERY_MS: i32 = 250;
+/// Connection statistics are read every this many level rounds (2 s).
+const STATS_EVERY_ROUNDS: u32 = 8;
+
+/// How tiles are arranged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// Everyone the same size.
+    Grid,
+    /// One person large (pinned, else the active speaker), the others small.
+    Speaker,
+}
 
 /// Reconnect attempts after the relay connection breaks, before giving up.
 const MAX_RECONNECTS: u32 = 8;
@@ -107,6 +123,22 @@ pub struct CallView {
     pub panel: RwSignal<Panel>,
     /// Our participant id, once welcomed.
     pub me: RwSignal<Option<ParticipantId>>,
+    /// The others' shared screens, by participant.
+    pub screens: RwSignal<HashMap<ParticipantId, MediaStream>, LocalStorage>,
+    /// Our own shared screen, while sharing.
+    pub own_screen: RwSignal<Option<MediaStream>, LocalStorage>,
+    /// Who is speaking.
+    pub speaker: RwSignal<Option<ParticipantId>>,
+    /// Connection quality to each participant.
+    pub quality: RwSignal<HashMap<ParticipantId, Quality>>,
+    /// Grid or speaker view.
+    pub layout: RwSignal<Layout>,
+    /// The participant the person pinned.
+    pub pinned: RwSignal<Option<ParticipantId>>,
+    /// The chosen speaker's device id (empty: the default).
+    pub sink: RwSignal<String>,
+    /// The chosen microphone and camera device ids (empty: the default).
+    pub devices: RwSignal<(String, String)>,
 }
 
 impl Default for CallView {
@@ -136,6 +168,14 @@ impl CallView {
             own_hand: RwSignal::new(false),
             panel: RwSignal::new(Panel::Closed),
             me: RwSignal::new(None),
+            screens: RwSignal::new_local(HashMap::new()),
+            own_screen: RwSignal::new_local(None),
+            speaker: RwSignal::new(None),
+            quality: RwSignal::new(HashMap::new()),
+            layout: RwSignal::new(Layout::Grid),
+            pinned: RwSignal::new(None),
+            sink: RwSignal::new(String::new()),
+            devices: RwSignal::new((String::new(), String::new())),
         }
     }
 }
@@ -215,7 +255,94 @@ impl Call {
             this: this.clone(),
         });
         call.connect();
+        call.monitor();
         call
+    }
+
+    /// Reads audio levels (active speaker) and statistics (connection quality) while the call
+    /// lives.
+    fn monitor(&self) {
+        let weak = self.this.clone();
+        leptos::task::spawn_local(async move {
+            let mut detector = SpeakerDetector::default();
+            let mut previous: HashMap<ParticipantId, StatsSample> = HashMap::new();
+            let mut round = 0u32;
+            loop {
+                js::sleep(LEVEL_EVERY_MS).await;
+                let Some(call) = weak.upgrade() else { break };
+                if call.view.phase.get_untracked() == CallPhase::Left {
+                    break;
+                }
+                let peers: Vec<_> =
+                    call.inner.borrow().peers.iter().map(|(id, p)| (*id, Rc::clone(p))).collect();
+                let levels: Vec<_> = peers.iter().map(|(id, p)| (*id, p.audio_level())).collect();
+                let speaker = detector.update(js_sys::Date::now(), &levels);
+                if call.view.speaker.get_untracked() != speaker {
+                    call.view.speaker.set(speaker);
+                }
+                round += 1;
+                if round % STATS_EVERY_ROUNDS != 0 {
+                    continue;
+                }
+                drop(call);
+                previous.retain(|id, _| peers.iter().any(|(p, _)| p == id));
+                let mut qualities = HashMap::new();
+                for (id, peer) in peers {
+                    let Some(sample) = peer.stats().await else { continue };
+                    if let Some(before) = previous.get(&id) {
+                        qualities.insert(id, assess(before, &sample));
+                    }
+                    previous.insert(id, sample);
+                }
+                let Some(call) = weak.upgrade() else { break };
+                call.view.quality.set(qualities);
+            }
+        });
+    }
+
+    /// Starts sharing a screen or window the person picks.
+    pub async fn start_screen_share(&self) {
+        let track = match crate::media::get_display_media().await {
+            Ok(track) => track,
+            Err(_) => {
+                self.view.notice.set(Some(UserError::ScreenShare));
+                return;
+            }
+        };
+        let Ok(stream) = MediaStream::new() else { return };
+        stream.add_track(&track);
+        // The browser's own "Stop sharing" button ends the track.
+        let weak = self.this.clone();
+        let on_ended = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if let Some(call) = weak.upgrade() {
+                leptos::task::spawn_local(async move { call.stop_screen_share().await });
+            }
+        });
+        track.set_onended(Some(wasm_bindgen::JsCast::unchecked_ref(&on_ended)));
+        self.local.borrow_mut().screen = Some((Clone::clone(&track), Clone::clone(&stream)));
+        let peers: Vec<_> = self.inner.borrow().peers.values().cloned().collect();
+        for peer in peers {
+            peer.set_screen(Some(Clone::clone(&track))).await;
+        }
+        self.view.own_screen.set(Some(stream));
+        let mut media = self.view.own_media.get_untracked();
+        media.screen = true;
+        self.announce_own_media(media);
+    }
+
+    /// Stops sharing the screen.
+    pub async fn stop_screen_share(&self) {
+        let Some((track, _)) = self.local.borrow_mut().screen.take() else { return };
+        track.set_onended(None);
+        track.stop();
+        let peers: Vec<_> = self.inner.borrow().peers.values().cloned().collect();
+        for peer in peers {
+            peer.set_screen(None).await;
+        }
+        self.view.own_screen.set(None);
+        let mut media = self.view.own_media.get_untracked();
+        media.screen = false;
+        self.announce_own_media(media);
     }
 
     /// The reactive state.
@@ -342,6 +469,7 @@ impl Call {
             peer.close();
         }
         self.view.streams.update(HashMap::clear);
+        self.view.screens.update(HashMap::clear);
         self.view.tiles.set(Vec::new());
     }
 
@@ -356,6 +484,12 @@ impl Call {
                     self.view.streams.update(|s| {
                         s.remove(&id);
                     });
+                    self.view.screens.update(|s| {
+                        s.remove(&id);
+                    });
+                    if self.view.pinned.get_untracked() == Some(id) {
+                        self.view.pinned.set(None);
+                    }
                 }
                 Effect::PeerSignal { from, signal } => {
                     let peer = self.inner.borrow().peers.get(&from).cloned();
@@ -412,6 +546,10 @@ impl Call {
         match Peer::open(id, polite, offer, &ice_servers, Rc::clone(&self.local), sink) {
             Ok(peer) => {
                 let stream = Clone::clone(peer.remote_stream());
+                let screen = Clone::clone(peer.remote_screen());
+                self.view.screens.update(|s| {
+                    s.insert(id, screen);
+                });
                 self.inner.borrow_mut().peers.insert(id, peer);
                 self.view.streams.update(|s| {
                     s.insert(id, stream);
@@ -530,8 +668,9 @@ impl Call {
     pub async fn set_camera(&self, on: bool) {
         let mut media = self.view.own_media.get_untracked();
         if on {
-            let (opened, error) =
-                crate::media::acquire(&MediaRequest { video: true, ..Default::default() }).await;
+            let device = self.view.devices.get_untracked().1;
+            let request = MediaRequest { video: true, video_device: Some(device), ..Default::default() };
+            let (opened, error) = crate::media::acquire(&request).await;
             let Some(track) = opened.video else {
                 if let Some(error) = error {
                     self.view.notice.set(Some(UserError::Media(error)));
@@ -560,6 +699,44 @@ impl Call {
         }
     }
 
+    /// Switches to another microphone (`"audio"`) or camera (`"video"`) without renegotiating.
+    pub async fn switch_device(&self, kind: &str, device: String) {
+        let audio = kind == "audio";
+        self.view.devices.update(|d| if audio { d.0 = device.clone() } else { d.1 = device.clone() });
+        let media = self.view.own_media.get_untracked();
+        if !audio && !media.video {
+            return; // used when the camera is turned on again
+        }
+        let request = MediaRequest {
+            audio,
+            video: !audio,
+            audio_device: audio.then(|| device.clone()),
+            video_device: (!audio).then_some(device),
+        };
+        let (opened, error) = crate::media::acquire(&request).await;
+        let Some(track) = (if audio { opened.audio } else { opened.video }) else {
+            if let Some(error) = error {
+                self.view.notice.set(Some(UserError::Media(error)));
+            }
+            return;
+        };
+        if audio {
+            track.set_enabled(media.audio);
+        }
+        let old = {
+            let mut local = self.local.borrow_mut();
+            let slot = if audio { &mut local.audio } else { &mut local.video };
+            slot.replace(Clone::clone(&track))
+        };
+        self.replace_on_all_peers(kind, Some(track)).await;
+        if let Some(old) = old {
+            old.stop();
+        }
+        if !audio {
+            self.view.own_stream.set(self.local.borrow().preview_stream());
+        }
+    }
+
     /// Leaves the room, closes everything and releases camera and microphone.
     pub fn leave(&self) {
         self.send(&ClientMessage::Leave);
@@ -568,5 +745,6 @@ impl Call {
         self.drop_socket();
         self.local.borrow_mut().stop();
         self.view.own_stream.set(None);
+        self.view.own_screen.set(None);
     }
 }

@@ -14,13 +14,20 @@ pub struct LocalMedia {
     pub audio: Option<MediaStreamTrack>,
     /// The camera track, if one is open.
     pub video: Option<MediaStreamTrack>,
+    /// The shared screen, while sharing, with the stream that marks it as a screen to the others
+    /// (camera and microphone are sent without a stream).
+    pub screen: Option<(MediaStreamTrack, MediaStream)>,
 }
 
 impl LocalMedia {
     /// Takes the tracks out of a stream from `getUserMedia`.
     pub fn from_stream(stream: &MediaStream) -> Self {
         let first = |tracks: js_sys::Array| tracks.iter().next().and_then(|t| t.dyn_into().ok());
-        Self { audio: first(stream.get_audio_tracks()), video: first(stream.get_video_tracks()) }
+        Self {
+            audio: first(stream.get_audio_tracks()),
+            video: first(stream.get_video_tracks()),
+            screen: None,
+        }
     }
 
     /// A stream with the current tracks, for a `<video>` element.
@@ -33,7 +40,8 @@ impl LocalMedia {
 
     /// Stops every track (the camera light goes off).
     pub fn stop(&mut self) {
-        for track in [self.audio.take(), self.video.take()].into_iter().flatten() {
+        let screen = self.screen.take().map(|(track, _)| track);
+        for track in [self.audio.take(), self.video.take(), screen].into_iter().flatten() {
             track.stop();
         }
     }
@@ -118,6 +126,24 @@ pub async fn acquire(request: &MediaRequest) -> (LocalMedia, Option<MediaError>)
     (LocalMedia::default(), Some(first_error))
 }
 
+/// Asks the person which screen or window to share.
+pub async fn get_display_media() -> Result<MediaStreamTrack, MediaError> {
+    let devices = window().navigator().media_devices().map_err(|_| MediaError::Unsupported)?;
+    let constraints = web_sys::DisplayMediaStreamConstraints::new();
+    constraints.set_video(&JsValue::TRUE);
+    constraints.set_audio(&JsValue::FALSE);
+    let promise = devices
+        .get_display_media_with_constraints(&constraints)
+        .map_err(|e| MediaError::from_dom_name(&error_name(&e)))?;
+    let stream: MediaStream = JsFuture::from(promise)
+        .await
+        .map_err(|e| MediaError::from_dom_name(&error_name(&e)))?
+        .dyn_into()
+        .map_err(|_| MediaError::Other)?;
+    let track = stream.get_video_tracks().iter().next().and_then(|t| t.dyn_into().ok());
+    track.ok_or(MediaError::Missing)
+}
+
 /// A camera or microphone the browser offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Device {
@@ -127,31 +153,65 @@ pub struct Device {
     pub label: String,
 }
 
-/// The available microphones and cameras.
-pub async fn list_devices() -> (Vec<Device>, Vec<Device>) {
-    let Ok(devices) = window().navigator().media_devices() else {
-        return (Vec::new(), Vec::new());
-    };
-    let Ok(promise) = devices.enumerate_devices() else {
-        return (Vec::new(), Vec::new());
-    };
-    let Ok(list) = JsFuture::from(promise).await else {
-        return (Vec::new(), Vec::new());
-    };
-    let (mut microphones, mut cameras) = (Vec::new(), Vec::new());
+/// The devices the browser offers, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Devices {
+    /// Audio inputs.
+    pub microphones: Vec<Device>,
+    /// Video inputs.
+    pub cameras: Vec<Device>,
+    /// Audio outputs (only some browsers list them).
+    pub speakers: Vec<Device>,
+}
+
+/// The available microphones, cameras and speakers.
+pub async fn list_devices() -> Devices {
+    let mut found = Devices::default();
+    let Ok(devices) = window().navigator().media_devices() else { return found };
+    let Ok(promise) = devices.enumerate_devices() else { return found };
+    let Ok(list) = JsFuture::from(promise).await else { return found };
     for info in js_sys::Array::from(&list).iter() {
-        let Ok(info) = info.dyn_into::<web_sys::MediaDeviceInfo>() else {
-            continue;
-        };
+        let Ok(info) = info.dyn_into::<web_sys::MediaDeviceInfo>() else { continue };
         let device = Device { id: info.device_id(), label: info.label() };
         if device.id.is_empty() {
             continue;
         }
         match info.kind() {
-            web_sys::MediaDeviceKind::Audioinput => microphones.push(device),
-            web_sys::MediaDeviceKind::Videoinput => cameras.push(device),
+            web_sys::MediaDeviceKind::Audioinput => found.microphones.push(device),
+            web_sys::MediaDeviceKind::Videoinput => found.cameras.push(device),
+            web_sys::MediaDeviceKind::Audiooutput => found.speakers.push(device),
             _ => {}
         }
     }
-    (microphones, cameras)
+    found
+}
+
+/// Plays a media element's sound on the speaker `device` (empty: the default one).
+pub fn set_sink(element: &web_sys::HtmlMediaElement, device: &str) {
+    let Ok(set) = js_sys::Reflect::get(element, &"setSinkId".into()) else { return };
+    let Some(set) = set.dyn_ref::<js_sys::Function>() else { return };
+    if let Ok(promise) = set.call1(element, &JsValue::from_str(device)) {
+        if let Ok(promise) = promise.dyn_into::<js_sys::Promise>() {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = JsFuture::from(promise).await;
+            });
+        }
+    }
+}
+
+/// Whether this browser can share a screen (phones usually cannot).
+pub fn can_share_screen() -> bool {
+    window()
+        .navigator()
+        .media_devices()
+        .ok()
+        .and_then(|d| js_sys::Reflect::get(&d, &"getDisplayMedia".into()).ok())
+        .is_some_and(|f| f.is_function())
+}
+
+/// Whether `<video>` elements can choose their speaker (`setSinkId`).
+pub fn can_choose_speaker() -> bool {
+    let Some(document) = window().document() else { return false };
+    let Ok(probe) = document.create_element("audio") else { return false };
+    js_sys::Reflect::get(&probe, &"setSinkId".into()).is_ok_and(|f| f.is_function())
 }

@@ -37,6 +37,9 @@ pub enum PeerEvent {
     Track,
 }
 
+/// The stream-id prefix that marks a shared screen (camera and microphone carry no stream).
+pub const SCREEN_STREAM_MARK: &str = "screen";
+
 /// Something for the peer's queue.
 enum Input {
     NegotiationNeeded,
@@ -51,6 +54,10 @@ pub struct Peer {
     pc: RtcPeerConnection,
     /// The other participant's audio and video, shown in their tile.
     remote: MediaStream,
+    /// The other participant's shared screen.
+    remote_screen: MediaStream,
+    /// Our transceiver that sends our screen, once we have shared it with this peer.
+    screen_sender: RefCell<Option<RtcRtpTransceiver>>,
     /// Perfect negotiation.
     negotiator: RefCell<Negotiator>,
     /// Events waiting to be processed.
@@ -98,10 +105,13 @@ impl Peer {
         let pc = RtcPeerConnection::new_with_configuration(&rtc_configuration(ice_servers))
             .map_err(|e| js::describe(&e))?;
         let remote = MediaStream::new().map_err(|e| js::describe(&e))?;
+        let remote_screen = MediaStream::new().map_err(|e| js::describe(&e))?;
         let peer = Rc::new(Self {
             id,
             pc,
             remote,
+            remote_screen,
+            screen_sender: RefCell::new(None),
             negotiator: RefCell::new(Negotiator::new(polite)),
             queue: RefCell::new(VecDeque::new()),
             draining: Cell::new(false),
@@ -112,6 +122,7 @@ impl Peer {
         peer.install_handlers();
         if offer {
             peer.add_transceivers();
+            peer.share_screen_if_sharing();
         }
         Ok(peer)
     }
@@ -119,6 +130,104 @@ impl Peer {
     /// The other participant's media.
     pub fn remote_stream(&self) -> &MediaStream {
         &self.remote
+    }
+
+    /// The other participant's shared screen (empty while they share nothing).
+    pub fn remote_screen(&self) -> &MediaStream {
+        &self.remote_screen
+    }
+
+    /// Sends our screen on its own transceiver (added once; renegotiates through perfect
+    /// negotiation), or stops sending it without renegotiating.
+    pub async fn set_screen(&self, track: Option<web_sys::MediaStreamTrack>) {
+        let existing = self.screen_sender.borrow().clone();
+        match (existing, track) {
+            (Some(transceiver), track) => {
+                let _ = JsFuture::from(transceiver.sender().replace_track(track.as_ref())).await;
+            }
+            (None, Some(_)) => self.share_screen_if_sharing(),
+            (None, None) => {}
+        }
+    }
+
+    /// Adds the screen transceiver if we are sharing and have not sent it to this peer yet.
+    fn share_screen_if_sharing(&self) {
+        if self.screen_sender.borrow().is_some() {
+            return;
+        }
+        let Some((track, stream)) = self.local.borrow().screen.clone() else { return };
+        let init = RtcRtpTransceiverInit::new();
+        init.set_direction(RtcRtpTransceiverDirection::Sendonly);
+        init.set_streams(&js_sys::Array::of1(&stream));
+        let transceiver = self.pc.add_transceiver_with_media_stream_track_and_init(&track, &init);
+        *self.screen_sender.borrow_mut() = Some(transceiver);
+    }
+
+    /// The loudness of the other participant's audio right now (0.0–1.0), from the RTP
+    /// audio-level header extension.
+    pub fn audio_level(&self) -> f64 {
+        let Some(transceiver) = self.transceiver("audio") else { return 0.0 };
+        let receiver = transceiver.receiver();
+        let Ok(get) = js_sys::Reflect::get(&receiver, &"getSynchronizationSources".into()) else {
+            return 0.0;
+        };
+        let Some(get) = get.dyn_ref::<js_sys::Function>() else { return 0.0 };
+        let Ok(sources) = get.call0(&receiver) else { return 0.0 };
+        let now = js_sys::Date::now();
+        js_sys::Array::from(&sources)
+            .iter()
+            .filter(|source| {
+                // Sources not heard from for a second are silent.
+                let at = js_sys::Reflect::get(source, &"timestamp".into()).ok().and_then(|t| t.as_f64());
+                at.is_none_or(|at| (now - at).abs() < 1000.0 || at < 1e12)
+            })
+            .filter_map(|source| js_sys::Reflect::get(&source, &"audioLevel".into()).ok()?.as_f64())
+            .fold(0.0, f64::max)
+    }
+
+    /// Reads the counters `client::quality` needs from `getStats()`.
+    pub async fn stats(&self) -> Option<client::quality::StatsSample> {
+        let report = JsFuture::from(self.pc.get_stats()).await.ok()?;
+        let mut sample = client::quality::StatsSample { at_ms: js_sys::Date::now(), ..Default::default() };
+        let mut local_candidates = std::collections::HashMap::new();
+        let mut selected_local = None;
+        let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).ok();
+        let num = |v: &JsValue, k: &str| get(v, k).and_then(|x| x.as_f64());
+        let text = |v: &JsValue, k: &str| get(v, k).and_then(|x| x.as_string());
+        let entries = js_sys::try_iter(&report).ok()??;
+        for entry in entries.flatten() {
+            let stat = js_sys::Array::from(&entry).get(1);
+            match text(&stat, "type").as_deref() {
+                Some("inbound-rtp") => {
+                    sample.packets_received += num(&stat, "packetsReceived").unwrap_or(0.0) as u64;
+                    sample.packets_lost += num(&stat, "packetsLost").unwrap_or(0.0) as i64;
+                    sample.bytes_received += num(&stat, "bytesReceived").unwrap_or(0.0) as u64;
+                }
+                Some("outbound-rtp") => sample.bytes_sent += num(&stat, "bytesSent").unwrap_or(0.0) as u64,
+                Some("local-candidate") => {
+                    if let (Some(id), Some(kind)) = (text(&stat, "id"), text(&stat, "candidateType")) {
+                        local_candidates.insert(id, kind);
+                    }
+                }
+                Some("candidate-pair") => {
+                    let selected = get(&stat, "selected").and_then(|s| s.as_bool()).unwrap_or(false)
+                        || (text(&stat, "state").as_deref() == Some("succeeded")
+                            && get(&stat, "nominated").and_then(|s| s.as_bool()).unwrap_or(false));
+                    if selected {
+                        sample.rtt_s = num(&stat, "currentRoundTripTime").or(sample.rtt_s);
+                        selected_local = text(&stat, "localCandidateId");
+                    }
+                }
+                _ => {}
+            }
+        }
+        sample.route = selected_local.and_then(|id| local_candidates.get(&id)).map(|kind| match kind.as_str() {
+            "host" => "host",
+            "srflx" | "prflx" => "srflx",
+            "relay" => "relay",
+            _ => "other",
+        });
+        Some(sample)
     }
 
     fn install_handlers(self: &Rc<Self>) {
@@ -152,18 +261,22 @@ impl Peer {
                 return;
             };
             let track = event.track();
+            // A track that comes with a stream is a shared screen; camera and microphone come
+            // without one.
+            let is_screen = track.kind() == "video" && event.streams().length() > 0;
+            let target = if is_screen { &peer.remote_screen } else { &peer.remote };
             // One track per kind: a renegotiated track replaces the old one.
             let same_kind = if track.kind() == "audio" {
-                peer.remote.get_audio_tracks()
+                target.get_audio_tracks()
             } else {
-                peer.remote.get_video_tracks()
+                target.get_video_tracks()
             };
             for old in
                 same_kind.iter().filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok())
             {
-                peer.remote.remove_track(&old);
+                target.remove_track(&old);
             }
-            peer.remote.add_track(&track);
+            target.add_track(&track);
             (peer.sink)(peer.id, PeerEvent::Track);
         });
         let on_state = handler(&weak, |peer, _| {
@@ -257,6 +370,7 @@ impl Peer {
         for track in self
             .remote
             .get_tracks()
+            .concat(&self.remote_screen.get_tracks())
             .iter()
             .filter_map(|t| t.dyn_into::<web_sys::MediaStreamTrack>().ok())
         {
@@ -315,7 +429,13 @@ impl Peer {
         while let Some(command) = pending.pop_front() {
             let more = match command {
                 Command::Send(signal) => {
+                    let answered = matches!(signal, Signal::Answer { .. });
                     (self.sink)(self.id, PeerEvent::Send(signal));
+                    if answered {
+                        // The answering side shares its screen (if it does) in a negotiation
+                        // of its own, once the first one is done.
+                        self.share_screen_if_sharing();
+                    }
                     Vec::new()
                 }
                 Command::SetLocalDescription => {

@@ -44,6 +44,8 @@ pub enum UserError {
     Relay(ErrorCode, String),
     /// The direct connection to one participant failed.
     PeerFailed(String),
+    /// Screen sharing could not start (cancelled, refused or unsupported).
+    ScreenShare,
 }
 
 impl UserError {
@@ -58,6 +60,7 @@ impl UserError {
             Self::RelayUnreachable => "error.relay_unreachable",
             Self::RelayLost => "error.relay_lost",
             Self::PeerFailed(_) => "error.peer_failed",
+            Self::ScreenShare => "error.screen_failed",
             Self::Relay(code, _) => match code {
                 ErrorCode::RoomFull => "error.room_full",
                 ErrorCode::TooManyRooms => "error.too_many_rooms",
@@ -92,7 +95,7 @@ impl UserError {
                     ErrorCode::RoomFull | ErrorCode::TooManyRooms | ErrorCode::ShuttingDown
                 )
             }
-            Self::Media(_) | Self::PeerFailed(_) => false,
+            Self::Media(_) | Self::PeerFailed(_) | Self::ScreenShare => false,
         }
     }
 }
@@ -121,6 +124,7 @@ mod tests {
             UserError::RelayUnreachable,
             UserError::RelayLost,
             UserError::PeerFailed("Anna".into()),
+            UserError::ScreenShare,
             UserError::Relay(ErrorCode::RoomFull, String::new()),
             UserError::Relay(ErrorCode::TooManyRooms, String::new()),
             UserError::Relay(ErrorCode::InvalidName, String::new()),

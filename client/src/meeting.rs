@@ -276,6 +276,11 @@ impl Meeting {
                     (false, true) => announce("announce.unmuted"),
                     _ => {}
                 }
+                match (previous.media.screen, now.media.screen) {
+                    (false, true) => announce("announce.screen_started"),
+                    (true, false) => announce("announce.screen_stopped"),
+                    _ => {}
+                }
                 match (previous.hand.is_some(), now.hand.is_some()) {
                     (false, true) => announce("announce.hand_raised"),
                     (true, false) => announce("announce.hand_lowered"),

@@ -6,8 +6,11 @@ use leptos::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::{
-    call::{Call, CallView, Panel},
-    components::icons::{CamIcon, ChatIcon, HandIcon, LeaveIcon, LinkIcon, MicIcon, PeopleIcon},
+    call::{Call, CallView, Layout, Panel},
+    components::{
+        icons::{CamIcon, ChatIcon, HandIcon, LeaveIcon, LinkIcon, MicIcon, PeopleIcon, ScreenIcon},
+        meeting::Dialog,
+    },
     i18n::Tr,
     js::window,
 };
@@ -31,6 +34,8 @@ pub fn Controls(
     call: StoredValue<Option<Rc<Call>>, LocalStorage>,
     /// Set to the link when copying it failed, so the person can copy it by hand.
     invite_fallback: RwSignal<Option<String>>,
+    /// Opens a dialog.
+    dialog: RwSignal<Option<Dialog>>,
 ) -> impl IntoView {
     let tr = Tr::use_context();
     let muted = Signal::derive(move || !view.own_media.get().audio);
@@ -64,8 +69,9 @@ pub fn Controls(
             with_call(&|call| call.set_panel(next));
         }
     };
-    let invite = move |_| {
-        let link = invite_link(&room);
+    let room = StoredValue::new(room);
+    let invite = move |_: leptos::ev::MouseEvent| {
+        let link = invite_link(&room.get_value());
         let clipboard = window().navigator().clipboard();
         leptos::task::spawn_local(async move {
             match JsFuture::from(clipboard.write_text(&link)).await {
@@ -78,6 +84,38 @@ pub fn Controls(
         });
     };
     let leave = move |_| with_call(&|call| call.leave());
+    let sharing = move || view.own_screen.with(Option::is_some);
+    let sharing_busy = RwSignal::new(false);
+    let toggle_share = move |_| {
+        let Some(call) = call.get_value() else { return };
+        if sharing_busy.get_untracked() {
+            return;
+        }
+        sharing_busy.set(true);
+        let stop = sharing();
+        leptos::task::spawn_local(async move {
+            if stop { call.stop_screen_share().await } else { call.start_screen_share().await }
+            sharing_busy.set(false);
+        });
+    };
+    let more_open = RwSignal::new(false);
+    let speaker_view = move || view.layout.get() == Layout::Speaker;
+    let toggle_layout = move |_| {
+        more_open.set(false);
+        if speaker_view() {
+            view.layout.set(Layout::Grid);
+            view.pinned.set(None);
+        } else {
+            view.layout.set(Layout::Speaker);
+        }
+    };
+    let open_dialog = move |which: Dialog| {
+        move |_| {
+            more_open.set(false);
+            dialog.set(Some(which));
+        }
+    };
+    let can_share = crate::media::can_share_screen();
     let unread = move || view.unread.get();
 
     view! {
@@ -97,6 +135,16 @@ pub fn Controls(
                 <CamIcon off=cam_off/>
                 <span>{move || tr.t("controls.camera_off_short")}</span>
             </button>
+            <Show when=move || can_share>
+                <button type="button" class="toggle share" data-testid="toggle-share"
+                    aria-pressed=move || sharing().to_string()
+                    aria-busy=move || sharing_busy.get().to_string()
+                    title=move || tr.t("controls.share")
+                    on:click=toggle_share>
+                    <ScreenIcon/>
+                    <span>{move || tr.t("controls.share_short")}</span>
+                </button>
+            </Show>
             <button type="button" class="toggle hand" data-testid="toggle-hand"
                 aria-pressed=move || view.own_hand.get().to_string()
                 title=move || tr.t("controls.hand")
@@ -124,10 +172,34 @@ pub fn Controls(
                 <PeopleIcon/>
                 <span>{move || tr.t("controls.participants")}</span>
             </button>
-            <button type="button" data-testid="invite" title=move || tr.t("controls.invite") on:click=invite>
-                <LinkIcon/>
-                <span>{move || tr.t("controls.invite_short")}</span>
-            </button>
+            <div class="more">
+                <button type="button" data-testid="more" aria-haspopup="true"
+                    aria-expanded=move || more_open.get().to_string() aria-controls="more-menu"
+                    on:click=move |_| more_open.update(|o| *o = !*o)>
+                    <span aria-hidden="true">"⋯"</span>
+                    <span>{move || tr.t("controls.more")}</span>
+                </button>
+                <Show when=move || more_open.get()>
+                    <div id="more-menu" class="menu" data-testid="more-menu"
+                        on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { more_open.set(false) }>
+                        <button type="button" data-testid="toggle-layout"
+                            aria-pressed=move || speaker_view().to_string() on:click=toggle_layout>
+                            {move || tr.t("controls.layout")}
+                        </button>
+                        <button type="button" data-testid="invite" title=move || tr.t("controls.invite")
+                            on:click=move |ev| { more_open.set(false); invite(ev) }>
+                            <LinkIcon/>
+                            <span>{move || tr.t("controls.invite")}</span>
+                        </button>
+                        <button type="button" data-testid="open-settings" on:click=open_dialog(Dialog::Settings)>
+                            {move || tr.t("controls.settings")}
+                        </button>
+                        <button type="button" data-testid="open-details" on:click=open_dialog(Dialog::Details)>
+                            {move || tr.t("controls.details")}
+                        </button>
+                    </div>
+                </Show>
+            </div>
             <button type="button" class="leave" data-testid="leave"
                 title=move || tr.t("controls.leave")
                 on:click=leave>

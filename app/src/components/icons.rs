@@ -81,3 +81,13 @@ pub fn LinkIcon() -> impl IntoView {
         </svg>
     }
 }
+
+/// A screen with an arrow, for screen sharing.
+#[component]
+pub fn ScreenIcon() -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            <path d="M3 4h18a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1h-7v2h3v2H7v-2h3v-2H3a1 1 0 0 1-1-1V5a1 1 0 0 1 1-1zm9 3-4 4h3v3h2v-3h3z"/>
+        </svg>
+    }
+}

@@ -7,19 +7,29 @@ use leptos::prelude::*;
 use protocol::RoomMode;
 
 use crate::{
-    call::{Call, CallPhase, CallView, Panel},
+    call::{Call, CallPhase, CallView, Layout, Panel},
     components::{
         app::{JoinRequest, Stage},
         chat_panel::ChatPanel,
         controls::Controls,
         notice::ErrorNotice,
         people_panel::PeoplePanel,
-        tile::{RemoteTile, SelfTile},
+        dialogs::{DetailsDialog, SettingsDialog},
+        tile::{RemoteTile, ScreenTile, SelfTile},
     },
     config::AppConfig,
     i18n::Tr,
     media,
 };
+
+/// A dialog over the meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialog {
+    /// Devices and language.
+    Settings,
+    /// Connection details for the helpdesk.
+    Details,
+}
 
 /// The meeting in `room`, joined with `request`.
 #[component]
@@ -36,6 +46,7 @@ pub fn MeetingView(
     let call = StoredValue::new_local(None::<Rc<Call>>);
     let name = request.name.clone();
     let invite_fallback = RwSignal::new(None::<String>);
+    let dialog = RwSignal::new(None::<Dialog>);
 
     {
         let room = room.clone();
@@ -81,10 +92,28 @@ pub fn MeetingView(
         }
     };
     let count = move || view.tiles.with(Vec::len) + 1;
+    // Screens others share, in join order.
+    let screens = move || {
+        view.tiles.with(|t| t.iter().filter(|t| t.media.screen).map(|t| t.id).collect::<Vec<_>>())
+    };
+    let presenting = move || !screens().is_empty() || view.own_screen.with(Option::is_some);
+    // Who is shown large in speaker view: the pinned person, else whoever speaks, else the first.
+    let featured = Memo::new(move |_| {
+        if presenting() || (view.layout.get() == Layout::Grid && view.pinned.get().is_none()) {
+            return None;
+        }
+        let present = |id| view.tiles.with(|t| t.iter().any(|t| t.id == id));
+        view.pinned
+            .get()
+            .filter(|id| present(*id))
+            .or_else(|| view.speaker.get().filter(|id| present(*id)))
+            .or_else(|| view.tiles.with(|t| t.first().map(|t| t.id)))
+    });
+    let layout_name = move || if presenting() || featured.get().is_some() { "speaker" } else { "grid" };
     let in_room = move || matches!(view.phase.get(), CallPhase::Joined | CallPhase::Reconnecting);
 
     view! {
-        <main class="meeting" data-mode=mode data-phase=move || format!("{:?}", view.phase.get()).to_lowercase()>
+        <main class="meeting" data-mode=mode data-layout=layout_name data-phase=move || format!("{:?}", view.phase.get()).to_lowercase()>
             <h1 class="sr-only">{let room = room.clone(); move || tr.f("meeting.heading", &[("room", &room)])}</h1>
             <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="announcer">
                 {move || view.announcement.get()}
@@ -146,10 +175,16 @@ pub fn MeetingView(
                     </div>
                 })}
                 <div class="stage" class:with-panel=move || view.panel.get() != Panel::Closed>
-                    <section class="grid" data-count=move || count().to_string()>
+                    <section class="grid" data-count=move || count().to_string() data-layout=layout_name>
+                        <Show when=move || view.own_screen.with(Option::is_some)>
+                            <ScreenTile id=None view=view/>
+                        </Show>
+                        <For each=screens key=|id| *id let:id>
+                            <ScreenTile id=Some(id) view=view/>
+                        </For>
                         <SelfTile name=name.clone() view=view/>
                         <For each=move || view.tiles.get() key=|tile| tile.id let:tile>
-                            <RemoteTile id=tile.id view=view/>
+                            <RemoteTile id=tile.id view=view featured=featured/>
                         </For>
                     </section>
                     <aside id="side-panel" class="side">
@@ -166,7 +201,12 @@ pub fn MeetingView(
                 <Show when=move || view.tiles.with(Vec::is_empty)>
                     <p class="alone">{move || tr.t("meeting.alone")}</p>
                 </Show>
-                <Controls room=room.clone() view=view call=call invite_fallback=invite_fallback/>
+                <Controls room=room.clone() view=view call=call invite_fallback=invite_fallback dialog=dialog/>
+                {move || match dialog.get() {
+                    Some(Dialog::Settings) => view! { <SettingsDialog view=view call=call dialog=dialog/> }.into_any(),
+                    Some(Dialog::Details) => view! { <DetailsDialog view=view dialog=dialog/> }.into_any(),
+                    None => ().into_any(),
+                }}
             </Show>
         </main>
     }

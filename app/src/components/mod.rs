@@ -4,6 +4,7 @@
 pub mod app;
 pub mod chat_panel;
 pub mod controls;
+pub mod dialogs;
 pub mod icons;
 pub mod meeting;
 pub mod notice;

@@ -69,9 +69,9 @@ pub fn PreJoin(
             preview.set(opened.preview_stream());
             local.set_value(opened);
             media_error.set(error);
-            let (mics, cams) = media::list_devices().await;
-            microphones.set(mics);
-            cameras.set(cams);
+            let devices = media::list_devices().await;
+            microphones.set(devices.microphones);
+            cameras.set(devices.cameras);
         });
     };
     open_devices();

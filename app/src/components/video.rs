@@ -19,8 +19,19 @@ pub fn StreamVideo(
     /// Flip horizontally (own preview).
     #[prop(optional)]
     mirrored: bool,
+    /// The speaker to play on (device id; empty for the default).
+    #[prop(into, optional)]
+    sink: Option<Signal<String>>,
 ) -> impl IntoView {
     let node = NodeRef::<leptos::html::Video>::new();
+    if let Some(sink) = sink {
+        Effect::new(move |_| {
+            let device = sink.get();
+            if let Some(video) = node.get() {
+                crate::media::set_sink(&video, &device);
+            }
+        });
+    }
     Effect::new(move |_| {
         if let Some(epoch) = epoch {
             epoch.track();
