@@ -599,10 +599,8 @@ impl Call {
         let chat = meeting.chat();
         let newest = chat.messages().last().map(|m| m.id);
         let count = chat.messages().count();
-        let changed = self
-            .view
-            .chat
-            .with_untracked(|c| c.len() != count || c.last().map(|m| m.id) != newest);
+        let changed =
+            self.view.chat.with_untracked(|c| c.len() != count || c.last().map(|m| m.id) != newest);
         if changed {
             self.view.chat.set(chat.messages().cloned().collect());
         }
@@ -669,7 +667,8 @@ impl Call {
         let mut media = self.view.own_media.get_untracked();
         if on {
             let device = self.view.devices.get_untracked().1;
-            let request = MediaRequest { video: true, video_device: Some(device), ..Default::default() };
+            let request =
+                MediaRequest { video: true, video_device: Some(device), ..Default::default() };
             let (opened, error) = crate::media::acquire(&request).await;
             let Some(track) = opened.video else {
                 if let Some(error) = error {
@@ -702,7 +701,9 @@ impl Call {
     /// Switches to another microphone (`"audio"`) or camera (`"video"`) without renegotiating.
     pub async fn switch_device(&self, kind: &str, device: String) {
         let audio = kind == "audio";
-        self.view.devices.update(|d| if audio { d.0 = device.clone() } else { d.1 = device.clone() });
+        self.view
+            .devices
+            .update(|d| if audio { d.0 = device.clone() } else { d.1 = device.clone() });
         let media = self.view.own_media.get_untracked();
         if !audio && !media.video {
             return; // used when the camera is turned on again

@@ -178,7 +178,8 @@ impl Peer {
             .iter()
             .filter(|source| {
                 // Sources not heard from for a second are silent.
-                let at = js_sys::Reflect::get(source, &"timestamp".into()).ok().and_then(|t| t.as_f64());
+                let at =
+                    js_sys::Reflect::get(source, &"timestamp".into()).ok().and_then(|t| t.as_f64());
                 at.is_none_or(|at| (now - at).abs() < 1000.0 || at < 1e12)
             })
             .filter_map(|source| js_sys::Reflect::get(&source, &"audioLevel".into()).ok()?.as_f64())
@@ -188,7 +189,8 @@ impl Peer {
     /// Reads the counters `client::quality` needs from `getStats()`.
     pub async fn stats(&self) -> Option<client::quality::StatsSample> {
         let report = JsFuture::from(self.pc.get_stats()).await.ok()?;
-        let mut sample = client::quality::StatsSample { at_ms: js_sys::Date::now(), ..Default::default() };
+        let mut sample =
+            client::quality::StatsSample { at_ms: js_sys::Date::now(), ..Default::default() };
         let mut local_candidates = std::collections::HashMap::new();
         let mut selected_local = None;
         let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).ok();
@@ -203,14 +205,20 @@ impl Peer {
                     sample.packets_lost += num(&stat, "packetsLost").unwrap_or(0.0) as i64;
                     sample.bytes_received += num(&stat, "bytesReceived").unwrap_or(0.0) as u64;
                 }
-                Some("outbound-rtp") => sample.bytes_sent += num(&stat, "bytesSent").unwrap_or(0.0) as u64,
+                Some("outbound-rtp") => {
+                    sample.bytes_sent += num(&stat, "bytesSent").unwrap_or(0.0) as u64
+                }
                 Some("local-candidate") => {
-                    if let (Some(id), Some(kind)) = (text(&stat, "id"), text(&stat, "candidateType")) {
+                    if let (Some(id), Some(kind)) =
+                        (text(&stat, "id"), text(&stat, "candidateType"))
+                    {
                         local_candidates.insert(id, kind);
                     }
                 }
                 Some("candidate-pair") => {
-                    let selected = get(&stat, "selected").and_then(|s| s.as_bool()).unwrap_or(false)
+                    let selected = get(&stat, "selected")
+                        .and_then(|s| s.as_bool())
+                        .unwrap_or(false)
                         || (text(&stat, "state").as_deref() == Some("succeeded")
                             && get(&stat, "nominated").and_then(|s| s.as_bool()).unwrap_or(false));
                     if selected {
@@ -221,12 +229,15 @@ impl Peer {
                 _ => {}
             }
         }
-        sample.route = selected_local.and_then(|id| local_candidates.get(&id)).map(|kind| match kind.as_str() {
-            "host" => "host",
-            "srflx" | "prflx" => "srflx",
-            "relay" => "relay",
-            _ => "other",
-        });
+        sample.route =
+            selected_local.and_then(|id| local_candidates.get(&id)).map(|kind| {
+                match kind.as_str() {
+                    "host" => "host",
+                    "srflx" | "prflx" => "srflx",
+                    "relay" => "relay",
+                    _ => "other",
+                }
+            });
         Some(sample)
     }
 

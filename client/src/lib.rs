@@ -6,6 +6,7 @@
 pub mod chat;
 pub mod errors;
 pub mod i18n;
+pub mod layout;
 pub mod meeting;
 pub mod negotiation;
 pub mod params;

@@ -430,10 +430,7 @@ mod tests {
         let mut muted = info(2, "Dana");
         muted.media.audio = false;
         let effects = m.on_server_message(ServerMessage::ParticipantUpdated { participant: muted });
-        assert_eq!(
-            effects,
-            vec![Effect::Announce(Announcement::about("announce.muted", "Dana"))]
-        );
+        assert_eq!(effects, vec![Effect::Announce(Announcement::about("announce.muted", "Dana"))]);
         assert!(!m.other(ParticipantId(2)).expect("present").info.media.audio);
 
         let effects = m.on_server_message(ServerMessage::ParticipantLeft { id: ParticipantId(2) });

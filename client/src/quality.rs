@@ -63,7 +63,14 @@ pub struct Quality {
 
 impl Default for Quality {
     fn default() -> Self {
-        Self { grade: Grade::Unknown, rtt_ms: None, loss_percent: None, receive_kbps: None, send_kbps: None, route: None }
+        Self {
+            grade: Grade::Unknown,
+            rtt_ms: None,
+            loss_percent: None,
+            receive_kbps: None,
+            send_kbps: None,
+            route: None,
+        }
     }
 }
 
@@ -126,9 +133,18 @@ mod tests {
         assert_eq!(q.loss_percent, Some(0.0));
         assert_eq!(q.receive_kbps, Some(4000.0));
         assert_eq!(q.send_kbps, Some(2000.0));
-        assert_eq!(assess(&sample(0.0, 0, 0, 20.0), &sample(1000.0, 950, 50, 20.0)).grade, Grade::Fair);
-        assert_eq!(assess(&sample(0.0, 0, 0, 20.0), &sample(1000.0, 800, 200, 20.0)).grade, Grade::Poor);
-        assert_eq!(assess(&sample(0.0, 0, 0, 20.0), &sample(1000.0, 100, 0, 600.0)).grade, Grade::Poor);
+        assert_eq!(
+            assess(&sample(0.0, 0, 0, 20.0), &sample(1000.0, 950, 50, 20.0)).grade,
+            Grade::Fair
+        );
+        assert_eq!(
+            assess(&sample(0.0, 0, 0, 20.0), &sample(1000.0, 800, 200, 20.0)).grade,
+            Grade::Poor
+        );
+        assert_eq!(
+            assess(&sample(0.0, 0, 0, 20.0), &sample(1000.0, 100, 0, 600.0)).grade,
+            Grade::Poor
+        );
     }
 
     #[test]

@@ -28,14 +28,19 @@ impl SpeakerDetector {
     }
 
     /// Feeds one round of levels measured at `now_ms`; returns the active speaker afterwards.
-    pub fn update(&mut self, now_ms: f64, levels: &[(ParticipantId, f64)]) -> Option<ParticipantId> {
+    pub fn update(
+        &mut self,
+        now_ms: f64,
+        levels: &[(ParticipantId, f64)],
+    ) -> Option<ParticipantId> {
         let loudest = levels
             .iter()
             .filter(|(_, level)| *level >= SPEAKING_LEVEL)
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(id, _)| *id);
-        let active_speaking =
-            self.active.is_some_and(|a| levels.iter().any(|(id, l)| *id == a && *l >= SPEAKING_LEVEL));
+        let active_speaking = self
+            .active
+            .is_some_and(|a| levels.iter().any(|(id, l)| *id == a && *l >= SPEAKING_LEVEL));
         if active_speaking {
             self.active_heard_at = now_ms;
         }
@@ -49,7 +54,10 @@ impl SpeakerDetector {
                 };
                 self.challenger = Some((id, since));
                 let active_quiet = now_ms - self.active_heard_at >= HOLD_MS;
-                if self.active.is_none() || now_ms - since >= TAKEOVER_MS || (active_quiet && !active_speaking) {
+                if self.active.is_none()
+                    || now_ms - since >= TAKEOVER_MS
+                    || (active_quiet && !active_speaking)
+                {
                     self.active = Some(id);
                     self.active_heard_at = now_ms;
                     self.challenger = None;
@@ -100,7 +108,11 @@ mod tests {
     fn pauses_keep_the_speaker_and_long_silence_frees_the_floor() {
         let mut d = SpeakerDetector::default();
         d.update(0.0, &[(A, 0.3), (B, 0.0)]);
-        assert_eq!(d.update(1500.0, &[(A, 0.0), (B, 0.0)]), Some(A), "silence keeps the last speaker");
+        assert_eq!(
+            d.update(1500.0, &[(A, 0.0), (B, 0.0)]),
+            Some(A),
+            "silence keeps the last speaker"
+        );
         // After A has been quiet past the hold time, B takes over as soon as B speaks.
         assert_eq!(d.update(2500.0, &[(A, 0.0), (B, 0.05)]), Some(B));
     }

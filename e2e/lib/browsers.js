@@ -35,6 +35,14 @@ class Tab {
   /** Runs `fn(arg)` in the page. */
   evaluate(fn, arg) { return this.page.evaluate(fn, arg); }
   click(selector) { return this.page.click(selector); }
+  /** Adds a script (as source text) to the current document. */
+  addScript(content) { return this.page.addScriptTag({ content }); }
+  /** Sets the viewport size. */
+  setViewport(width, height) {
+    return this.kind === 'chromium'
+      ? this.page.setViewportSize({ width, height })
+      : this.page.setViewport({ width, height });
+  }
   async type(selector, text) {
     if (this.kind === 'chromium') {
       await this.page.fill(selector, text);

@@ -11,7 +11,7 @@ import { Relay } from '../lib/relay.js';
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 mkdirSync(ARTIFACTS, { recursive: true });
 
-describe('a mesh call of three in Chromium and Firefox', { timeout: 240_000 }, () => {
+describe('a full mesh of four in Chromium and Firefox', { timeout: 240_000 }, () => {
   let relay;
   const tabs = {};
 
@@ -20,7 +20,8 @@ describe('a mesh call of three in Chromium and Firefox', { timeout: 240_000 }, (
     tabs.Anna = await chromiumTab();
     tabs.Bruno = await firefoxTab();
     tabs.Cleo = await chromiumTab();
-    for (const name of ['Anna', 'Bruno', 'Cleo']) {
+    tabs.Dora = await firefoxTab();
+    for (const name of ['Anna', 'Bruno', 'Cleo', 'Dora']) {
       await tabs[name].goto(relay.url('rathaus', { name, autojoin: '1' }));
       await waitFor(`${name} in the room`, async () => (await tileNames(tabs[name])).includes(name));
     }
@@ -52,23 +53,24 @@ describe('a mesh call of three in Chromium and Firefox', { timeout: 240_000 }, (
     }
   });
 
-  it('delivers audio (and video frames) from both others to each participant', async () => {
+  it('delivers audio (and video frames) from all three others to each participant', async () => {
     for (const [name, tab] of Object.entries(tabs)) {
-      await waitFor(`${name} to receive audio from 2 peers`, () => receivesAudioFrom(tab, 2), { timeout: 30_000 });
+      await waitFor(`${name} to receive audio from 3 peers`, () => receivesAudioFrom(tab, 3), { timeout: 30_000 });
     }
+    await tabs.Anna.screenshot(`${ARTIFACTS}grid-of-four.png`);
   });
 
   it('shows a mute to the others, and the unmute too', async () => {
     await tabs.Anna.click('[data-testid="toggle-mic"]');
     const started = Date.now();
-    for (const name of ['Bruno', 'Cleo']) {
+    for (const name of ['Bruno', 'Cleo', 'Dora']) {
       await waitFor(`${name} to see Anna muted`, async () => (await videoState(tabs[name], 'Anna'))?.muted === 'true',
         { timeout: 5_000, interval: 50 });
     }
     const elapsed = Date.now() - started;
     assert.equal(await tabs.Anna.evaluate(() =>
       document.querySelector('[data-testid="toggle-mic"]').getAttribute('aria-pressed')), 'true');
-    console.log(`mute visible to both others after ${elapsed} ms`);
+    console.log(`mute visible to all three others after ${elapsed} ms`);
     await tabs.Anna.click('[data-testid="toggle-mic"]');
     await waitFor('Bruno to see Anna unmuted', async () => (await videoState(tabs.Bruno, 'Anna'))?.muted === 'false',
       { timeout: 5_000, interval: 50 });
@@ -76,7 +78,7 @@ describe('a mesh call of three in Chromium and Firefox', { timeout: 240_000 }, (
 
   it('removes a participant who leaves from the others\' screens', async () => {
     await tabs.Cleo.click('[data-testid="leave"]');
-    for (const name of ['Anna', 'Bruno']) {
+    for (const name of ['Anna', 'Bruno', 'Dora']) {
       await waitFor(`${name} to no longer see Cleo`, async () => !(await remoteNames(tabs[name])).includes('Cleo'),
         { timeout: 5_000, interval: 50 });
     }
@@ -84,6 +86,6 @@ describe('a mesh call of three in Chromium and Firefox', { timeout: 240_000 }, (
       document.querySelector('[data-testid="rejoin"]') !== null));
     // The remaining two still see each other.
     await waitFor("Anna still sees Bruno's video", () => videoPlays(tabs.Anna, 'Bruno'));
-    await waitFor('Anna keeps exactly one peer connection', () => receivesAudioFrom(tabs.Anna, 1));
+    await waitFor('Anna keeps exactly two peer connections', () => receivesAudioFrom(tabs.Anna, 2));
   });
 });

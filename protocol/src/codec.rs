@@ -98,7 +98,9 @@ mod tests {
                 },
             },
         });
-        round_trip_client(ClientMessage::Media { media: MediaState { audio: true, video: false, screen: false } });
+        round_trip_client(ClientMessage::Media {
+            media: MediaState { audio: true, video: false, screen: false },
+        });
         round_trip_client(ClientMessage::Leave);
         round_trip_client(ClientMessage::Chat { text: "Hallo <script>".into() });
         round_trip_client(ClientMessage::Hand { raised: true });
@@ -155,8 +157,9 @@ mod tests {
 
     #[test]
     fn wire_format_is_tagged_snake_case() {
-        let text =
-            encode(&ClientMessage::Media { media: MediaState { audio: false, video: true, screen: false } });
+        let text = encode(&ClientMessage::Media {
+            media: MediaState { audio: false, video: true, screen: false },
+        });
         assert_eq!(text, r#"{"type":"media","media":{"audio":false,"video":true}}"#);
         let text = encode(&ServerMessage::ParticipantLeft { id: ParticipantId(5) });
         assert_eq!(text, r#"{"type":"participant_left","id":5}"#);

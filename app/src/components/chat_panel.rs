@@ -31,7 +31,8 @@ fn MessageItem(
 ) -> impl IntoView {
     let tr = Tr::use_context();
     let sent = message.sent_at_ms;
-    let iso: String = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(sent as f64)).to_iso_string().into();
+    let iso: String =
+        js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(sent as f64)).to_iso_string().into();
     let name = message.name.clone();
     let from = move || if mine { tr.t("chat.you") } else { name.clone() };
     let body = linkify(&message.text)
@@ -40,7 +41,8 @@ fn MessageItem(
             Segment::Text(text) => text.into_any(),
             Segment::Link(url) => {
                 let href = url.clone();
-                view! { <a href=href target="_blank" rel="noopener noreferrer nofollow">{url}</a> }.into_any()
+                view! { <a href=href target="_blank" rel="noopener noreferrer nofollow">{url}</a> }
+                    .into_any()
             }
         })
         .collect_view();
@@ -66,6 +68,13 @@ pub fn ChatPanel(
 ) -> impl IntoView {
     let tr = Tr::use_context();
     let list = NodeRef::<leptos::html::Ol>::new();
+    let input = NodeRef::<leptos::html::Textarea>::new();
+    // Opening the chat puts the cursor in the message box.
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+        }
+    });
     let local_error = RwSignal::new(None::<ChatError>);
 
     // Keep the newest message in view.
@@ -121,7 +130,7 @@ pub fn ChatPanel(
             {move || view.chat_error.get().map(|e| view! { <ErrorNotice error=e/> })}
             <form class="chat-form" on:submit=submit>
                 <label for="chat-input" class="sr-only">{move || tr.t("chat.input_label")}</label>
-                <textarea id="chat-input" data-testid="chat-input" rows="2"
+                <textarea id="chat-input" data-testid="chat-input" rows="2" node_ref=input
                     maxlength=protocol::MAX_CHAT_CHARS.to_string()
                     placeholder=move || tr.t("chat.input_label")
                     aria-describedby="chat-error"

@@ -8,7 +8,9 @@ use wasm_bindgen_futures::JsFuture;
 use crate::{
     call::{Call, CallView, Layout, Panel},
     components::{
-        icons::{CamIcon, ChatIcon, HandIcon, LeaveIcon, LinkIcon, MicIcon, PeopleIcon, ScreenIcon},
+        icons::{
+            CamIcon, ChatIcon, HandIcon, LeaveIcon, LinkIcon, MicIcon, PeopleIcon, ScreenIcon,
+        },
         meeting::Dialog,
     },
     i18n::Tr,
@@ -47,9 +49,11 @@ pub fn Controls(
         }
     };
 
-    let toggle_mic = move |_| with_call(&|call| {
-        call.set_microphone(muted.get_untracked());
-    });
+    let toggle_mic = move |_| {
+        with_call(&|call| {
+            call.set_microphone(muted.get_untracked());
+        })
+    };
     let toggle_cam = move |_| {
         let Some(call) = call.get_value() else { return };
         if busy.get_untracked() {
@@ -94,7 +98,11 @@ pub fn Controls(
         sharing_busy.set(true);
         let stop = sharing();
         leptos::task::spawn_local(async move {
-            if stop { call.stop_screen_share().await } else { call.start_screen_share().await }
+            if stop {
+                call.stop_screen_share().await
+            } else {
+                call.start_screen_share().await
+            }
             sharing_busy.set(false);
         });
     };
@@ -176,7 +184,7 @@ pub fn Controls(
                 <button type="button" data-testid="more" aria-haspopup="true"
                     aria-expanded=move || more_open.get().to_string() aria-controls="more-menu"
                     on:click=move |_| more_open.update(|o| *o = !*o)>
-                    <span aria-hidden="true">"⋯"</span>
+                    <span class="glyph" aria-hidden="true">"⋯"</span>
                     <span>{move || tr.t("controls.more")}</span>
                 </button>
                 <Show when=move || more_open.get()>

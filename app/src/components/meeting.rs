@@ -12,9 +12,9 @@ use crate::{
         app::{JoinRequest, Stage},
         chat_panel::ChatPanel,
         controls::Controls,
+        dialogs::{DetailsDialog, SettingsDialog},
         notice::ErrorNotice,
         people_panel::PeoplePanel,
-        dialogs::{DetailsDialog, SettingsDialog},
         tile::{RemoteTile, ScreenTile, SelfTile},
     },
     config::AppConfig,
@@ -109,7 +109,33 @@ pub fn MeetingView(
             .or_else(|| view.speaker.get().filter(|id| present(*id)))
             .or_else(|| view.tiles.with(|t| t.first().map(|t| t.id)))
     });
-    let layout_name = move || if presenting() || featured.get().is_some() { "speaker" } else { "grid" };
+    let layout_name =
+        move || if presenting() || featured.get().is_some() { "speaker" } else { "grid" };
+    // In grid view, as many columns as make the tiles largest in the window.
+    let window_size = || {
+        let w = crate::js::window();
+        let get =
+            |v: Result<wasm_bindgen::JsValue, _>| v.ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+        (get(w.inner_width()), get(w.inner_height()))
+    };
+    let size = RwSignal::new(window_size());
+    let resize = window_event_listener(leptos::ev::resize, move |_| size.set(window_size()));
+    on_cleanup(move || resize.remove());
+    let grid_style = move || {
+        if layout_name() != "grid" {
+            return String::new();
+        }
+        let (width, height) = size.get();
+        let panel = if view.panel.get() != Panel::Closed && width > 720.0 { 364.0 } else { 0.0 };
+        let (columns, tile) = client::layout::best_grid(
+            count(),
+            width - 32.0 - panel,
+            height - 200.0,
+            12.0,
+            16.0 / 9.0,
+        );
+        format!("grid-template-columns: repeat({columns}, minmax(0, {tile}px));")
+    };
     let in_room = move || matches!(view.phase.get(), CallPhase::Joined | CallPhase::Reconnecting);
 
     view! {
@@ -175,7 +201,7 @@ pub fn MeetingView(
                     </div>
                 })}
                 <div class="stage" class:with-panel=move || view.panel.get() != Panel::Closed>
-                    <section class="grid" data-count=move || count().to_string() data-layout=layout_name>
+                    <section class="grid" data-count=move || count().to_string() data-layout=layout_name style=grid_style>
                         <Show when=move || view.own_screen.with(Option::is_some)>
                             <ScreenTile id=None view=view/>
                         </Show>

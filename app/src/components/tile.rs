@@ -71,7 +71,8 @@ pub fn RemoteTile(
     let hand = move || tile.get().is_some_and(|t| t.hand);
     let speaking = move || view.speaker.get() == Some(id);
     let pinned = move || view.pinned.get() == Some(id);
-    let grade = move || view.quality.with(|q| q.get(&id).map(|q| q.grade).unwrap_or(Grade::Unknown));
+    let grade =
+        move || view.quality.with(|q| q.get(&id).map(|q| q.grade).unwrap_or(Grade::Unknown));
     let toggle_pin = move |_| {
         if pinned() {
             view.pinned.set(None);
@@ -134,7 +135,10 @@ pub fn ScreenTile(
         None => view.own_screen.get(),
     });
     let name = move || match id {
-        Some(id) => view.tiles.with(|t| t.iter().find(|t| t.id == id).map(|t| t.name.clone())).unwrap_or_default(),
+        Some(id) => view
+            .tiles
+            .with(|t| t.iter().find(|t| t.id == id).map(|t| t.name.clone()))
+            .unwrap_or_default(),
         None => String::new(),
     };
     let label = move || match id {
