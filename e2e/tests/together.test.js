@@ -131,6 +131,7 @@ describe('being together: chat, hands, participant list, invitations', { timeout
   });
 
   it('copies an invitation link that opens this room', async () => {
+    await anna.click('[data-testid="more"]');
     await anna.click('[data-testid="invite"]');
     const copied = await waitFor('the clipboard', () => anna.evaluate(() => navigator.clipboard.readText()));
     assert.equal(copied, `${relay.origin}/?room=treff`);
