@@ -117,6 +117,28 @@ describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }
     await waitFor('German remembered', () => cleo.evaluate(() => document.documentElement.lang === 'de'));
   });
 
+  it('switches the camera during the call without renegotiating, and the others keep seeing it', async () => {
+    const trackId = () => anna.evaluate(() => document.querySelector('[data-self] video')?.srcObject?.getVideoTracks()[0]?.id);
+    const before = await trackId();
+    const offers = () => anna.evaluate(() => window.__pcs.map((pc) => pc.localDescription?.sdp.length));
+    const sdpBefore = await offers();
+    await anna.click('[data-testid="more"]');
+    await anna.click('[data-testid="open-settings"]');
+    const cameras = await waitFor('the camera list', () => anna.evaluate(() =>
+      [...document.querySelectorAll('#settings-camera option')].map((o) => o.value).filter(Boolean)));
+    await anna.page.selectOption('#settings-camera', cameras[cameras.length - 1]);
+    await waitFor('a new camera track', async () => { const now = await trackId(); return now && now !== before; });
+    await anna.press('Escape');
+    // Connections that existed before kept their session descriptions: nothing was renegotiated.
+    assert.deepEqual((await offers()).slice(0, sdpBefore.length), sdpBefore, 'no renegotiation');
+    await waitFor("Bruno still sees Anna's video", async () => {
+      const a = await bruno.evaluate(() => document.querySelector('[data-participant="Anna"] video').currentTime);
+      await new Promise((r) => setTimeout(r, 600));
+      const b = await bruno.evaluate(() => document.querySelector('[data-participant="Anna"] video').currentTime);
+      return b > a;
+    });
+  });
+
   it('shows connection details without names, ready to copy', async () => {
     await waitFor('quality measured', () => anna.evaluate(() =>
       [...document.querySelectorAll('.tile[data-quality]')].some((t) => t.dataset.quality === 'good')), { timeout: 20_000 });
