@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --browsers
 export PATH="$PWD/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
+echo "==> formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --exclude app --all-targets -- -D warnings
+cargo clippy -p app --target wasm32-unknown-unknown -- -D warnings
+
 echo "==> Rust tests (protocol, client logic, relay)"
 cargo test --workspace --exclude app
 

@@ -190,12 +190,12 @@ pub async fn list_devices() -> Devices {
 pub fn set_sink(element: &web_sys::HtmlMediaElement, device: &str) {
     let Ok(set) = js_sys::Reflect::get(element, &"setSinkId".into()) else { return };
     let Some(set) = set.dyn_ref::<js_sys::Function>() else { return };
-    if let Ok(promise) = set.call1(element, &JsValue::from_str(device)) {
-        if let Ok(promise) = promise.dyn_into::<js_sys::Promise>() {
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = JsFuture::from(promise).await;
-            });
-        }
+    if let Ok(promise) = set.call1(element, &JsValue::from_str(device))
+        && let Ok(promise) = promise.dyn_into::<js_sys::Promise>()
+    {
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = JsFuture::from(promise).await;
+        });
     }
 }
 

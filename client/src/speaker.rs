@@ -65,10 +65,10 @@ impl SpeakerDetector {
             }
         }
         // Someone who left is no longer the speaker.
-        if let Some(a) = self.active {
-            if !levels.iter().any(|(id, _)| *id == a) {
-                self.active = None;
-            }
+        if let Some(a) = self.active
+            && !levels.iter().any(|(id, _)| *id == a)
+        {
+            self.active = None;
         }
         self.active
     }

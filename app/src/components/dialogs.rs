@@ -28,10 +28,10 @@ fn Modal(
 ) -> impl IntoView {
     let node = NodeRef::<leptos::html::Dialog>::new();
     Effect::new(move |_| {
-        if let Some(element) = node.get() {
-            if !element.open() {
-                let _ = element.show_modal();
-            }
+        if let Some(element) = node.get()
+            && !element.open()
+        {
+            let _ = element.show_modal();
         }
     });
     view! {

@@ -9,176 +9,27 @@ use std::{
 
 use client::{
     errors::UserError,
-    meeting::{Effect, Link, Meeting, Phase},
-    quality::{Quality, StatsSample, assess},
-    speaker::SpeakerDetector,
+    meeting::{Effect, Link, Meeting},
 };
 use leptos::prelude::*;
-use protocol::{
-    ChatMessage, ClientMessage, ErrorCode, MediaState, ParticipantId, RequestId, RoomMode,
-    ServerMessage,
-};
-use web_sys::MediaStream;
+use protocol::{ClientMessage, ErrorCode, MediaState, ParticipantId, RequestId, ServerMessage};
 
 use crate::{
     i18n::Tr,
     js,
-    media::{LocalMedia, MediaRequest},
+    media::LocalMedia,
     peer::{Peer, PeerEvent},
     relay_socket::{RelaySocket, SocketEvent},
 };
 
-/// How often audio levels are read for the active-speaker indicator.
-const LEVEL_EVERY_MS: i32 = 250;
-/// Connection statistics are read every this many level rounds (2 s).
-const STATS_EVERY_ROUNDS: u32 = 8;
-
-/// How tiles are arranged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Layout {
-    /// Everyone the same size.
-    Grid,
-    /// One person large (pinned, else the active speaker), the others small.
-    Speaker,
-}
-
 /// Reconnect attempts after the relay connection breaks, before giving up.
 const MAX_RECONNECTS: u32 = 8;
 
-/// Where the call is, for the views.
-#[derive(Debug, Clone, PartialEq)]
-pub enum CallPhase {
-    /// Opening the connection and joining.
-    Connecting,
-    /// In the room.
-    Joined,
-    /// The relay connection broke; trying again.
-    Reconnecting,
-    /// The person left.
-    Left,
-    /// The call cannot go on; the error says why.
-    Failed(UserError),
-}
+mod local;
+mod monitor;
+mod view;
 
-/// Which side panel is open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Panel {
-    /// None: the tiles take the whole width.
-    Closed,
-    /// The chat.
-    Chat,
-    /// The participant list.
-    People,
-}
-
-/// One remote participant's tile, as the views need it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TileView {
-    /// The participant.
-    pub id: ParticipantId,
-    /// The display name.
-    pub name: String,
-    /// Microphone and camera state.
-    pub media: MediaState,
-    /// Our connection to them.
-    pub link: Link,
-    /// Whether their hand is raised.
-    pub hand: bool,
-}
-
-/// The reactive state the views read. All handles are `Copy`.
-#[derive(Clone, Copy)]
-pub struct CallView {
-    /// Where the call is.
-    pub phase: RwSignal<CallPhase>,
-    /// Mesh or SFU.
-    pub mode: RwSignal<RoomMode>,
-    /// Everyone else, in join order.
-    pub tiles: RwSignal<Vec<TileView>>,
-    /// Our own microphone and camera state.
-    pub own_media: RwSignal<MediaState>,
-    /// Our own camera, for the self view.
-    pub own_stream: RwSignal<Option<MediaStream>, LocalStorage>,
-    /// The others' media, by participant.
-    pub streams: RwSignal<HashMap<ParticipantId, MediaStream>, LocalStorage>,
-    /// The latest live-region announcement.
-    pub announcement: RwSignal<String>,
-    /// A problem that does not end the call.
-    pub notice: RwSignal<Option<UserError>>,
-    /// Bumped whenever a remote track arrives, so `<video>` elements re-attach their stream.
-    pub track_epoch: RwSignal<u32>,
-    /// The room's chat, oldest first.
-    pub chat: RwSignal<Vec<ChatMessage>>,
-    /// Chat messages that arrived while the chat was closed.
-    pub unread: RwSignal<usize>,
-    /// What is typed in the chat box (restored if the relay refuses a message).
-    pub chat_draft: RwSignal<String>,
-    /// Why the last chat message was refused.
-    pub chat_error: RwSignal<Option<UserError>>,
-    /// Raised hands, ourselves included, in order.
-    pub hands: RwSignal<Vec<(ParticipantId, String)>>,
-    /// Whether our own hand is raised.
-    pub own_hand: RwSignal<bool>,
-    /// The open side panel.
-    pub panel: RwSignal<Panel>,
-    /// Our participant id, once welcomed.
-    pub me: RwSignal<Option<ParticipantId>>,
-    /// The others' shared screens, by participant.
-    pub screens: RwSignal<HashMap<ParticipantId, MediaStream>, LocalStorage>,
-    /// Our own shared screen, while sharing.
-    pub own_screen: RwSignal<Option<MediaStream>, LocalStorage>,
-    /// Who is speaking.
-    pub speaker: RwSignal<Option<ParticipantId>>,
-    /// Connection quality to each participant.
-    pub quality: RwSignal<HashMap<ParticipantId, Quality>>,
-    /// Grid or speaker view.
-    pub layout: RwSignal<Layout>,
-    /// The participant the person pinned.
-    pub pinned: RwSignal<Option<ParticipantId>>,
-    /// The chosen speaker's device id (empty: the default).
-    pub sink: RwSignal<String>,
-    /// The chosen microphone and camera device ids (empty: the default).
-    pub devices: RwSignal<(String, String)>,
-}
-
-impl Default for CallView {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl CallView {
-    /// Fresh state; create it inside the view that shows the call, so it is disposed with it.
-    pub fn new() -> Self {
-        Self {
-            phase: RwSignal::new(CallPhase::Connecting),
-            mode: RwSignal::new(RoomMode::Mesh),
-            tiles: RwSignal::new(Vec::new()),
-            own_media: RwSignal::new(MediaState::default()),
-            own_stream: RwSignal::new_local(None),
-            streams: RwSignal::new_local(HashMap::new()),
-            announcement: RwSignal::new(String::new()),
-            notice: RwSignal::new(None),
-            track_epoch: RwSignal::new(0),
-            chat: RwSignal::new(Vec::new()),
-            unread: RwSignal::new(0),
-            chat_draft: RwSignal::new(String::new()),
-            chat_error: RwSignal::new(None),
-            hands: RwSignal::new(Vec::new()),
-            own_hand: RwSignal::new(false),
-            panel: RwSignal::new(Panel::Closed),
-            me: RwSignal::new(None),
-            screens: RwSignal::new_local(HashMap::new()),
-            own_screen: RwSignal::new_local(None),
-            speaker: RwSignal::new(None),
-            quality: RwSignal::new(HashMap::new()),
-            layout: RwSignal::new(Layout::Grid),
-            pinned: RwSignal::new(None),
-            sink: RwSignal::new(String::new()),
-            devices: RwSignal::new((String::new(), String::new())),
-        }
-    }
-}
+pub use view::{CallPhase, CallView, Layout, Panel, TileView};
 
 /// Mutable state of the call.
 struct Inner {
@@ -257,92 +108,6 @@ impl Call {
         call.connect();
         call.monitor();
         call
-    }
-
-    /// Reads audio levels (active speaker) and statistics (connection quality) while the call
-    /// lives.
-    fn monitor(&self) {
-        let weak = self.this.clone();
-        leptos::task::spawn_local(async move {
-            let mut detector = SpeakerDetector::default();
-            let mut previous: HashMap<ParticipantId, StatsSample> = HashMap::new();
-            let mut round = 0u32;
-            loop {
-                js::sleep(LEVEL_EVERY_MS).await;
-                let Some(call) = weak.upgrade() else { break };
-                if call.view.phase.get_untracked() == CallPhase::Left {
-                    break;
-                }
-                let peers: Vec<_> =
-                    call.inner.borrow().peers.iter().map(|(id, p)| (*id, Rc::clone(p))).collect();
-                let levels: Vec<_> = peers.iter().map(|(id, p)| (*id, p.audio_level())).collect();
-                let speaker = detector.update(js_sys::Date::now(), &levels);
-                if call.view.speaker.get_untracked() != speaker {
-                    call.view.speaker.set(speaker);
-                }
-                round += 1;
-                if round % STATS_EVERY_ROUNDS != 0 {
-                    continue;
-                }
-                drop(call);
-                previous.retain(|id, _| peers.iter().any(|(p, _)| p == id));
-                let mut qualities = HashMap::new();
-                for (id, peer) in peers {
-                    let Some(sample) = peer.stats().await else { continue };
-                    if let Some(before) = previous.get(&id) {
-                        qualities.insert(id, assess(before, &sample));
-                    }
-                    previous.insert(id, sample);
-                }
-                let Some(call) = weak.upgrade() else { break };
-                call.view.quality.set(qualities);
-            }
-        });
-    }
-
-    /// Starts sharing a screen or window the person picks.
-    pub async fn start_screen_share(&self) {
-        let track = match crate::media::get_display_media().await {
-            Ok(track) => track,
-            Err(_) => {
-                self.view.notice.set(Some(UserError::ScreenShare));
-                return;
-            }
-        };
-        let Ok(stream) = MediaStream::new() else { return };
-        stream.add_track(&track);
-        // The browser's own "Stop sharing" button ends the track.
-        let weak = self.this.clone();
-        let on_ended = wasm_bindgen::closure::Closure::once_into_js(move || {
-            if let Some(call) = weak.upgrade() {
-                leptos::task::spawn_local(async move { call.stop_screen_share().await });
-            }
-        });
-        track.set_onended(Some(wasm_bindgen::JsCast::unchecked_ref(&on_ended)));
-        self.local.borrow_mut().screen = Some((Clone::clone(&track), Clone::clone(&stream)));
-        let peers: Vec<_> = self.inner.borrow().peers.values().cloned().collect();
-        for peer in peers {
-            peer.set_screen(Some(Clone::clone(&track))).await;
-        }
-        self.view.own_screen.set(Some(stream));
-        let mut media = self.view.own_media.get_untracked();
-        media.screen = true;
-        self.announce_own_media(media);
-    }
-
-    /// Stops sharing the screen.
-    pub async fn stop_screen_share(&self) {
-        let Some((track, _)) = self.local.borrow_mut().screen.take() else { return };
-        track.set_onended(None);
-        track.stop();
-        let peers: Vec<_> = self.inner.borrow().peers.values().cloned().collect();
-        for peer in peers {
-            peer.set_screen(None).await;
-        }
-        self.view.own_screen.set(None);
-        let mut media = self.view.own_media.get_untracked();
-        media.screen = false;
-        self.announce_own_media(media);
     }
 
     /// The reactive state.
@@ -640,102 +405,6 @@ impl Call {
         self.view.panel.set(panel);
         self.inner.borrow_mut().meeting.chat_mut().set_open(panel == Panel::Chat);
         self.sync_tiles();
-    }
-
-    fn announce_own_media(&self, media: MediaState) {
-        self.view.own_media.set(media);
-        self.inner.borrow_mut().meeting.set_own_media(media);
-        if *self.inner.borrow().meeting.phase() == Phase::Joined {
-            self.send(&ClientMessage::Media { media });
-        }
-    }
-
-    /// Mutes or unmutes the microphone. Returns `false` if there is no microphone.
-    pub fn set_microphone(&self, on: bool) -> bool {
-        let Some(track) = self.local.borrow().audio.clone() else {
-            return false;
-        };
-        track.set_enabled(on);
-        let mut media = self.view.own_media.get_untracked();
-        media.audio = on;
-        self.announce_own_media(media);
-        true
-    }
-
-    /// Turns the camera off (releasing it, so its light goes off) or on again.
-    pub async fn set_camera(&self, on: bool) {
-        let mut media = self.view.own_media.get_untracked();
-        if on {
-            let device = self.view.devices.get_untracked().1;
-            let request =
-                MediaRequest { video: true, video_device: Some(device), ..Default::default() };
-            let (opened, error) = crate::media::acquire(&request).await;
-            let Some(track) = opened.video else {
-                if let Some(error) = error {
-                    self.view.notice.set(Some(UserError::Media(error)));
-                }
-                return;
-            };
-            self.local.borrow_mut().video = Some(Clone::clone(&track));
-            self.replace_on_all_peers("video", Some(track)).await;
-            media.video = true;
-        } else {
-            let old = self.local.borrow_mut().video.take();
-            self.replace_on_all_peers("video", None).await;
-            if let Some(track) = old {
-                track.stop();
-            }
-            media.video = false;
-        }
-        self.view.own_stream.set(self.local.borrow().preview_stream());
-        self.announce_own_media(media);
-    }
-
-    async fn replace_on_all_peers(&self, kind: &str, track: Option<web_sys::MediaStreamTrack>) {
-        let peers: Vec<_> = self.inner.borrow().peers.values().cloned().collect();
-        for peer in peers {
-            peer.replace_track(kind, track.clone()).await;
-        }
-    }
-
-    /// Switches to another microphone (`"audio"`) or camera (`"video"`) without renegotiating.
-    pub async fn switch_device(&self, kind: &str, device: String) {
-        let audio = kind == "audio";
-        self.view
-            .devices
-            .update(|d| if audio { d.0 = device.clone() } else { d.1 = device.clone() });
-        let media = self.view.own_media.get_untracked();
-        if !audio && !media.video {
-            return; // used when the camera is turned on again
-        }
-        let request = MediaRequest {
-            audio,
-            video: !audio,
-            audio_device: audio.then(|| device.clone()),
-            video_device: (!audio).then_some(device),
-        };
-        let (opened, error) = crate::media::acquire(&request).await;
-        let Some(track) = (if audio { opened.audio } else { opened.video }) else {
-            if let Some(error) = error {
-                self.view.notice.set(Some(UserError::Media(error)));
-            }
-            return;
-        };
-        if audio {
-            track.set_enabled(media.audio);
-        }
-        let old = {
-            let mut local = self.local.borrow_mut();
-            let slot = if audio { &mut local.audio } else { &mut local.video };
-            slot.replace(Clone::clone(&track))
-        };
-        self.replace_on_all_peers(kind, Some(track)).await;
-        if let Some(old) = old {
-            old.stop();
-        }
-        if !audio {
-            self.view.own_stream.set(self.local.borrow().preview_stream());
-        }
     }
 
     /// Leaves the room, closes everything and releases camera and microphone.
