@@ -18,6 +18,10 @@ echo "==> building the app and the relay for the browser tests"
 trunk build --release
 cargo build -p relay
 
-echo "==> browser tests (Chromium and Firefox)"
+echo "==> browser tests (Chromium and Firefox), in a network namespace of their own"
 cd e2e
-npm test
+if [[ $(id -u) -eq 0 ]]; then
+  unshare --net bash ./netns.sh npm test
+else
+  sudo unshare --net bash ./netns.sh sudo -u "$(id -un)" env PATH="$PATH" HOME="$HOME" npm test
+fi

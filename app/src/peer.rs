@@ -35,6 +35,13 @@ pub enum PeerEvent {
     Link(Link),
     /// A remote track arrived.
     Track,
+    /// A track arrived on the relay connection, for the participant its stream names.
+    RoutedTrack {
+        /// The stream id the relay gave it (`p<participant id>`).
+        stream: String,
+        /// The track.
+        track: web_sys::MediaStreamTrack,
+    },
 }
 
 /// The stream-id prefix that marks a shared screen (camera and microphone carry no stream).
@@ -70,6 +77,8 @@ pub struct Peer {
     sink: Rc<dyn Fn(ParticipantId, PeerEvent)>,
     /// Event handlers, released when the peer closes (not leaked per peer).
     handlers: RefCell<Vec<Handler>>,
+    /// This is the connection to the relay, whose tracks belong to different participants.
+    routed: bool,
 }
 
 fn rtc_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
@@ -101,6 +110,7 @@ impl Peer {
         ice_servers: &[IceServer],
         local: Rc<RefCell<LocalMedia>>,
         sink: Rc<dyn Fn(ParticipantId, PeerEvent)>,
+        routed: bool,
     ) -> Result<Rc<Self>, String> {
         let pc = RtcPeerConnection::new_with_configuration(&rtc_configuration(ice_servers))
             .map_err(|e| js::describe(&e))?;
@@ -118,6 +128,7 @@ impl Peer {
             local,
             sink,
             handlers: RefCell::new(Vec::new()),
+            routed,
         });
         peer.install_handlers();
         if offer {
@@ -272,6 +283,14 @@ impl Peer {
                 return;
             };
             let track = event.track();
+            if peer.routed {
+                let stream =
+                    event.streams().iter().next().and_then(|s| s.dyn_into::<MediaStream>().ok());
+                if let Some(stream) = stream {
+                    (peer.sink)(peer.id, PeerEvent::RoutedTrack { stream: stream.id(), track });
+                }
+                return;
+            }
             // A track that comes with a stream is a shared screen; camera and microphone come
             // without one.
             let is_screen = track.kind() == "video" && event.streams().length() > 0;
@@ -310,7 +329,13 @@ impl Peer {
         let local = self.local.borrow();
         for kind in ["audio", "video"] {
             let init = RtcRtpTransceiverInit::new();
-            init.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            // To the relay we only send on these; what we receive comes on m-lines of its own,
+            // one per forwarded track.
+            init.set_direction(if self.routed {
+                RtcRtpTransceiverDirection::Sendonly
+            } else {
+                RtcRtpTransceiverDirection::Sendrecv
+            });
             match local.track(kind) {
                 Some(track) => {
                     self.pc.add_transceiver_with_media_stream_track_and_init(track, &init);

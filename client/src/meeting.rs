@@ -13,6 +13,10 @@ use protocol::{
 
 use crate::{chat::ChatLog, errors::UserError};
 
+/// The id the app uses for its media connection to the relay (SFU mode). The relay never gives
+/// out 0 to a participant.
+pub const RELAY_PEER: ParticipantId = ParticipantId(0);
+
 /// The state of the direct connection to one other participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
@@ -75,6 +79,10 @@ pub enum Effect {
         /// Whether this side makes the first offer.
         offer: bool,
     },
+    /// Create the one media connection to the relay (SFU mode) and offer our tracks.
+    OpenRelayPeer,
+    /// Hand a signal from the relay to the relay connection.
+    RelaySignal(Signal),
     /// Close and forget the peer connection to `id`.
     ClosePeer(ParticipantId),
     /// Hand a signal to the peer connection for `from`.
@@ -125,6 +133,8 @@ pub struct Meeting {
     chat: ChatLog,
     /// Our display name.
     name: String,
+    /// The state of the media connection to the relay (SFU mode).
+    relay_link: Option<Link>,
 }
 
 impl Meeting {
@@ -139,6 +149,7 @@ impl Meeting {
             others: BTreeMap::new(),
             chat: ChatLog::default(),
             name: name.to_owned(),
+            relay_link: None,
         }
     }
 
@@ -226,16 +237,19 @@ impl Meeting {
                 let media = self.me.as_ref().map(|m| m.media).unwrap_or_default();
                 let name = self.name.clone();
                 self.me = Some(ParticipantInfo { id: you, name, role, media, hand: None });
-                // The newcomer offers to everyone already there.
+                // In a mesh the newcomer offers to everyone already there; with server
+                // forwarding it offers once, to the relay.
                 let mut effects = Vec::new();
+                if mode == RoomMode::Sfu {
+                    effects.push(Effect::OpenRelayPeer);
+                }
                 for info in participants {
                     let id = info.id;
                     self.others.insert(id, Remote { info, link: Link::Connecting });
-                    effects.push(Effect::OpenPeer {
-                        id,
-                        polite: self.polite_towards(id),
-                        offer: true,
-                    });
+                    if mode == RoomMode::Mesh {
+                        let polite = self.polite_towards(id);
+                        effects.push(Effect::OpenPeer { id, polite, offer: true });
+                    }
                 }
                 effects
             }
@@ -248,11 +262,15 @@ impl Meeting {
                 if replaced.is_some() {
                     effects.push(Effect::ClosePeer(id));
                 }
-                effects.push(Effect::OpenPeer {
-                    id,
-                    polite: self.polite_towards(id),
-                    offer: false,
-                });
+                if self.mode == RoomMode::Mesh {
+                    let polite = self.polite_towards(id);
+                    effects.push(Effect::OpenPeer { id, polite, offer: false });
+                } else if let Some(relay_link) = self.relay_link {
+                    // Their media arrives over the existing relay connection.
+                    if let Some(remote) = self.others.get_mut(&id) {
+                        remote.link = relay_link;
+                    }
+                }
                 effects.push(Effect::Announce(Announcement::about("announce.joined", name)));
                 effects
             }
@@ -305,6 +323,13 @@ impl Meeting {
                 self.chat.push(message, mine);
                 if mine { Vec::new() } else { vec![Effect::Announce(announcement)] }
             }
+            ServerMessage::RelaySignal { signal } => {
+                if self.mode == RoomMode::Sfu {
+                    vec![Effect::RelaySignal(signal)]
+                } else {
+                    Vec::new()
+                }
+            }
             ServerMessage::Signal { from, signal } => {
                 if self.others.contains_key(&from) {
                     vec![Effect::PeerSignal { from, signal }]
@@ -340,6 +365,17 @@ impl Meeting {
 
     /// The peer connection to `id` changed its `connectionState`.
     pub fn on_link_state(&mut self, id: ParticipantId, link: Link) -> Vec<Effect> {
+        if id == RELAY_PEER {
+            // In SFU mode everyone's media shares the one connection to the relay.
+            let previous = self.relay_link.replace(link);
+            for remote in self.others.values_mut() {
+                remote.link = link;
+            }
+            if link == Link::Failed && previous != Some(Link::Failed) {
+                return vec![Effect::ShowError { error: UserError::RelayLost, fatal: false }];
+            }
+            return Vec::new();
+        }
         let polite = self.polite_towards(id);
         let Some(remote) = self.others.get_mut(&id) else {
             return Vec::new();
@@ -571,5 +607,41 @@ mod tests {
             vec![Effect::Announce(Announcement::about("announce.hand_lowered", "Emil"))]
         );
         assert_eq!(m.raised_hands().len(), 2);
+    }
+
+    #[test]
+    fn in_sfu_rooms_one_connection_to_the_relay_carries_everyone() {
+        let mut m = Meeting::new("klasse-7b", "Me");
+        let welcome = ServerMessage::Welcome {
+            request_id: None,
+            you: ParticipantId(5),
+            room: "klasse-7b".into(),
+            role: Role::Participant,
+            mode: RoomMode::Sfu,
+            participants: vec![info(1, "Anna"), info(2, "Bob")],
+            ice_servers: vec![],
+            chat: vec![],
+        };
+        assert_eq!(m.on_server_message(welcome), vec![Effect::OpenRelayPeer]);
+        let joined =
+            m.on_server_message(ServerMessage::ParticipantJoined { participant: info(6, "Cem") });
+        assert_eq!(joined, vec![Effect::Announce(Announcement::about("announce.joined", "Cem"))]);
+        let offer = Signal::Offer { sdp: "v=0".into() };
+        assert_eq!(
+            m.on_server_message(ServerMessage::RelaySignal { signal: offer.clone() }),
+            vec![Effect::RelaySignal(offer)]
+        );
+        assert!(m.on_link_state(RELAY_PEER, Link::Connected).is_empty());
+        assert!(m.others().all(|r| r.link == Link::Connected));
+        let failed = m.on_link_state(RELAY_PEER, Link::Failed);
+        assert_eq!(failed, vec![Effect::ShowError { error: UserError::RelayLost, fatal: false }]);
+    }
+
+    #[test]
+    fn relay_signals_are_ignored_in_a_mesh() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(1, vec![]));
+        let offer = Signal::Offer { sdp: "v=0".into() };
+        assert!(m.on_server_message(ServerMessage::RelaySignal { signal: offer }).is_empty());
     }
 }

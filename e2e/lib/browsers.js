@@ -97,6 +97,8 @@ export async function firefoxTab({ deny = false, locale = 'en-US' } = {}) {
       'permissions.default.camera': deny ? 2 : 0,
       'permissions.default.microphone': deny ? 2 : 0,
       'media.peerconnection.ice.loopback': true,
+      // Keep WebRTC on loopback (tests may only send to this machine's loopback addresses).
+      'media.peerconnection.ice.force_interface': 'lo',
       'media.peerconnection.ice.obfuscate_host_addresses': false,
       'media.autoplay.default': 0,
       'media.autoplay.blocking_policy': 0,

@@ -11,7 +11,9 @@ export const DIST = process.env.DIST_DIR ?? path.join(root, 'dist');
 /** A running relay. `url(room, params)` builds a room link. */
 export class Relay {
   static async start({ listen = '127.0.0.1:0', args = [] } = {}) {
-    const child = spawn(RELAY_BIN, ['--listen', listen, '--static-dir', DIST, ...args], {
+    // Inside e2e/netns.sh, media for SFU rooms goes to the namespace's own veth address.
+    const media = process.env.E2E_MEDIA_IP ? ['--media-listen', `${process.env.E2E_MEDIA_IP}:0`] : [];
+    const child = spawn(RELAY_BIN, ['--listen', listen, '--static-dir', DIST, ...media, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'relay=warn' },
     });
@@ -21,6 +23,7 @@ export class Relay {
       const timer = setTimeout(() => reject(new Error('relay did not start within 10 s')), 10_000);
       child.stdout.on('data', (chunk) => {
         buffered += chunk;
+        relay.log += chunk;
         const match = buffered.match(/http:\/\/([0-9.:[\]]+)\//);
         if (match) {
           clearTimeout(timer);
@@ -50,6 +53,10 @@ export class Relay {
   }
 
   async stop() {
+    if (process.env.E2E_RELAY_LOG) {
+      const { appendFileSync } = await import('node:fs');
+      appendFileSync(process.env.E2E_RELAY_LOG, this.log);
+    }
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = once(this.child, 'exit');
     this.child.kill('SIGTERM');

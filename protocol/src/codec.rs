@@ -102,6 +102,9 @@ mod tests {
             media: MediaState { audio: true, video: false, screen: false },
         });
         round_trip_client(ClientMessage::Leave);
+        round_trip_client(ClientMessage::RelaySignal {
+            signal: Signal::Offer { sdp: "v=0".into() },
+        });
         round_trip_client(ClientMessage::Chat { text: "Hallo <script>".into() });
         round_trip_client(ClientMessage::Hand { raised: true });
         round_trip_client(ClientMessage::Ping { nonce: 42 });
@@ -153,6 +156,9 @@ mod tests {
             message: "full".into(),
         });
         round_trip_server(ServerMessage::Pong { nonce: 9 });
+        round_trip_server(ServerMessage::RelaySignal {
+            signal: Signal::Answer { sdp: "v=0".into() },
+        });
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub enum ClientMessage {
         /// The offer, answer or candidate.
         signal: Signal,
     },
+    /// A WebRTC negotiation message for the relay itself (rooms in SFU mode).
+    RelaySignal {
+        /// The offer, answer or candidate.
+        signal: Signal,
+    },
     /// The sender switched its microphone or camera on or off.
     Media {
         /// The new state.
@@ -116,6 +121,11 @@ pub enum ServerMessage {
         /// Who sent it.
         from: ParticipantId,
         /// The offer, answer or candidate.
+        signal: Signal,
+    },
+    /// A WebRTC negotiation message from the relay (rooms in SFU mode).
+    RelaySignal {
+        /// The offer or answer.
         signal: Signal,
     },
     /// A request was refused, or the connection broke a rule.

@@ -1,6 +1,10 @@
 //! The relay's settings: command-line flags, each with an environment variable.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::Parser;
 use protocol::IceServer;
@@ -44,6 +48,26 @@ pub struct Config {
     #[arg(long = "ice-server", env = "TREFFPUNKT_ICE_SERVERS", value_delimiter = ',')]
     pub ice_servers: Vec<String>,
 
+    /// Rooms that use server forwarding (SFU) from the start, comma-separated: exact names or
+    /// prefixes ending in `*`, e.g. `klasse-*,gemeinderat`. Other rooms are meshes.
+    #[arg(long, env = "TREFFPUNKT_SFU_ROOMS", value_delimiter = ',')]
+    pub sfu_rooms: Vec<String>,
+
+    /// Most participants in a room that uses server forwarding.
+    #[arg(long, env = "TREFFPUNKT_SFU_ROOM_CAPACITY", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub sfu_room_capacity: u32,
+
+    /// UDP address of the media port for SFU rooms (one port for everyone). Default: the
+    /// `--listen` address's IP on a free port.
+    #[arg(long, env = "TREFFPUNKT_MEDIA_LISTEN")]
+    pub media_listen: Option<SocketAddr>,
+
+    /// The IP browsers should send media to, when it differs from the bound one (binding
+    /// `0.0.0.0`, or behind NAT).
+    #[arg(long, env = "TREFFPUNKT_MEDIA_ANNOUNCE_IP")]
+    pub media_announce_ip: Option<IpAddr>,
+
     /// Close connections that have sent nothing (not even a WebSocket pong) for this many seconds.
     #[arg(long, env = "TREFFPUNKT_IDLE_TIMEOUT_SECS", default_value_t = 45)]
     pub idle_timeout_secs: u64,
@@ -63,6 +87,11 @@ impl Config {
             return Vec::new();
         }
         vec![IceServer { urls: self.ice_servers.clone(), username: None, credential: None }]
+    }
+
+    /// Where the media port binds.
+    pub fn media_bind(&self) -> SocketAddr {
+        self.media_listen.unwrap_or_else(|| SocketAddr::new(self.listen.ip(), 0))
     }
 
     /// How long a silent connection lives.

@@ -2,11 +2,14 @@
 
 use std::collections::HashMap;
 
-use protocol::{ClientMessage, ServerMessage};
+use protocol::{ClientMessage, ErrorCode, ParticipantId, RoomMode, ServerMessage};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use crate::rooms::{ConnId, Outgoing, Rooms};
+use crate::{
+    rooms::{ConnId, Outgoing, Rooms},
+    sfu::{MediaCommand, MediaHandle},
+};
 
 /// Wall-clock time for chat timestamps.
 fn unix_millis() -> u64 {
@@ -28,12 +31,39 @@ pub struct Hub {
     rooms: Rooms,
     /// Each open connection's queue of outgoing messages.
     outboxes: HashMap<ConnId, mpsc::Sender<ServerMessage>>,
+    /// The media loop, when SFU rooms are configured.
+    media: Option<MediaHandle>,
 }
 
 impl Hub {
     /// A hub around `rooms`, with no connections.
     pub fn new(rooms: Rooms) -> Self {
-        Self { rooms, outboxes: HashMap::new() }
+        Self { rooms, outboxes: HashMap::new(), media: None }
+    }
+
+    /// Connects the media loop.
+    pub fn set_media(&mut self, media: MediaHandle) {
+        self.media = Some(media);
+    }
+
+    /// The participant `conn` is, if it sits in an SFU room.
+    fn sfu_participant(&self, conn: ConnId) -> Option<ParticipantId> {
+        self.rooms.seat(conn).filter(|(_, _, mode)| *mode == RoomMode::Sfu).map(|(id, _, _)| id)
+    }
+
+    /// Takes `conn` out of its room, and its media connection down with it.
+    fn leave_room(&mut self, conn: ConnId) -> Vec<Outgoing> {
+        if let (Some(id), Some(media)) = (self.sfu_participant(conn), &self.media) {
+            media.send(MediaCommand::Leave { id });
+        }
+        self.rooms.leave(conn)
+    }
+
+    /// Sends a message to participant `id`, wherever it is connected.
+    pub fn send_to_participant(&mut self, id: ParticipantId, message: ServerMessage) {
+        if let Some(conn) = self.rooms.conn_of(id) {
+            self.send(conn, message);
+        }
     }
 
     /// The rooms, for counting.
@@ -49,17 +79,40 @@ impl Hub {
     /// Forgets a connection and takes it out of its room.
     pub fn disconnect(&mut self, conn: ConnId) {
         self.outboxes.remove(&conn);
-        let out = self.rooms.leave(conn);
+        let out = self.leave_room(conn);
         self.deliver(out);
     }
 
     /// Carries out a request of `conn` that the session let through.
     pub fn handle(&mut self, conn: ConnId, message: ClientMessage) {
         let result = match message {
-            ClientMessage::Join { request_id, room, name, media } => self
-                .rooms
-                .join(conn, request_id, &room, &name, media)
-                .map_err(|e| e.to_message(request_id)),
+            ClientMessage::Join { request_id, room, name, media } => {
+                let joined = self.rooms.join(conn, request_id, &room, &name, media);
+                if joined.is_ok()
+                    && let Some(((id, room, _), media)) = self
+                        .rooms
+                        .seat(conn)
+                        .filter(|(_, _, mode)| *mode == RoomMode::Sfu)
+                        .zip(self.media.as_ref())
+                {
+                    media.send(MediaCommand::Join { id, room: room.to_owned() });
+                }
+                joined.map_err(|e| e.to_message(request_id))
+            }
+            ClientMessage::RelaySignal { signal } => match (self.sfu_participant(conn), &self.media)
+            {
+                (Some(id), Some(media)) => {
+                    media.send(MediaCommand::Signal { id, signal });
+                    Ok(Vec::new())
+                }
+                _ => Err(ServerMessage::Error {
+                    request_id: None,
+                    code: ErrorCode::InvalidMessage,
+                    message:
+                        "This room does not use server forwarding; send signals to participants."
+                            .into(),
+                }),
+            },
             ClientMessage::Signal { to, signal } => {
                 self.rooms.signal(conn, to, signal).map_err(|e| e.to_message(None))
             }
@@ -72,7 +125,7 @@ impl Hub {
             ClientMessage::Hand { raised } => {
                 self.rooms.hand(conn, raised).map_err(|e| e.to_message(None))
             }
-            ClientMessage::Leave => Ok(self.rooms.leave(conn)),
+            ClientMessage::Leave => Ok(self.leave_room(conn)),
             // The session answers these itself.
             ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(Vec::new()),
         };
@@ -104,7 +157,7 @@ impl Hub {
             for conn in overflowed {
                 if self.outboxes.remove(&conn).is_some() {
                     warn!(?conn, "connection cannot keep up with its room; disconnecting it");
-                    pending.extend(self.rooms.leave(conn));
+                    pending.extend(self.leave_room(conn));
                 }
             }
         }

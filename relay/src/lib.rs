@@ -10,6 +10,7 @@ mod rate;
 pub mod rooms;
 mod server;
 pub mod session;
+pub mod sfu;
 
 pub use config::Config;
 pub use server::run;

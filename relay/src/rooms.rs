@@ -21,13 +21,38 @@ pub const CHAT_HISTORY: usize = 100;
 /// A message for one connection.
 pub type Outgoing = (ConnId, ServerMessage);
 
-/// The limits rooms enforce.
+/// The limits rooms enforce, and which rooms use server forwarding.
 #[derive(Debug, Clone)]
 pub struct RoomLimits {
-    /// Most participants in one room.
+    /// Most participants in one mesh room.
     pub capacity: usize,
     /// Most rooms at once.
     pub max_rooms: usize,
+    /// Most participants in one SFU room.
+    pub sfu_capacity: usize,
+    /// Room names, or prefixes ending in `*`, that use server forwarding.
+    pub sfu_rooms: Vec<String>,
+}
+
+impl RoomLimits {
+    /// How media flows in a new room called `name` (already normalised).
+    pub fn mode_for(&self, name: &str) -> RoomMode {
+        let pinned = self.sfu_rooms.iter().any(|pattern| {
+            let pattern = pattern.trim().to_lowercase();
+            match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => !pattern.is_empty() && name == pattern,
+            }
+        });
+        if pinned { RoomMode::Sfu } else { RoomMode::Mesh }
+    }
+
+    fn capacity_of(&self, mode: RoomMode) -> usize {
+        match mode {
+            RoomMode::Mesh => self.capacity,
+            RoomMode::Sfu => self.sfu_capacity,
+        }
+    }
 }
 
 /// Why a request about rooms was refused. The `Display` text is the sentence the client gets.
@@ -157,6 +182,18 @@ impl Rooms {
         self.seats.len()
     }
 
+    /// Where `conn` sits: its participant id, its room's name and mode.
+    pub fn seat(&self, conn: ConnId) -> Option<(ParticipantId, &str, RoomMode)> {
+        let seat = self.seats.get(&conn)?;
+        let room = self.rooms.get(&seat.room)?;
+        Some((seat.id, seat.room.as_str(), room.mode))
+    }
+
+    /// The connection of participant `id`.
+    pub fn conn_of(&self, id: ParticipantId) -> Option<ConnId> {
+        self.seats.iter().find(|(_, seat)| seat.id == id).map(|(conn, _)| *conn)
+    }
+
     /// `conn` asks to join `room` as `name`. On success the joiner gets `welcome` and everyone else
     /// in the room gets `participant_joined`.
     pub fn join(
@@ -173,8 +210,10 @@ impl Rooms {
         let room_name = protocol::validate_room_name(room).map_err(RoomError::InvalidRoomName)?;
         let name = protocol::normalize_display_name(name).map_err(RoomError::InvalidName)?;
         match self.rooms.get(&room_name) {
-            Some(existing) if existing.members.len() >= self.limits.capacity => {
-                return Err(RoomError::RoomFull { capacity: self.limits.capacity });
+            Some(existing) if existing.members.len() >= self.limits.capacity_of(existing.mode) => {
+                return Err(RoomError::RoomFull {
+                    capacity: self.limits.capacity_of(existing.mode),
+                });
             }
             None if self.rooms.len() >= self.limits.max_rooms => {
                 return Err(RoomError::TooManyRooms { limit: self.limits.max_rooms });
@@ -185,7 +224,9 @@ impl Rooms {
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
         let info = ParticipantInfo { id, name, role: Role::Participant, media, hand: None };
-        let room = self.rooms.entry(room_name.clone()).or_default();
+        let mode = self.limits.mode_for(&room_name);
+        let room =
+            self.rooms.entry(room_name.clone()).or_insert_with(|| Room { mode, ..Room::default() });
 
         let mut out: Vec<Outgoing> = room
             .members
@@ -322,7 +363,15 @@ mod tests {
     use super::*;
 
     fn rooms(capacity: usize) -> Rooms {
-        Rooms::new(RoomLimits { capacity, max_rooms: 2 }, Vec::new())
+        Rooms::new(
+            RoomLimits {
+                capacity,
+                max_rooms: 2,
+                sfu_capacity: 10,
+                sfu_rooms: vec!["klasse-*".into(), "rat".into()],
+            },
+            Vec::new(),
+        )
     }
 
     fn join(rooms: &mut Rooms, conn: u64, room: &str, name: &str) -> Vec<Outgoing> {
@@ -478,6 +527,37 @@ mod tests {
         assert!(first < second);
         assert!(r.hand(ConnId(1), true).expect("joined").is_empty(), "raising twice is a no-op");
         assert_eq!(hand_of(&r.hand(ConnId(2), false).expect("joined")), None);
+    }
+
+    #[test]
+    fn pinned_rooms_use_server_forwarding_and_their_own_capacity() {
+        let mut r = rooms(2);
+        let mode_of = |out: &[Outgoing]| {
+            out.iter()
+                .find_map(|(_, m)| match m {
+                    ServerMessage::Welcome { mode, .. } => Some(*mode),
+                    _ => None,
+                })
+                .expect("welcome")
+        };
+        assert_eq!(mode_of(&join(&mut r, 1, "Klasse-7b", "A")), RoomMode::Sfu);
+        assert_eq!(mode_of(&join(&mut r, 2, "rat", "B")), RoomMode::Sfu);
+        for conn in 3..=5 {
+            join(&mut r, conn, "klasse-7b", "S");
+        }
+        assert_eq!(
+            r.seat(ConnId(5)).map(|(_, room, mode)| (room.to_owned(), mode)),
+            Some(("klasse-7b".into(), RoomMode::Sfu))
+        );
+        assert_eq!(r.conn_of(ParticipantId(1)), Some(ConnId(1)));
+        let limits = RoomLimits {
+            capacity: 4,
+            max_rooms: 1,
+            sfu_capacity: 9,
+            sfu_rooms: vec!["rat".into()],
+        };
+        assert_eq!(limits.mode_for("ratssaal"), RoomMode::Mesh, "exact names match exactly");
+        assert_eq!(limits.mode_for("demo"), RoomMode::Mesh);
     }
 
     #[test]

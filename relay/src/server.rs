@@ -79,10 +79,23 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let rooms = Rooms::new(
-        RoomLimits { capacity: config.room_capacity as usize, max_rooms: config.max_rooms },
+        RoomLimits {
+            capacity: config.room_capacity as usize,
+            max_rooms: config.max_rooms,
+            sfu_capacity: config.sfu_room_capacity as usize,
+            sfu_rooms: config.sfu_rooms.clone(),
+        },
         config.ice_server_list(),
     );
     let static_dir = config.static_dir.clone();
+    let media = if config.sfu_rooms.is_empty() {
+        None
+    } else {
+        Some(
+            crate::sfu::spawn(config.media_bind(), config.media_announce_ip, stop_rx.clone())
+                .await?,
+        )
+    };
     let shared = Arc::new(Shared {
         config,
         hub: Mutex::new(Hub::new(rooms)),
@@ -101,6 +114,17 @@ pub async fn run(
         None => app.route("/", get(no_app)),
     };
     let app = app.with_state(Arc::clone(&shared));
+
+    // Answers and offers from the media loop travel to participants over signalling.
+    if let Some((handle, mut signals)) = media {
+        shared.hub().set_media(handle);
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            while let Some((id, signal)) = signals.recv().await {
+                shared.hub().send_to_participant(id, ServerMessage::RelaySignal { signal });
+            }
+        });
+    }
 
     tokio::spawn(async move {
         shutdown.await;

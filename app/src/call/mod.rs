@@ -9,7 +9,7 @@ use std::{
 
 use client::{
     errors::UserError,
-    meeting::{Effect, Link, Meeting},
+    meeting::{Effect, Link, Meeting, RELAY_PEER},
 };
 use leptos::prelude::*;
 use protocol::{ClientMessage, ErrorCode, MediaState, ParticipantId, RequestId, ServerMessage};
@@ -242,6 +242,14 @@ impl Call {
         for effect in effects {
             match effect {
                 Effect::OpenPeer { id, polite, offer } => self.open_peer(id, polite, offer),
+                // The relay never offers first and is the impolite side.
+                Effect::OpenRelayPeer => self.open_peer(RELAY_PEER, true, true),
+                Effect::RelaySignal(signal) => {
+                    let peer = self.inner.borrow().peers.get(&RELAY_PEER).cloned();
+                    if let Some(peer) = peer {
+                        peer.on_signal(signal);
+                    }
+                }
                 Effect::ClosePeer(id) => {
                     if let Some(peer) = self.inner.borrow_mut().peers.remove(&id) {
                         peer.close();
@@ -308,7 +316,11 @@ impl Call {
             }
         });
         let ice_servers = self.inner.borrow().meeting.ice_servers().to_vec();
-        match Peer::open(id, polite, offer, &ice_servers, Rc::clone(&self.local), sink) {
+        let routed = id == RELAY_PEER;
+        match Peer::open(id, polite, offer, &ice_servers, Rc::clone(&self.local), sink, routed) {
+            Ok(peer) if routed => {
+                self.inner.borrow_mut().peers.insert(id, peer);
+            }
             Ok(peer) => {
                 let stream = Clone::clone(peer.remote_stream());
                 let screen = Clone::clone(peer.remote_screen());
@@ -326,7 +338,11 @@ impl Call {
 
     fn on_peer_event(&self, id: ParticipantId, event: PeerEvent) {
         match event {
+            PeerEvent::Send(signal) if id == RELAY_PEER => {
+                self.send(&ClientMessage::RelaySignal { signal })
+            }
             PeerEvent::Send(signal) => self.send(&ClientMessage::Signal { to: id, signal }),
+            PeerEvent::RoutedTrack { stream, track } => self.route_track(&stream, track),
             PeerEvent::Track => self.view.track_epoch.update(|e| *e += 1),
             PeerEvent::Link(link) => {
                 let effects = self.inner.borrow_mut().meeting.on_link_state(id, link);
@@ -342,6 +358,36 @@ impl Call {
                 self.apply(effects);
             }
         }
+    }
+
+    /// A track from the relay joins the stream of the participant its stream id names.
+    fn route_track(&self, stream: &str, track: web_sys::MediaStreamTrack) {
+        let Some(id) = stream.strip_prefix('p').and_then(|n| n.parse().ok()).map(ParticipantId)
+        else {
+            js::warn(&format!("a relay track with an unknown stream id {stream}"));
+            return;
+        };
+        self.view.streams.update(|streams| {
+            let Some(target) =
+                streams.get(&id).cloned().or_else(|| web_sys::MediaStream::new().ok())
+            else {
+                return;
+            };
+            let same_kind = if track.kind() == "audio" {
+                target.get_audio_tracks()
+            } else {
+                target.get_video_tracks()
+            };
+            for old in same_kind
+                .iter()
+                .filter_map(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::MediaStreamTrack>(t).ok())
+            {
+                target.remove_track(&old);
+            }
+            target.add_track(&track);
+            streams.insert(id, target);
+        });
+        self.view.track_epoch.update(|e| *e += 1);
     }
 
     /// Mirrors the meeting into the reactive state, touching only what changed.

@@ -32,8 +32,15 @@ impl Call {
                 if call.view.phase.get_untracked() == CallPhase::Left {
                     break;
                 }
-                let peers: Vec<_> =
-                    call.inner.borrow().peers.iter().map(|(id, p)| (*id, Rc::clone(p))).collect();
+                // The relay connection (SFU mode) carries everyone; it is no participant.
+                let peers: Vec<_> = call
+                    .inner
+                    .borrow()
+                    .peers
+                    .iter()
+                    .filter(|(id, _)| **id != client::meeting::RELAY_PEER)
+                    .map(|(id, p)| (*id, Rc::clone(p)))
+                    .collect();
                 let levels: Vec<_> = peers.iter().map(|(id, p)| (*id, p.audio_level())).collect();
                 let speaker = detector.update(js_sys::Date::now(), &levels);
                 if call.view.speaker.get_untracked() != speaker {

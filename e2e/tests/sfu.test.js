@@ -1,0 +1,83 @@
+// A room pinned to server forwarding: everyone sends once to the relay (webrtc-rs, ICE-lite, one
+// UDP port), which forwards to the others. Chromium and Firefox mixed.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { mode, remoteNames, videoPlays, videoState } from '../lib/meeting.js';
+import { Relay } from '../lib/relay.js';
+
+const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+const NAMES = ['Anna', 'Bruno', 'Cleo', 'Dora', 'Emil'];
+
+/** Inbound audio bytes and video frames summed per page, over its single relay connection. */
+function inbound(tab) {
+  return tab.evaluate(async () => {
+    const open = (window.__pcs ?? []).filter((pc) => pc.connectionState !== 'closed');
+    let audioBytes = 0;
+    let frames = 0;
+    let audioStreams = 0;
+    for (const pc of open) {
+      (await pc.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (s.kind === 'audio' && s.bytesReceived > 0) { audioBytes += s.bytesReceived; audioStreams += 1; }
+        if (s.kind === 'video') frames += s.framesDecoded ?? 0;
+      });
+    }
+    return { connections: open.length, audioBytes, audioStreams, frames };
+  });
+}
+
+describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { timeout: 300_000 }, () => {
+  let relay;
+  const tabs = {};
+
+  before(async () => {
+    relay = await Relay.start({ args: ['--sfu-rooms', 'klasse-*'] });
+    const engines = [chromiumTab, firefoxTab, chromiumTab, firefoxTab, chromiumTab];
+    for (const [i, name] of NAMES.entries()) {
+      tabs[name] = await engines[i]();
+      await tabs[name].goto(relay.url('klasse-7b', { name, autojoin: '1' }));
+    }
+  });
+
+  after(async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      if (name === 'Anna') await tab.screenshot(`${ARTIFACTS}sfu-five.png`).catch(() => {});
+      await tab.close().catch(() => {});
+    }
+    await relay?.stop();
+  });
+
+  it('puts everyone in SFU mode with one connection each, to the relay', async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      await waitFor(`${name} to see the four others`, async () => (await remoteNames(tab)).length === 4);
+      assert.equal(await mode(tab), 'sfu');
+      await waitFor(`${name}'s relay connection`, async () => (await inbound(tab)).connections === 1);
+    }
+  });
+
+  it("plays everyone's video and sound for everyone, through the relay", async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      for (const other of NAMES.filter((n) => n !== name)) {
+        await waitFor(`${name} to see ${other}'s video`, () => videoPlays(tab, other), { timeout: 40_000 });
+      }
+      await waitFor(`${name} to receive four audio streams`, async () => {
+        const a = await inbound(tab);
+        await new Promise((r) => setTimeout(r, 800));
+        const b = await inbound(tab);
+        return b.audioStreams === 4 && b.audioBytes > a.audioBytes && b.frames > a.frames;
+      }, { timeout: 30_000 });
+    }
+  });
+
+  it('shows mutes and removes someone who leaves, without disturbing the others', async () => {
+    await tabs.Cleo.click('[data-testid="toggle-mic"]');
+    await waitFor('Anna sees Cleo muted', async () => (await videoState(tabs.Anna, 'Cleo'))?.muted === 'true');
+    await tabs.Emil.click('[data-testid="leave"]');
+    for (const name of ['Anna', 'Bruno', 'Cleo', 'Dora']) {
+      await waitFor(`${name} no longer sees Emil`, async () => !(await remoteNames(tabs[name])).includes('Emil'));
+    }
+    await waitFor("Bruno still sees Dora's video", () => videoPlays(tabs.Bruno, 'Dora'));
+  });
+});

@@ -1,0 +1,635 @@
+//! The SFU engine: one `rtc` peer connection per participant in an SFU room, all on one UDP
+//! port, forwarding each participant's audio and video to everyone else in the room.
+//!
+//! Sans-IO: the shell hands in datagrams, signals and the time, and drains [`Output`]s. The
+//! relay is ICE-lite (it only answers connectivity checks) and never makes the first offer; it
+//! offers afterwards to add or remove forwarded tracks. Each forwarded track carries the stream
+//! id `p<participant id>`, which is how the app knows whose media it is.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use bytes::BytesMut;
+use protocol::{ParticipantId, Signal};
+use rtc::{
+    media_stream::MediaStreamTrack,
+    peer_connection::{
+        RTCPeerConnection, RTCPeerConnectionBuilder,
+        configuration::{
+            RTCConfigurationBuilder,
+            interceptor_registry::register_default_interceptors,
+            media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine},
+            setting_engine::SettingEngineBuilder,
+        },
+        event::{RTCPeerConnectionEvent, RTCTrackEvent},
+        message::RTCMessage,
+        sdp::RTCSessionDescription,
+        state::RTCSignalingState,
+        transport::{CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate},
+    },
+    rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication,
+    rtp_transceiver::{
+        RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
+        rtp_sender::{
+            RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+            RtpCodecKind,
+        },
+    },
+    sansio::Protocol,
+    shared::{TaggedBytesMut, TransportContext, TransportProtocol},
+};
+use tracing::{debug, warn};
+
+use super::demux::{Demuxer, local_ufrag};
+
+/// How often a publisher is asked for a keyframe while someone receives its video, so that new
+/// subscribers and lossy receivers recover quickly.
+const KEYFRAME_INTERVAL: Duration = Duration::from_secs(3);
+
+/// Silence after which a media connection counts as disconnected.
+const ICE_DISCONNECTED: Option<Duration> = Some(Duration::from_secs(12));
+/// Further silence after which it has failed.
+const ICE_FAILED: Option<Duration> = Some(Duration::from_secs(18));
+
+/// What the shell must do.
+#[derive(Debug)]
+pub enum Output {
+    /// Send a datagram from the media port.
+    Transmit {
+        /// Where to.
+        to: SocketAddr,
+        /// What.
+        data: BytesMut,
+    },
+    /// Send a negotiation message to a participant over signalling.
+    Signal {
+        /// To whom.
+        to: ParticipantId,
+        /// The offer or answer.
+        signal: Signal,
+    },
+}
+
+/// Why the engine refused something.
+#[derive(Debug, thiserror::Error)]
+pub enum SfuError {
+    /// The participant is not in an SFU room.
+    #[error("participant {0} has no media connection to the relay")]
+    UnknownParticipant(ParticipantId),
+    /// The WebRTC stack refused (bad SDP, closed connection, ...).
+    #[error("media negotiation failed: {0}")]
+    Rtc(#[from] rtc::shared::error::Error),
+}
+
+/// A track a participant publishes.
+#[derive(Debug, Clone)]
+struct Inbound {
+    /// Audio or video.
+    kind: RtpCodecKind,
+    /// The receiver, for keyframe requests.
+    receiver: RTCRtpReceiverId,
+    /// The publisher's SSRC, for keyframe requests.
+    ssrc: u32,
+}
+
+/// What a forwarded packet gets on one sender: its SSRC, the negotiated payload type, and the
+/// MID header extension that tells the browser which m-line it belongs to (without it, a browser
+/// with several fresh receivers has to guess, and sometimes guesses wrong).
+#[derive(Debug, Clone)]
+struct Stamp {
+    /// The sender's SSRC.
+    ssrc: u32,
+    /// The negotiated payload type of the codec.
+    payload_type: u8,
+    /// The negotiated id of the MID extension, and the m-line's mid.
+    mid: Option<(u8, bytes::Bytes)>,
+}
+
+/// URI of the RTP header extension that carries the m-line's mid.
+const MID_EXTENSION: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+
+/// One participant's connection to the relay.
+struct Member {
+    /// The room, so media only goes to room mates.
+    room: String,
+    /// The WebRTC connection.
+    pc: RTCPeerConnection,
+    /// What this participant publishes, by track id.
+    inbound: HashMap<String, Inbound>,
+    /// The tracks this participant receives: (publisher, kind) -> sender.
+    forwards: HashMap<(ParticipantId, RtpCodecKind), RTCRtpSenderId>,
+    /// How packets must look on each forwarding sender, once negotiated.
+    stamps: HashMap<RTCRtpSenderId, Stamp>,
+    /// The first offer (the client's) has been answered; the relay may offer from now on.
+    negotiated: bool,
+    /// The relay has changes to offer once signalling is stable again.
+    wants_offer: bool,
+    /// The connection's signalling state.
+    signaling: RTCSignalingState,
+}
+
+/// All media connections of one relay.
+pub struct Sfu {
+    /// The address of the shared UDP socket (announced as the only candidate).
+    local_addr: SocketAddr,
+    /// Participants in SFU rooms.
+    members: HashMap<ParticipantId, Member>,
+    /// Datagram routing.
+    demux: Demuxer,
+    /// Things for the shell to do.
+    outputs: VecDeque<Output>,
+    /// When publishers were last asked for keyframes.
+    last_keyframe_request: Option<Instant>,
+    /// Makes ICE fragments and passwords unguessable.
+    seed: u64,
+}
+
+fn codec(kind: RtpCodecKind) -> RTCRtpCodec {
+    match kind {
+        RtpCodecKind::Audio => RTCRtpCodec {
+            mime_type: MIME_TYPE_OPUS.to_owned(),
+            clock_rate: 48000,
+            channels: 2,
+            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
+            rtcp_feedback: vec![],
+        },
+        _ => RTCRtpCodec {
+            mime_type: MIME_TYPE_VP8.to_owned(),
+            clock_rate: 90000,
+            channels: 0,
+            sdp_fmtp_line: String::new(),
+            rtcp_feedback: vec![],
+        },
+    }
+}
+
+fn kind_name(kind: RtpCodecKind) -> &'static str {
+    if kind == RtpCodecKind::Audio { "audio" } else { "video" }
+}
+
+/// The stamp of `sender` on `member`'s connection, worked out once it is negotiated.
+fn stamp_of(member: &mut Member, sender_id: RTCRtpSenderId) -> Option<Stamp> {
+    if let Some(stamp) = member.stamps.get(&sender_id) {
+        return Some(stamp.clone());
+    }
+    let transceiver_id =
+        member.pc.get_transceivers().find(|t| RTCRtpSenderId::from(*t) == sender_id)?;
+    let mid = member.pc.rtp_transceiver(transceiver_id)?.mid().clone()?;
+    let mut sender = member.pc.rtp_sender(sender_id)?;
+    let ssrc = sender.track().ssrcs().last()?;
+    let parameters = sender.get_parameters();
+    let payload_type = parameters.rtp_parameters.codecs.first()?.payload_type;
+    let mid_ext = parameters
+        .rtp_parameters
+        .header_extensions
+        .iter()
+        .find(|e| e.uri == MID_EXTENSION)
+        .map(|e| (e.id as u8, bytes::Bytes::from(mid.into_bytes())));
+    let stamp = Stamp { ssrc, payload_type, mid: mid_ext };
+    tracing::trace!(?stamp, codecs = ?parameters.rtp_parameters.codecs.iter().map(|c| (c.rtp_codec.mime_type.clone(), c.payload_type)).collect::<Vec<_>>(), "forwarding stamp");
+    member.stamps.insert(sender_id, stamp.clone());
+    Some(stamp)
+}
+
+impl Sfu {
+    /// An engine whose UDP socket is bound to `local_addr`.
+    pub fn new(local_addr: SocketAddr, seed: u64) -> Self {
+        Self {
+            local_addr,
+            members: HashMap::new(),
+            demux: Demuxer::default(),
+            outputs: VecDeque::new(),
+            last_keyframe_request: None,
+            seed,
+        }
+    }
+
+    /// The next thing for the shell to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// Number of participants with a media connection.
+    pub fn participant_count(&self) -> usize {
+        self.members.len()
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: unguessable enough for ICE fragments, seeded from the OS by the shell.
+        self.seed ^= self.seed >> 12;
+        self.seed ^= self.seed << 25;
+        self.seed ^= self.seed >> 27;
+        self.seed.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Prepares a media connection for `id` in `room`; the client's offer follows.
+    pub fn join(&mut self, now: Instant, id: ParticipantId, room: &str) -> Result<(), SfuError> {
+        if self.members.contains_key(&id) {
+            self.leave(now, id);
+        }
+        let ufrag = local_ufrag(id, self.next_random());
+        let password = format!("{:016x}{:016x}", self.next_random(), self.next_random());
+        let setting_engine = SettingEngineBuilder::new()
+            .with_lite(true)
+            // Browsers start the DTLS handshake; the relay, like a server, waits for it.
+            .with_answering_dtls_role(RTCDtlsRole::Server)
+            // Browsers check consent every 4-6 s (Firefox near the upper end): a 5 s silence
+            // limit makes the connection flap. Consent expires after 30 s (RFC 7675).
+            .with_ice_timeouts(ICE_DISCONNECTED, ICE_FAILED, Some(Duration::from_secs(2)))
+            .with_ice_credentials(ufrag, password)
+            .build();
+        let mut media_engine = MediaEngine::default();
+        media_engine.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: codec(RtpCodecKind::Audio),
+                payload_type: 111,
+            },
+            RtpCodecKind::Audio,
+        )?;
+        media_engine.register_codec(
+            RTCRtpCodecParameters {
+                rtp_codec: codec(RtpCodecKind::Video),
+                payload_type: 96,
+            },
+            RtpCodecKind::Video,
+        )?;
+        let registry =
+            register_default_interceptors(rtc::interceptor::Registry::new(), &mut media_engine)?;
+        let mut pc = RTCPeerConnectionBuilder::new()
+            .with_configuration(RTCConfigurationBuilder::new().build())
+            .with_setting_engine(setting_engine)
+            .with_media_engine(media_engine)
+            .with_interceptor_registry(registry)
+            .build(now)?;
+        let candidate = CandidateHostConfig {
+            base_config: CandidateConfig {
+                network: "udp".to_owned(),
+                address: self.local_addr.ip().to_string(),
+                port: self.local_addr.port(),
+                component: 1,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+        .new_candidate_host()?;
+        pc.add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+        self.members.insert(
+            id,
+            Member {
+                room: room.to_owned(),
+                pc,
+                inbound: HashMap::new(),
+                forwards: HashMap::new(),
+                stamps: HashMap::new(),
+                negotiated: false,
+                wants_offer: false,
+                signaling: RTCSignalingState::Stable,
+            },
+        );
+        Ok(())
+    }
+
+    /// `id` left: close its connection and stop forwarding its media to the others.
+    pub fn leave(&mut self, now: Instant, id: ParticipantId) {
+        let Some(mut member) = self.members.remove(&id) else { return };
+        let _ = member.pc.close();
+        self.demux.forget(id);
+        let room_mates: Vec<ParticipantId> =
+            self.members.iter().filter(|(_, m)| m.room == member.room).map(|(id, _)| *id).collect();
+        for mate in room_mates {
+            if let Some(m) = self.members.get_mut(&mate) {
+                let senders: Vec<_> = m
+                    .forwards
+                    .iter()
+                    .filter(|((src, _), _)| *src == id)
+                    .map(|(k, s)| (*k, *s))
+                    .collect();
+                for (key, sender) in senders {
+                    m.forwards.remove(&key);
+                    m.stamps.remove(&sender);
+                    if let Err(e) = m.pc.remove_track(sender) {
+                        debug!("removing a forwarded track failed: {e}");
+                    }
+                }
+            }
+            self.drain(now, mate);
+        }
+    }
+
+    /// A negotiation message from participant `id`.
+    pub fn signal(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        signal: Signal,
+    ) -> Result<(), SfuError> {
+        let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
+        match signal {
+            Signal::Offer { sdp } => {
+                if member.signaling == RTCSignalingState::HaveLocalOffer {
+                    // Glare: the relay is the impolite side; the app rolls back and answers ours.
+                    debug!(participant = %id, "ignoring a colliding offer");
+                    return Ok(());
+                }
+                debug!(participant = %id, "offer from participant");
+                member.pc.set_remote_description(now, RTCSessionDescription::offer(sdp)?)?;
+                let answer = member.pc.create_answer(None)?;
+                member.pc.set_local_description(now, answer)?;
+                let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
+                self.outputs.push_back(Output::Signal { to: id, signal: Signal::Answer { sdp } });
+                let first = !member.negotiated;
+                member.negotiated = true;
+                if first {
+                    self.subscribe_to_room(id);
+                }
+            }
+            Signal::Answer { sdp } => {
+                debug!(participant = %id, state = %member.signaling, "answer from participant");
+                if member.signaling == RTCSignalingState::HaveLocalOffer {
+                    member.pc.set_remote_description(now, RTCSessionDescription::answer(sdp)?)?;
+                }
+            }
+            // ICE-lite: the browser's checks reach us; its candidates are not needed.
+            Signal::Candidate { .. } => {}
+        }
+        self.drain(now, id);
+        Ok(())
+    }
+
+    /// Starts forwarding everything already published in `id`'s room to `id`.
+    fn subscribe_to_room(&mut self, id: ParticipantId) {
+        let Some(room) = self.members.get(&id).map(|m| m.room.clone()) else { return };
+        let publications: Vec<(ParticipantId, RtpCodecKind)> = self
+            .members
+            .iter()
+            .filter(|(other, m)| **other != id && m.room == room)
+            .flat_map(|(other, m)| m.inbound.values().map(move |i| (*other, i.kind)))
+            .collect();
+        for (source, kind) in publications {
+            self.add_forward(id, source, kind);
+        }
+    }
+
+    /// Adds a track on `subscriber`'s connection that will carry `source`'s `kind` media.
+    fn add_forward(
+        &mut self,
+        subscriber: ParticipantId,
+        source: ParticipantId,
+        kind: RtpCodecKind,
+    ) {
+        let ssrc = (self.next_random() >> 32) as u32;
+        let Some(member) = self.members.get_mut(&subscriber) else { return };
+        if member.forwards.contains_key(&(source, kind)) || !member.negotiated {
+            debug!(%subscriber, %source, kind = kind_name(kind), negotiated = member.negotiated, "forward skipped");
+            return;
+        }
+        debug!(%subscriber, %source, kind = kind_name(kind), "forward added");
+        let track = MediaStreamTrack::new(
+            format!("p{}", source.0),
+            format!("p{}-{}", source.0, kind_name(kind)),
+            format!("{} of participant {}", kind_name(kind), source.0),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: codec(kind),
+                ..Default::default()
+            }],
+        );
+        // Always a transceiver of its own: `add_track` would reuse one of the m-lines the
+        // participant publishes on, which it does not receive on.
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Sendonly,
+            streams: vec![format!("p{}", source.0)],
+            send_encodings: Vec::new(),
+        };
+        match member.pc.add_transceiver_from_track(track, Some(init)).map(RTCRtpSenderId::from) {
+            Ok(sender) => {
+                member.forwards.insert((source, kind), sender);
+                member.wants_offer = true;
+                // The new subscriber needs a keyframe to start decoding.
+                self.last_keyframe_request = None;
+            }
+            Err(e) => warn!("cannot forward {source}'s {} to {subscriber}: {e}", kind_name(kind)),
+        }
+    }
+
+    /// A datagram arrived on the media port.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        let Some(id) = self.demux.demux(from, data) else {
+            debug!(%from, "datagram for no known participant");
+            return;
+        };
+        let local_addr = self.local_addr;
+        let Some(member) = self.members.get_mut(&id) else { return };
+        let message = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: BytesMut::from(data),
+        };
+        if let Err(e) = member.pc.handle_read(message) {
+            debug!(participant = %id, "unreadable datagram: {e}");
+        }
+        self.drain(now, id);
+    }
+
+    /// When [`Sfu::handle_timeout`] should run next.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        let keyframes = self.last_keyframe_request.map(|t| t + KEYFRAME_INTERVAL);
+        self.members.values_mut().filter_map(|m| m.pc.poll_timeout()).chain(keyframes).min()
+    }
+
+    /// Lets time pass: ICE keepalives, DTLS retransmits, RTCP reports, keyframe requests.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let ids: Vec<ParticipantId> = self.members.keys().copied().collect();
+        for id in &ids {
+            if let Some(member) = self.members.get_mut(id) {
+                let due = member.pc.poll_timeout().is_some_and(|t| t <= now);
+                if due && let Err(e) = member.pc.handle_timeout(now) {
+                    debug!(participant = %id, "timeout handling failed: {e}");
+                }
+            }
+            self.drain(now, *id);
+        }
+        if self.last_keyframe_request.is_none_or(|t| now >= t + KEYFRAME_INTERVAL) {
+            self.last_keyframe_request = Some(now);
+            self.request_keyframes(now);
+        }
+    }
+
+    /// Asks every video publisher that someone receives for a keyframe.
+    fn request_keyframes(&mut self, now: Instant) {
+        let watched: Vec<ParticipantId> = self
+            .members
+            .values()
+            .flat_map(|m| m.forwards.keys())
+            .filter(|(_, kind)| *kind == RtpCodecKind::Video)
+            .map(|(source, _)| *source)
+            .collect();
+        for source in watched {
+            let Some(member) = self.members.get_mut(&source) else { continue };
+            for inbound in member.inbound.values().filter(|i| i.kind == RtpCodecKind::Video) {
+                if let Some(mut receiver) = member.pc.rtp_receiver(inbound.receiver) {
+                    let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: inbound.ssrc };
+                    let _ = receiver.write_rtcp(now, vec![Box::new(pli)]);
+                }
+            }
+            self.drain(now, source);
+        }
+    }
+
+    /// Moves everything `id`'s connection produced: datagrams out, events handled, media
+    /// forwarded.
+    fn drain(&mut self, now: Instant, id: ParticipantId) {
+        let mut media = Vec::new();
+        let mut new_tracks = Vec::new();
+        {
+            let Some(member) = self.members.get_mut(&id) else { return };
+            while let Some(event) = member.pc.poll_event() {
+                match event {
+                    RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                        let kind = member
+                            .pc
+                            .rtp_receiver(init.receiver_id)
+                            .map(|r| r.track().kind())
+                            .unwrap_or(RtpCodecKind::Unspecified);
+                        // One audio and one video track per participant are forwarded; a second
+                        // video track (a shared screen) is not forwarded yet.
+                        let duplicate = member.inbound.values().any(|i| i.kind == kind);
+                        if kind != RtpCodecKind::Unspecified && !duplicate {
+                            member.inbound.insert(
+                                init.track_id.clone(),
+                                Inbound { kind, receiver: init.receiver_id, ssrc: init.ssrc },
+                            );
+                            new_tracks.push(kind);
+                        }
+                    }
+                    RTCPeerConnectionEvent::OnNegotiationNeededEvent => member.wants_offer = true,
+                    RTCPeerConnectionEvent::OnSignalingStateChangeEvent(state) => {
+                        member.signaling = state
+                    }
+                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                        debug!(participant = %id, "media connection {state}");
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(message) = member.pc.poll_read() {
+                if let RTCMessage::RtpPacket(track_id, packet) = message.message
+                    && let Some(inbound) = member.inbound.get(&track_id)
+                {
+                    media.push((inbound.kind, packet));
+                }
+            }
+        }
+
+        // New publications go to everyone else in the room.
+        if !new_tracks.is_empty() {
+            let room = self.members.get(&id).map(|m| m.room.clone()).unwrap_or_default();
+            let mates: Vec<ParticipantId> = self
+                .members
+                .iter()
+                .filter(|(o, m)| **o != id && m.room == room)
+                .map(|(o, _)| *o)
+                .collect();
+            for kind in new_tracks {
+                for mate in &mates {
+                    self.add_forward(*mate, id, kind);
+                }
+            }
+            for mate in mates {
+                self.offer_if_needed(now, mate);
+                self.flush_writes(mate);
+            }
+        }
+
+        // Forward media to every subscriber of this publisher.
+        if !media.is_empty() {
+            let room = self.members.get(&id).map(|m| m.room.clone()).unwrap_or_default();
+            let mut touched = Vec::new();
+            for (other, member) in self.members.iter_mut() {
+                if *other == id || member.room != room {
+                    continue;
+                }
+                for (kind, packet) in &media {
+                    let Some(sender_id) = member.forwards.get(&(id, *kind)).copied() else {
+                        continue;
+                    };
+                    let Some(stamp) = stamp_of(member, sender_id) else {
+                        continue; // not negotiated yet
+                    };
+                    let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
+                    let mut packet = packet.clone();
+                    packet.header.ssrc = stamp.ssrc;
+                    packet.header.payload_type = stamp.payload_type;
+                    // Extension ids are per connection: drop the publisher's, add our MID.
+                    packet.header.extension = false;
+                    packet.header.extensions.clear();
+                    packet.header.extensions_padding = 0;
+                    if let Some((ext_id, mid)) = stamp.mid {
+                        packet.header.extension = true;
+                        packet.header.extension_profile = 0xBEDE;
+                        let _ = packet.header.set_extension(ext_id, mid);
+                    }
+                    if let Err(e) = sender.write_rtp(now, packet) {
+                        debug!("forwarding to {other} failed: {e}");
+                    }
+                }
+                touched.push(*other);
+            }
+            for other in touched {
+                self.flush_writes(other);
+            }
+        }
+
+        self.offer_if_needed(now, id);
+        self.flush_writes(id);
+    }
+
+    /// Sends the relay's offer to `id` if it has changes and signalling is stable.
+    fn offer_if_needed(&mut self, now: Instant, id: ParticipantId) {
+        let Some(member) = self.members.get_mut(&id) else { return };
+        if !member.wants_offer
+            || !member.negotiated
+            || member.signaling != RTCSignalingState::Stable
+        {
+            return;
+        }
+        member.wants_offer = false;
+        let offer = match member.pc.create_offer(None) {
+            Ok(offer) => offer,
+            Err(e) => {
+                warn!(participant = %id, "cannot create an offer: {e}");
+                return;
+            }
+        };
+        if let Err(e) = member.pc.set_local_description(now, offer) {
+            warn!(participant = %id, "cannot apply our offer: {e}");
+            return;
+        }
+        member.signaling = RTCSignalingState::HaveLocalOffer;
+        debug!(participant = %id, "offer to participant");
+        let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
+        self.outputs.push_back(Output::Signal { to: id, signal: Signal::Offer { sdp } });
+    }
+
+    fn flush_writes(&mut self, id: ParticipantId) {
+        let Some(member) = self.members.get_mut(&id) else { return };
+        while let Some(datagram) = member.pc.poll_write() {
+            self.outputs.push_back(Output::Transmit {
+                to: datagram.transport.peer_addr,
+                data: datagram.message,
+            });
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Server-side forwarding (SFU): the relay receives each participant's media once and forwards
+//! it to the others in the room. `engine` is sans-IO and owns every WebRTC decision; `task` is
+//! the I/O shell that owns the UDP socket and the clock. Nothing outside this module touches
+//! the WebRTC stack.
+
+mod demux;
+mod engine;
+mod task;
+
+pub use engine::{Output, Sfu, SfuError};
+pub use task::{MediaCommand, MediaHandle, spawn};

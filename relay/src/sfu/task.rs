@@ -1,0 +1,126 @@
+//! The media loop: owns the UDP socket and the clock, feeds the engine, carries out its output.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::{Duration, Instant},
+};
+
+use protocol::{ParticipantId, Signal};
+use tokio::{
+    net::UdpSocket,
+    sync::{mpsc, watch},
+};
+use tracing::{info, warn};
+
+use super::engine::{Output, Sfu};
+
+/// What signalling asks of the media loop.
+#[derive(Debug)]
+pub enum MediaCommand {
+    /// A participant entered an SFU room.
+    Join {
+        /// Who.
+        id: ParticipantId,
+        /// Which room.
+        room: String,
+    },
+    /// A negotiation message from a participant to the relay.
+    Signal {
+        /// From whom.
+        id: ParticipantId,
+        /// The offer, answer or candidate.
+        signal: Signal,
+    },
+    /// A participant left or was disconnected.
+    Leave {
+        /// Who.
+        id: ParticipantId,
+    },
+}
+
+/// How signalling talks to the media loop.
+#[derive(Debug, Clone)]
+pub struct MediaHandle {
+    /// Commands for the loop; unbounded because signalling must never wait for media.
+    commands: mpsc::UnboundedSender<MediaCommand>,
+    /// The media port's address as announced to browsers.
+    pub address: SocketAddr,
+}
+
+impl MediaHandle {
+    /// Sends a command; if the loop has stopped (shutdown), the command is dropped.
+    pub fn send(&self, command: MediaCommand) {
+        let _ = self.commands.send(command);
+    }
+}
+
+/// Binds the media port and starts the loop. Signals for participants come out of the returned
+/// receiver. `announce` replaces the bound IP in candidates (for `0.0.0.0` binds and NAT).
+pub async fn spawn(
+    bind: SocketAddr,
+    announce: Option<IpAddr>,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<(MediaHandle, mpsc::UnboundedReceiver<(ParticipantId, Signal)>)> {
+    let socket = UdpSocket::bind(bind).await?;
+    let bound = socket.local_addr()?;
+    let address = SocketAddr::new(announce.unwrap_or(bound.ip()), bound.port());
+    info!(%address, "media port ready");
+    let (commands, mut command_rx) = mpsc::unbounded_channel();
+    let (signals, signal_rx) = mpsc::unbounded_channel();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        | 1;
+    let mut sfu = Sfu::new(address, seed ^ u64::from(std::process::id()));
+
+    tokio::spawn(async move {
+        let mut buffer = vec![0u8; 2048];
+        loop {
+            // Carry out everything the engine wants done.
+            while let Some(output) = sfu.poll_output() {
+                match output {
+                    Output::Transmit { to, data } => {
+                        if let Err(e) = socket.try_send_to(&data, to) {
+                            // A full socket buffer drops the datagram, as a network would.
+                            tracing::debug!(%to, "send failed: {e}");
+                        }
+                    }
+                    Output::Signal { to, signal } => {
+                        let _ = signals.send((to, signal));
+                    }
+                }
+            }
+            let wake =
+                sfu.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+            let sleep = tokio::time::sleep_until(wake.into());
+            tokio::select! {
+                received = socket.recv_from(&mut buffer) => match received {
+                    Ok((n, from)) => sfu.handle_datagram(Instant::now(), from, &buffer[..n]),
+                    Err(e) => warn!("media socket error: {e}"),
+                },
+                command = command_rx.recv() => {
+                    let now = Instant::now();
+                    match command {
+                        Some(MediaCommand::Join { id, room }) => {
+                            if let Err(e) = sfu.join(now, id, &room) {
+                                warn!(participant = %id, "cannot prepare media connection: {e}");
+                            }
+                        }
+                        Some(MediaCommand::Signal { id, signal }) => {
+                            if let Err(e) = sfu.signal(now, id, signal) {
+                                warn!(participant = %id, "media negotiation: {e}");
+                            }
+                        }
+                        Some(MediaCommand::Leave { id }) => sfu.leave(now, id),
+                        None => break,
+                    }
+                }
+                _ = sleep => sfu.handle_timeout(Instant::now()),
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+        }
+        info!("media loop stopped");
+    });
+    Ok((MediaHandle { commands, address }, signal_rx))
+}
