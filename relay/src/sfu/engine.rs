@@ -243,17 +243,11 @@ impl Sfu {
             .build();
         let mut media_engine = MediaEngine::default();
         media_engine.register_codec(
-            RTCRtpCodecParameters {
-                rtp_codec: codec(RtpCodecKind::Audio),
-                payload_type: 111,
-            },
+            RTCRtpCodecParameters { rtp_codec: codec(RtpCodecKind::Audio), payload_type: 111 },
             RtpCodecKind::Audio,
         )?;
         media_engine.register_codec(
-            RTCRtpCodecParameters {
-                rtp_codec: codec(RtpCodecKind::Video),
-                payload_type: 96,
-            },
+            RTCRtpCodecParameters { rtp_codec: codec(RtpCodecKind::Video), payload_type: 96 },
             RtpCodecKind::Video,
         )?;
         let registry =
