@@ -197,6 +197,20 @@ impl Peer {
             .fold(0.0, f64::max)
     }
 
+    /// How many frames of the received `track` have been decoded (0 if unknown).
+    pub async fn frames_decoded(&self, track: &web_sys::MediaStreamTrack) -> f64 {
+        let Ok(report) = JsFuture::from(self.pc.get_stats_with_selector(Some(track))).await else {
+            return 0.0;
+        };
+        let Ok(Some(entries)) = js_sys::try_iter(&report) else { return 0.0 };
+        entries
+            .flatten()
+            .map(|entry| js_sys::Array::from(&entry).get(1))
+            .filter(|stat| js::get_string(stat, "type").as_deref() == Some("inbound-rtp"))
+            .filter_map(|stat| js_sys::Reflect::get(&stat, &"framesDecoded".into()).ok()?.as_f64())
+            .fold(0.0, f64::max)
+    }
+
     /// Reads the counters `client::quality` needs from `getStats()`.
     pub async fn stats(&self) -> Option<client::quality::StatsSample> {
         let report = JsFuture::from(self.pc.get_stats()).await.ok()?;

@@ -323,6 +323,16 @@ impl Meeting {
                 self.chat.push(message, mine);
                 if mine { Vec::new() } else { vec![Effect::Announce(announcement)] }
             }
+            ServerMessage::ModeChanged { mode } => {
+                if mode == RoomMode::Sfu && self.mode == RoomMode::Mesh {
+                    // Make before break: connect to the relay now; the glue drops each direct
+                    // connection once the relay delivers that participant's media.
+                    self.mode = RoomMode::Sfu;
+                    vec![Effect::OpenRelayPeer]
+                } else {
+                    Vec::new()
+                }
+            }
             ServerMessage::RelaySignal { signal } => {
                 if self.mode == RoomMode::Sfu {
                     vec![Effect::RelaySignal(signal)]
@@ -643,5 +653,19 @@ mod tests {
         m.on_server_message(welcome(1, vec![]));
         let offer = Signal::Offer { sdp: "v=0".into() };
         assert!(m.on_server_message(ServerMessage::RelaySignal { signal: offer }).is_empty());
+    }
+
+    #[test]
+    fn a_growing_mesh_moves_to_the_relay_without_dropping_anyone() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(3, vec![info(1, "Anna"), info(2, "Bob")]));
+        let effects = m.on_server_message(ServerMessage::ModeChanged { mode: RoomMode::Sfu });
+        assert_eq!(effects, vec![Effect::OpenRelayPeer], "no mesh connection is closed yet");
+        assert_eq!(m.mode(), RoomMode::Sfu);
+        assert!(m.on_server_message(ServerMessage::ModeChanged { mode: RoomMode::Sfu }).is_empty());
+        // Newcomers after the switch come over the relay only.
+        let joined =
+            m.on_server_message(ServerMessage::ParticipantJoined { participant: info(4, "Cem") });
+        assert!(!joined.iter().any(|e| matches!(e, Effect::OpenPeer { .. })));
     }
 }

@@ -156,6 +156,7 @@ mod tests {
             message: "full".into(),
         });
         round_trip_server(ServerMessage::Pong { nonce: 9 });
+        round_trip_server(ServerMessage::ModeChanged { mode: RoomMode::Sfu });
         round_trip_server(ServerMessage::RelaySignal {
             signal: Signal::Answer { sdp: "v=0".into() },
         });

@@ -123,6 +123,12 @@ pub enum ServerMessage {
         /// The offer, answer or candidate.
         signal: Signal,
     },
+    /// The room switched how media flows (a mesh grew past the threshold): connect to the relay,
+    /// then drop the direct connections.
+    ModeChanged {
+        /// The new mode.
+        mode: RoomMode,
+    },
     /// A WebRTC negotiation message from the relay (rooms in SFU mode).
     RelaySignal {
         /// The offer or answer.

@@ -21,11 +21,16 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
 
-    /// Most participants in one room. Every browser in a mesh room sends its video once per other
-    /// participant, so keep this small until server forwarding is available.
-    #[arg(long, env = "TREFFPUNKT_ROOM_CAPACITY", default_value_t = 4,
+    /// Most participants in one room.
+    #[arg(long, env = "TREFFPUNKT_ROOM_CAPACITY", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub room_capacity: u32,
+
+    /// A mesh room that grows past this many participants switches to server forwarding, live.
+    /// Every browser in a mesh sends its video once per other participant, which stops working
+    /// around five. 0 keeps every room a mesh (then keep --room-capacity small).
+    #[arg(long, env = "TREFFPUNKT_MESH_THRESHOLD", default_value_t = 4)]
+    pub mesh_threshold: u32,
 
     /// Most rooms open at the same time.
     #[arg(long, env = "TREFFPUNKT_MAX_ROOMS", default_value_t = 1000)]
@@ -52,11 +57,6 @@ pub struct Config {
     /// prefixes ending in `*`, e.g. `klasse-*,gemeinderat`. Other rooms are meshes.
     #[arg(long, env = "TREFFPUNKT_SFU_ROOMS", value_delimiter = ',')]
     pub sfu_rooms: Vec<String>,
-
-    /// Most participants in a room that uses server forwarding.
-    #[arg(long, env = "TREFFPUNKT_SFU_ROOM_CAPACITY", default_value_t = 50,
-          value_parser = clap::value_parser!(u32).range(2..=1000))]
-    pub sfu_room_capacity: u32,
 
     /// UDP address of the media port for SFU rooms (one port for everyone). Default: the
     /// `--listen` address's IP on a free port.
@@ -87,6 +87,11 @@ impl Config {
             return Vec::new();
         }
         vec![IceServer { urls: self.ice_servers.clone(), username: None, credential: None }]
+    }
+
+    /// Whether the media loop (server forwarding) runs at all.
+    pub fn sfu_enabled(&self) -> bool {
+        self.mesh_threshold > 0 || !self.sfu_rooms.is_empty()
     }
 
     /// Where the media port binds.

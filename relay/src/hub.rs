@@ -88,14 +88,23 @@ impl Hub {
         let result = match message {
             ClientMessage::Join { request_id, room, name, media } => {
                 let joined = self.rooms.join(conn, request_id, &room, &name, media);
-                if joined.is_ok()
-                    && let Some(((id, room, _), media)) = self
-                        .rooms
-                        .seat(conn)
-                        .filter(|(_, _, mode)| *mode == RoomMode::Sfu)
-                        .zip(self.media.as_ref())
-                {
-                    media.send(MediaCommand::Join { id, room: room.to_owned() });
+                if let Ok(out) = &joined {
+                    // Everyone entering an SFU room, or moved into one by a switch, gets a media
+                    // connection at the relay.
+                    let moved = out
+                        .iter()
+                        .filter(|(_, m)| {
+                            matches!(m, ServerMessage::ModeChanged { mode: RoomMode::Sfu })
+                        })
+                        .map(|(c, _)| *c);
+                    let entering: Vec<ConnId> = moved.chain([conn]).collect();
+                    for c in entering {
+                        if let (Some((id, room, RoomMode::Sfu)), Some(media)) =
+                            (self.rooms.seat(c), &self.media)
+                        {
+                            media.send(MediaCommand::Join { id, room: room.to_owned() });
+                        }
+                    }
                 }
                 joined.map_err(|e| e.to_message(request_id))
             }

@@ -24,13 +24,14 @@ pub type Outgoing = (ConnId, ServerMessage);
 /// The limits rooms enforce, and which rooms use server forwarding.
 #[derive(Debug, Clone)]
 pub struct RoomLimits {
-    /// Most participants in one mesh room.
+    /// Most participants in one room.
     pub capacity: usize,
     /// Most rooms at once.
     pub max_rooms: usize,
-    /// Most participants in one SFU room.
-    pub sfu_capacity: usize,
-    /// Room names, or prefixes ending in `*`, that use server forwarding.
+    /// A mesh room with more participants than this switches to server forwarding; `None` when
+    /// the relay forwards no media.
+    pub mesh_threshold: Option<usize>,
+    /// Room names, or prefixes ending in `*`, that use server forwarding from the start.
     pub sfu_rooms: Vec<String>,
 }
 
@@ -45,13 +46,6 @@ impl RoomLimits {
             }
         });
         if pinned { RoomMode::Sfu } else { RoomMode::Mesh }
-    }
-
-    fn capacity_of(&self, mode: RoomMode) -> usize {
-        match mode {
-            RoomMode::Mesh => self.capacity,
-            RoomMode::Sfu => self.sfu_capacity,
-        }
     }
 }
 
@@ -210,10 +204,8 @@ impl Rooms {
         let room_name = protocol::validate_room_name(room).map_err(RoomError::InvalidRoomName)?;
         let name = protocol::normalize_display_name(name).map_err(RoomError::InvalidName)?;
         match self.rooms.get(&room_name) {
-            Some(existing) if existing.members.len() >= self.limits.capacity_of(existing.mode) => {
-                return Err(RoomError::RoomFull {
-                    capacity: self.limits.capacity_of(existing.mode),
-                });
+            Some(existing) if existing.members.len() >= self.limits.capacity => {
+                return Err(RoomError::RoomFull { capacity: self.limits.capacity });
             }
             None if self.rooms.len() >= self.limits.max_rooms => {
                 return Err(RoomError::TooManyRooms { limit: self.limits.max_rooms });
@@ -233,6 +225,18 @@ impl Rooms {
             .values()
             .map(|m| (m.conn, ServerMessage::ParticipantJoined { participant: info.clone() }))
             .collect();
+        // Past the threshold a mesh switches to server forwarding, for good: the newcomer is
+        // welcomed into SFU mode, everyone else is told to move over (and keeps its mesh
+        // connections until the relay delivers, so nobody's media stops).
+        let grows_past = self.limits.mesh_threshold.is_some_and(|t| room.members.len() + 1 > t);
+        if room.mode == RoomMode::Mesh && grows_past {
+            room.mode = RoomMode::Sfu;
+            out.extend(
+                room.members
+                    .values()
+                    .map(|m| (m.conn, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
+            );
+        }
         out.push((
             conn,
             ServerMessage::Welcome {
@@ -367,7 +371,7 @@ mod tests {
             RoomLimits {
                 capacity,
                 max_rooms: 2,
-                sfu_capacity: 10,
+                mesh_threshold: None,
                 sfu_rooms: vec!["klasse-*".into(), "rat".into()],
             },
             Vec::new(),
@@ -531,7 +535,7 @@ mod tests {
 
     #[test]
     fn pinned_rooms_use_server_forwarding_and_their_own_capacity() {
-        let mut r = rooms(2);
+        let mut r = rooms(10);
         let mode_of = |out: &[Outgoing]| {
             out.iter()
                 .find_map(|(_, m)| match m {
@@ -553,11 +557,35 @@ mod tests {
         let limits = RoomLimits {
             capacity: 4,
             max_rooms: 1,
-            sfu_capacity: 9,
+            mesh_threshold: None,
             sfu_rooms: vec!["rat".into()],
         };
         assert_eq!(limits.mode_for("ratssaal"), RoomMode::Mesh, "exact names match exactly");
         assert_eq!(limits.mode_for("demo"), RoomMode::Mesh);
+    }
+
+    #[test]
+    fn a_mesh_that_grows_past_the_threshold_switches_for_good() {
+        let mut r = Rooms::new(
+            RoomLimits { capacity: 10, max_rooms: 5, mesh_threshold: Some(2), sfu_rooms: vec![] },
+            Vec::new(),
+        );
+        join(&mut r, 1, "wachsend", "A");
+        let out = join(&mut r, 2, "wachsend", "B");
+        assert!(!out.iter().any(|(_, m)| matches!(m, ServerMessage::ModeChanged { .. })));
+        let out = join(&mut r, 3, "wachsend", "C");
+        let switched: Vec<u64> = out
+            .iter()
+            .filter(|(_, m)| matches!(m, ServerMessage::ModeChanged { mode: RoomMode::Sfu }))
+            .map(|(c, _)| c.0)
+            .collect();
+        assert_eq!(switched, [1, 2], "the members already there move over");
+        assert!(out.iter().any(|(c, m)| *c == ConnId(3)
+            && matches!(m, ServerMessage::Welcome { mode: RoomMode::Sfu, .. })));
+        // Shrinking does not switch back: no flapping while people come and go.
+        r.leave(ConnId(3));
+        r.leave(ConnId(2));
+        assert_eq!(r.seat(ConnId(1)).map(|s| s.2), Some(RoomMode::Sfu));
     }
 
     #[test]

@@ -82,13 +82,13 @@ pub async fn run(
         RoomLimits {
             capacity: config.room_capacity as usize,
             max_rooms: config.max_rooms,
-            sfu_capacity: config.sfu_room_capacity as usize,
+            mesh_threshold: (config.mesh_threshold > 0).then_some(config.mesh_threshold as usize),
             sfu_rooms: config.sfu_rooms.clone(),
         },
         config.ice_server_list(),
     );
     let static_dir = config.static_dir.clone();
-    let media = if config.sfu_rooms.is_empty() {
+    let media = if !config.sfu_enabled() {
         None
     } else {
         Some(

@@ -22,6 +22,10 @@ use crate::{
     relay_socket::{RelaySocket, SocketEvent},
 };
 
+/// How long after the relay connection is up the last direct connections are dropped, when the
+/// relay has not delivered both sound and picture of someone by then.
+const SWITCH_GRACE_MS: i32 = 4000;
+
 /// Reconnect attempts after the relay connection breaks, before giving up.
 const MAX_RECONNECTS: u32 = 8;
 
@@ -51,6 +55,8 @@ struct Inner {
     next_request: u32,
     /// The last chat text sent, to give back if the relay refuses it.
     last_chat: String,
+    /// What the relay delivers per participant (SFU mode).
+    relay_streams: HashMap<ParticipantId, web_sys::MediaStream>,
 }
 
 /// A call. Held by the meeting view; dropped (after [`Call::leave`]) when the view goes.
@@ -102,6 +108,7 @@ impl Call {
                 reconnects: 0,
                 next_request: 1,
                 last_chat: String::new(),
+                relay_streams: HashMap::new(),
             }),
             this: this.clone(),
         });
@@ -176,7 +183,10 @@ impl Call {
                     self.inner.borrow_mut().reconnects = 0;
                     self.view.notice.set(None);
                     self.view.phase.set(CallPhase::Joined);
-                    self.view.mode.set(self.inner.borrow().meeting.mode());
+                }
+                let mode = self.inner.borrow().meeting.mode();
+                if self.view.mode.get_untracked() != mode {
+                    self.view.mode.set(mode);
                 }
                 self.apply(effects);
             }
@@ -228,6 +238,7 @@ impl Call {
             inner.meeting = Meeting::new(&room, &name);
             inner.meeting.chat_mut().set_open(self.view.panel.get_untracked() == Panel::Chat);
             inner.meeting.set_own_media(self.view.own_media.get_untracked());
+            inner.relay_streams.clear();
             inner.peers.drain().map(|(_, p)| p).collect()
         };
         for peer in peers {
@@ -254,6 +265,7 @@ impl Call {
                     if let Some(peer) = self.inner.borrow_mut().peers.remove(&id) {
                         peer.close();
                     }
+                    self.inner.borrow_mut().relay_streams.remove(&id);
                     self.view.streams.update(|s| {
                         s.remove(&id);
                     });
@@ -345,6 +357,9 @@ impl Call {
             PeerEvent::RoutedTrack { stream, track } => self.route_track(&stream, track),
             PeerEvent::Track => self.view.track_epoch.update(|e| *e += 1),
             PeerEvent::Link(link) => {
+                if id == RELAY_PEER && link == Link::Connected {
+                    self.finish_switch_later();
+                }
                 let effects = self.inner.borrow_mut().meeting.on_link_state(id, link);
                 if link == Link::Connected {
                     // Clear a "connection failed" notice about this participant once it recovers.
@@ -367,9 +382,10 @@ impl Call {
             js::warn(&format!("a relay track with an unknown stream id {stream}"));
             return;
         };
-        self.view.streams.update(|streams| {
+        let complete = {
+            let mut inner = self.inner.borrow_mut();
             let Some(target) =
-                streams.get(&id).cloned().or_else(|| web_sys::MediaStream::new().ok())
+                inner.relay_streams.get(&id).cloned().or_else(|| web_sys::MediaStream::new().ok())
             else {
                 return;
             };
@@ -385,9 +401,85 @@ impl Call {
                 target.remove_track(&old);
             }
             target.add_track(&track);
-            streams.insert(id, target);
-        });
+            inner.relay_streams.insert(id, target);
+            let stream = &inner.relay_streams[&id];
+            stream.get_audio_tracks().length() > 0 && stream.get_video_tracks().length() > 0
+        };
+        // While a direct connection still shows this participant, switch only once the relay
+        // delivers both sound and a decoded picture (make before break).
+        let has_mesh_peer = self.inner.borrow().peers.contains_key(&id);
+        if !has_mesh_peer {
+            self.show_relay_stream(id);
+        } else if complete {
+            self.switch_when_decoding(id);
+        }
         self.view.track_epoch.update(|e| *e += 1);
+    }
+
+    /// Waits until the relay's picture of `id` decodes, then shows it instead of the direct one.
+    fn switch_when_decoding(&self, id: ParticipantId) {
+        let weak = self.this.clone();
+        leptos::task::spawn_local(async move {
+            let started = js_sys::Date::now();
+            loop {
+                let Some(call) = weak.upgrade() else { return };
+                let relay = call.inner.borrow().peers.get(&RELAY_PEER).cloned();
+                let video = call
+                    .inner
+                    .borrow()
+                    .relay_streams
+                    .get(&id)
+                    .and_then(|s| s.get_video_tracks().iter().next())
+                    .and_then(|t| {
+                        wasm_bindgen::JsCast::dyn_into::<web_sys::MediaStreamTrack>(t).ok()
+                    });
+                let (Some(relay), Some(video)) = (relay, video) else { return };
+                if !call.inner.borrow().peers.contains_key(&id) {
+                    return; // already switched (or they left)
+                }
+                let decoding = relay.frames_decoded(&video).await > 0.0;
+                if decoding || js_sys::Date::now() - started > f64::from(SWITCH_GRACE_MS) {
+                    call.show_relay_stream(id);
+                    return;
+                }
+                drop(call);
+                js::sleep(100).await;
+            }
+        });
+    }
+
+    /// Shows `id` from the relay and drops the direct connection to them, if there is one.
+    fn show_relay_stream(&self, id: ParticipantId) {
+        let stream = self.inner.borrow().relay_streams.get(&id).cloned();
+        let Some(stream) = stream else { return };
+        self.view.streams.update(|streams| {
+            streams.insert(id, stream);
+        });
+        let mesh_peer = self.inner.borrow_mut().peers.remove(&id);
+        if let Some(peer) = mesh_peer {
+            peer.close();
+        }
+        self.view.track_epoch.update(|e| *e += 1);
+    }
+
+    /// After a switch to server forwarding, drops whatever direct connections remain once the
+    /// relay connection has had time to deliver (a participant without camera or microphone
+    /// never completes both kinds).
+    fn finish_switch_later(&self) {
+        let weak = self.this.clone();
+        leptos::task::spawn_local(async move {
+            js::sleep(SWITCH_GRACE_MS).await;
+            let Some(call) = weak.upgrade() else { return };
+            let remaining: Vec<ParticipantId> =
+                call.inner.borrow().peers.keys().copied().filter(|id| *id != RELAY_PEER).collect();
+            for id in remaining {
+                let missing = !call.inner.borrow().relay_streams.contains_key(&id);
+                if let (true, Ok(empty)) = (missing, web_sys::MediaStream::new()) {
+                    call.inner.borrow_mut().relay_streams.insert(id, empty);
+                }
+                call.show_relay_stream(id);
+            }
+        });
     }
 
     /// Mirrors the meeting into the reactive state, touching only what changed.

@@ -344,6 +344,12 @@ impl Sfu {
                 debug!(participant = %id, state = %member.signaling, "answer from participant");
                 if member.signaling == RTCSignalingState::HaveLocalOffer {
                     member.pc.set_remote_description(now, RTCSessionDescription::answer(sdp)?)?;
+                    // New forwarded tracks are live now: their first picture needs a keyframe,
+                    // and waiting for the periodic request would freeze them for seconds.
+                    self.drain(now, id);
+                    self.last_keyframe_request = Some(now);
+                    self.request_keyframes(now);
+                    return Ok(());
                 }
             }
             // ICE-lite: the browser's checks reach us; its candidates are not needed.

@@ -1,0 +1,79 @@
+// A mesh that grows past four switches live to server forwarding, make-before-break: six people
+// join one after another (Chromium and Firefox alternating); nobody's picture stops for long.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { mode, remoteNames, videoPlays } from '../lib/meeting.js';
+import { Relay } from '../lib/relay.js';
+
+const NAMES = ['Anna', 'Bruno', 'Cleo', 'Dora', 'Emil', 'Frida'];
+
+// Samples, in the page, how far a tile's video clock advanced; records the longest stall. Time in
+// which the page itself did not run (six browsers on two cores starve it now and then) is not
+// counted as a stall of the video.
+function startWatching(name) {
+  window.__watch = { last: null, lastChange: performance.now(), lastTick: performance.now(), longest: 0 };
+  setInterval(() => {
+    const tile = [...document.querySelectorAll('[data-participant]')].find((t) => t.dataset.participant === name);
+    const time = tile?.querySelector('video')?.currentTime ?? null;
+    const w = window.__watch;
+    const now = performance.now();
+    if (now - w.lastTick > 400) w.lastChange += now - w.lastTick - 100;
+    w.lastTick = now;
+    if (time !== null && time !== w.last) {
+      w.longest = Math.max(w.longest, now - w.lastChange);
+      w.last = time;
+      w.lastChange = now;
+    }
+  }, 100);
+}
+
+describe('a mesh that grows past four switches live to the relay', { timeout: 400_000 }, () => {
+  let relay;
+  const tabs = {};
+
+  before(async () => { relay = await Relay.start(); });
+  after(async () => {
+    for (const tab of Object.values(tabs)) await tab.close().catch(() => {});
+    await relay?.stop();
+  });
+
+  it('stays a mesh for four', async () => {
+    for (const [i, name] of NAMES.slice(0, 4).entries()) {
+      tabs[name] = await (i % 2 === 0 ? chromiumTab() : firefoxTab());
+      await tabs[name].goto(relay.url('wachsend', { name, autojoin: '1' }));
+    }
+    for (const name of NAMES.slice(0, 4)) {
+      await waitFor(`${name} sees three`, async () => (await remoteNames(tabs[name])).length === 3);
+      assert.equal(await mode(tabs[name]), 'mesh');
+    }
+    await waitFor("Anna sees Bruno's video", () => videoPlays(tabs.Anna, 'Bruno'), { timeout: 30_000 });
+    await tabs.Anna.evaluate(startWatching, 'Bruno');
+  });
+
+  it('switches everyone to SFU when the fifth and sixth join, and everyone sees everyone', async () => {
+    for (const [i, name] of NAMES.slice(4).entries()) {
+      tabs[name] = await (i % 2 === 0 ? chromiumTab() : firefoxTab());
+      await tabs[name].goto(relay.url('wachsend', { name, autojoin: '1' }));
+    }
+    for (const name of NAMES) {
+      await waitFor(`${name} in SFU mode with five others`, async () =>
+        (await mode(tabs[name])) === 'sfu' && (await remoteNames(tabs[name])).length === 5);
+    }
+    for (const name of NAMES) {
+      for (const other of NAMES.filter((n) => n !== name)) {
+        await waitFor(`${name} to see ${other}'s video`, () => videoPlays(tabs[name], other), { timeout: 40_000 });
+      }
+      // Direct connections are gone: one connection, to the relay.
+      await waitFor(`${name} down to one connection`, () => tabs[name].evaluate(() =>
+        window.__pcs.filter((pc) => pc.connectionState !== 'closed').length === 1), { timeout: 15_000 });
+    }
+  });
+
+  it("kept Bruno's picture moving for Anna through the switch (no stall over 2.5 s)", async () => {
+    const longest = await tabs.Anna.evaluate(() => window.__watch.longest);
+    console.log(`longest stall of Bruno's video at Anna during the switch: ${Math.round(longest)} ms`);
+    assert.ok(longest < 2500, `stalled for ${Math.round(longest)} ms`);
+  });
+});
