@@ -100,6 +100,26 @@ fn rtc_configuration(ice_servers: &[IceServer]) -> RtcConfiguration {
     config
 }
 
+/// The loudest recent audio level a receiver reports (`getSynchronizationSources`).
+fn receiver_level(receiver: &web_sys::RtcRtpReceiver) -> f64 {
+    let Ok(get) = js_sys::Reflect::get(receiver, &"getSynchronizationSources".into()) else {
+        return 0.0;
+    };
+    let Some(get) = get.dyn_ref::<js_sys::Function>() else { return 0.0 };
+    let Ok(sources) = get.call0(receiver) else { return 0.0 };
+    let now = js_sys::Date::now();
+    js_sys::Array::from(&sources)
+        .iter()
+        .filter(|source| {
+            // Sources not heard from for a second are silent.
+            let at =
+                js_sys::Reflect::get(source, &"timestamp".into()).ok().and_then(|t| t.as_f64());
+            at.is_none_or(|at| (now - at).abs() < 1000.0 || at < 1e12)
+        })
+        .filter_map(|source| js_sys::Reflect::get(&source, &"audioLevel".into()).ok()?.as_f64())
+        .fold(0.0, f64::max)
+}
+
 impl Peer {
     /// Creates the connection to `id`. If `offer`, our tracks are added at once, which makes the
     /// browser start negotiating; otherwise the connection waits for the other side's offer.
@@ -177,24 +197,20 @@ impl Peer {
     /// The loudness of the other participant's audio right now (0.0–1.0), from the RTP
     /// audio-level header extension.
     pub fn audio_level(&self) -> f64 {
-        let Some(transceiver) = self.transceiver("audio") else { return 0.0 };
-        let receiver = transceiver.receiver();
-        let Ok(get) = js_sys::Reflect::get(&receiver, &"getSynchronizationSources".into()) else {
-            return 0.0;
-        };
-        let Some(get) = get.dyn_ref::<js_sys::Function>() else { return 0.0 };
-        let Ok(sources) = get.call0(&receiver) else { return 0.0 };
-        let now = js_sys::Date::now();
-        js_sys::Array::from(&sources)
+        self.transceiver("audio").map(|t| receiver_level(&t.receiver())).unwrap_or(0.0)
+    }
+
+    /// The loudness of every received audio track (the relay connection carries one per
+    /// participant), by track id.
+    pub fn audio_levels_by_track(&self) -> Vec<(String, f64)> {
+        self.pc
+            .get_transceivers()
             .iter()
-            .filter(|source| {
-                // Sources not heard from for a second are silent.
-                let at =
-                    js_sys::Reflect::get(source, &"timestamp".into()).ok().and_then(|t| t.as_f64());
-                at.is_none_or(|at| (now - at).abs() < 1000.0 || at < 1e12)
-            })
-            .filter_map(|source| js_sys::Reflect::get(&source, &"audioLevel".into()).ok()?.as_f64())
-            .fold(0.0, f64::max)
+            .filter_map(|t| t.dyn_into::<RtcRtpTransceiver>().ok())
+            .map(|t| t.receiver())
+            .filter(|r| r.track().kind() == "audio")
+            .map(|r| (r.track().id(), receiver_level(&r)))
+            .collect()
     }
 
     /// How many frames of the received `track` have been decoded (0 if unknown).

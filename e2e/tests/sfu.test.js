@@ -80,4 +80,14 @@ describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { tim
     }
     await waitFor("Bruno still sees Dora's video", () => videoPlays(tabs.Bruno, 'Dora'));
   });
+
+  it('features whoever speaks in speaker view, from the forwarded audio levels', async () => {
+    // Cleo muted above and Emil left; with Dora muted too, Bruno (Firefox) is the only sound.
+    await tabs.Dora.click('[data-testid="toggle-mic"]');
+    await tabs.Anna.click('[data-testid="more"]');
+    await tabs.Anna.click('[data-testid="toggle-layout"]');
+    await waitFor('Bruno featured as the speaker', () => tabs.Anna.evaluate(() =>
+      document.querySelector('.tile.featured')?.dataset.participant === 'Bruno'
+      && document.querySelector('[data-participant="Bruno"]').dataset.speaking === 'true'), { timeout: 20_000 });
+  });
 });

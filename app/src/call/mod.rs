@@ -448,6 +448,25 @@ impl Call {
         });
     }
 
+    /// Audio levels of the participants the relay connection carries (SFU mode).
+    pub(super) fn relay_levels(&self) -> Vec<(ParticipantId, f64)> {
+        let inner = self.inner.borrow();
+        let Some(relay) = inner.peers.get(&RELAY_PEER) else { return Vec::new() };
+        let by_track = relay.audio_levels_by_track();
+        inner
+            .relay_streams
+            .iter()
+            .filter(|(id, _)| !inner.peers.contains_key(id))
+            .filter_map(|(id, stream)| {
+                let track = stream.get_audio_tracks().iter().next()?;
+                let track: web_sys::MediaStreamTrack =
+                    wasm_bindgen::JsCast::dyn_into(track).ok()?;
+                let level = by_track.iter().find(|(t, _)| *t == track.id()).map(|(_, l)| *l)?;
+                Some((*id, level))
+            })
+            .collect()
+    }
+
     /// Shows `id` from the relay and drops the direct connection to them, if there is one.
     fn show_relay_stream(&self, id: ParticipantId) {
         let stream = self.inner.borrow().relay_streams.get(&id).cloned();

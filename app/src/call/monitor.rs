@@ -41,7 +41,9 @@ impl Call {
                     .filter(|(id, _)| **id != client::meeting::RELAY_PEER)
                     .map(|(id, p)| (*id, Rc::clone(p)))
                     .collect();
-                let levels: Vec<_> = peers.iter().map(|(id, p)| (*id, p.audio_level())).collect();
+                let mut levels: Vec<_> =
+                    peers.iter().map(|(id, p)| (*id, p.audio_level())).collect();
+                levels.extend(call.relay_levels());
                 let speaker = detector.update(js_sys::Date::now(), &levels);
                 if call.view.speaker.get_untracked() != speaker {
                     call.view.speaker.set(speaker);

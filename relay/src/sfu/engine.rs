@@ -35,7 +35,7 @@ use rtc::{
         RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
         rtp_sender::{
             RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-            RtpCodecKind,
+            RTCRtpHeaderExtensionCapability, RtpCodecKind,
         },
     },
     sansio::Protocol,
@@ -93,6 +93,8 @@ struct Inbound {
     receiver: RTCRtpReceiverId,
     /// The publisher's SSRC, for keyframe requests.
     ssrc: u32,
+    /// The id under which the publisher sends the audio-level extension, if it does.
+    audio_level_id: Option<u8>,
 }
 
 /// What a forwarded packet gets on one sender: its SSRC, the negotiated payload type, and the
@@ -106,10 +108,14 @@ struct Stamp {
     payload_type: u8,
     /// The negotiated id of the MID extension, and the m-line's mid.
     mid: Option<(u8, bytes::Bytes)>,
+    /// The negotiated id of the audio-level extension (it drives the active-speaker view).
+    audio_level: Option<u8>,
 }
 
 /// URI of the RTP header extension that carries the m-line's mid.
 const MID_EXTENSION: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+/// URI of the RTP header extension that carries an audio packet's loudness.
+const AUDIO_LEVEL_EXTENSION: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
 /// One participant's connection to the relay.
 struct Member {
@@ -188,7 +194,13 @@ fn stamp_of(member: &mut Member, sender_id: RTCRtpSenderId) -> Option<Stamp> {
         .iter()
         .find(|e| e.uri == MID_EXTENSION)
         .map(|e| (e.id as u8, bytes::Bytes::from(mid.into_bytes())));
-    let stamp = Stamp { ssrc, payload_type, mid: mid_ext };
+    let audio_level = parameters
+        .rtp_parameters
+        .header_extensions
+        .iter()
+        .find(|e| e.uri == AUDIO_LEVEL_EXTENSION)
+        .map(|e| e.id as u8);
+    let stamp = Stamp { ssrc, payload_type, mid: mid_ext, audio_level };
     tracing::trace!(?stamp, codecs = ?parameters.rtp_parameters.codecs.iter().map(|c| (c.rtp_codec.mime_type.clone(), c.payload_type)).collect::<Vec<_>>(), "forwarding stamp");
     member.stamps.insert(sender_id, stamp.clone());
     Some(stamp)
@@ -250,6 +262,19 @@ impl Sfu {
             RTCRtpCodecParameters { rtp_codec: codec(RtpCodecKind::Video), payload_type: 96 },
             RtpCodecKind::Video,
         )?;
+        // Loudness (for the active speaker) on audio, and MID on everything, so browsers can
+        // tell forwarded streams apart without signalled SSRCs.
+        for (uri, kind) in [
+            (AUDIO_LEVEL_EXTENSION, RtpCodecKind::Audio),
+            (MID_EXTENSION, RtpCodecKind::Audio),
+            (MID_EXTENSION, RtpCodecKind::Video),
+        ] {
+            media_engine.register_header_extension(
+                RTCRtpHeaderExtensionCapability { uri: uri.to_owned() },
+                kind,
+                None,
+            )?;
+        }
         let registry =
             register_default_interceptors(rtc::interceptor::Registry::new(), &mut media_engine)?;
         let mut pc = RTCPeerConnectionBuilder::new()
@@ -507,9 +532,23 @@ impl Sfu {
                         // video track (a shared screen) is not forwarded yet.
                         let duplicate = member.inbound.values().any(|i| i.kind == kind);
                         if kind != RtpCodecKind::Unspecified && !duplicate {
+                            let audio_level_id =
+                                member.pc.rtp_receiver(init.receiver_id).and_then(|mut r| {
+                                    r.get_parameters()
+                                        .rtp_parameters
+                                        .header_extensions
+                                        .iter()
+                                        .find(|e| e.uri == AUDIO_LEVEL_EXTENSION)
+                                        .map(|e| e.id as u8)
+                                });
                             member.inbound.insert(
                                 init.track_id.clone(),
-                                Inbound { kind, receiver: init.receiver_id, ssrc: init.ssrc },
+                                Inbound {
+                                    kind,
+                                    receiver: init.receiver_id,
+                                    ssrc: init.ssrc,
+                                    audio_level_id,
+                                },
                             );
                             new_tracks.push(kind);
                         }
@@ -528,7 +567,9 @@ impl Sfu {
                 if let RTCMessage::RtpPacket(track_id, packet) = message.message
                     && let Some(inbound) = member.inbound.get(&track_id)
                 {
-                    media.push((inbound.kind, packet));
+                    let level =
+                        inbound.audio_level_id.and_then(|id| packet.header.get_extension(id));
+                    media.push((inbound.kind, packet, level));
                 }
             }
         }
@@ -561,7 +602,7 @@ impl Sfu {
                 if *other == id || member.room != room {
                     continue;
                 }
-                for (kind, packet) in &media {
+                for (kind, packet, level) in &media {
                     let Some(sender_id) = member.forwards.get(&(id, *kind)).copied() else {
                         continue;
                     };
@@ -580,6 +621,11 @@ impl Sfu {
                         packet.header.extension = true;
                         packet.header.extension_profile = 0xBEDE;
                         let _ = packet.header.set_extension(ext_id, mid);
+                    }
+                    if let (Some(ext_id), Some(level)) = (stamp.audio_level, level) {
+                        packet.header.extension = true;
+                        packet.header.extension_profile = 0xBEDE;
+                        let _ = packet.header.set_extension(ext_id, level.clone());
                     }
                     if let Err(e) = sender.write_rtp(now, packet) {
                         debug!("forwarding to {other} failed: {e}");
