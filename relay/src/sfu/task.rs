@@ -64,6 +64,9 @@ pub async fn spawn(
     let socket = UdpSocket::bind(bind).await?;
     let bound = socket.local_addr()?;
     let address = SocketAddr::new(announce.unwrap_or(bound.ip()), bound.port());
+    if address.ip().is_unspecified() {
+        warn!(%bind, "the media port is bound to all interfaces but no --media-announce-ip is set: browsers cannot reach server forwarding until it is");
+    }
     info!(%address, "media port ready");
     let (commands, mut command_rx) = mpsc::unbounded_channel();
     let (signals, signal_rx) = mpsc::unbounded_channel();
