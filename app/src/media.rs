@@ -153,6 +153,17 @@ pub struct Device {
     pub label: String,
 }
 
+impl Device {
+    /// What a person sees in a device list: the label, or "Device N" before permission is given.
+    pub fn display_label(&self, index: usize, tr: &crate::i18n::Tr) -> String {
+        if self.label.is_empty() {
+            tr.f("device.unnamed", &[("detail", &(index + 1).to_string())])
+        } else {
+            self.label.clone()
+        }
+    }
+}
+
 /// The devices the browser offers, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Devices {

@@ -44,9 +44,6 @@ pub enum PeerEvent {
     },
 }
 
-/// The stream-id prefix that marks a shared screen (camera and microphone carry no stream).
-pub const SCREEN_STREAM_MARK: &str = "screen";
-
 /// Something for the peer's queue.
 enum Input {
     NegotiationNeeded,

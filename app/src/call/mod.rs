@@ -255,12 +255,7 @@ impl Call {
                 Effect::OpenPeer { id, polite, offer } => self.open_peer(id, polite, offer),
                 // The relay never offers first and is the impolite side.
                 Effect::OpenRelayPeer => self.open_peer(RELAY_PEER, true, true),
-                Effect::RelaySignal(signal) => {
-                    let peer = self.inner.borrow().peers.get(&RELAY_PEER).cloned();
-                    if let Some(peer) = peer {
-                        peer.on_signal(signal);
-                    }
-                }
+                Effect::RelaySignal(signal) => self.signal_peer(RELAY_PEER, signal),
                 Effect::ClosePeer(id) => {
                     if let Some(peer) = self.inner.borrow_mut().peers.remove(&id) {
                         peer.close();
@@ -276,12 +271,7 @@ impl Call {
                         self.view.pinned.set(None);
                     }
                 }
-                Effect::PeerSignal { from, signal } => {
-                    let peer = self.inner.borrow().peers.get(&from).cloned();
-                    if let Some(peer) = peer {
-                        peer.on_signal(signal);
-                    }
-                }
+                Effect::PeerSignal { from, signal } => self.signal_peer(from, signal),
                 Effect::RestartIce(id) => {
                     if let Some(peer) = self.inner.borrow().peers.get(&id) {
                         peer.restart_ice();
@@ -318,6 +308,14 @@ impl Call {
             }
         }
         self.sync_tiles();
+    }
+
+    /// Hands a signal to the connection to `id` (the relay's for [`RELAY_PEER`]), if it exists.
+    fn signal_peer(&self, id: ParticipantId, signal: protocol::Signal) {
+        let peer = self.inner.borrow().peers.get(&id).cloned();
+        if let Some(peer) = peer {
+            peer.on_signal(signal);
+        }
     }
 
     fn open_peer(&self, id: ParticipantId, polite: bool, offer: bool) {

@@ -69,11 +69,7 @@ pub fn SettingsDialog(
                     .iter()
                     .enumerate()
                     .map(|(i, device)| {
-                        let label = if device.label.is_empty() {
-                            tr.f("device.unnamed", &[("detail", &(i + 1).to_string())])
-                        } else {
-                            device.label.clone()
-                        };
+                        let label = device.display_label(i, &tr);
                         let id = device.id.clone();
                         let is_selected = selected.get() == id;
                         view! { <option value=id selected=is_selected>{label}</option> }

@@ -127,11 +127,7 @@ pub fn PreJoin(
                 .into_iter()
                 .enumerate()
                 .map(|(i, d)| {
-                    let label = if d.label.is_empty() {
-                        tr.f("device.unnamed", &[("detail", &(i + 1).to_string())])
-                    } else {
-                        d.label
-                    };
+                    let label = d.display_label(i, &tr);
                     view! { <option value=d.id>{label}</option> }
                 })
                 .collect_view()

@@ -224,11 +224,6 @@ impl Sfu {
         self.outputs.pop_front()
     }
 
-    /// Number of participants with a media connection.
-    pub fn participant_count(&self) -> usize {
-        self.members.len()
-    }
-
     fn next_random(&mut self) -> u64 {
         // xorshift64*: unguessable enough for ICE fragments, seeded from the OS by the shell.
         self.seed ^= self.seed >> 12;
