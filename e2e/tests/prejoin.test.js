@@ -57,6 +57,19 @@ describe('the pre-join screen', { timeout: 120_000 }, () => {
     assert.equal(remembered, 'Ida Schulz');
   });
 
+  it('joins with camera and microphone even when Join is pressed before they have opened', async () => {
+    await tab.goto(relay.url('schnell'));
+    await waitFor('the name field', () => tab.evaluate(() => document.querySelector('#display-name') !== null));
+    await tab.type('#display-name', 'Eilig');
+    await tab.click('[data-testid="join"]');
+    await waitFor('her own camera in the meeting', () => tab.evaluate(() => {
+      const tile = document.querySelector('[data-self]');
+      const v = tile?.querySelector('video');
+      return tile?.dataset.muted === 'false' && v && v.videoWidth > 0 && v.currentTime > 0;
+    }));
+    await tab.click('[data-testid="leave"]');
+  });
+
   it('honours name=, autojoin=1, mic=0 and cam=0', async () => {
     await tab.goto(relay.url('vorraum', { name: 'Jan', autojoin: '1', mic: '0', cam: '0' }));
     await waitFor('Jan in the room', async () => (await tileNames(tab)).includes('Jan'));

@@ -46,12 +46,15 @@ pub fn PreJoin(
     let preview = RwSignal::new_local(None::<web_sys::MediaStream>);
     let local = StoredValue::new_local(LocalMedia::default());
     let joined = StoredValue::new(false);
+    // Camera and microphone are still opening: a quick "Join" must not join without them.
+    let opening = StoredValue::new(false);
 
     // (Re)opens the devices the toggles and selects ask for. The microphone is opened even when
     // "muted", so unmuting in the meeting is instant.
     let open_devices = move || {
         local.update_value(LocalMedia::stop);
         preview.set(None);
+        opening.set_value(true);
         let request = MediaRequest {
             audio: true,
             video: cam_on.get_untracked(),
@@ -68,6 +71,7 @@ pub fn PreJoin(
             }
             preview.set(opened.preview_stream());
             local.set_value(opened);
+            opening.set_value(false);
             media_error.set(error);
             let devices = media::list_devices().await;
             microphones.set(devices.microphones);
@@ -96,14 +100,22 @@ pub fn PreJoin(
         };
         crate::js::storage_set(NAME_KEY, &normalized);
         joined.set_value(true);
+        // If the devices are still opening, the meeting opens them itself with the same choices.
+        let still_opening = opening.get_value() && !without_media;
+        let request = MediaRequest {
+            audio: true,
+            video: cam_on.get_untracked(),
+            audio_device: Some(mic_device.get_untracked()),
+            video_device: Some(cam_device.get_untracked()),
+        };
         let mut media = local.get_value();
         if without_media {
             media.stop();
         }
         stage.set(Stage::Meeting(JoinRequest {
             name: normalized,
-            media: Some(media),
-            request: MediaRequest::default(),
+            media: (!still_opening).then_some(media),
+            request,
             wanted: MediaState {
                 audio: mic_on.get_untracked() && !without_media,
                 video: cam_on.get_untracked() && !without_media,
