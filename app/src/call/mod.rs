@@ -26,6 +26,10 @@ use crate::{
 /// relay has not delivered both sound and picture of someone by then.
 const SWITCH_GRACE_MS: i32 = 4000;
 
+/// How long a participant stays on the direct connection while the relay's picture of them does
+/// not decode yet (the relay asks for keyframes every 3 s).
+const DECODE_WAIT_MS: i32 = 15_000;
+
 /// Reconnect attempts after the relay connection breaks, before giving up.
 const MAX_RECONNECTS: u32 = 8;
 
@@ -436,7 +440,7 @@ impl Call {
                     return; // already switched (or they left)
                 }
                 let decoding = relay.frames_decoded(&video).await > 0.0;
-                if decoding || js_sys::Date::now() - started > f64::from(SWITCH_GRACE_MS) {
+                if decoding || js_sys::Date::now() - started > f64::from(DECODE_WAIT_MS) {
                     call.show_relay_stream(id);
                     return;
                 }
@@ -487,8 +491,22 @@ impl Call {
         leptos::task::spawn_local(async move {
             js::sleep(SWITCH_GRACE_MS).await;
             let Some(call) = weak.upgrade() else { return };
-            let remaining: Vec<ParticipantId> =
-                call.inner.borrow().peers.keys().copied().filter(|id| *id != RELAY_PEER).collect();
+            // Those whose relay stream has both kinds are waiting for a decoded picture
+            // (`switch_when_decoding`); only the rest are swapped now.
+            let remaining: Vec<ParticipantId> = {
+                let inner = call.inner.borrow();
+                inner
+                    .peers
+                    .keys()
+                    .copied()
+                    .filter(|id| *id != RELAY_PEER)
+                    .filter(|id| {
+                        !inner.relay_streams.get(id).is_some_and(|s| {
+                            s.get_audio_tracks().length() > 0 && s.get_video_tracks().length() > 0
+                        })
+                    })
+                    .collect()
+            };
             for id in remaining {
                 let missing = !call.inner.borrow().relay_streams.contains_key(&id);
                 if let (true, Ok(empty)) = (missing, web_sys::MediaStream::new()) {
