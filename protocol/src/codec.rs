@@ -107,6 +107,10 @@ mod tests {
         });
         round_trip_client(ClientMessage::Chat { text: "Hallo <script>".into() });
         round_trip_client(ClientMessage::Hand { raised: true });
+        round_trip_client(ClientMessage::ReceiveVideo {
+            from: ParticipantId(3),
+            quality: crate::VideoQuality::Low,
+        });
         round_trip_client(ClientMessage::Ping { nonce: 42 });
     }
 

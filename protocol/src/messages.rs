@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ChatMessage, ErrorCode, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo,
-    RequestId, Role, RoomMode,
+    RequestId, Role, RoomMode, VideoQuality,
 };
 
 /// Messages a client sends to the relay ("requests").
@@ -40,6 +40,14 @@ pub enum ClientMessage {
     RelaySignal {
         /// The offer, answer or candidate.
         signal: Signal,
+    },
+    /// How big the sender shows another participant's video (server forwarding only; ignored
+    /// in mesh rooms, where each browser adapts its own upload).
+    ReceiveVideo {
+        /// Whose video.
+        from: ParticipantId,
+        /// The quality that fits the tile.
+        quality: VideoQuality,
     },
     /// The sender switched its microphone or camera on or off.
     Media {

@@ -41,8 +41,20 @@ pub enum RoomMode {
     /// Every browser connects directly to every other browser.
     #[default]
     Mesh,
-    /// Every browser connects to the relay, which forwards media (not yet implemented).
+    /// Every browser connects to the relay, which forwards media.
     Sfu,
+}
+
+/// How good a picture of another participant a client wants (rooms with server forwarding):
+/// the relay forwards the simulcast layer that fits, within the client's bandwidth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoQuality {
+    /// A large tile: the best layer the bandwidth allows.
+    #[default]
+    High,
+    /// A small tile: the smallest layer.
+    Low,
 }
 
 /// Whether a participant's microphone and camera are on, as they announced it.

@@ -66,6 +66,11 @@ impl Hub {
         }
     }
 
+    /// The media loop's counters, when SFU rooms are configured.
+    pub fn media_stats(&self) -> Option<&crate::sfu::MediaStats> {
+        self.media.as_ref().map(|m| &*m.stats)
+    }
+
     /// The rooms, for counting.
     pub fn rooms(&self) -> &Rooms {
         &self.rooms
@@ -124,6 +129,13 @@ impl Hub {
             },
             ClientMessage::Signal { to, signal } => {
                 self.rooms.signal(conn, to, signal).map_err(|e| e.to_message(None))
+            }
+            ClientMessage::ReceiveVideo { from, quality } => {
+                // Only meaningful with server forwarding; in a mesh each browser adapts itself.
+                if let (Some(id), Some(media)) = (self.sfu_participant(conn), &self.media) {
+                    media.send(MediaCommand::ReceiveVideo { id, from, quality });
+                }
+                Ok(Vec::new())
             }
             ClientMessage::Media { media } => {
                 self.rooms.update_media(conn, media).map_err(|e| e.to_message(None))

@@ -39,7 +39,7 @@ use crate::{
 };
 
 /// How often the relay pings each WebSocket to find dead connections.
-const PING_INTERVAL: Duration = Duration::from_secs(15);
+const PING_INTERVAL: Duration = Duration::from_secs(2);
 /// Read and write buffer of each WebSocket.
 const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 /// How long a closing connection waits for the client's close frame.
@@ -106,7 +106,8 @@ pub async fn run(
 
     let mut app = Router::new()
         .route(protocol::WEBSOCKET_PATH, get(websocket))
-        .route("/healthz", get(health));
+        .route("/healthz", get(health))
+        .route("/api/status", get(status));
     app = match static_dir {
         Some(dir) => {
             app.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
@@ -151,6 +152,23 @@ async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         hub.rooms().room_count(),
         hub.rooms().participant_count()
     )
+}
+
+/// Counts for monitoring (and the load generator): no names, no room names.
+async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    let hub = shared.hub();
+    let (connections, forwarded) = hub.media_stats().map_or((0, 0), |s| {
+        (
+            s.connections.load(std::sync::atomic::Ordering::Relaxed),
+            s.forwarded_packets.load(std::sync::atomic::Ordering::Relaxed),
+        )
+    });
+    axum::Json(serde_json::json!({
+        "rooms": hub.rooms().room_count(),
+        "participants": hub.rooms().participant_count(),
+        "media_connections": connections,
+        "forwarded_packets": forwarded,
+    }))
 }
 
 async fn no_app() -> &'static str {

@@ -30,11 +30,14 @@ use rtc::{
         state::RTCSignalingState,
         transport::{CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate},
     },
-    rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication,
+    rtcp::payload_feedbacks::{
+        full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
+        receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
+    },
     rtp_transceiver::{
         RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
         rtp_sender::{
-            RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
+            RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
             RTCRtpHeaderExtensionCapability, RtpCodecKind,
         },
     },
@@ -43,11 +46,18 @@ use rtc::{
 };
 use tracing::{debug, warn};
 
-use super::demux::{Demuxer, local_ufrag};
+use super::{
+    demux::{Demuxer, local_ufrag},
+    forward::{
+        Decision, Layer, Offered, Throttle, VideoForward, Wanted, allocate_layers,
+        is_vp8_keyframe,
+    },
+};
 
-/// How often a publisher is asked for a keyframe while someone receives its video, so that new
-/// subscribers and lossy receivers recover quickly.
-const KEYFRAME_INTERVAL: Duration = Duration::from_secs(3);
+/// How often layers are re-chosen, bitrates measured and awaited keyframes asked for again.
+const TICK: Duration = Duration::from_millis(250);
+/// Over how long a layer's bitrate is measured.
+const BITRATE_WINDOW: Duration = Duration::from_secs(1);
 
 /// Silence after which a media connection counts as disconnected.
 const ICE_DISCONNECTED: Option<Duration> = Some(Duration::from_secs(12));
@@ -91,10 +101,43 @@ struct Inbound {
     kind: RtpCodecKind,
     /// The receiver, for keyframe requests.
     receiver: RTCRtpReceiverId,
-    /// The publisher's SSRC, for keyframe requests.
-    ssrc: u32,
+    /// The track's RTP streams by SSRC: one, or one per simulcast layer.
+    layers: HashMap<u32, InLayer>,
     /// The id under which the publisher sends the audio-level extension, if it does.
     audio_level_id: Option<u8>,
+}
+
+/// One RTP stream of a published track.
+#[derive(Debug, Clone)]
+struct InLayer {
+    /// Which simulcast layer it is.
+    layer: Layer,
+    /// Bytes received in the current measuring window.
+    bytes: u64,
+    /// The bitrate measured over the last window, bits/s.
+    bitrate: u64,
+    /// Keyframe requests to this stream.
+    throttle: Throttle,
+}
+
+impl InLayer {
+    fn new(layer: Layer) -> Self {
+        Self { layer, bytes: 0, bitrate: 0, throttle: Throttle::default() }
+    }
+}
+
+/// A packet a publisher sent, ready to go to its subscribers.
+struct Incoming {
+    /// Audio or video.
+    kind: RtpCodecKind,
+    /// The simulcast layer.
+    layer: Layer,
+    /// Whether it starts a keyframe (video).
+    keyframe: bool,
+    /// The packet as received.
+    packet: rtc::rtp::packet::Packet,
+    /// Its audio level, if it carries one.
+    level: Option<bytes::Bytes>,
 }
 
 /// What a forwarded packet gets on one sender: its SSRC, the negotiated payload type, and the
@@ -127,6 +170,14 @@ struct Member {
     inbound: HashMap<String, Inbound>,
     /// The tracks this participant receives: (publisher, kind) -> sender.
     forwards: HashMap<(ParticipantId, RtpCodecKind), RTCRtpSenderId>,
+    /// Whose video each forwarding sender's SSRC carries (to route keyframe requests).
+    video_ssrcs: HashMap<u32, ParticipantId>,
+    /// Layer choice and rewriting of each publisher's video this participant receives.
+    video: HashMap<ParticipantId, VideoForward>,
+    /// How big each publisher's tile is on this participant's screen.
+    wanted: HashMap<ParticipantId, Wanted>,
+    /// This participant's receive bandwidth estimate (REMB), bits/s.
+    estimate: Option<u64>,
     /// How packets must look on each forwarding sender, once negotiated.
     stamps: HashMap<RTCRtpSenderId, Stamp>,
     /// The first offer (the client's) has been answered; the relay may offer from now on.
@@ -147,8 +198,12 @@ pub struct Sfu {
     demux: Demuxer,
     /// Things for the shell to do.
     outputs: VecDeque<Output>,
-    /// When publishers were last asked for keyframes.
-    last_keyframe_request: Option<Instant>,
+    /// When layers were last re-chosen.
+    last_tick: Option<Instant>,
+    /// When the current bitrate window started.
+    window_start: Option<Instant>,
+    /// Packets forwarded so far (all subscribers), for statistics.
+    forwarded: u64,
     /// Makes ICE fragments and passwords unguessable.
     seed: u64,
 }
@@ -214,7 +269,9 @@ impl Sfu {
             members: HashMap::new(),
             demux: Demuxer::default(),
             outputs: VecDeque::new(),
-            last_keyframe_request: None,
+            last_tick: None,
+            window_start: None,
+            forwarded: 0,
             seed,
         }
     }
@@ -270,6 +327,12 @@ impl Sfu {
                 None,
             )?;
         }
+        // Browsers that receive our video report their bandwidth estimate (REMB), which picks
+        // the simulcast layer each of them gets.
+        media_engine.register_feedback(
+            RTCPFeedback { typ: "goog-remb".to_owned(), parameter: String::new() },
+            RtpCodecKind::Video,
+        );
         let registry =
             register_default_interceptors(rtc::interceptor::Registry::new(), &mut media_engine)?;
         let mut pc = RTCPeerConnectionBuilder::new()
@@ -297,6 +360,10 @@ impl Sfu {
                 pc,
                 inbound: HashMap::new(),
                 forwards: HashMap::new(),
+                video_ssrcs: HashMap::new(),
+                video: HashMap::new(),
+                wanted: HashMap::new(),
+                estimate: None,
                 stamps: HashMap::new(),
                 negotiated: false,
                 wants_offer: false,
@@ -328,9 +395,32 @@ impl Sfu {
                         debug!("removing a forwarded track failed: {e}");
                     }
                 }
+                m.video.remove(&id);
+                m.wanted.remove(&id);
+                m.video_ssrcs.retain(|_, source| *source != id);
             }
             self.drain(now, mate);
         }
+    }
+
+    /// How big `subscriber` shows `publisher`'s video; picks the layer it gets.
+    pub fn set_wanted(
+        &mut self,
+        now: Instant,
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+        wanted: Wanted,
+    ) -> Result<(), SfuError> {
+        let member =
+            self.members.get_mut(&subscriber).ok_or(SfuError::UnknownParticipant(subscriber))?;
+        member.wanted.insert(publisher, wanted);
+        self.choose_layers(now, subscriber);
+        Ok(())
+    }
+
+    /// Participants with a media connection, and packets forwarded so far.
+    pub fn stats(&self) -> (usize, u64) {
+        (self.members.len(), self.forwarded)
     }
 
     /// A negotiation message from participant `id`.
@@ -365,10 +455,9 @@ impl Sfu {
                 if member.signaling == RTCSignalingState::HaveLocalOffer {
                     member.pc.set_remote_description(now, RTCSessionDescription::answer(sdp)?)?;
                     // New forwarded tracks are live now: their first picture needs a keyframe,
-                    // and waiting for the periodic request would freeze them for seconds.
+                    // and waiting for the next tick would delay it.
                     self.drain(now, id);
-                    self.last_keyframe_request = Some(now);
-                    self.request_keyframes(now);
+                    self.request_awaited_keyframes(now, id);
                     return Ok(());
                 }
             }
@@ -393,6 +482,16 @@ impl Sfu {
         }
     }
 
+    /// The smallest layer `source` publishes (where new subscribers start: its keyframes are
+    /// small and come quickly; the next tick moves up if the tile and bandwidth allow).
+    fn smallest_layer(&self, source: ParticipantId) -> Layer {
+        self.members
+            .get(&source)
+            .and_then(|m| m.inbound.values().find(|i| i.kind == RtpCodecKind::Video))
+            .and_then(|i| i.layers.values().map(|l| l.layer).min())
+            .unwrap_or(Layer::ONLY)
+    }
+
     /// Adds a track on `subscriber`'s connection that will carry `source`'s `kind` media.
     fn add_forward(
         &mut self,
@@ -401,6 +500,7 @@ impl Sfu {
         kind: RtpCodecKind,
     ) {
         let ssrc = (self.next_random() >> 32) as u32;
+        let start_layer = self.smallest_layer(source);
         let Some(member) = self.members.get_mut(&subscriber) else { return };
         if member.forwards.contains_key(&(source, kind)) || !member.negotiated {
             debug!(%subscriber, %source, kind = kind_name(kind), negotiated = member.negotiated, "forward skipped");
@@ -431,9 +531,11 @@ impl Sfu {
         match member.pc.add_transceiver_from_track(track, Some(init)).map(RTCRtpSenderId::from) {
             Ok(sender) => {
                 member.forwards.insert((source, kind), sender);
+                if kind == RtpCodecKind::Video {
+                    member.video_ssrcs.insert(ssrc, source);
+                    member.video.insert(source, VideoForward::new(start_layer));
+                }
                 member.wants_offer = true;
-                // The new subscriber needs a keyframe to start decoding.
-                self.last_keyframe_request = None;
             }
             Err(e) => warn!("cannot forward {source}'s {} to {subscriber}: {e}", kind_name(kind)),
         }
@@ -465,11 +567,16 @@ impl Sfu {
 
     /// When [`Sfu::handle_timeout`] should run next.
     pub fn poll_timeout(&mut self) -> Option<Instant> {
-        let keyframes = self.last_keyframe_request.map(|t| t + KEYFRAME_INTERVAL);
-        self.members.values_mut().filter_map(|m| m.pc.poll_timeout()).chain(keyframes).min()
+        let tick = if self.members.is_empty() {
+            None
+        } else {
+            Some(self.last_tick.map_or_else(Instant::now, |t| t + TICK))
+        };
+        self.members.values_mut().filter_map(|m| m.pc.poll_timeout()).chain(tick).min()
     }
 
-    /// Lets time pass: ICE keepalives, DTLS retransmits, RTCP reports, keyframe requests.
+    /// Lets time pass: ICE keepalives, DTLS retransmits, RTCP reports, layer choices, keyframe
+    /// requests that are still awaited.
     pub fn handle_timeout(&mut self, now: Instant) {
         let ids: Vec<ParticipantId> = self.members.keys().copied().collect();
         for id in &ids {
@@ -481,38 +588,104 @@ impl Sfu {
             }
             self.drain(now, *id);
         }
-        if self.last_keyframe_request.is_none_or(|t| now >= t + KEYFRAME_INTERVAL) {
-            self.last_keyframe_request = Some(now);
-            self.request_keyframes(now);
+        if self.last_tick.is_none_or(|t| now >= t + TICK) {
+            self.last_tick = Some(now);
+            self.measure_bitrates(now);
+            for id in &ids {
+                self.choose_layers(now, *id);
+                self.request_awaited_keyframes(now, *id);
+            }
         }
     }
 
-    /// Asks every video publisher that someone receives for a keyframe.
-    fn request_keyframes(&mut self, now: Instant) {
-        let watched: Vec<ParticipantId> = self
-            .members
-            .values()
-            .flat_map(|m| m.forwards.keys())
-            .filter(|(_, kind)| *kind == RtpCodecKind::Video)
-            .map(|(source, _)| *source)
-            .collect();
-        for source in watched {
-            let Some(member) = self.members.get_mut(&source) else { continue };
-            for inbound in member.inbound.values().filter(|i| i.kind == RtpCodecKind::Video) {
-                if let Some(mut receiver) = member.pc.rtp_receiver(inbound.receiver) {
-                    let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: inbound.ssrc };
-                    let _ = receiver.write_rtcp(now, vec![Box::new(pli)]);
-                }
-            }
-            self.drain(now, source);
+    /// Closes the bitrate window of every published layer once it is long enough.
+    fn measure_bitrates(&mut self, now: Instant) {
+        let start = *self.window_start.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed < BITRATE_WINDOW {
+            return;
         }
+        self.window_start = Some(now);
+        let millis = elapsed.as_millis().max(1) as u64;
+        for member in self.members.values_mut() {
+            for layer in member.inbound.values_mut().flat_map(|i| i.layers.values_mut()) {
+                layer.bitrate = layer.bytes * 8 * 1000 / millis;
+                layer.bytes = 0;
+            }
+        }
+    }
+
+    /// Re-picks the layer of every video `id` receives, from its tiles and its bandwidth.
+    fn choose_layers(&mut self, _now: Instant, id: ParticipantId) {
+        let Some(member) = self.members.get(&id) else { return };
+        let mut sources: Vec<ParticipantId> = member.video.keys().copied().collect();
+        sources.sort();
+        let offered: Vec<Offered> = sources
+            .iter()
+            .map(|source| {
+                let mut layers: Vec<(Layer, u64)> = self
+                    .members
+                    .get(source)
+                    .and_then(|m| m.inbound.values().find(|i| i.kind == RtpCodecKind::Video))
+                    .map(|i| i.layers.values().map(|l| (l.layer, l.bitrate)).collect())
+                    .unwrap_or_default();
+                layers.sort();
+                Offered { wanted: member.wanted.get(source).copied().unwrap_or_default(), layers }
+            })
+            .collect();
+        let chosen = allocate_layers(&offered, member.estimate);
+        let Some(member) = self.members.get_mut(&id) else { return };
+        for (source, layer) in sources.iter().zip(chosen) {
+            if let Some(forward) = member.video.get_mut(source)
+                && forward.target() != layer
+            {
+                debug!(subscriber = %id, %source, ?layer, "layer change");
+                forward.set_target(layer);
+            }
+        }
+    }
+
+    /// Asks publishers for the keyframes `id` waits for (to start, or to switch layers).
+    fn request_awaited_keyframes(&mut self, now: Instant, id: ParticipantId) {
+        let Some(member) = self.members.get(&id) else { return };
+        let awaited: Vec<(ParticipantId, Layer)> = member
+            .video
+            .iter()
+            .filter(|(_, f)| f.needs_keyframe())
+            .map(|(source, f)| (*source, f.target()))
+            .collect();
+        for (source, layer) in awaited {
+            self.request_keyframe(now, source, layer);
+        }
+    }
+
+    /// Sends a picture loss indication for `layer` of `source`'s video, unless one went out
+    /// very recently.
+    fn request_keyframe(&mut self, now: Instant, source: ParticipantId, layer: Layer) {
+        let Some(member) = self.members.get_mut(&source) else { return };
+        let Some(inbound) = member.inbound.values_mut().find(|i| i.kind == RtpCodecKind::Video)
+        else {
+            return;
+        };
+        let receiver_id = inbound.receiver;
+        let target = inbound.layers.iter_mut().find(|(_, l)| l.layer == layer);
+        let Some((ssrc, stream)) = target else { return };
+        if !stream.throttle.allow(now) {
+            return;
+        }
+        let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: *ssrc };
+        if let Some(mut receiver) = member.pc.rtp_receiver(receiver_id) {
+            let _ = receiver.write_rtcp(now, vec![Box::new(pli)]);
+        }
+        self.flush_writes(source);
     }
 
     /// Moves everything `id`'s connection produced: datagrams out, events handled, media
-    /// forwarded.
+    /// forwarded, feedback from `id` as a subscriber acted on.
     fn drain(&mut self, now: Instant, id: ParticipantId) {
-        let mut media = Vec::new();
+        let mut media: Vec<Incoming> = Vec::new();
         let mut new_tracks = Vec::new();
+        let mut keyframe_requests: Vec<ParticipantId> = Vec::new();
         {
             let Some(member) = self.members.get_mut(&id) else { return };
             while let Some(event) = member.pc.poll_event() {
@@ -523,6 +696,12 @@ impl Sfu {
                             .rtp_receiver(init.receiver_id)
                             .map(|r| r.track().kind())
                             .unwrap_or(RtpCodecKind::Unspecified);
+                        let layer = Layer::from_rid(init.rid.as_deref());
+                        if let Some(inbound) = member.inbound.get_mut(&init.track_id) {
+                            // Another simulcast layer of a track we know.
+                            inbound.layers.insert(init.ssrc, InLayer::new(layer));
+                            continue;
+                        }
                         // One audio and one video track per participant are forwarded; a second
                         // video track (a shared screen) is not forwarded yet.
                         let duplicate = member.inbound.values().any(|i| i.kind == kind);
@@ -541,7 +720,7 @@ impl Sfu {
                                 Inbound {
                                     kind,
                                     receiver: init.receiver_id,
-                                    ssrc: init.ssrc,
+                                    layers: HashMap::from([(init.ssrc, InLayer::new(layer))]),
                                     audio_level_id,
                                 },
                             );
@@ -559,25 +738,69 @@ impl Sfu {
                 }
             }
             while let Some(message) = member.pc.poll_read() {
-                if let RTCMessage::RtpPacket(track_id, packet) = message.message
-                    && let Some(inbound) = member.inbound.get(&track_id)
-                {
-                    let level =
-                        inbound.audio_level_id.and_then(|id| packet.header.get_extension(id));
-                    media.push((inbound.kind, packet, level));
+                match message.message {
+                    RTCMessage::RtpPacket(track_id, packet) => {
+                        let Some(inbound) = member.inbound.get_mut(&track_id) else { continue };
+                        let ssrc = packet.header.ssrc;
+                        if !inbound.layers.contains_key(&ssrc) {
+                            // A layer whose first packet raced its track event.
+                            let rid = member
+                                .pc
+                                .rtp_receiver(inbound.receiver)
+                                .and_then(|r| r.track().rid(ssrc).cloned());
+                            inbound.layers.insert(ssrc, InLayer::new(Layer::from_rid(rid.as_deref())));
+                        }
+                        let Some(stream) = inbound.layers.get_mut(&ssrc) else { continue };
+                        stream.bytes += packet.payload.len() as u64;
+                        let video = inbound.kind == RtpCodecKind::Video;
+                        media.push(Incoming {
+                            kind: inbound.kind,
+                            layer: stream.layer,
+                            keyframe: video && is_vp8_keyframe(&packet.payload),
+                            level: inbound
+                                .audio_level_id
+                                .and_then(|ext| packet.header.get_extension(ext)),
+                            packet,
+                        });
+                    }
+                    RTCMessage::RtcpPacket(_, packets) => {
+                        // Feedback on what the relay sends this participant. A compound packet
+                        // is filed under the SSRC of its first part only, so look at each part.
+                        for packet in &packets {
+                            let any = packet.as_any();
+                            if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                                keyframe_requests.extend(member.video_ssrcs.get(&pli.media_ssrc));
+                            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+                                keyframe_requests.extend(
+                                    fir.fir.iter().filter_map(|e| member.video_ssrcs.get(&e.ssrc)),
+                                );
+                            } else if let Some(remb) =
+                                any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()
+                            {
+                                member.estimate = Some(remb.bitrate.max(0.0) as u64);
+                            }
+                        }
+                    }
+                    _ => {}
                 }
+            }
+        }
+
+        // Keyframe requests from this subscriber go to the publishers, for the layer it gets.
+        for source in keyframe_requests {
+            let layer = self
+                .members
+                .get(&id)
+                .and_then(|m| m.video.get(&source))
+                .map(|f| f.current().unwrap_or(f.target()));
+            if let Some(layer) = layer {
+                self.request_keyframe(now, source, layer);
             }
         }
 
         // New publications go to everyone else in the room.
         if !new_tracks.is_empty() {
-            let room = self.members.get(&id).map(|m| m.room.clone()).unwrap_or_default();
-            let mates: Vec<ParticipantId> = self
-                .members
-                .iter()
-                .filter(|(o, m)| **o != id && m.room == room)
-                .map(|(o, _)| *o)
-                .collect();
+            let mates = self.room_mates(id);
             for kind in new_tracks {
                 for mate in &mates {
                     self.add_forward(*mate, id, kind);
@@ -589,52 +812,86 @@ impl Sfu {
             }
         }
 
-        // Forward media to every subscriber of this publisher.
         if !media.is_empty() {
-            let room = self.members.get(&id).map(|m| m.room.clone()).unwrap_or_default();
-            let mut touched = Vec::new();
-            for (other, member) in self.members.iter_mut() {
-                if *other == id || member.room != room {
-                    continue;
-                }
-                for (kind, packet, level) in &media {
-                    let Some(sender_id) = member.forwards.get(&(id, *kind)).copied() else {
-                        continue;
-                    };
-                    let Some(stamp) = stamp_of(member, sender_id) else {
-                        continue; // not negotiated yet
-                    };
-                    let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
-                    let mut packet = packet.clone();
-                    packet.header.ssrc = stamp.ssrc;
-                    packet.header.payload_type = stamp.payload_type;
-                    // Extension ids are per connection: drop the publisher's, add our MID.
-                    packet.header.extension = false;
-                    packet.header.extensions.clear();
-                    packet.header.extensions_padding = 0;
-                    if let Some((ext_id, mid)) = stamp.mid {
-                        packet.header.extension = true;
-                        packet.header.extension_profile = 0xBEDE;
-                        let _ = packet.header.set_extension(ext_id, mid);
-                    }
-                    if let (Some(ext_id), Some(level)) = (stamp.audio_level, level) {
-                        packet.header.extension = true;
-                        packet.header.extension_profile = 0xBEDE;
-                        let _ = packet.header.set_extension(ext_id, level.clone());
-                    }
-                    if let Err(e) = sender.write_rtp(now, packet) {
-                        debug!("forwarding to {other} failed: {e}");
-                    }
-                }
-                touched.push(*other);
-            }
-            for other in touched {
-                self.flush_writes(other);
-            }
+            self.forward(now, id, &media);
         }
 
         self.offer_if_needed(now, id);
         self.flush_writes(id);
+    }
+
+    /// Everyone else in `id`'s room.
+    fn room_mates(&self, id: ParticipantId) -> Vec<ParticipantId> {
+        let Some(room) = self.members.get(&id).map(|m| &m.room) else { return Vec::new() };
+        self.members
+            .iter()
+            .filter(|(other, m)| **other != id && &m.room == room)
+            .map(|(other, _)| *other)
+            .collect()
+    }
+
+    /// Sends `source`'s packets to every subscriber, each rewritten for its connection.
+    fn forward(&mut self, now: Instant, source: ParticipantId, media: &[Incoming]) {
+        let room = match self.members.get(&source) {
+            Some(m) => m.room.clone(),
+            None => return,
+        };
+        let mut touched = Vec::new();
+        for (other, member) in self.members.iter_mut() {
+            if *other == source || member.room != room {
+                continue;
+            }
+            for incoming in media {
+                let Some(sender_id) = member.forwards.get(&(source, incoming.kind)).copied() else {
+                    continue;
+                };
+                let Some(stamp) = stamp_of(member, sender_id) else {
+                    continue; // not negotiated yet
+                };
+                let mut packet = incoming.packet.clone();
+                if incoming.kind == RtpCodecKind::Video {
+                    let Some(forward) = member.video.get_mut(&source) else { continue };
+                    match forward.on_packet(
+                        now,
+                        incoming.layer,
+                        packet.header.sequence_number,
+                        packet.header.timestamp,
+                        incoming.keyframe,
+                    ) {
+                        Decision::Forward(rewritten) => {
+                            packet.header.sequence_number = rewritten.sequence_number;
+                            packet.header.timestamp = rewritten.timestamp;
+                        }
+                        Decision::Drop => continue,
+                    }
+                }
+                let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
+                packet.header.ssrc = stamp.ssrc;
+                packet.header.payload_type = stamp.payload_type;
+                // Extension ids are per connection: drop the publisher's, add our MID.
+                packet.header.extension = false;
+                packet.header.extensions.clear();
+                packet.header.extensions_padding = 0;
+                if let Some((ext_id, mid)) = stamp.mid {
+                    packet.header.extension = true;
+                    packet.header.extension_profile = 0xBEDE;
+                    let _ = packet.header.set_extension(ext_id, mid);
+                }
+                if let (Some(ext_id), Some(level)) = (stamp.audio_level, &incoming.level) {
+                    packet.header.extension = true;
+                    packet.header.extension_profile = 0xBEDE;
+                    let _ = packet.header.set_extension(ext_id, level.clone());
+                }
+                match sender.write_rtp(now, packet) {
+                    Ok(()) => self.forwarded += 1,
+                    Err(e) => debug!("forwarding to {other} failed: {e}"),
+                }
+            }
+            touched.push(*other);
+        }
+        for other in touched {
+            self.flush_writes(other);
+        }
     }
 
     /// Sends the relay's offer to `id` if it has changes and signalling is stable.

@@ -4,8 +4,9 @@
 //! the WebRTC stack.
 
 mod demux;
+pub mod forward;
 mod engine;
 mod task;
 
 pub use engine::{Output, Sfu, SfuError};
-pub use task::{MediaCommand, MediaHandle, spawn};
+pub use task::{MediaCommand, MediaHandle, MediaStats, spawn};

@@ -5,14 +5,31 @@ use std::{
     time::{Duration, Instant},
 };
 
-use protocol::{ParticipantId, Signal};
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use protocol::{ParticipantId, Signal, VideoQuality};
 use tokio::{
     net::UdpSocket,
     sync::{mpsc, watch},
 };
 use tracing::{info, warn};
 
-use super::engine::{Output, Sfu};
+use super::{
+    engine::{Output, Sfu},
+    forward::Wanted,
+};
+
+/// What the media loop reports about itself, readable from anywhere.
+#[derive(Debug, Default)]
+pub struct MediaStats {
+    /// Participants with a media connection to the relay.
+    pub connections: AtomicU64,
+    /// RTP packets forwarded since start (all subscribers together).
+    pub forwarded_packets: AtomicU64,
+}
 
 /// What signalling asks of the media loop.
 #[derive(Debug)]
@@ -31,6 +48,15 @@ pub enum MediaCommand {
         /// The offer, answer or candidate.
         signal: Signal,
     },
+    /// A participant says how big it shows another's video.
+    ReceiveVideo {
+        /// The subscriber.
+        id: ParticipantId,
+        /// The publisher.
+        from: ParticipantId,
+        /// The quality that fits the tile.
+        quality: VideoQuality,
+    },
     /// A participant left or was disconnected.
     Leave {
         /// Who.
@@ -45,6 +71,8 @@ pub struct MediaHandle {
     commands: mpsc::UnboundedSender<MediaCommand>,
     /// The media port's address as announced to browsers.
     pub address: SocketAddr,
+    /// Counters, updated by the loop.
+    pub stats: Arc<MediaStats>,
 }
 
 impl MediaHandle {
@@ -76,6 +104,8 @@ pub async fn spawn(
         .unwrap_or(1)
         | 1;
     let mut sfu = Sfu::new(address, seed ^ u64::from(std::process::id()));
+    let stats = Arc::new(MediaStats::default());
+    let published = stats.clone();
 
     tokio::spawn(async move {
         let mut buffer = vec![0u8; 2048];
@@ -94,6 +124,9 @@ pub async fn spawn(
                     }
                 }
             }
+            let (connections, forwarded) = sfu.stats();
+            published.connections.store(connections as u64, Ordering::Relaxed);
+            published.forwarded_packets.store(forwarded, Ordering::Relaxed);
             let wake =
                 sfu.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
             let sleep = tokio::time::sleep_until(wake.into());
@@ -115,6 +148,15 @@ pub async fn spawn(
                                 warn!(participant = %id, "media negotiation: {e}");
                             }
                         }
+                        Some(MediaCommand::ReceiveVideo { id, from, quality }) => {
+                            let wanted = match quality {
+                                VideoQuality::High => Wanted::High,
+                                VideoQuality::Low => Wanted::Low,
+                            };
+                            if let Err(e) = sfu.set_wanted(now, id, from, wanted) {
+                                tracing::debug!(participant = %id, "video quality: {e}");
+                            }
+                        }
                         Some(MediaCommand::Leave { id }) => sfu.leave(now, id),
                         None => break,
                     }
@@ -125,5 +167,5 @@ pub async fn spawn(
         }
         info!("media loop stopped");
     });
-    Ok((MediaHandle { commands, address }, signal_rx))
+    Ok((MediaHandle { commands, address, stats }, signal_rx))
 }
