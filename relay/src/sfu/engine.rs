@@ -27,7 +27,7 @@ use rtc::{
         event::{RTCPeerConnectionEvent, RTCTrackEvent},
         message::RTCMessage,
         sdp::RTCSessionDescription,
-        state::RTCSignalingState,
+        state::{RTCPeerConnectionState, RTCSignalingState},
         transport::{CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate},
     },
     rtcp::payload_feedbacks::{
@@ -37,8 +37,8 @@ use rtc::{
     rtp_transceiver::{
         RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
         rtp_sender::{
-            RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
-            RTCRtpHeaderExtensionCapability, RtpCodecKind,
+            RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
+            RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
         },
     },
     sansio::Protocol,
@@ -49,8 +49,7 @@ use tracing::{debug, warn};
 use super::{
     demux::{Demuxer, local_ufrag},
     forward::{
-        Decision, Layer, Offered, Throttle, VideoForward, Wanted, allocate_layers,
-        is_vp8_keyframe,
+        Decision, Layer, Offered, Throttle, VideoForward, Wanted, allocate_layers, is_vp8_keyframe,
     },
 };
 
@@ -186,6 +185,8 @@ struct Member {
     wants_offer: bool,
     /// The connection's signalling state.
     signaling: RTCSignalingState,
+    /// DTLS is up: packets can be encrypted for this participant.
+    connected: bool,
 }
 
 /// All media connections of one relay.
@@ -334,7 +335,8 @@ impl Sfu {
             RtpCodecKind::Video,
         );
         let registry =
-            register_default_interceptors(rtc::interceptor::Registry::new(), &mut media_engine)?;
+            register_default_interceptors(rtc::interceptor::Registry::new(), &mut media_engine)?
+                .with(super::feedback::SLOT.into(), super::feedback::FeedbackTap::default());
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_setting_engine(setting_engine)
@@ -368,6 +370,7 @@ impl Sfu {
                 negotiated: false,
                 wants_offer: false,
                 signaling: RTCSignalingState::Stable,
+                connected: false,
             },
         );
         Ok(())
@@ -733,6 +736,7 @@ impl Sfu {
                     }
                     RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
                         debug!(participant = %id, "media connection {state}");
+                        member.connected = state == RTCPeerConnectionState::Connected;
                     }
                     _ => {}
                 }
@@ -748,7 +752,9 @@ impl Sfu {
                                 .pc
                                 .rtp_receiver(inbound.receiver)
                                 .and_then(|r| r.track().rid(ssrc).cloned());
-                            inbound.layers.insert(ssrc, InLayer::new(Layer::from_rid(rid.as_deref())));
+                            inbound
+                                .layers
+                                .insert(ssrc, InLayer::new(Layer::from_rid(rid.as_deref())));
                         }
                         let Some(stream) = inbound.layers.get_mut(&ssrc) else { continue };
                         stream.bytes += packet.payload.len() as u64;
@@ -838,7 +844,9 @@ impl Sfu {
         };
         let mut touched = Vec::new();
         for (other, member) in self.members.iter_mut() {
-            if *other == source || member.room != room {
+            // Until DTLS is up, packets could not be encrypted: forwarding starts afterwards, with
+            // a keyframe.
+            if *other == source || member.room != room || !member.connected {
                 continue;
             }
             for incoming in media {

@@ -364,10 +364,7 @@ mod tests {
         assert_eq!(allocate_layers(&[big(Wanted::Low)], Some(9_000_000)), vec![LOW]);
         // Two big tiles on 1.5 Mbit/s: only one fits in high quality.
         assert_eq!(allocate_layers(&[big(high), big(high)], Some(1_500_000)), vec![HIGH, LOW]);
-        assert_eq!(
-            allocate_layers(&[big(high), big(high)], Some(3_000_000)),
-            vec![HIGH, HIGH]
-        );
+        assert_eq!(allocate_layers(&[big(high), big(high)], Some(3_000_000)), vec![HIGH, HIGH]);
         // A publisher without simulcast has one layer, whatever the bandwidth.
         let single = Offered { wanted: high, layers: vec![(Layer::ONLY, 500_000)] };
         assert_eq!(allocate_layers(&[single], Some(1)), vec![Layer::ONLY]);

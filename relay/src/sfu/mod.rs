@@ -4,8 +4,9 @@
 //! the WebRTC stack.
 
 mod demux;
-pub mod forward;
 mod engine;
+mod feedback;
+pub mod forward;
 mod task;
 
 pub use engine::{Output, Sfu, SfuError};

@@ -114,9 +114,21 @@ impl Client {
 
     /// The next protocol message, or `None` once the connection is closed.
     pub async fn next(&mut self) -> Option<ServerMessage> {
+        self.next_within(WAIT).await
+    }
+
+    /// The next protocol message; fails after `wait`.
+    pub async fn recv_within(&mut self, wait: Duration) -> ServerMessage {
+        match self.next_within(wait).await {
+            Some(message) => message,
+            None => panic!("connection closed while waiting for a message"),
+        }
+    }
+
+    async fn next_within(&mut self, wait: Duration) -> Option<ServerMessage> {
         loop {
             let frame =
-                tokio::time::timeout(WAIT, self.ws.next()).await.expect("a message within 5 s");
+                tokio::time::timeout(wait, self.ws.next()).await.expect("a message in time");
             match frame {
                 Some(Ok(Message::Text(text))) => {
                     return Some(

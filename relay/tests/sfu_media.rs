@@ -1,0 +1,300 @@
+//! Media through the SFU over real UDP on loopback: synthetic participants (the load
+//! generator's, speaking WebRTC with the `rtc` stack like a browser) publish real VP8 simulcast
+//! and Opus, and subscribe; the tests look at the RTP that arrives.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, Ipv4Addr},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use common::TestRelay;
+use loadgen::{Control, Kind, Observed, Options, Progress, Report, assets::clip};
+use protocol::{ParticipantId, ServerMessage, VideoQuality};
+use tokio::{sync::mpsc, task::JoinHandle};
+
+struct Synthetic {
+    control: mpsc::UnboundedSender<Control>,
+    observed: mpsc::UnboundedReceiver<Observed>,
+    task: JoinHandle<Report>,
+}
+
+fn options(relay: &TestRelay, room: &str, name: &str, publish: bool, seconds: u64) -> Options {
+    Options {
+        url: format!("ws://{}/ws", relay.addr),
+        room: room.into(),
+        name: name.into(),
+        publish,
+        simulcast: true,
+        bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        duration: Duration::from_secs(seconds),
+        seed: name.bytes().fold(0x9e37_79b9_7f4a_7c15, |h, b| h.rotate_left(5) ^ u64::from(b)),
+        observer: None,
+        progress: Arc::new(Progress::default()),
+        drop_every: 0,
+    }
+}
+
+fn start(mut options: Options) -> Synthetic {
+    let (observer, observed) = mpsc::unbounded_channel();
+    options.observer = Some(observer);
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(loadgen::run(options, control_rx));
+    Synthetic { control, observed, task }
+}
+
+async fn sfu_relay() -> TestRelay {
+    TestRelay::start(|c| {
+        c.sfu_rooms = vec!["sfu-*".into()];
+        c.media_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await
+}
+
+/// Which clip frame a VP8 payload (without its 1-byte descriptor) belongs to, per layer.
+fn layer_of(payload: &[u8]) -> Option<&'static str> {
+    let body = payload.get(1..)?;
+    let contains = |frames: &[bytes::Bytes]| {
+        frames.iter().any(|f| f.windows(body.len().min(f.len())).any(|w| w == body))
+    };
+    if contains(&clip().high) {
+        Some("high")
+    } else if contains(&clip().low) {
+        Some("low")
+    } else {
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_media_arrives_intact_and_in_order() {
+    let relay = sfu_relay().await;
+    let anna = start(options(&relay, "sfu-a", "Anna", true, 6));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut bruno = start(options(&relay, "sfu-a", "Bruno", false, 5));
+
+    let bruno_report = bruno.task.await.unwrap();
+    let anna_report = anna.task.await.unwrap();
+    assert_eq!(anna_report.error, None);
+    assert_eq!(bruno_report.error, None);
+    let anna_id = anna_report.id.unwrap();
+    let stream = format!("p{}", anna_id.0);
+
+    let mut packets: Vec<Observed> = Vec::new();
+    while let Ok(p) = bruno.observed.try_recv() {
+        packets.push(p);
+    }
+    let video: Vec<&Observed> =
+        packets.iter().filter(|p| p.kind == Kind::Video && p.from == stream).collect();
+    let audio: Vec<&Observed> =
+        packets.iter().filter(|p| p.kind == Kind::Audio && p.from == stream).collect();
+    assert!(video.len() > 100, "Bruno got {} video packets", video.len());
+    assert!(audio.len() > 100, "Bruno got {} audio packets", audio.len());
+
+    // Intact: every audio payload is one of the clip's Opus packets, byte for byte, and
+    // every video payload is a piece of one of the clip's VP8 frames.
+    for p in &audio {
+        assert!(clip().audio.contains(&p.packet.payload), "audio payload altered");
+    }
+    for p in &video {
+        assert!(layer_of(&p.packet.payload).is_some(), "video payload altered");
+    }
+    // In order: on loopback, sequence numbers rise by one from packet to packet.
+    for stream in [&video, &audio] {
+        let out_of_order = stream
+            .windows(2)
+            .filter(|w| {
+                w[1].packet.header.sequence_number
+                    != w[0].packet.header.sequence_number.wrapping_add(1)
+            })
+            .count();
+        assert_eq!(out_of_order, 0, "sequence gaps or reordering");
+    }
+    // The first video packet starts a keyframe.
+    assert!(forward_starts_with_keyframe(video[0]));
+    let stats = &bruno_report.streams[&(stream.clone(), Kind::Video)];
+    assert_eq!(stats.lost(), 0);
+    assert!(stats.frames > 60, "{} frames in ~4 s", stats.frames);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_video_packets_are_resent_from_the_relays_cache() {
+    let relay = sfu_relay().await;
+    let anna = start(options(&relay, "sfu-e", "Anna", true, 6));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Bruno's downlink loses every 25th packet.
+    let bruno = start(Options { drop_every: 25, ..options(&relay, "sfu-e", "Bruno", false, 5) });
+    let report = bruno.task.await.unwrap();
+    anna.task.await.unwrap();
+    let stream = |kind| {
+        report.streams.iter().find(|((_, k), _)| *k == kind).map(|(_, s)| s.clone()).unwrap()
+    };
+    let (video, audio) = (stream(Kind::Video), stream(Kind::Audio));
+    // Audio is not retransmitted (Opus conceals loss): its gaps show the loss was real.
+    assert!(audio.lost() >= 5, "audio lost {} of {}", audio.lost(), audio.expected());
+    // Video asks again (NACK) and the relay answers from its per-stream cache. Packets lost at
+    // the very end may still be missing.
+    assert!(video.expected() > 300, "{}", video.expected());
+    assert!(
+        video.lost() <= 2,
+        "video lost {} of {} despite retransmissions",
+        video.lost(),
+        video.expected()
+    );
+    eprintln!(
+        "video: {} lost of {}; audio: {} lost of {}",
+        video.lost(),
+        video.expected(),
+        audio.lost(),
+        audio.expected()
+    );
+    relay.shutdown().await.unwrap();
+}
+
+fn forward_starts_with_keyframe(p: &Observed) -> bool {
+    relay::sfu::forward::is_vp8_keyframe(&p.packet.payload)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_smaller_tile_switches_layers_on_a_keyframe_seamlessly() {
+    let relay = sfu_relay().await;
+    let anna = start(options(&relay, "sfu-b", "Anna", true, 9));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut bruno = start(options(&relay, "sfu-b", "Bruno", false, 8));
+
+    // Wait for Anna's high layer to reach Bruno, then make her tile small.
+    let started = Instant::now();
+    let mut before: Vec<Observed> = Vec::new();
+    let anna_stream = loop {
+        let p = tokio::time::timeout(Duration::from_secs(5), bruno.observed.recv())
+            .await
+            .expect("media within 5 s")
+            .unwrap();
+        let is_high = p.kind == Kind::Video && layer_of(&p.packet.payload) == Some("high");
+        let from = p.from.clone();
+        before.push(p);
+        if is_high && started.elapsed() > Duration::from_secs(2) {
+            break from;
+        }
+    };
+    let anna_id = ParticipantId(anna_stream.trim_start_matches('p').parse().unwrap());
+    let asked_at = before.iter().filter(|p| p.kind == Kind::Video).count();
+    bruno.control.send(Control::Quality { from: anna_id, quality: VideoQuality::Low }).unwrap();
+
+    let bruno_report = bruno.task.await.unwrap();
+    anna.task.await.unwrap();
+    assert_eq!(bruno_report.error, None);
+    let mut video: Vec<Observed> = before.into_iter().filter(|p| p.kind == Kind::Video).collect();
+    while let Ok(p) = bruno.observed.try_recv() {
+        if p.kind == Kind::Video {
+            video.push(p);
+        }
+    }
+    let layers: Vec<&str> = video.iter().map(|p| layer_of(&p.packet.payload).unwrap()).collect();
+    // Bruno gets the high layer (big tile, no bandwidth limit; he may start on the low one
+    // until the relay has measured Anna's layers), and the low one after asking for less.
+    let up = layers.iter().position(|l| *l == "high").expect("moved up to the high layer");
+    assert!(up < asked_at, "on the high layer before asking for less");
+    let down = up + layers[up..].iter().position(|l| *l == "low").expect("moved down again");
+    assert!(down >= asked_at, "moved down only when asked");
+    assert!(layers[down..].iter().all(|l| *l == "low"), "no going back without being asked");
+    // Every switch happened on a keyframe, and the stream stayed continuous across it.
+    for switch in [up, down].into_iter().filter(|i| *i > 0) {
+        assert!(forward_starts_with_keyframe(&video[switch]), "switched on a keyframe");
+        let (a, b) = (&video[switch - 1].packet.header, &video[switch].packet.header);
+        assert_eq!(b.sequence_number, a.sequence_number.wrapping_add(1), "no sequence gap");
+        assert_eq!(b.ssrc, a.ssrc, "same stream for the browser");
+        let step = b.timestamp.wrapping_sub(a.timestamp);
+        assert!((1..=90_000).contains(&step), "timestamps move on by less than a second: {step}");
+    }
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keyframe_request_reaches_the_publisher() {
+    let relay = sfu_relay().await;
+    let anna = start(options(&relay, "sfu-c", "Anna", true, 5));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Bruno's arrival alone needs a keyframe from Anna (his first picture).
+    let bruno = start(options(&relay, "sfu-c", "Bruno", false, 4));
+    let bruno_report = bruno.task.await.unwrap();
+    let anna_report = anna.task.await.unwrap();
+    assert!(
+        anna_report.keyframe_requests >= 1,
+        "the relay asked Anna for a keyframe: {:?}",
+        anna_report.keyframe_requests
+    );
+    // Throttled: however often it was needed, Anna was asked at most twice a second per layer.
+    assert!(anna_report.keyframe_requests <= 2 * 2 * 5, "{}", anna_report.keyframe_requests);
+    assert!(!bruno_report.first_frames.is_empty());
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vanished_participant_is_cleaned_up_within_ten_seconds() {
+    let relay = sfu_relay().await;
+    let (mut watcher, _, _) = relay.joined("sfu-d", "Wächter").await;
+    let anna = start(options(&relay, "sfu-d", "Anna", true, 30));
+    let anna_id = loop {
+        if let ServerMessage::ParticipantJoined { participant } = watcher.recv().await {
+            break participant.id;
+        }
+    };
+    let status = |relay: &TestRelay| {
+        let addr = relay.addr;
+        async move {
+            let body = http_get(addr, "/api/status").await;
+            serde_json::from_str::<HashMap<String, serde_json::Value>>(&body).unwrap()
+        }
+    };
+    // Wait for the media connection, then pull the plug without saying goodbye.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = status(&relay).await;
+        // The watcher's (never negotiated) and Anna's.
+        if s["media_connections"] == 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Anna's media connection came up: {s:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await; // media flowing
+    anna.control.send(Control::Freeze).unwrap();
+    let frozen = Instant::now();
+    let left = tokio::time::timeout(Duration::from_secs(12), async {
+        loop {
+            if let ServerMessage::ParticipantLeft { id } =
+                watcher.recv_within(Duration::from_secs(13)).await
+            {
+                return id;
+            }
+        }
+    })
+    .await
+    .expect("Anna disappears within ~10 s");
+    assert_eq!(left, anna_id);
+    let took = frozen.elapsed();
+    eprintln!("Anna vanished; the others saw her leave after {took:?}");
+    assert!(took <= Duration::from_secs(11), "took {took:?}");
+    let s = status(&relay).await;
+    assert_eq!(s["participants"], 1, "{s:?}");
+    assert_eq!(s["media_connections"], 1, "the relay freed her media connection: {s:?}");
+    anna.task.abort();
+    relay.shutdown().await.unwrap();
+}
+
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
