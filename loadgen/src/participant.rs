@@ -312,7 +312,7 @@ async fn run_inner(
                 let rtp = n > 1 && (128..192).contains(&buffer[0]) && !(192..224).contains(&buffer[1]);
                 if rtp && options.drop_every > 0 {
                     rtp_datagrams += 1;
-                    if rtp_datagrams % options.drop_every == 0 {
+                    if rtp_datagrams.is_multiple_of(options.drop_every) {
                         continue;
                     }
                 }
