@@ -363,6 +363,9 @@ impl Peer {
             } else {
                 RtcRtpTransceiverDirection::Sendrecv
             });
+            if self.routed && kind == "video" {
+                init.set_send_encodings(&simulcast_layers());
+            }
             match local.track(kind) {
                 Some(track) => {
                     self.pc.add_transceiver_with_media_stream_track_and_init(track, &init);
@@ -567,4 +570,18 @@ impl Peer {
             _ => None,
         }
     }
+}
+
+/// The two simulcast layers sent to the relay: half the camera's resolution at up to
+/// 200 kbit/s, and the full picture at up to 900 kbit/s. The relay forwards each receiver the
+/// one that fits its tile and bandwidth. Browsers that cannot send simulcast send one layer.
+fn simulcast_layers() -> js_sys::Array {
+    let low = web_sys::RtcRtpEncodingParameters::new();
+    low.set_rid("l");
+    low.set_scale_resolution_down_by(2.0);
+    low.set_max_bitrate(200_000);
+    let high = web_sys::RtcRtpEncodingParameters::new();
+    high.set_rid("h");
+    high.set_max_bitrate(900_000);
+    js_sys::Array::of2(&low, &high)
 }

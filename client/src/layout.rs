@@ -20,10 +20,40 @@ pub fn best_grid(count: usize, width: f64, height: f64, gap: f64, aspect: f64) -
     (best.0, best.1.max(0.0).floor())
 }
 
+/// Tiles narrower than this (CSS pixels) show another participant's video well enough from the
+/// relay's small simulcast layer (a quarter of the pixels of the large one).
+pub const SMALL_TILE_PX: f64 = 360.0;
+
+/// The picture quality a tile needs: the featured (large) tile of speaker view and large grid
+/// tiles get the best layer; the filmstrip and small grid tiles get the small one.
+pub fn wanted_quality(featured: Option<bool>, grid_tile_px: f64) -> protocol::VideoQuality {
+    let large = match featured {
+        Some(is_featured) => is_featured,
+        None => grid_tile_px >= SMALL_TILE_PX,
+    };
+    if large { protocol::VideoQuality::High } else { protocol::VideoQuality::Low }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tiles_ask_for_the_quality_their_size_needs() {
+        use protocol::VideoQuality::{High, Low};
+        // Speaker view: only the featured tile is large.
+        assert_eq!(wanted_quality(Some(true), 0.0), High);
+        assert_eq!(wanted_quality(Some(false), 900.0), Low);
+        // Grid: by tile width.
+        assert_eq!(wanted_quality(None, 640.0), High);
+        assert_eq!(wanted_quality(None, 200.0), Low);
+        // Twelve people on a laptop screen get small tiles.
+        let (_, tile) = best_grid(12, 1280.0 - 32.0, 800.0 - 200.0, 12.0, 16.0 / 9.0);
+        assert_eq!(wanted_quality(None, tile), Low);
+        let (_, tile) = best_grid(3, 1280.0 - 32.0, 800.0 - 200.0, 12.0, 16.0 / 9.0);
+        assert_eq!(wanted_quality(None, tile), High);
+    }
 
     const WIDE: f64 = 16.0 / 9.0;
 

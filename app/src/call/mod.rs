@@ -569,6 +569,13 @@ impl Call {
     }
 
     /// Raises or lowers our hand.
+    /// Tells the relay how big `from`'s video is shown, so it forwards the simulcast layer
+    /// that fits (server forwarding only; a mesh ignores it).
+    pub fn set_video_quality(&self, from: ParticipantId, quality: protocol::VideoQuality) {
+        self.send(&ClientMessage::ReceiveVideo { from, quality });
+    }
+
+    /// Raises or lowers our hand.
     pub fn set_hand(&self, raised: bool) {
         self.send(&ClientMessage::Hand { raised });
     }

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use client::errors::UserError;
 use leptos::prelude::*;
-use protocol::RoomMode;
+use protocol::{ParticipantId, RoomMode};
 
 use crate::{
     call::{Call, CallPhase, CallView, Layout, Panel},
@@ -121,21 +121,46 @@ pub fn MeetingView(
     let size = RwSignal::new(window_size());
     let resize = window_event_listener(leptos::ev::resize, move |_| size.set(window_size()));
     on_cleanup(move || resize.remove());
+    let grid = move || {
+        let (width, height) = size.get();
+        let panel = if view.panel.get() != Panel::Closed && width > 720.0 { 364.0 } else { 0.0 };
+        client::layout::best_grid(count(), width - 32.0 - panel, height - 200.0, 12.0, 16.0 / 9.0)
+    };
     let grid_style = move || {
         if layout_name() != "grid" {
             return String::new();
         }
-        let (width, height) = size.get();
-        let panel = if view.panel.get() != Panel::Closed && width > 720.0 { 364.0 } else { 0.0 };
-        let (columns, tile) = client::layout::best_grid(
-            count(),
-            width - 32.0 - panel,
-            height - 200.0,
-            12.0,
-            16.0 / 9.0,
-        );
+        let (columns, tile) = grid();
         format!("grid-template-columns: repeat({columns}, minmax(0, {tile}px));")
     };
+    // With server forwarding, tell the relay which quality each tile needs (it forwards the
+    // matching simulcast layer); re-sent whenever tiles, layout or window size change it.
+    Effect::new(move |sent: Option<Vec<(ParticipantId, protocol::VideoQuality)>>| {
+        if view.mode.get() != RoomMode::Sfu {
+            return Vec::new();
+        }
+        let featured = featured.get();
+        let speaker_view = presenting() || featured.is_some();
+        let tile_px = grid().1;
+        let wanted: Vec<_> = view.tiles.with(|tiles| {
+            tiles
+                .iter()
+                .map(|t| {
+                    let large = speaker_view.then(|| featured == Some(t.id));
+                    (t.id, client::layout::wanted_quality(large, tile_px))
+                })
+                .collect()
+        });
+        if sent.as_ref() != Some(&wanted)
+            && let Some(call) = call.get_value()
+        {
+            let before = sent.unwrap_or_default();
+            for (id, quality) in wanted.iter().filter(|w| !before.contains(w)) {
+                call.set_video_quality(*id, *quality);
+            }
+        }
+        wanted
+    });
     let in_room = move || matches!(view.phase.get(), CallPhase::Joined | CallPhase::Reconnecting);
 
     view! {

@@ -14,13 +14,16 @@ use std::{
 
 use bytes::BytesMut;
 use protocol::{ParticipantId, Signal};
+use rtc::interceptor::{SenderReportBuilder, Slot};
 use rtc::{
     media_stream::MediaStreamTrack,
     peer_connection::{
         RTCPeerConnection, RTCPeerConnectionBuilder,
         configuration::{
             RTCConfigurationBuilder,
-            interceptor_registry::register_default_interceptors,
+            interceptor_registry::{
+                configure_nack, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+            },
             media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine},
             setting_engine::SettingEngineBuilder,
         },
@@ -117,13 +120,24 @@ struct InLayer {
     bitrate: u64,
     /// Keyframe requests to this stream.
     throttle: Throttle,
+    /// When its last packet came.
+    last_packet: Option<Instant>,
 }
 
 impl InLayer {
     fn new(layer: Layer) -> Self {
-        Self { layer, bytes: 0, bitrate: 0, throttle: Throttle::default() }
+        Self { layer, bytes: 0, bitrate: 0, throttle: Throttle::default(), last_packet: None }
+    }
+
+    /// Whether the publisher is sending this layer now (browsers pause large layers while their
+    /// upload is short of bandwidth or CPU).
+    fn flowing(&self, now: Instant) -> bool {
+        self.last_packet.is_some_and(|t| now.saturating_duration_since(t) < PAUSED_AFTER)
     }
 }
+
+/// Silence after which a layer counts as paused, and subscribers move to one that flows.
+const PAUSED_AFTER: Duration = Duration::from_millis(400);
 
 /// A packet a publisher sent, ready to go to its subscribers.
 struct Incoming {
@@ -232,6 +246,25 @@ fn kind_name(kind: RtpCodecKind) -> &'static str {
     if kind == RtpCodecKind::Audio { "audio" } else { "video" }
 }
 
+/// The interceptor chain of every connection: NACK both ways (the relay asks publishers again
+/// for lost packets and answers subscribers' NACKs from a per-stream send buffer), transport-wide
+/// congestion feedback to publishers, sender reports to subscribers, and the tap that hands
+/// subscribers' keyframe requests and bandwidth estimates to the engine.
+///
+/// Deliberately no receiver reports to publishers: browsers stop tagging a simulcast layer's
+/// packets with its MID and RID once a report acknowledges the SSRC, and `rtc` forgets which
+/// SSRC is which layer whenever the connection is renegotiated (every time someone joins or
+/// leaves), so it must be able to learn it again from the packets. Congestion control does not
+/// need the reports: it runs on transport-wide feedback.
+fn interceptors(media_engine: &mut MediaEngine) -> Result<rtc::interceptor::Registry, SfuError> {
+    let registry = configure_nack(rtc::interceptor::Registry::new(), media_engine);
+    configure_simulcast_extension_headers(media_engine)?;
+    let registry = configure_twcc_receiver_only(registry, media_engine)?;
+    Ok(registry
+        .with(Slot::SenderReport, SenderReportBuilder::new().build())
+        .with(super::feedback::SLOT.into(), super::feedback::FeedbackTap::default()))
+}
+
 /// The stamp of `sender` on `member`'s connection, worked out once it is negotiated.
 fn stamp_of(member: &mut Member, sender_id: RTCRtpSenderId) -> Option<Stamp> {
     if let Some(stamp) = member.stamps.get(&sender_id) {
@@ -334,9 +367,7 @@ impl Sfu {
             RTCPFeedback { typ: "goog-remb".to_owned(), parameter: String::new() },
             RtpCodecKind::Video,
         );
-        let registry =
-            register_default_interceptors(rtc::interceptor::Registry::new(), &mut media_engine)?
-                .with(super::feedback::SLOT.into(), super::feedback::FeedbackTap::default());
+        let registry = interceptors(&mut media_engine)?;
         let mut pc = RTCPeerConnectionBuilder::new()
             .with_configuration(RTCConfigurationBuilder::new().build())
             .with_setting_engine(setting_engine)
@@ -610,7 +641,8 @@ impl Sfu {
         }
         self.window_start = Some(now);
         let millis = elapsed.as_millis().max(1) as u64;
-        for member in self.members.values_mut() {
+        for (id, member) in self.members.iter_mut() {
+            tracing::trace!(participant = %id, layers = ?member.inbound.values().flat_map(|i| i.layers.iter().map(|(s, l)| (*s, l.layer, l.bytes))).collect::<Vec<_>>(), "bytes this window");
             for layer in member.inbound.values_mut().flat_map(|i| i.layers.values_mut()) {
                 layer.bitrate = layer.bytes * 8 * 1000 / millis;
                 layer.bytes = 0;
@@ -619,20 +651,28 @@ impl Sfu {
     }
 
     /// Re-picks the layer of every video `id` receives, from its tiles and its bandwidth.
-    fn choose_layers(&mut self, _now: Instant, id: ParticipantId) {
+    fn choose_layers(&mut self, now: Instant, id: ParticipantId) {
         let Some(member) = self.members.get(&id) else { return };
         let mut sources: Vec<ParticipantId> = member.video.keys().copied().collect();
         sources.sort();
         let offered: Vec<Offered> = sources
             .iter()
             .map(|source| {
-                let mut layers: Vec<(Layer, u64)> = self
+                let mut known: Vec<(Layer, u64, bool)> = self
                     .members
                     .get(source)
                     .and_then(|m| m.inbound.values().find(|i| i.kind == RtpCodecKind::Video))
-                    .map(|i| i.layers.values().map(|l| (l.layer, l.bitrate)).collect())
+                    .map(|i| {
+                        i.layers.values().map(|l| (l.layer, l.bitrate, l.flowing(now))).collect()
+                    })
                     .unwrap_or_default();
-                layers.sort();
+                known.sort();
+                // Only layers that are flowing; if none is, the smallest known one.
+                let mut layers: Vec<(Layer, u64)> =
+                    known.iter().filter(|l| l.2).map(|l| (l.0, l.1)).collect();
+                if layers.is_empty() {
+                    layers.extend(known.first().map(|l| (l.0, l.1)));
+                }
                 Offered { wanted: member.wanted.get(source).copied().unwrap_or_default(), layers }
             })
             .collect();
@@ -642,7 +682,7 @@ impl Sfu {
             if let Some(forward) = member.video.get_mut(source)
                 && forward.target() != layer
             {
-                debug!(subscriber = %id, %source, ?layer, "layer change");
+                debug!(subscriber = %id, %source, ?layer, offered = ?offered, "layer change");
                 forward.set_target(layer);
             }
         }
@@ -700,9 +740,11 @@ impl Sfu {
                             .map(|r| r.track().kind())
                             .unwrap_or(RtpCodecKind::Unspecified);
                         let layer = Layer::from_rid(init.rid.as_deref());
+                        debug!(participant = %id, rid = ?init.rid, ssrc = init.ssrc, track = %init.track_id, "stream opened");
                         if let Some(inbound) = member.inbound.get_mut(&init.track_id) {
-                            // Another simulcast layer of a track we know.
-                            inbound.layers.insert(init.ssrc, InLayer::new(layer));
+                            // Another simulcast layer of a track we know (or one we know,
+                            // announced again after a renegotiation).
+                            inbound.layers.entry(init.ssrc).or_insert_with(|| InLayer::new(layer));
                             continue;
                         }
                         // One audio and one video track per participant are forwarded; a second
@@ -744,7 +786,10 @@ impl Sfu {
             while let Some(message) = member.pc.poll_read() {
                 match message.message {
                     RTCMessage::RtpPacket(track_id, packet) => {
-                        let Some(inbound) = member.inbound.get_mut(&track_id) else { continue };
+                        let Some(inbound) = member.inbound.get_mut(&track_id) else {
+                            tracing::trace!(participant = %id, %track_id, "packet of an unknown track");
+                            continue;
+                        };
                         let ssrc = packet.header.ssrc;
                         if !inbound.layers.contains_key(&ssrc) {
                             // A layer whose first packet raced its track event.
@@ -758,6 +803,7 @@ impl Sfu {
                         }
                         let Some(stream) = inbound.layers.get_mut(&ssrc) else { continue };
                         stream.bytes += packet.payload.len() as u64;
+                        stream.last_packet = Some(now);
                         let video = inbound.kind == RtpCodecKind::Video;
                         media.push(Incoming {
                             kind: inbound.kind,
@@ -926,6 +972,7 @@ impl Sfu {
         member.signaling = RTCSignalingState::HaveLocalOffer;
         debug!(participant = %id, "offer to participant");
         let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
+        tracing::trace!(participant = %id, %sdp, "our offer");
         self.outputs.push_back(Output::Signal { to: id, signal: Signal::Offer { sdp } });
     }
 
