@@ -3,6 +3,8 @@
 //! WebRTC, answer keyframe requests, and measure what they receive.
 
 pub mod assets;
+pub mod driver;
+pub mod janus;
 pub mod participant;
 pub mod peer;
 pub mod stats;

@@ -3,23 +3,20 @@
 
 use std::{
     collections::HashMap,
-    net::{IpAddr, SocketAddr},
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    net::IpAddr,
+    sync::{Arc, atomic::AtomicU64},
     time::{Duration, Instant},
 };
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::{ClientMessage, MediaState, ParticipantId, RoomMode, ServerMessage, Signal};
 use rtc::rtp::packet::Packet;
-use tokio::{net::UdpSocket, sync::mpsc};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::{
-    assets::{AUDIO_PACKET_MS, FRAME_RATE, clip},
-    peer::{Kind, PeerConfig, PeerEvent, SyntheticPeer},
+    driver::{Driver, media_err},
+    peer::Kind,
     stats::StreamStats,
 };
 
@@ -116,7 +113,7 @@ pub struct Report {
     pub connect_time: Option<Duration>,
     /// From starting to the first video frame of each publisher (first packet of a keyframe).
     pub first_frames: Vec<Duration>,
-    /// Per received stream (publisher stream, kind).
+    /// Per received track (track id, kind).
     pub streams: HashMap<(String, Kind), StreamStats>,
     /// Keyframe requests that reached this participant.
     pub keyframe_requests: u64,
@@ -187,144 +184,32 @@ async fn run_inner(
         }
     };
 
-    let socket = UdpSocket::bind(SocketAddr::new(options.bind_ip, 0)).await?;
-    let local_addr = socket.local_addr()?;
-    let media_err = |e: rtc::shared::error::Error| LoadError::Media(e.to_string());
-    let mut peer = SyntheticPeer::new(
-        Instant::now(),
-        PeerConfig {
-            local_addr,
-            publish: options.publish,
-            simulcast: options.simulcast,
-            seed: options.seed,
-        },
-    )
-    .map_err(media_err)?;
+    let mut driver = Driver::new(options, options.publish, started).await?;
     let mut offered = false;
-    let mut connected = false;
-    let mut buffer = vec![0u8; 2048];
-
-    let clip = clip();
-    let frame_interval = Duration::from_micros(1_000_000 / u64::from(FRAME_RATE));
-    let audio_interval = Duration::from_millis(u64::from(AUDIO_PACKET_MS));
-    let mut next_frame = Instant::now();
-    let mut next_audio = Instant::now();
-    let (mut frame_no, mut clip_pos, mut audio_no) = (0u32, 0usize, 0u32);
-    let ts_base = (options.seed >> 8) as u32;
-    let mut first_frame_seen: HashMap<String, ()> = HashMap::new();
     let mut control_open = true;
-    let mut rtp_datagrams = 0u32;
 
     loop {
-        let now = Instant::now();
         if mode == RoomMode::Sfu && !offered {
             offered = true;
-            let sdp = peer.create_offer(now).map_err(media_err)?;
+            let sdp = driver.peer.create_offer(Instant::now()).map_err(media_err)?;
             send(&mut ws, &ClientMessage::RelaySignal { signal: Signal::Offer { sdp } }).await?;
         }
-        // Media on schedule, once connected.
-        if connected && options.publish {
-            while next_frame <= now {
-                let low = &clip.low[clip_pos % clip.low.len()];
-                let high = &clip.high[clip_pos % clip.high.len()];
-                let frames: Vec<&bytes::Bytes> =
-                    if options.simulcast { vec![low, high] } else { vec![high] };
-                let sent = peer.send_video(now, &frames, ts_base.wrapping_add(frame_no * 3000));
-                report.sent += sent as u64;
-                options.progress.sent.fetch_add(sent as u64, Ordering::Relaxed);
-                frame_no += 1;
-                clip_pos += 1;
-                next_frame += frame_interval;
-            }
-            while next_audio <= now {
-                let packet = &clip.audio[audio_no as usize % clip.audio.len()];
-                if peer.send_audio(now, packet, ts_base.wrapping_add(audio_no * 960), 30) {
-                    report.sent += 1;
-                    options.progress.sent.fetch_add(1, Ordering::Relaxed);
-                }
-                audio_no += 1;
-                next_audio += audio_interval;
-            }
-        }
-        while let Some((to, data)) = peer.poll_transmit() {
-            let _ = socket.try_send_to(&data, to);
-        }
-        while let Some(event) = peer.poll_event() {
-            match event {
-                PeerEvent::Connected => {
-                    if !connected {
-                        connected = true;
-                        report.connect_time = Some(started.elapsed());
-                        options.progress.connected.fetch_add(1, Ordering::Relaxed);
-                        next_frame = Instant::now();
-                        next_audio = Instant::now();
-                    }
-                }
-                PeerEvent::Failed => return Err(LoadError::Media("connection failed".into())),
-                PeerEvent::KeyframeRequested => {
-                    report.keyframe_requests += 1;
-                    // The clip's loops start with keyframes: start the next loop now.
-                    clip_pos = 0;
-                }
-                PeerEvent::Media { stream, kind, packet } => {
-                    let at = Instant::now();
-                    options.progress.received.fetch_add(1, Ordering::Relaxed);
-                    let clock = if kind == Kind::Audio { 48_000 } else { 90_000 };
-                    if kind == Kind::Video
-                        && !first_frame_seen.contains_key(&stream)
-                        && packet.payload.first().is_some_and(|b| b & 0x10 != 0)
-                    {
-                        first_frame_seen.insert(stream.clone(), ());
-                        report.first_frames.push(started.elapsed());
-                    }
-                    report
-                        .streams
-                        .entry((stream.clone(), kind))
-                        .or_insert_with(|| StreamStats::new(clock))
-                        .record(
-                            at,
-                            packet.header.sequence_number,
-                            packet.header.timestamp,
-                            packet.header.marker,
-                            packet.payload.len(),
-                        );
-                    if let Some(observer) = &options.observer {
-                        let _ = observer.send(Observed { from: stream, kind, at, packet });
-                    }
-                }
-            }
-        }
-        if now >= deadline {
+        driver.pump(options, report)?;
+        if Instant::now() >= deadline {
             let _ = send(&mut ws, &ClientMessage::Leave).await;
             let _ = ws.close(None).await;
             return Ok(());
         }
-
-        let mut wake =
-            peer.poll_timeout().unwrap_or(now + Duration::from_millis(100)).min(deadline);
-        if connected && options.publish {
-            wake = wake.min(next_frame).min(next_audio);
-        }
+        let wake = driver.next_wake(deadline);
         tokio::select! {
-            received = socket.recv_from(&mut buffer) => {
-                let (n, from) = received?;
-                // RTP (not RTCP: payload types 64-95 after the marker bit) may be "lost".
-                let rtp = n > 1 && (128..192).contains(&buffer[0]) && !(192..224).contains(&buffer[1]);
-                if rtp && options.drop_every > 0 {
-                    rtp_datagrams += 1;
-                    if rtp_datagrams.is_multiple_of(options.drop_every) {
-                        continue;
-                    }
-                }
-                peer.handle_datagram(Instant::now(), from, &buffer[..n]);
-            }
+            received = driver.recv(options.drop_every) => received?,
             message = recv(&mut ws) => match message? {
                 ServerMessage::ModeChanged { mode: new } => mode = new,
                 ServerMessage::RelaySignal { signal: Signal::Answer { sdp } } => {
-                    peer.set_answer(Instant::now(), sdp).map_err(media_err)?;
+                    driver.peer.set_answer(Instant::now(), sdp).map_err(media_err)?;
                 }
                 ServerMessage::RelaySignal { signal: Signal::Offer { sdp } } => {
-                    let sdp = peer.answer(Instant::now(), sdp).map_err(media_err)?;
+                    let sdp = driver.peer.answer(Instant::now(), sdp).map_err(media_err)?;
                     send(&mut ws, &ClientMessage::RelaySignal { signal: Signal::Answer { sdp } })
                         .await?;
                 }
@@ -352,7 +237,7 @@ async fn run_inner(
                 }
                 None => control_open = false,
             },
-            _ = tokio::time::sleep_until(wake.into()) => peer.handle_timeout(Instant::now()),
+            _ = tokio::time::sleep_until(wake.into()) => driver.on_timeout(),
         }
     }
 }

@@ -113,6 +113,8 @@ pub enum PeerEvent {
     Media {
         /// The media stream id the sender gave the track.
         stream: String,
+        /// The track's id (unique per received track; Janus puts all tracks in one stream).
+        track: String,
         /// Audio or video.
         kind: Kind,
         /// The packet.
@@ -410,6 +412,7 @@ impl SyntheticPeer {
                     if let Some((stream, kind)) = self.tracks.get(&track_id) {
                         self.events.push_back(PeerEvent::Media {
                             stream: stream.clone(),
+                            track: track_id,
                             kind: *kind,
                             packet,
                         });

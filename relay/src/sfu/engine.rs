@@ -14,7 +14,7 @@ use std::{
 
 use bytes::BytesMut;
 use protocol::{ParticipantId, Signal};
-use rtc::interceptor::{SenderReportBuilder, Slot};
+use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, SenderReportBuilder, Slot};
 use rtc::{
     media_stream::MediaStreamTrack,
     peer_connection::{
@@ -22,7 +22,7 @@ use rtc::{
         configuration::{
             RTCConfigurationBuilder,
             interceptor_registry::{
-                configure_nack, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+                configure_simulcast_extension_headers, configure_twcc_receiver_only,
             },
             media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine},
             setting_engine::SettingEngineBuilder,
@@ -136,6 +136,9 @@ impl InLayer {
     }
 }
 
+/// Packets kept per forwarded video stream to answer NACKs from.
+const NACK_BUFFER: u16 = 512;
+
 /// Silence after which a layer counts as paused, and subscribers move to one that flows.
 const PAUSED_AFTER: Duration = Duration::from_millis(400);
 
@@ -201,6 +204,22 @@ struct Member {
     signaling: RTCSignalingState,
     /// DTLS is up: packets can be encrypted for this participant.
     connected: bool,
+    /// When the connection next needs [`Sfu::handle_timeout`], as last asked.
+    next_timeout: Option<Instant>,
+    /// The connection was used since: ask again.
+    timeout_stale: bool,
+}
+
+impl Member {
+    /// When the connection needs time to pass next. Asking `rtc` walks its whole pipeline, so
+    /// the answer is kept until the connection is used again.
+    fn timeout(&mut self) -> Option<Instant> {
+        if self.timeout_stale {
+            self.next_timeout = self.pc.poll_timeout();
+            self.timeout_stale = false;
+        }
+        self.next_timeout
+    }
 }
 
 /// All media connections of one relay.
@@ -257,7 +276,17 @@ fn kind_name(kind: RtpCodecKind) -> &'static str {
 /// leaves), so it must be able to learn it again from the packets. Congestion control does not
 /// need the reports: it runs on transport-wide feedback.
 fn interceptors(media_engine: &mut MediaEngine) -> Result<rtc::interceptor::Registry, SfuError> {
-    let registry = configure_nack(rtc::interceptor::Registry::new(), media_engine);
+    for parameter in ["", "pli"] {
+        media_engine.register_feedback(
+            RTCPFeedback { typ: "nack".to_owned(), parameter: parameter.to_owned() },
+            RtpCodecKind::Video,
+        );
+    }
+    // 512 packets is several seconds of video, far beyond any round trip worth repairing; the
+    // default 1024 costs over a megabyte per forwarded video stream.
+    let registry = rtc::interceptor::Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().with_size(NACK_BUFFER).build())
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
     configure_simulcast_extension_headers(media_engine)?;
     let registry = configure_twcc_receiver_only(registry, media_engine)?;
     Ok(registry
@@ -402,6 +431,8 @@ impl Sfu {
                 wants_offer: false,
                 signaling: RTCSignalingState::Stable,
                 connected: false,
+                next_timeout: None,
+                timeout_stale: true,
             },
         );
         Ok(())
@@ -606,7 +637,7 @@ impl Sfu {
         } else {
             Some(self.last_tick.map_or_else(Instant::now, |t| t + TICK))
         };
-        self.members.values_mut().filter_map(|m| m.pc.poll_timeout()).chain(tick).min()
+        self.members.values_mut().filter_map(Member::timeout).chain(tick).min()
     }
 
     /// Lets time pass: ICE keepalives, DTLS retransmits, RTCP reports, layer choices, keyframe
@@ -614,12 +645,14 @@ impl Sfu {
     pub fn handle_timeout(&mut self, now: Instant) {
         let ids: Vec<ParticipantId> = self.members.keys().copied().collect();
         for id in &ids {
-            if let Some(member) = self.members.get_mut(id) {
-                let due = member.pc.poll_timeout().is_some_and(|t| t <= now);
-                if due && let Err(e) = member.pc.handle_timeout(now) {
-                    debug!(participant = %id, "timeout handling failed: {e}");
-                }
+            let Some(member) = self.members.get_mut(id) else { continue };
+            if member.timeout().is_none_or(|t| t > now) {
+                continue;
             }
+            if let Err(e) = member.pc.handle_timeout(now) {
+                debug!(participant = %id, "timeout handling failed: {e}");
+            }
+            member.timeout_stale = true;
             self.drain(now, *id);
         }
         if self.last_tick.is_none_or(|t| now >= t + TICK) {
@@ -978,6 +1011,8 @@ impl Sfu {
 
     fn flush_writes(&mut self, id: ParticipantId) {
         let Some(member) = self.members.get_mut(&id) else { return };
+        // Every use of a connection ends here: its timers may have moved.
+        member.timeout_stale = true;
         while let Some(datagram) = member.pc.poll_write() {
             self.outputs.push_back(Output::Transmit {
                 to: datagram.transport.peer_addr,
