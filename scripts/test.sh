@@ -16,7 +16,9 @@ cargo test --workspace --exclude app
 
 echo "==> building the app and the relay for the browser tests"
 trunk build --release
-cargo build -p relay
+# The shipped (release) relay, and the load generator whose synthetic participants join the
+# twelve-person test.
+cargo build --release -p relay -p loadgen
 
 echo "==> browser tests (Chromium and Firefox), in a network namespace of their own"
 cd e2e

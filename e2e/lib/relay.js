@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const RELAY_BIN = process.env.RELAY_BIN ?? path.join(root, 'target', 'debug', 'relay');
+export const RELAY_BIN = process.env.RELAY_BIN ?? path.join(root, 'target', 'release', 'relay');
 export const DIST = process.env.DIST_DIR ?? path.join(root, 'dist');
 
 /** A running relay. `url(room, params)` builds a room link. */

@@ -40,6 +40,13 @@ pub struct Driver {
     buffer: Vec<u8>,
 }
 
+/// Whether a VP8 packet from a synthetic publisher starts a keyframe: the first packet of a
+/// frame (S bit, partition 0) whose VP8 header has P = 0. Synthetic publishers send one-byte
+/// payload descriptors, and neither server rewrites them, so no extensions to skip.
+fn starts_keyframe(payload: &[u8]) -> bool {
+    matches!(payload, [descriptor, header, ..] if descriptor & 0x17 == 0x10 && header & 1 == 0)
+}
+
 pub(crate) fn media_err(e: rtc::shared::error::Error) -> LoadError {
     LoadError::Media(e.to_string())
 }
@@ -131,7 +138,7 @@ impl Driver {
                     options.progress.received.fetch_add(1, Ordering::Relaxed);
                     let clock = if kind == Kind::Audio { 48_000 } else { 90_000 };
                     if kind == Kind::Video
-                        && packet.payload.first().is_some_and(|b| b & 0x10 != 0)
+                        && starts_keyframe(&packet.payload)
                         && self.first_frames.insert(track.clone())
                     {
                         report.first_frames.push(self.started.elapsed());

@@ -110,7 +110,7 @@ struct Measured {
 
 struct Spawned {
     handle: tokio::task::JoinHandle<Report>,
-    _control: mpsc::UnboundedSender<loadgen::Control>,
+    control: mpsc::UnboundedSender<loadgen::Control>,
     listener: bool,
 }
 
@@ -180,7 +180,7 @@ async fn main() {
                     tokio::spawn(loadgen::janus::run(options, expected, control_rx))
                 }
             };
-            spawned.push(Spawned { handle, _control: control, listener });
+            spawned.push(Spawned { handle, control, listener });
             tokio::time::sleep(Duration::from_millis(args.ramp_ms)).await;
         }
     }
@@ -194,8 +194,19 @@ async fn main() {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let usage = || args.server_pid.and_then(process_usage);
     let rss_before = usage().map(|u| u.1);
+    let mut interrupted = false;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            // Ctrl-C (or SIGINT from a test): everyone leaves now, and the summary follows.
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                eprintln!("interrupted: participants are leaving");
+                for s in &spawned {
+                    let _ = s.control.send(loadgen::Control::Stop);
+                }
+            }
+        }
         let now = Instant::now();
         let received = progress.received.load(Ordering::Relaxed);
         eprintln!(
@@ -313,6 +324,27 @@ async fn main() {
             avg * 8.0 / 1e3 / args.seconds.max(1) as f64
         );
     }
+    // Who received whom: tracks with a decodable picture (video) or a second of sound (audio).
+    let fewest = |kind: Kind| {
+        reports
+            .iter()
+            .map(|(_, r)| {
+                r.streams
+                    .iter()
+                    .filter(|((_, k), s)| {
+                        *k == kind
+                            && if kind == Kind::Video { s.frames > 0 } else { s.packets >= 50 }
+                    })
+                    .count()
+            })
+            .min()
+            .unwrap_or(0)
+    };
+    println!(
+        "| fewest tracks received by one participant | video {}, audio {} |",
+        fewest(Kind::Video),
+        fewest(Kind::Audio)
+    );
     println!("| participant errors | {} |", errors.len());
     for e in errors.iter().take(5) {
         eprintln!("error: {e}");

@@ -111,7 +111,8 @@ pub struct Report {
     pub id: Option<ParticipantId>,
     /// From starting to the media connection being up.
     pub connect_time: Option<Duration>,
-    /// From starting to the first video frame of each publisher (first packet of a keyframe).
+    /// From starting to the first decodable picture of each received video track (the first
+    /// packet of a keyframe; servers that forward from any frame get no credit for it).
     pub first_frames: Vec<Duration>,
     /// Per received track (track id, kind).
     pub streams: HashMap<(String, Kind), StreamStats>,

@@ -1,0 +1,100 @@
+// Twelve in one council room: two Chromium and two Firefox participants plus eight synthetic
+// ones from the load generator (real VP8 simulcast and Opus over WebRTC, no browser). Everyone
+// must see and hear everyone: the browsers check their tiles and inbound audio, the synthetic
+// participants report what they received.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+
+import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { mode, remoteNames, videoPlays } from '../lib/meeting.js';
+import { Relay } from '../lib/relay.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LOADGEN = process.env.LOADGEN_BIN ?? path.join(root, 'target', 'release', 'loadgen');
+const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+const BROWSERS = ['Anna', 'Bruno', 'Cleo', 'Dora'];
+const SYNTHETIC = 8;
+const ROOM = 'rat-0'; // the load generator names its rooms <prefix>-<n>
+
+/** Audio streams whose received bytes keep rising, over the page's relay connection. */
+function liveAudioStreams(tab) {
+  return tab.evaluate(async () => {
+    const count = async () => {
+      const bytes = new Map();
+      for (const pc of (window.__pcs ?? []).filter((p) => p.connectionState !== 'closed')) {
+        (await pc.getStats()).forEach((s) => {
+          if (s.type === 'inbound-rtp' && s.kind === 'audio') bytes.set(s.id, s.bytesReceived ?? 0);
+        });
+      }
+      return bytes;
+    };
+    const a = await count();
+    await new Promise((r) => setTimeout(r, 1000));
+    const b = await count();
+    return [...b].filter(([id, n]) => n > (a.get(id) ?? 0)).length;
+  });
+}
+
+describe('twelve participants in one room: browsers and synthetic participants', { timeout: 420_000 }, () => {
+  let relay;
+  let loadgen;
+  let loadgenOutput = '';
+  let loadgenDone;
+  const tabs = {};
+
+  before(async () => {
+    relay = await Relay.start({ args: ['--sfu-rooms', 'rat-*'] });
+    const engines = [chromiumTab, firefoxTab, chromiumTab, firefoxTab];
+    for (const [i, name] of BROWSERS.entries()) {
+      tabs[name] = await engines[i]();
+      await tabs[name].goto(relay.url(ROOM, { name, autojoin: '1' }));
+    }
+    loadgen = spawn(LOADGEN, [
+      '--url', `ws://${relay.address}/ws`, '--bind', process.env.E2E_MEDIA_IP ?? '127.0.0.1',
+      '--room-prefix', 'rat', '--rooms', '1', '--publishers', String(SYNTHETIC), '--listeners', '0',
+      // Longer than the test needs: it interrupts them once the browsers are done.
+      '--seconds', '240', '--ramp-ms', '300',
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    loadgen.stdout.on('data', (chunk) => { loadgenOutput += chunk; });
+    loadgen.stderr.on('data', (chunk) => { loadgenOutput += chunk; });
+    loadgenDone = new Promise((resolve) => loadgen.once('exit', resolve));
+  });
+
+  after(async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      if (name === 'Anna') await tab.screenshot(`${ARTIFACTS}twelve.png`).catch(() => {});
+      await tab.close().catch(() => {});
+    }
+    loadgen?.kill();
+    await relay?.stop();
+  });
+
+  it('shows every browser all eleven others, their video playing and their sound arriving', async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      await waitFor(`${name} to see eleven others`, async () => (await remoteNames(tab)).length === 11,
+        { timeout: 60_000 });
+      assert.equal(await mode(tab), 'sfu');
+    }
+    for (const [name, tab] of Object.entries(tabs)) {
+      for (const other of await remoteNames(tab)) {
+        await waitFor(`${name} to see ${other}'s video playing`, () => videoPlays(tab, other), { timeout: 45_000 });
+      }
+      await waitFor(`${name} to hear eleven others`, async () => (await liveAudioStreams(tab)) === 11,
+        { timeout: 30_000 });
+    }
+  });
+
+  it('gets every synthetic participant everyone else\'s picture and sound', async () => {
+    // The synthetic participants leave when interrupted, then report what they received.
+    loadgen.kill('SIGINT');
+    await loadgenDone;
+    const line = (label) => loadgenOutput.split('\n').find((l) => l.startsWith(`| ${label} |`)) ?? '';
+    assert.match(line('media connections up'), new RegExp(`\\| ${SYNTHETIC}/${SYNTHETIC} \\|`), loadgenOutput);
+    assert.match(line('participant errors'), /\| 0 \|/, loadgenOutput);
+    // Each of them decoded pictures from, and heard, all eleven others.
+    assert.match(line('fewest tracks received by one participant'), /video 11, audio 11/, loadgenOutput);
+  });
+});
