@@ -27,7 +27,7 @@ use crate::{
 const SWITCH_GRACE_MS: i32 = 4000;
 
 /// How long a participant stays on the direct connection while the relay's picture of them does
-/// not decode yet (the relay asks for keyframes every 3 s).
+/// not decode yet (the relay asks the publisher for a keyframe as soon as it forwards to us).
 const DECODE_WAIT_MS: i32 = 15_000;
 
 /// Reconnect attempts after the relay connection breaks, before giving up.
