@@ -71,6 +71,30 @@ describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { tim
     }
   });
 
+  it('shows a screen shared from Chromium to everyone, through the relay', async () => {
+    const screens = (tab) => tab.evaluate(() => [...document.querySelectorAll('[data-screen]')].map((f) => {
+      const v = f.querySelector('video');
+      return { name: f.dataset.screen, width: v.videoWidth, time: v.currentTime };
+    }));
+    await tabs.Anna.click('[data-testid="toggle-share"]');
+    for (const name of ['Bruno', 'Cleo', 'Dora', 'Emil']) {
+      const first = await waitFor(`${name} to see Anna's screen`, async () => {
+        const s = await screens(tabs[name]);
+        return s.length === 1 && s[0].name === 'Anna' && s[0].width > 0 && s;
+      }, { timeout: 30_000 });
+      await waitFor(`Anna's screen playing for ${name}`, async () => {
+        const [now] = await screens(tabs[name]);
+        return now && now.time > first[0].time;
+      });
+      // Her camera is still there beside the screen.
+      assert.ok(await videoPlays(tabs[name], 'Anna'), `${name} still sees Anna's camera`);
+    }
+    await tabs.Anna.click('[data-testid="toggle-share"]');
+    for (const name of ['Bruno', 'Dora']) {
+      await waitFor(`${name} no longer shows a screen`, async () => (await screens(tabs[name])).length === 0);
+    }
+  });
+
   it('shows mutes and removes someone who leaves, without disturbing the others', async () => {
     await tabs.Cleo.click('[data-testid="toggle-mic"]');
     await waitFor('Anna sees Cleo muted', async () => (await videoState(tabs.Anna, 'Cleo'))?.muted === 'true');

@@ -151,10 +151,10 @@ pub async fn run(
     mut control: mpsc::UnboundedReceiver<Control>,
 ) -> Report {
     let mut report = Report::default();
-    let result = if options.publish {
-        publish(&options, &mut control, &mut report).await
-    } else {
-        subscribe(&options, expected_publishers, &mut control, &mut report).await
+    let result = match Room::enter(&options).await {
+        Ok(room) if options.publish => publish(&options, room, &mut control, &mut report).await,
+        Ok(room) => subscribe(&options, room, expected_publishers, &mut control, &mut report).await,
+        Err(e) => Err(e),
     };
     if let Err(e) = result {
         report.error = Some(e.to_string());
@@ -162,17 +162,32 @@ pub async fn run(
     report
 }
 
+/// A session with a VideoRoom handle, in a room that exists.
+struct Room {
+    session: Session,
+    handle: u64,
+    number: u64,
+    started: Instant,
+    deadline: Instant,
+}
+
+impl Room {
+    async fn enter(options: &Options) -> Result<Self, LoadError> {
+        let started = Instant::now();
+        let mut session = Session::open(&options.url).await?;
+        let handle = session.attach().await?;
+        let number = room_number(&options.room);
+        ensure_room(&mut session, handle, number).await?;
+        Ok(Self { session, handle, number, started, deadline: started + options.duration })
+    }
+}
+
 async fn publish(
     options: &Options,
+    Room { mut session, handle, number: room, started, deadline }: Room,
     control: &mut mpsc::UnboundedReceiver<Control>,
     report: &mut Report,
 ) -> Result<(), LoadError> {
-    let started = Instant::now();
-    let deadline = started + options.duration;
-    let mut session = Session::open(&options.url).await?;
-    let handle = session.attach().await?;
-    let room = room_number(&options.room);
-    ensure_room(&mut session, handle, room).await?;
     let mut driver = Driver::new(options, true, started).await?;
     let offer = driver.peer.create_offer(Instant::now()).map_err(media_err)?;
     let body = json!({
@@ -189,16 +204,11 @@ async fn publish(
 
 async fn subscribe(
     options: &Options,
+    Room { mut session, handle, number: room, started, deadline }: Room,
     expected_publishers: usize,
     control: &mut mpsc::UnboundedReceiver<Control>,
     report: &mut Report,
 ) -> Result<(), LoadError> {
-    let started = Instant::now();
-    let deadline = started + options.duration;
-    let mut session = Session::open(&options.url).await?;
-    let handle = session.attach().await?;
-    let room = room_number(&options.room);
-    ensure_room(&mut session, handle, room).await?;
     // Wait for the room's publishers (other than ourselves) to be up.
     let feeds: Vec<u64> = loop {
         let listed = session

@@ -61,6 +61,8 @@ struct Inner {
     last_chat: String,
     /// What the relay delivers per participant (SFU mode).
     relay_streams: HashMap<ParticipantId, web_sys::MediaStream>,
+    /// What the relay delivers of each participant's shared screen (SFU mode).
+    relay_screens: HashMap<ParticipantId, web_sys::MediaStream>,
 }
 
 /// A call. Held by the meeting view; dropped (after [`Call::leave`]) when the view goes.
@@ -113,6 +115,7 @@ impl Call {
                 next_request: 1,
                 last_chat: String::new(),
                 relay_streams: HashMap::new(),
+                relay_screens: HashMap::new(),
             }),
             this: this.clone(),
         });
@@ -243,6 +246,7 @@ impl Call {
             inner.meeting.chat_mut().set_open(self.view.panel.get_untracked() == Panel::Chat);
             inner.meeting.set_own_media(self.view.own_media.get_untracked());
             inner.relay_streams.clear();
+            inner.relay_screens.clear();
             inner.peers.drain().map(|(_, p)| p).collect()
         };
         for peer in peers {
@@ -265,6 +269,7 @@ impl Call {
                         peer.close();
                     }
                     self.inner.borrow_mut().relay_streams.remove(&id);
+                    self.inner.borrow_mut().relay_screens.remove(&id);
                     self.view.streams.update(|s| {
                         s.remove(&id);
                     });
@@ -377,8 +382,13 @@ impl Call {
         }
     }
 
-    /// A track from the relay joins the stream of the participant its stream id names.
+    /// A track from the relay joins the stream of the participant its stream id names:
+    /// `p<id>` for microphone and camera, `s<id>` for a shared screen.
     fn route_track(&self, stream: &str, track: web_sys::MediaStreamTrack) {
+        if let Some(id) = stream.strip_prefix('s').and_then(|n| n.parse().ok()).map(ParticipantId) {
+            self.route_screen(id, track);
+            return;
+        }
         let Some(id) = stream.strip_prefix('p').and_then(|n| n.parse().ok()).map(ParticipantId)
         else {
             js::warn(&format!("a relay track with an unknown stream id {stream}"));
@@ -476,9 +486,33 @@ impl Call {
         self.view.streams.update(|streams| {
             streams.insert(id, stream);
         });
+        // The direct connection's screen goes with it; the relay's, if it has one, replaces it.
+        let screen = self.inner.borrow().relay_screens.get(&id).cloned();
+        self.view.screens.update(|screens| match screen {
+            Some(screen) => {
+                screens.insert(id, screen);
+            }
+            None => {
+                screens.remove(&id);
+            }
+        });
         let mesh_peer = self.inner.borrow_mut().peers.remove(&id);
         if let Some(peer) = mesh_peer {
             peer.close();
+        }
+        self.view.track_epoch.update(|e| *e += 1);
+    }
+
+    /// A shared screen from the relay: shown at once, unless a direct connection still shows
+    /// this participant (then it is shown when the switch to the relay completes).
+    fn route_screen(&self, id: ParticipantId, track: web_sys::MediaStreamTrack) {
+        let Ok(stream) = web_sys::MediaStream::new() else { return };
+        stream.add_track(&track);
+        self.inner.borrow_mut().relay_screens.insert(id, Clone::clone(&stream));
+        if !self.inner.borrow().peers.contains_key(&id) {
+            self.view.screens.update(|screens| {
+                screens.insert(id, stream);
+            });
         }
         self.view.track_epoch.update(|e| *e += 1);
     }

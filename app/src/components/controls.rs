@@ -144,7 +144,7 @@ pub fn Controls(
                 <span>{move || tr.t("controls.camera_off_short")}</span>
             </button>
             // Screen sharing through the relay is not forwarded yet: offered in meshes only.
-            <Show when=move || can_share && view.mode.get() == protocol::RoomMode::Mesh>
+            <Show when=move || can_share>
                 <button type="button" class="toggle share" data-testid="toggle-share"
                     aria-pressed=move || sharing().to_string()
                     aria-busy=move || sharing_busy.get().to_string()

@@ -14,7 +14,9 @@ use std::{
 
 use bytes::BytesMut;
 use protocol::{ParticipantId, Signal};
-use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, SenderReportBuilder, Slot};
+use rtc::interceptor::{
+    NackGeneratorBuilder, NackResponderBuilder, SenderReportBuilder, Slot as ChainSlot,
+};
 use rtc::{
     media_stream::MediaStreamTrack,
     peer_connection::{
@@ -96,11 +98,42 @@ pub enum SfuError {
     Rtc(#[from] rtc::shared::error::Error),
 }
 
+/// What a published track is. A participant publishes at most one of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Slot {
+    /// The microphone.
+    Audio,
+    /// The camera (the participant's first video m-line).
+    Camera,
+    /// A shared screen (any later video m-line).
+    Screen,
+}
+
+impl Slot {
+    fn kind(self) -> RtpCodecKind {
+        if self == Slot::Audio { RtpCodecKind::Audio } else { RtpCodecKind::Video }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Slot::Audio => "audio",
+            Slot::Camera => "video",
+            Slot::Screen => "screen",
+        }
+    }
+
+    /// The media stream id subscribers see: `p<id>` for microphone and camera (one tile),
+    /// `s<id>` for the screen (a tile of its own).
+    fn stream(self, source: ParticipantId) -> String {
+        if self == Slot::Screen { format!("s{}", source.0) } else { format!("p{}", source.0) }
+    }
+}
+
 /// A track a participant publishes.
 #[derive(Debug, Clone)]
 struct Inbound {
-    /// Audio or video.
-    kind: RtpCodecKind,
+    /// Microphone, camera or screen.
+    slot: Slot,
     /// The receiver, for keyframe requests.
     receiver: RTCRtpReceiverId,
     /// The track's RTP streams by SSRC: one, or one per simulcast layer.
@@ -144,8 +177,8 @@ const PAUSED_AFTER: Duration = Duration::from_millis(400);
 
 /// A packet a publisher sent, ready to go to its subscribers.
 struct Incoming {
-    /// Audio or video.
-    kind: RtpCodecKind,
+    /// Microphone, camera or screen.
+    slot: Slot,
     /// The simulcast layer.
     layer: Layer,
     /// Whether it starts a keyframe (video).
@@ -184,12 +217,12 @@ struct Member {
     pc: RTCPeerConnection,
     /// What this participant publishes, by track id.
     inbound: HashMap<String, Inbound>,
-    /// The tracks this participant receives: (publisher, kind) -> sender.
-    forwards: HashMap<(ParticipantId, RtpCodecKind), RTCRtpSenderId>,
+    /// The tracks this participant receives: (publisher, slot) -> sender.
+    forwards: HashMap<(ParticipantId, Slot), RTCRtpSenderId>,
     /// Whose video each forwarding sender's SSRC carries (to route keyframe requests).
-    video_ssrcs: HashMap<u32, ParticipantId>,
-    /// Layer choice and rewriting of each publisher's video this participant receives.
-    video: HashMap<ParticipantId, VideoForward>,
+    video_ssrcs: HashMap<u32, (ParticipantId, Slot)>,
+    /// Layer choice and rewriting of each video (camera or screen) this participant receives.
+    video: HashMap<(ParticipantId, Slot), VideoForward>,
     /// How big each publisher's tile is on this participant's screen.
     wanted: HashMap<ParticipantId, Wanted>,
     /// This participant's receive bandwidth estimate (REMB), bits/s.
@@ -261,10 +294,6 @@ fn codec(kind: RtpCodecKind) -> RTCRtpCodec {
     }
 }
 
-fn kind_name(kind: RtpCodecKind) -> &'static str {
-    if kind == RtpCodecKind::Audio { "audio" } else { "video" }
-}
-
 /// The interceptor chain of every connection: NACK both ways (the relay asks publishers again
 /// for lost packets and answers subscribers' NACKs from a per-stream send buffer), transport-wide
 /// congestion feedback to publishers, sender reports to subscribers, and the tap that hands
@@ -285,12 +314,12 @@ fn interceptors(media_engine: &mut MediaEngine) -> Result<rtc::interceptor::Regi
     // 512 packets is several seconds of video, far beyond any round trip worth repairing; the
     // default 1024 costs over a megabyte per forwarded video stream.
     let registry = rtc::interceptor::Registry::new()
-        .with(Slot::NackResponder, NackResponderBuilder::new().with_size(NACK_BUFFER).build())
-        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
+        .with(ChainSlot::NackResponder, NackResponderBuilder::new().with_size(NACK_BUFFER).build())
+        .with(ChainSlot::NackGenerator, NackGeneratorBuilder::new().build());
     configure_simulcast_extension_headers(media_engine)?;
     let registry = configure_twcc_receiver_only(registry, media_engine)?;
     Ok(registry
-        .with(Slot::SenderReport, SenderReportBuilder::new().build())
+        .with(ChainSlot::SenderReport, SenderReportBuilder::new().build())
         .with(super::feedback::SLOT.into(), super::feedback::FeedbackTap::default()))
 }
 
@@ -460,9 +489,9 @@ impl Sfu {
                         debug!("removing a forwarded track failed: {e}");
                     }
                 }
-                m.video.remove(&id);
+                m.video.retain(|(source, _), _| *source != id);
                 m.wanted.remove(&id);
-                m.video_ssrcs.retain(|_, source| *source != id);
+                m.video_ssrcs.retain(|_, (source, _)| *source != id);
             }
             self.drain(now, mate);
         }
@@ -536,46 +565,42 @@ impl Sfu {
     /// Starts forwarding everything already published in `id`'s room to `id`.
     fn subscribe_to_room(&mut self, id: ParticipantId) {
         let Some(room) = self.members.get(&id).map(|m| m.room.clone()) else { return };
-        let publications: Vec<(ParticipantId, RtpCodecKind)> = self
+        let publications: Vec<(ParticipantId, Slot)> = self
             .members
             .iter()
             .filter(|(other, m)| **other != id && m.room == room)
-            .flat_map(|(other, m)| m.inbound.values().map(move |i| (*other, i.kind)))
+            .flat_map(|(other, m)| m.inbound.values().map(move |i| (*other, i.slot)))
             .collect();
-        for (source, kind) in publications {
-            self.add_forward(id, source, kind);
+        for (source, slot) in publications {
+            self.add_forward(id, source, slot);
         }
     }
 
     /// The smallest layer `source` publishes (where new subscribers start: its keyframes are
     /// small and come quickly; the next tick moves up if the tile and bandwidth allow).
-    fn smallest_layer(&self, source: ParticipantId) -> Layer {
+    fn smallest_layer(&self, source: ParticipantId, slot: Slot) -> Layer {
         self.members
             .get(&source)
-            .and_then(|m| m.inbound.values().find(|i| i.kind == RtpCodecKind::Video))
+            .and_then(|m| m.inbound.values().find(|i| i.slot == slot))
             .and_then(|i| i.layers.values().map(|l| l.layer).min())
             .unwrap_or(Layer::ONLY)
     }
 
-    /// Adds a track on `subscriber`'s connection that will carry `source`'s `kind` media.
-    fn add_forward(
-        &mut self,
-        subscriber: ParticipantId,
-        source: ParticipantId,
-        kind: RtpCodecKind,
-    ) {
+    /// Adds a track on `subscriber`'s connection that will carry `source`'s `slot` media.
+    fn add_forward(&mut self, subscriber: ParticipantId, source: ParticipantId, slot: Slot) {
         let ssrc = (self.next_random() >> 32) as u32;
-        let start_layer = self.smallest_layer(source);
+        let start_layer = self.smallest_layer(source, slot);
+        let kind = slot.kind();
         let Some(member) = self.members.get_mut(&subscriber) else { return };
-        if member.forwards.contains_key(&(source, kind)) || !member.negotiated {
-            debug!(%subscriber, %source, kind = kind_name(kind), negotiated = member.negotiated, "forward skipped");
+        if member.forwards.contains_key(&(source, slot)) || !member.negotiated {
+            debug!(%subscriber, %source, slot = slot.name(), negotiated = member.negotiated, "forward skipped");
             return;
         }
-        debug!(%subscriber, %source, kind = kind_name(kind), "forward added");
+        debug!(%subscriber, %source, slot = slot.name(), "forward added");
         let track = MediaStreamTrack::new(
-            format!("p{}", source.0),
-            format!("p{}-{}", source.0, kind_name(kind)),
-            format!("{} of participant {}", kind_name(kind), source.0),
+            slot.stream(source),
+            format!("p{}-{}", source.0, slot.name()),
+            format!("{} of participant {}", slot.name(), source.0),
             kind,
             vec![RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters {
@@ -590,19 +615,19 @@ impl Sfu {
         // participant publishes on, which it does not receive on.
         let init = RTCRtpTransceiverInit {
             direction: RTCRtpTransceiverDirection::Sendonly,
-            streams: vec![format!("p{}", source.0)],
+            streams: vec![slot.stream(source)],
             send_encodings: Vec::new(),
         };
         match member.pc.add_transceiver_from_track(track, Some(init)).map(RTCRtpSenderId::from) {
             Ok(sender) => {
-                member.forwards.insert((source, kind), sender);
+                member.forwards.insert((source, slot), sender);
                 if kind == RtpCodecKind::Video {
-                    member.video_ssrcs.insert(ssrc, source);
-                    member.video.insert(source, VideoForward::new(start_layer));
+                    member.video_ssrcs.insert(ssrc, (source, slot));
+                    member.video.insert((source, slot), VideoForward::new(start_layer));
                 }
                 member.wants_offer = true;
             }
-            Err(e) => warn!("cannot forward {source}'s {} to {subscriber}: {e}", kind_name(kind)),
+            Err(e) => warn!("cannot forward {source}'s {} to {subscriber}: {e}", slot.name()),
         }
     }
 
@@ -686,15 +711,15 @@ impl Sfu {
     /// Re-picks the layer of every video `id` receives, from its tiles and its bandwidth.
     fn choose_layers(&mut self, now: Instant, id: ParticipantId) {
         let Some(member) = self.members.get(&id) else { return };
-        let mut sources: Vec<ParticipantId> = member.video.keys().copied().collect();
+        let mut sources: Vec<(ParticipantId, Slot)> = member.video.keys().copied().collect();
         sources.sort();
         let offered: Vec<Offered> = sources
             .iter()
-            .map(|source| {
+            .map(|(source, slot)| {
                 let mut known: Vec<(Layer, u64, bool)> = self
                     .members
                     .get(source)
-                    .and_then(|m| m.inbound.values().find(|i| i.kind == RtpCodecKind::Video))
+                    .and_then(|m| m.inbound.values().find(|i| i.slot == *slot))
                     .map(|i| {
                         i.layers.values().map(|l| (l.layer, l.bitrate, l.flowing(now))).collect()
                     })
@@ -706,16 +731,21 @@ impl Sfu {
                 if layers.is_empty() {
                     layers.extend(known.first().map(|l| (l.0, l.1)));
                 }
-                Offered { wanted: member.wanted.get(source).copied().unwrap_or_default(), layers }
+                // A shared screen is shown large; a camera as large as its tile.
+                let wanted = match slot {
+                    Slot::Screen => Wanted::High,
+                    _ => member.wanted.get(source).copied().unwrap_or_default(),
+                };
+                Offered { wanted, layers }
             })
             .collect();
         let chosen = allocate_layers(&offered, member.estimate);
         let Some(member) = self.members.get_mut(&id) else { return };
-        for (source, layer) in sources.iter().zip(chosen) {
-            if let Some(forward) = member.video.get_mut(source)
+        for (key, layer) in sources.iter().zip(chosen) {
+            if let Some(forward) = member.video.get_mut(key)
                 && forward.target() != layer
             {
-                debug!(subscriber = %id, %source, ?layer, offered = ?offered, "layer change");
+                debug!(subscriber = %id, source = %key.0, ?layer, offered = ?offered, "layer change");
                 forward.set_target(layer);
             }
         }
@@ -724,23 +754,22 @@ impl Sfu {
     /// Asks publishers for the keyframes `id` waits for (to start, or to switch layers).
     fn request_awaited_keyframes(&mut self, now: Instant, id: ParticipantId) {
         let Some(member) = self.members.get(&id) else { return };
-        let awaited: Vec<(ParticipantId, Layer)> = member
+        let awaited: Vec<((ParticipantId, Slot), Layer)> = member
             .video
             .iter()
             .filter(|(_, f)| f.needs_keyframe())
-            .map(|(source, f)| (*source, f.target()))
+            .map(|(key, f)| (*key, f.target()))
             .collect();
-        for (source, layer) in awaited {
-            self.request_keyframe(now, source, layer);
+        for ((source, slot), layer) in awaited {
+            self.request_keyframe(now, source, slot, layer);
         }
     }
 
-    /// Sends a picture loss indication for `layer` of `source`'s video, unless one went out
-    /// very recently.
-    fn request_keyframe(&mut self, now: Instant, source: ParticipantId, layer: Layer) {
+    /// Sends a picture loss indication for `layer` of `source`'s camera or screen, unless one
+    /// went out very recently.
+    fn request_keyframe(&mut self, now: Instant, source: ParticipantId, slot: Slot, layer: Layer) {
         let Some(member) = self.members.get_mut(&source) else { return };
-        let Some(inbound) = member.inbound.values_mut().find(|i| i.kind == RtpCodecKind::Video)
-        else {
+        let Some(inbound) = member.inbound.values_mut().find(|i| i.slot == slot) else {
             return;
         };
         let receiver_id = inbound.receiver;
@@ -761,7 +790,7 @@ impl Sfu {
     fn drain(&mut self, now: Instant, id: ParticipantId) {
         let mut media: Vec<Incoming> = Vec::new();
         let mut new_tracks = Vec::new();
-        let mut keyframe_requests: Vec<ParticipantId> = Vec::new();
+        let mut keyframe_requests: Vec<(ParticipantId, Slot)> = Vec::new();
         {
             let Some(member) = self.members.get_mut(&id) else { return };
             while let Some(event) = member.pc.poll_event() {
@@ -780,10 +809,29 @@ impl Sfu {
                             inbound.layers.entry(init.ssrc).or_insert_with(|| InLayer::new(layer));
                             continue;
                         }
-                        // One audio and one video track per participant are forwarded; a second
-                        // video track (a shared screen) is not forwarded yet.
-                        let duplicate = member.inbound.values().any(|i| i.kind == kind);
-                        if kind != RtpCodecKind::Unspecified && !duplicate {
+                        // The first video m-line of the participant's connection is its camera
+                        // (the app creates it first); a later one is a shared screen.
+                        let slot = match kind {
+                            RtpCodecKind::Audio => Some(Slot::Audio),
+                            RtpCodecKind::Video => {
+                                let ids: Vec<_> = member.pc.get_transceivers().collect();
+                                let first_video =
+                                    ids.into_iter().map(RTCRtpReceiverId::from).find(|r| {
+                                        member.pc.rtp_receiver(*r).is_some_and(|r| {
+                                            r.track().kind() == RtpCodecKind::Video
+                                        })
+                                    });
+                                Some(if first_video == Some(init.receiver_id) {
+                                    Slot::Camera
+                                } else {
+                                    Slot::Screen
+                                })
+                            }
+                            _ => None,
+                        };
+                        // One track of each slot per participant is forwarded.
+                        let duplicate = member.inbound.values().any(|i| Some(i.slot) == slot);
+                        if let (Some(slot), false) = (slot, duplicate) {
                             let audio_level_id =
                                 member.pc.rtp_receiver(init.receiver_id).and_then(|mut r| {
                                     r.get_parameters()
@@ -796,13 +844,13 @@ impl Sfu {
                             member.inbound.insert(
                                 init.track_id.clone(),
                                 Inbound {
-                                    kind,
+                                    slot,
                                     receiver: init.receiver_id,
                                     layers: HashMap::from([(init.ssrc, InLayer::new(layer))]),
                                     audio_level_id,
                                 },
                             );
-                            new_tracks.push(kind);
+                            new_tracks.push(slot);
                         }
                     }
                     RTCPeerConnectionEvent::OnNegotiationNeededEvent => member.wants_offer = true,
@@ -837,9 +885,9 @@ impl Sfu {
                         let Some(stream) = inbound.layers.get_mut(&ssrc) else { continue };
                         stream.bytes += packet.payload.len() as u64;
                         stream.last_packet = Some(now);
-                        let video = inbound.kind == RtpCodecKind::Video;
+                        let video = inbound.slot != Slot::Audio;
                         media.push(Incoming {
-                            kind: inbound.kind,
+                            slot: inbound.slot,
                             layer: stream.layer,
                             keyframe: video && is_vp8_keyframe(&packet.payload),
                             level: inbound
@@ -872,23 +920,23 @@ impl Sfu {
         }
 
         // Keyframe requests from this subscriber go to the publishers, for the layer it gets.
-        for source in keyframe_requests {
+        for (source, slot) in keyframe_requests {
             let layer = self
                 .members
                 .get(&id)
-                .and_then(|m| m.video.get(&source))
+                .and_then(|m| m.video.get(&(source, slot)))
                 .map(|f| f.current().unwrap_or(f.target()));
             if let Some(layer) = layer {
-                self.request_keyframe(now, source, layer);
+                self.request_keyframe(now, source, slot, layer);
             }
         }
 
         // New publications go to everyone else in the room.
         if !new_tracks.is_empty() {
             let mates = self.room_mates(id);
-            for kind in new_tracks {
+            for slot in new_tracks {
                 for mate in &mates {
-                    self.add_forward(*mate, id, kind);
+                    self.add_forward(*mate, id, slot);
                 }
             }
             for mate in mates {
@@ -929,15 +977,17 @@ impl Sfu {
                 continue;
             }
             for incoming in media {
-                let Some(sender_id) = member.forwards.get(&(source, incoming.kind)).copied() else {
+                let Some(sender_id) = member.forwards.get(&(source, incoming.slot)).copied() else {
                     continue;
                 };
                 let Some(stamp) = stamp_of(member, sender_id) else {
                     continue; // not negotiated yet
                 };
                 let mut packet = incoming.packet.clone();
-                if incoming.kind == RtpCodecKind::Video {
-                    let Some(forward) = member.video.get_mut(&source) else { continue };
+                if incoming.slot != Slot::Audio {
+                    let Some(forward) = member.video.get_mut(&(source, incoming.slot)) else {
+                        continue;
+                    };
                     match forward.on_packet(
                         now,
                         incoming.layer,
