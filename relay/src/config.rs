@@ -71,7 +71,7 @@ pub struct Config {
     /// Close connections that have sent nothing (not even a WebSocket pong) for this many
     /// seconds. The relay pings every 2 s and browsers answer on their own, so the default
     /// removes someone whose network vanished from the others' screens within about 10 s.
-    #[arg(long, env = "TREFFPUNKT_IDLE_TIMEOUT_SECS", default_value_t = 8)]
+    #[arg(long, env = "TREFFPUNKT_IDLE_TIMEOUT_SECS", default_value_t = 9)]
     pub idle_timeout_secs: u64,
 }
 

@@ -40,6 +40,8 @@ use crate::{
 
 /// How often the relay pings each WebSocket to find dead connections.
 const PING_INTERVAL: Duration = Duration::from_secs(2);
+/// How often a connection checks whether it has gone silent.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 /// Read and write buffer of each WebSocket.
 const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 /// How long a closing connection waits for the client's close frame.
@@ -211,7 +213,8 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
         Instant::now(),
     );
     let (mut sink, mut stream) = socket.split();
-    let mut ping = tokio::time::interval(PING_INTERVAL);
+    let mut ping = tokio::time::interval(IDLE_CHECK);
+    let mut last_ping = Instant::now();
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = shared.shutdown.clone();
     let mut last_heard = Instant::now();
@@ -248,20 +251,29 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
             }
             queued = inbox.recv() => match queued {
                 Some(message) => {
+                    let began = Instant::now();
                     if sink.send(text(&message)).await.is_err() {
                         break None;
                     }
+                    // Nothing is read while a slow client makes us wait to write: that time
+                    // must not count as the client's silence.
+                    last_heard += began.elapsed();
                 }
                 // The hub dropped our outbox: we fell too far behind.
                 None => break Some((close_code::POLICY, "too slow to keep up with the room".into())),
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > config.idle_timeout() {
-                    debug!(?conn, "idle; closing");
+                    info!(?conn, "silent for {:?}; closing", config.idle_timeout());
                     break Some((close_code::AWAY, "idle timeout".into()));
                 }
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    break None;
+                if last_ping.elapsed() >= PING_INTERVAL {
+                    last_ping = Instant::now();
+                    let began = Instant::now();
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                        break None;
+                    }
+                    last_heard += began.elapsed();
                 }
             }
             _ = stopped(&mut shutdown) => {

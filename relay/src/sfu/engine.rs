@@ -910,6 +910,9 @@ impl Sfu {
                             } else if let Some(remb) =
                                 any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()
                             {
+                                if member.estimate.is_none() {
+                                    debug!(participant = %id, bitrate = remb.bitrate, "first bandwidth estimate");
+                                }
                                 member.estimate = Some(remb.bitrate.max(0.0) as u64);
                             }
                         }
