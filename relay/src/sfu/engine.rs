@@ -736,7 +736,8 @@ impl Sfu {
                     Slot::Screen => Wanted::High,
                     _ => member.wanted.get(source).copied().unwrap_or_default(),
                 };
-                Offered { wanted, layers }
+                let current = member.video.get(&(*source, *slot)).map(VideoForward::target);
+                Offered { wanted, layers, current }
             })
             .collect();
         let chosen = allocate_layers(&offered, member.estimate);

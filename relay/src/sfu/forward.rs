@@ -210,6 +210,8 @@ pub struct Offered {
     pub wanted: Wanted,
     /// The publisher's layers with their measured bitrates (bits/s), smallest first.
     pub layers: Vec<(Layer, u64)>,
+    /// The layer the subscriber gets now (or waits for), if any.
+    pub current: Option<Layer>,
 }
 
 /// Picks a layer per publisher for one subscriber, from what each tile needs and what the
@@ -218,11 +220,16 @@ pub struct Offered {
 /// `estimate` is the subscriber's receive bandwidth estimate (REMB, bits/s) for all its video,
 /// if it sent one. Everyone starts on their smallest layer (a small picture beats a frozen one,
 /// so that is never taken away); then big tiles are upgraded, in order, while the total stays
-/// within 85 % of the estimate. Small tiles never get more than the smallest layer.
+/// within the budget. Small tiles never get more than the smallest layer.
+///
+/// The budget has hysteresis, so an estimate hovering near a layer's bitrate does not switch
+/// layers (and ask for keyframes) back and forth: keeping a layer one already gets needs 85 % of
+/// the estimate to cover the total, moving up to a larger one needs 70 %.
 pub fn allocate_layers(offered: &[Offered], estimate: Option<u64>) -> Vec<Layer> {
     let smallest = |o: &Offered| o.layers.first().copied().unwrap_or((Layer::ONLY, 0));
     let mut chosen: Vec<(Layer, u64)> = offered.iter().map(smallest).collect();
-    let budget = estimate.map(|bps| bps / 100 * 85);
+    let keep_budget = estimate.map(|bps| bps / 100 * 85);
+    let raise_budget = estimate.map(|bps| bps / 100 * 70);
     let mut total: u64 = chosen.iter().map(|(_, bitrate)| bitrate).sum();
     for (o, pick) in offered.iter().zip(chosen.iter_mut()) {
         if o.wanted == Wanted::Low {
@@ -230,11 +237,16 @@ pub fn allocate_layers(offered: &[Offered], estimate: Option<u64>) -> Vec<Layer>
         }
         // The largest layer that still fits, given what is already spent.
         let without = total - pick.1;
+        let fits = |layer: Layer, bitrate: u64| {
+            let keeping = o.current.is_some_and(|c| layer <= c);
+            let budget = if keeping { keep_budget } else { raise_budget };
+            budget.is_none_or(|b| without + bitrate <= b)
+        };
         if let Some(better) = o
             .layers
             .iter()
             .rev()
-            .find(|(_, bitrate)| budget.is_none_or(|b| without + bitrate <= b))
+            .find(|(layer, bitrate)| fits(*layer, *bitrate))
             .filter(|(layer, _)| *layer > pick.0)
         {
             *pick = *better;
@@ -355,18 +367,31 @@ mod tests {
 
     #[test]
     fn layers_fit_the_tiles_and_the_bandwidth() {
-        let big = |wanted| Offered { wanted, layers: vec![(LOW, 150_000), (HIGH, 900_000)] };
+        let big = |wanted| Offered {
+            wanted,
+            layers: vec![(LOW, 150_000), (HIGH, 900_000)],
+            current: None,
+        };
         let high = Wanted::High;
         assert_eq!(allocate_layers(&[big(high)], None), vec![HIGH], "no estimate: best");
         assert_eq!(allocate_layers(&[big(high)], Some(2_000_000)), vec![HIGH]);
-        assert_eq!(allocate_layers(&[big(high)], Some(1_000_000)), vec![LOW], "85 % headroom");
+        assert_eq!(allocate_layers(&[big(high)], Some(1_200_000)), vec![LOW], "70 % to move up");
         assert_eq!(allocate_layers(&[big(high)], Some(50_000)), vec![LOW], "never nothing");
         assert_eq!(allocate_layers(&[big(Wanted::Low)], Some(9_000_000)), vec![LOW]);
         // Two big tiles on 1.5 Mbit/s: only one fits in high quality.
         assert_eq!(allocate_layers(&[big(high), big(high)], Some(1_500_000)), vec![HIGH, LOW]);
         assert_eq!(allocate_layers(&[big(high), big(high)], Some(3_000_000)), vec![HIGH, HIGH]);
+        // Hysteresis: once on the high layer, an estimate between 1.06 and 1.29 Mbit/s keeps
+        // it there, and one below lets it go; from the low layer, it takes 1.29 Mbit/s to rise.
+        let on = |layer| Offered { current: Some(layer), ..big(high) };
+        for estimate in [1_100_000, 1_200_000, 1_280_000] {
+            assert_eq!(allocate_layers(&[on(HIGH)], Some(estimate)), vec![HIGH], "{estimate}");
+            assert_eq!(allocate_layers(&[on(LOW)], Some(estimate)), vec![LOW], "{estimate}");
+        }
+        assert_eq!(allocate_layers(&[on(HIGH)], Some(1_000_000)), vec![LOW]);
+        assert_eq!(allocate_layers(&[on(LOW)], Some(1_300_000)), vec![HIGH]);
         // A publisher without simulcast has one layer, whatever the bandwidth.
-        let single = Offered { wanted: high, layers: vec![(Layer::ONLY, 500_000)] };
+        let single = Offered { wanted: high, layers: vec![(Layer::ONLY, 500_000)], current: None };
         assert_eq!(allocate_layers(&[single], Some(1)), vec![Layer::ONLY]);
         assert_eq!(allocate_layers(&[Offered::default()], None), vec![Layer::ONLY]);
     }
