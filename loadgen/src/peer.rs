@@ -123,6 +123,7 @@ pub enum PeerEvent {
 }
 
 /// How packets on one sender must look, once negotiated.
+#[derive(Clone)]
 struct Layout {
     payload_type: u8,
     /// The MID extension's id and the m-line's mid.
@@ -131,6 +132,29 @@ struct Layout {
     rid: Option<u8>,
     /// The audio-level extension's id.
     audio_level: Option<u8>,
+}
+
+impl OutStream {
+    /// The header of this stream's next packet, with the sender's MID (and RID) extensions.
+    fn next_header(&mut self, layout: &Layout, timestamp: u32, marker: bool) -> Header {
+        let mut header = Header {
+            version: 2,
+            marker,
+            payload_type: layout.payload_type,
+            sequence_number: self.sequence_number,
+            timestamp,
+            ssrc: self.ssrc,
+            ..Default::default()
+        };
+        self.sequence_number = self.sequence_number.wrapping_add(1);
+        if let Some((id, mid)) = &layout.mid {
+            let _ = header.set_extension(*id, mid.clone());
+        }
+        if let (Some(id), Some(rid)) = (layout.rid, self.rid) {
+            let _ = header.set_extension(id, Bytes::from_static(rid.as_bytes()));
+        }
+        header
+    }
 }
 
 /// One outgoing RTP stream.
@@ -167,6 +191,8 @@ pub struct SyntheticPeer {
     /// Received tracks: track id -> (stream id, kind).
     tracks: HashMap<String, (String, Kind)>,
     events: VecDeque<PeerEvent>,
+    /// Each sender's packet layout, worked out once it is negotiated.
+    layouts: HashMap<RTCRtpSenderId, Layout>,
 }
 
 fn vp8() -> RTCRtpCodec {
@@ -249,6 +275,7 @@ impl SyntheticPeer {
             audio: None,
             tracks: HashMap::new(),
             events: VecDeque::new(),
+            layouts: HashMap::new(),
         };
         if config.publish {
             let rids: &[Option<&'static str>] =
@@ -437,12 +464,16 @@ impl SyntheticPeer {
         }
     }
 
-    /// Negotiated header-extension ids and payload type of `sender`, and its mid.
-    fn sender_layout(&mut self, sender: RTCRtpSenderId) -> Option<Layout> {
+    /// Negotiated header-extension ids and payload type of `sender`, and its mid (looked up
+    /// once, then remembered: extension ids do not change in renegotiations).
+    fn sender_layout(&mut self, sender_id: RTCRtpSenderId) -> Option<Layout> {
+        if let Some(layout) = self.layouts.get(&sender_id) {
+            return Some(layout.clone());
+        }
         let transceiver =
-            self.pc.get_transceivers().find(|t| RTCRtpSenderId::from(*t) == sender)?;
+            self.pc.get_transceivers().find(|t| RTCRtpSenderId::from(*t) == sender_id)?;
         let mid = self.pc.rtp_transceiver(transceiver)?.mid().clone()?;
-        let mut sender = self.pc.rtp_sender(sender)?;
+        let mut sender = self.pc.rtp_sender(sender_id)?;
         let parameters = sender.get_parameters();
         let payload_type = parameters.rtp_parameters.codecs.first()?.payload_type;
         let ext = |uri: &str| {
@@ -454,43 +485,27 @@ impl SyntheticPeer {
                 .map(|e| e.id as u8)
         };
         let mid = ext(MID_EXTENSION).map(|id| (id, Bytes::from(mid.into_bytes())));
-        Some(Layout {
+        let layout = Layout {
             payload_type,
             mid,
             rid: ext(RID_EXTENSION),
             audio_level: ext(AUDIO_LEVEL_EXTENSION),
-        })
+        };
+        self.layouts.insert(sender_id, layout.clone());
+        Some(layout)
     }
 
     /// Sends one video frame per layer (`frames[i]` on layer `i`), all with `timestamp`.
     /// Returns the packets sent.
     pub fn send_video(&mut self, now: Instant, frames: &[&Bytes], timestamp: u32) -> usize {
         let Some(sender_id) = self.video_sender else { return 0 };
-        let Some(Layout { payload_type, mid, rid: rid_ext, .. }) = self.sender_layout(sender_id)
-        else {
-            return 0;
-        };
+        let Some(layout) = self.sender_layout(sender_id) else { return 0 };
         let mut sent = 0;
         for (stream, frame) in self.video.iter_mut().zip(frames) {
             let Ok(payloads) = stream.payloader.payload(MTU, frame) else { continue };
             let count = payloads.len();
             for (i, payload) in payloads.into_iter().enumerate() {
-                let mut header = Header {
-                    version: 2,
-                    marker: i + 1 == count,
-                    payload_type,
-                    sequence_number: stream.sequence_number,
-                    timestamp,
-                    ssrc: stream.ssrc,
-                    ..Default::default()
-                };
-                stream.sequence_number = stream.sequence_number.wrapping_add(1);
-                if let Some((id, mid)) = &mid {
-                    let _ = header.set_extension(*id, mid.clone());
-                }
-                if let (Some(id), Some(rid)) = (rid_ext, stream.rid) {
-                    let _ = header.set_extension(id, Bytes::from_static(rid.as_bytes()));
-                }
+                let header = stream.next_header(&layout, timestamp, i + 1 == count);
                 if let Some(mut sender) = self.pc.rtp_sender(sender_id)
                     && sender.write_rtp(now, Packet { header, payload }).is_ok()
                 {
@@ -505,25 +520,10 @@ impl SyntheticPeer {
     /// (-dBov, 0 loudest, 127 silence).
     pub fn send_audio(&mut self, now: Instant, packet: &Bytes, timestamp: u32, level: u8) -> bool {
         let Some(sender_id) = self.audio_sender else { return false };
-        let Some(Layout { payload_type, mid, audio_level: level_ext, .. }) =
-            self.sender_layout(sender_id)
-        else {
-            return false;
-        };
+        let Some(layout) = self.sender_layout(sender_id) else { return false };
         let Some(stream) = self.audio.as_mut() else { return false };
-        let mut header = Header {
-            version: 2,
-            payload_type,
-            sequence_number: stream.sequence_number,
-            timestamp,
-            ssrc: stream.ssrc,
-            ..Default::default()
-        };
-        stream.sequence_number = stream.sequence_number.wrapping_add(1);
-        if let Some((id, mid)) = mid {
-            let _ = header.set_extension(id, mid);
-        }
-        if let Some(id) = level_ext {
+        let mut header = stream.next_header(&layout, timestamp, false);
+        if let Some(id) = layout.audio_level {
             // Voice-activity bit plus level.
             let _ = header.set_extension(id, Bytes::copy_from_slice(&[0x80 | level.min(127)]));
         }

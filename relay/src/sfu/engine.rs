@@ -9,6 +9,7 @@
 use std::{
     collections::{HashMap, VecDeque},
     net::SocketAddr,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -212,7 +213,7 @@ const AUDIO_LEVEL_EXTENSION: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level
 /// One participant's connection to the relay.
 struct Member {
     /// The room, so media only goes to room mates.
-    room: String,
+    room: Arc<str>,
     /// The WebRTC connection.
     pc: RTCPeerConnection,
     /// What this participant publishes, by track id.
@@ -447,7 +448,7 @@ impl Sfu {
         self.members.insert(
             id,
             Member {
-                room: room.to_owned(),
+                room: Arc::from(room),
                 pc,
                 inbound: HashMap::new(),
                 forwards: HashMap::new(),
