@@ -181,6 +181,12 @@ fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
         net.keyframe_requests
     );
     assert!(net.keyframe_requests >= 1, "the relay asked Anna for a keyframe for Bruno");
+    // Bruno could decrypt everything, and nearly all of it took the fast path (one packet per
+    // stream and second goes through `rtc` for its sender reports).
+    let (_, forwarded) = net.sfu.stats();
+    let fast = net.sfu.fast_forwarded();
+    eprintln!("in memory: {fast} of {forwarded} forwarded packets took the fast path");
+    assert!(fast * 100 >= forwarded * 90, "only {fast} of {forwarded} took the fast path");
     let simulated = net.now.duration_since(start);
     assert!(simulated >= Duration::from_secs(10));
 }

@@ -15,9 +15,7 @@ use std::{
 
 use bytes::BytesMut;
 use protocol::{ParticipantId, Signal};
-use rtc::interceptor::{
-    NackGeneratorBuilder, NackResponderBuilder, SenderReportBuilder, Slot as ChainSlot,
-};
+use rtc::interceptor::{NackGeneratorBuilder, SenderReportBuilder, Slot as ChainSlot};
 use rtc::{
     media_stream::MediaStreamTrack,
     peer_connection::{
@@ -36,9 +34,12 @@ use rtc::{
         state::{RTCPeerConnectionState, RTCSignalingState},
         transport::{CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate},
     },
-    rtcp::payload_feedbacks::{
-        full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
-        receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
+    rtcp::{
+        payload_feedbacks::{
+            full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
+            receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
+        },
+        transport_feedbacks::transport_layer_nack::TransportLayerNack,
     },
     rtp_transceiver::{
         RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
@@ -48,15 +49,18 @@ use rtc::{
         },
     },
     sansio::Protocol,
-    shared::{TaggedBytesMut, TransportContext, TransportProtocol},
+    shared::{TaggedBytesMut, TransportContext, TransportProtocol, marshal::Marshal},
+    srtp::context::Context as SrtpContext,
 };
 use tracing::{debug, warn};
 
 use super::{
     demux::{Demuxer, local_ufrag},
+    fastpath::{self, KeyTap},
     forward::{
         Decision, Layer, Offered, Throttle, VideoForward, Wanted, allocate_layers, is_vp8_keyframe,
     },
+    sent::SentPackets,
 };
 
 /// How often layers are re-chosen, bitrates measured and awaited keyframes asked for again.
@@ -173,6 +177,14 @@ impl InLayer {
 /// Packets kept per forwarded video stream to answer NACKs from.
 const NACK_BUFFER: u16 = 512;
 
+/// How often a forwarded stream sends one packet through `rtc`'s own pipeline rather than the
+/// fast path, so that its sender reports keep an up-to-date RTP/wall-clock mapping (browsers
+/// need it for lip sync).
+const PRIME_EVERY: Duration = Duration::from_secs(1);
+
+/// Outgoing SRTP packets tried as proof of the outbound key before the fast path is given up on.
+const FAST_PATH_ATTEMPTS: u8 = 4;
+
 /// Silence after which a layer counts as paused, and subscribers move to one that flows.
 const PAUSED_AFTER: Duration = Duration::from_millis(400);
 
@@ -240,6 +252,18 @@ struct Member {
     connected: bool,
     /// When the connection next needs [`Sfu::handle_timeout`], as last asked.
     next_timeout: Option<Instant>,
+    /// Learns the connection's SRTP keys (see `fastpath`).
+    tap: Arc<KeyTap>,
+    /// The outbound SRTP context for the fast path, once proven.
+    fast: Option<SrtpContext>,
+    /// Outgoing SRTP packets that did not prove any learnt key.
+    fast_misses: u8,
+    /// Where `rtc` sends this participant's media (the selected candidate pair).
+    peer: Option<SocketAddr>,
+    /// When each forwarded stream (by SSRC) last went through `rtc`'s pipeline.
+    primed: HashMap<u32, Instant>,
+    /// Recently forwarded packets of each outgoing video stream (by SSRC), for NACKs.
+    sent: HashMap<u32, SentPackets>,
     /// The connection was used since: ask again.
     timeout_stale: bool,
 }
@@ -272,6 +296,8 @@ pub struct Sfu {
     window_start: Option<Instant>,
     /// Packets forwarded so far (all subscribers), for statistics.
     forwarded: u64,
+    /// Of those, packets that took the fast path.
+    fast_forwarded: u64,
     /// Makes ICE fragments and passwords unguessable.
     seed: u64,
 }
@@ -314,8 +340,9 @@ fn interceptors(media_engine: &mut MediaEngine) -> Result<rtc::interceptor::Regi
     }
     // 512 packets is several seconds of video, far beyond any round trip worth repairing; the
     // default 1024 costs over a megabyte per forwarded video stream.
+    // NACKs from subscribers are answered by the engine (most packets bypass `rtc`'s pipeline,
+    // see `fastpath`); the relay's own NACKs to publishers come from `rtc`.
     let registry = rtc::interceptor::Registry::new()
-        .with(ChainSlot::NackResponder, NackResponderBuilder::new().with_size(NACK_BUFFER).build())
         .with(ChainSlot::NackGenerator, NackGeneratorBuilder::new().build());
     configure_simulcast_extension_headers(media_engine)?;
     let registry = configure_twcc_receiver_only(registry, media_engine)?;
@@ -365,6 +392,7 @@ impl Sfu {
             last_tick: None,
             window_start: None,
             forwarded: 0,
+            fast_forwarded: 0,
             seed,
         }
     }
@@ -388,6 +416,9 @@ impl Sfu {
             self.leave(now, id);
         }
         let ufrag = local_ufrag(id, self.next_random());
+        let tap = Arc::new(KeyTap::new(rtc::crypto::default_provider().map_err(|e| {
+            SfuError::Rtc(rtc::shared::error::Error::Other(format!("no crypto provider: {e}")))
+        })?));
         let password = format!("{:016x}{:016x}", self.next_random(), self.next_random());
         let setting_engine = SettingEngineBuilder::new()
             .with_lite(true)
@@ -397,6 +428,7 @@ impl Sfu {
             // limit makes the connection flap. Consent expires after 30 s (RFC 7675).
             .with_ice_timeouts(ICE_DISCONNECTED, ICE_FAILED, Some(Duration::from_secs(2)))
             .with_ice_credentials(ufrag, password)
+            .with_crypto_provider(tap.clone())
             .build();
         let mut media_engine = MediaEngine::default();
         media_engine.register_codec(
@@ -463,6 +495,12 @@ impl Sfu {
                 connected: false,
                 next_timeout: None,
                 timeout_stale: true,
+                tap,
+                fast: None,
+                fast_misses: 0,
+                peer: None,
+                primed: HashMap::new(),
+                sent: HashMap::new(),
             },
         );
         Ok(())
@@ -516,6 +554,11 @@ impl Sfu {
     /// Participants with a media connection, and packets forwarded so far.
     pub fn stats(&self) -> (usize, u64) {
         (self.members.len(), self.forwarded)
+    }
+
+    /// How many of the forwarded packets took the fast path (see `fastpath`).
+    pub fn fast_forwarded(&self) -> u64 {
+        self.fast_forwarded
     }
 
     /// A negotiation message from participant `id`.
@@ -793,6 +836,7 @@ impl Sfu {
         let mut media: Vec<Incoming> = Vec::new();
         let mut new_tracks = Vec::new();
         let mut keyframe_requests: Vec<(ParticipantId, Slot)> = Vec::new();
+        let mut nacks: Vec<(u32, Vec<u16>)> = Vec::new();
         {
             let Some(member) = self.members.get_mut(&id) else { return };
             while let Some(event) = member.pc.poll_event() {
@@ -909,6 +953,9 @@ impl Sfu {
                                 keyframe_requests.extend(
                                     fir.fir.iter().filter_map(|e| member.video_ssrcs.get(&e.ssrc)),
                                 );
+                            } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+                                let seqs = nack.nacks.iter().flat_map(|n| n.packet_list());
+                                nacks.push((nack.media_ssrc, seqs.collect()));
                             } else if let Some(remb) =
                                 any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()
                             {
@@ -922,6 +969,10 @@ impl Sfu {
                     _ => {}
                 }
             }
+        }
+
+        for (ssrc, seqs) in nacks {
+            self.resend(now, id, ssrc, &seqs);
         }
 
         // Keyframe requests from this subscriber go to the publishers, for the layer it gets.
@@ -974,8 +1025,9 @@ impl Sfu {
             Some(m) => m.room.clone(),
             None => return,
         };
-        let mut touched = Vec::new();
+        let mut flush = Vec::new();
         for (other, member) in self.members.iter_mut() {
+            let mut touched = false;
             // Until DTLS is up, packets could not be encrypted: forwarding starts afterwards, with
             // a keyframe.
             if *other == source || member.room != room || !member.connected {
@@ -1007,7 +1059,6 @@ impl Sfu {
                         Decision::Drop => continue,
                     }
                 }
-                let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
                 packet.header.ssrc = stamp.ssrc;
                 packet.header.payload_type = stamp.payload_type;
                 // Extension ids are per connection: drop the publisher's, add our MID.
@@ -1024,16 +1075,67 @@ impl Sfu {
                     packet.header.extension_profile = 0xBEDE;
                     let _ = packet.header.set_extension(ext_id, level.clone());
                 }
+                if incoming.slot != Slot::Audio {
+                    member
+                        .sent
+                        .entry(stamp.ssrc)
+                        .or_insert_with(|| SentPackets::new(NACK_BUFFER))
+                        .store(packet.clone());
+                }
+                let primed = member
+                    .primed
+                    .get(&stamp.ssrc)
+                    .is_some_and(|t| now.saturating_duration_since(*t) < PRIME_EVERY);
+                if let (true, Some(context), Some(to)) = (primed, &mut member.fast, member.peer) {
+                    match protect(context, &packet) {
+                        Ok(data) => {
+                            self.outputs.push_back(Output::Transmit { to, data });
+                            self.forwarded += 1;
+                            self.fast_forwarded += 1;
+                        }
+                        Err(e) => debug!("forwarding to {other} failed: {e}"),
+                    }
+                    continue;
+                }
+                member.primed.insert(stamp.ssrc, now);
+                let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
                 match sender.write_rtp(now, packet) {
                     Ok(()) => self.forwarded += 1,
                     Err(e) => debug!("forwarding to {other} failed: {e}"),
                 }
+                touched = true;
             }
-            touched.push(*other);
+            if touched {
+                flush.push(*other);
+            }
         }
-        for other in touched {
+        for other in flush {
             self.flush_writes(other);
         }
+    }
+
+    /// Sends `id` again the packets its NACK names, from the packets recently sent to it.
+    fn resend(&mut self, now: Instant, id: ParticipantId, ssrc: u32, seqs: &[u16]) {
+        let Some(member) = self.members.get_mut(&id) else { return };
+        let Some(sent) = member.sent.get(&ssrc) else { return };
+        let packets: Vec<_> = seqs.iter().filter_map(|seq| sent.get(*seq).cloned()).collect();
+        tracing::trace!(participant = %id, ssrc, asked = seqs.len(), found = packets.len(), "NACK");
+        for packet in packets {
+            if let (Some(context), Some(to)) = (&mut member.fast, member.peer) {
+                match protect(context, &packet) {
+                    Ok(data) => self.outputs.push_back(Output::Transmit { to, data }),
+                    Err(e) => debug!(participant = %id, "cannot resend: {e}"),
+                }
+                continue;
+            }
+            let sender_id = member.video_ssrcs.get(&ssrc).and_then(|k| member.forwards.get(k));
+            if let Some(mut sender) = sender_id.and_then(|s| member.pc.rtp_sender(*s))
+                && let Err(e) = sender.write_rtp(now, packet)
+            {
+                debug!(participant = %id, "cannot resend: {e}");
+            }
+        }
+        self.flush_writes(id);
     }
 
     /// Sends the relay's offer to `id` if it has changes and signalling is stable.
@@ -1069,10 +1171,35 @@ impl Sfu {
         // Every use of a connection ends here: its timers may have moved.
         member.timeout_stale = true;
         while let Some(datagram) = member.pc.poll_write() {
-            self.outputs.push_back(Output::Transmit {
-                to: datagram.transport.peer_addr,
-                data: datagram.message,
-            });
+            let data = datagram.message;
+            if fastpath::is_media(&data) {
+                member.peer = Some(datagram.transport.peer_addr);
+            }
+            if member.fast.is_none()
+                && member.fast_misses < FAST_PATH_ATTEMPTS
+                && fastpath::is_srtp(&data)
+            {
+                if let Some(context) = member.tap.outbound_context(&data) {
+                    debug!(participant = %id, "outbound SRTP key proven: forwarding takes the fast path");
+                    member.fast = Some(context);
+                    member.tap.forget();
+                } else {
+                    member.fast_misses += 1;
+                    if member.fast_misses == FAST_PATH_ATTEMPTS {
+                        warn!(participant = %id, "no learnt SRTP key matches: forwarding to this participant stays on the slow path");
+                    }
+                }
+            }
+            self.outputs.push_back(Output::Transmit { to: datagram.transport.peer_addr, data });
         }
     }
+}
+
+/// Encrypts a forwarded packet for the fast path.
+fn protect(
+    context: &mut SrtpContext,
+    packet: &rtc::rtp::packet::Packet,
+) -> rtc::shared::error::Result<BytesMut> {
+    let plain = packet.marshal()?;
+    context.encrypt_rtp_with_header(&plain, &packet.header)
 }

@@ -1,7 +1,8 @@
 //! Lets subscribers' feedback reach the engine. The `rtc` interceptor chain ends inbound RTCP at
 //! its terminus unless an interceptor marks a packet for the application; this one marks the
-//! compound packets that carry keyframe requests (PLI, FIR) or a bandwidth estimate (REMB), and
-//! leaves receiver reports and NACKs to the interceptors that act on them.
+//! compound packets that carry keyframe requests (PLI, FIR), a bandwidth estimate (REMB) or NACKs
+//! (the engine answers those itself, see `fastpath`), and leaves receiver reports to the
+//! interceptors that act on them.
 
 use std::{collections::VecDeque, time::Instant};
 
@@ -11,6 +12,7 @@ use rtc::{
         full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
         receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
     },
+    rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack,
 };
 
 /// Where in the chain it sits: application-most, after every built-in interceptor.
@@ -28,6 +30,7 @@ fn is_feedback(packet: &dyn rtc::rtcp::Packet) -> bool {
     any.is::<PictureLossIndication>()
         || any.is::<FullIntraRequest>()
         || any.is::<ReceiverEstimatedMaximumBitrate>()
+        || any.is::<TransportLayerNack>()
 }
 
 impl rtc::sansio::Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackTap {

@@ -5,8 +5,10 @@
 
 mod demux;
 mod engine;
+mod fastpath;
 mod feedback;
 pub mod forward;
+mod sent;
 mod task;
 
 pub use engine::{Output, Sfu, SfuError};
