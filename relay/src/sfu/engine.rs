@@ -286,6 +286,8 @@ pub struct Sfu {
     local_addr: SocketAddr,
     /// Participants in SFU rooms.
     members: HashMap<ParticipantId, Member>,
+    /// Who is in each room (so forwarding never looks at other rooms' members).
+    rooms: HashMap<Arc<str>, Vec<ParticipantId>>,
     /// Datagram routing.
     demux: Demuxer,
     /// Things for the shell to do.
@@ -387,6 +389,7 @@ impl Sfu {
         Self {
             local_addr,
             members: HashMap::new(),
+            rooms: HashMap::new(),
             demux: Demuxer::default(),
             outputs: VecDeque::new(),
             last_tick: None,
@@ -477,10 +480,11 @@ impl Sfu {
         }
         .new_candidate_host()?;
         pc.add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+        let room = self.room_entry(room, id);
         self.members.insert(
             id,
             Member {
-                room: Arc::from(room),
+                room,
                 pc,
                 inbound: HashMap::new(),
                 forwards: HashMap::new(),
@@ -506,13 +510,32 @@ impl Sfu {
         Ok(())
     }
 
+    /// Adds `id` to `room`'s list and returns the room's shared name.
+    fn room_entry(&mut self, room: &str, id: ParticipantId) -> Arc<str> {
+        if let Some((name, ids)) = self.rooms.iter_mut().find(|(name, _)| &***name == room) {
+            ids.push(id);
+            return name.clone();
+        }
+        let name: Arc<str> = Arc::from(room);
+        self.rooms.insert(name.clone(), vec![id]);
+        name
+    }
+
     /// `id` left: close its connection and stop forwarding its media to the others.
     pub fn leave(&mut self, now: Instant, id: ParticipantId) {
         let Some(mut member) = self.members.remove(&id) else { return };
         let _ = member.pc.close();
         self.demux.forget(id);
-        let room_mates: Vec<ParticipantId> =
-            self.members.iter().filter(|(_, m)| m.room == member.room).map(|(id, _)| *id).collect();
+        let room_mates = match self.rooms.get_mut(&member.room) {
+            Some(ids) => {
+                ids.retain(|other| *other != id);
+                ids.clone()
+            }
+            None => Vec::new(),
+        };
+        if room_mates.is_empty() {
+            self.rooms.remove(&member.room);
+        }
         for mate in room_mates {
             if let Some(m) = self.members.get_mut(&mate) {
                 let senders: Vec<_> = m
@@ -608,12 +631,11 @@ impl Sfu {
 
     /// Starts forwarding everything already published in `id`'s room to `id`.
     fn subscribe_to_room(&mut self, id: ParticipantId) {
-        let Some(room) = self.members.get(&id).map(|m| m.room.clone()) else { return };
         let publications: Vec<(ParticipantId, Slot)> = self
-            .members
-            .iter()
-            .filter(|(other, m)| **other != id && m.room == room)
-            .flat_map(|(other, m)| m.inbound.values().map(move |i| (*other, i.slot)))
+            .room_mates(id)
+            .into_iter()
+            .filter_map(|other| self.members.get(&other).map(|m| (other, m)))
+            .flat_map(|(other, m)| m.inbound.values().map(move |i| (other, i.slot)))
             .collect();
         for (source, slot) in publications {
             self.add_forward(id, source, slot);
@@ -1012,25 +1034,20 @@ impl Sfu {
     /// Everyone else in `id`'s room.
     fn room_mates(&self, id: ParticipantId) -> Vec<ParticipantId> {
         let Some(room) = self.members.get(&id).map(|m| &m.room) else { return Vec::new() };
-        self.members
-            .iter()
-            .filter(|(other, m)| **other != id && &m.room == room)
-            .map(|(other, _)| *other)
-            .collect()
+        let ids = self.rooms.get(room).map(Vec::as_slice).unwrap_or_default();
+        ids.iter().copied().filter(|other| *other != id).collect()
     }
 
     /// Sends `source`'s packets to every subscriber, each rewritten for its connection.
     fn forward(&mut self, now: Instant, source: ParticipantId, media: &[Incoming]) {
-        let room = match self.members.get(&source) {
-            Some(m) => m.room.clone(),
-            None => return,
-        };
+        let Some(room) = self.members.get(&source).map(|m| m.room.clone()) else { return };
         let mut flush = Vec::new();
-        for (other, member) in self.members.iter_mut() {
+        for other in self.rooms.get(&room).map(Vec::as_slice).unwrap_or_default() {
+            let Some(member) = self.members.get_mut(other) else { continue };
             let mut touched = false;
             // Until DTLS is up, packets could not be encrypted: forwarding starts afterwards, with
             // a keyframe.
-            if *other == source || member.room != room || !member.connected {
+            if *other == source || !member.connected {
                 continue;
             }
             for incoming in media {
@@ -1075,13 +1092,9 @@ impl Sfu {
                     packet.header.extension_profile = 0xBEDE;
                     let _ = packet.header.set_extension(ext_id, level.clone());
                 }
-                if incoming.slot != Slot::Audio {
-                    member
-                        .sent
-                        .entry(stamp.ssrc)
-                        .or_insert_with(|| SentPackets::new(NACK_BUFFER))
-                        .store(packet.clone());
-                }
+                let sent = (incoming.slot != Slot::Audio).then(|| {
+                    member.sent.entry(stamp.ssrc).or_insert_with(|| SentPackets::new(NACK_BUFFER))
+                });
                 let primed = member
                     .primed
                     .get(&stamp.ssrc)
@@ -1095,7 +1108,13 @@ impl Sfu {
                         }
                         Err(e) => debug!("forwarding to {other} failed: {e}"),
                     }
+                    if let Some(sent) = sent {
+                        sent.store(packet);
+                    }
                     continue;
+                }
+                if let Some(sent) = sent {
+                    sent.store(packet.clone());
                 }
                 member.primed.insert(stamp.ssrc, now);
                 let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
