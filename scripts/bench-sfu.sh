@@ -65,3 +65,4 @@ echo "## SFU benchmark, $(date -u +%Y-%m-%d), $(nproc) cores, $(uname -r)"
 # own simulcast layer for each subscriber).
 run_scenario "1 speaker to 100 listeners" --rooms 1 --publishers 1 --listeners 100 --ramp-ms 30 --no-simulcast
 run_scenario "10 rooms of 5 (everyone publishes)" --rooms 10 --publishers 5 --listeners 0 --ramp-ms 30 --no-simulcast
+run_scenario "10 rooms of 10 (3 cameras, 7 watching)" --rooms 10 --publishers 3 --listeners 7 --ramp-ms 30 --no-simulcast

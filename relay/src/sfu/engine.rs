@@ -15,6 +15,8 @@ use std::{
 
 use bytes::BytesMut;
 use protocol::{ParticipantId, Signal};
+// Fx hashing for maps keyed by ids and SSRCs the relay assigns itself (looked up for every
+// forwarded packet); maps with keys that peers choose keep the standard, DoS-resistant hasher.
 use rtc::interceptor::{NackGeneratorBuilder, SenderReportBuilder, Slot as ChainSlot};
 use rtc::{
     media_stream::MediaStreamTrack,
@@ -52,6 +54,7 @@ use rtc::{
     shared::{TaggedBytesMut, TransportContext, TransportProtocol, marshal::Marshal},
     srtp::context::Context as SrtpContext,
 };
+use rustc_hash::FxHashMap;
 use tracing::{debug, warn};
 
 use super::{
@@ -231,17 +234,17 @@ struct Member {
     /// What this participant publishes, by track id.
     inbound: HashMap<String, Inbound>,
     /// The tracks this participant receives: (publisher, slot) -> sender.
-    forwards: HashMap<(ParticipantId, Slot), RTCRtpSenderId>,
+    forwards: FxHashMap<(ParticipantId, Slot), RTCRtpSenderId>,
     /// Whose video each forwarding sender's SSRC carries (to route keyframe requests).
-    video_ssrcs: HashMap<u32, (ParticipantId, Slot)>,
+    video_ssrcs: FxHashMap<u32, (ParticipantId, Slot)>,
     /// Layer choice and rewriting of each video (camera or screen) this participant receives.
-    video: HashMap<(ParticipantId, Slot), VideoForward>,
+    video: FxHashMap<(ParticipantId, Slot), VideoForward>,
     /// How big each publisher's tile is on this participant's screen.
-    wanted: HashMap<ParticipantId, Wanted>,
+    wanted: FxHashMap<ParticipantId, Wanted>,
     /// This participant's receive bandwidth estimate (REMB), bits/s.
     estimate: Option<u64>,
     /// How packets must look on each forwarding sender, once negotiated.
-    stamps: HashMap<RTCRtpSenderId, Stamp>,
+    stamps: FxHashMap<RTCRtpSenderId, Stamp>,
     /// The first offer (the client's) has been answered; the relay may offer from now on.
     negotiated: bool,
     /// The relay has changes to offer once signalling is stable again.
@@ -261,9 +264,9 @@ struct Member {
     /// Where `rtc` sends this participant's media (the selected candidate pair).
     peer: Option<SocketAddr>,
     /// When each forwarded stream (by SSRC) last went through `rtc`'s pipeline.
-    primed: HashMap<u32, Instant>,
+    primed: FxHashMap<u32, Instant>,
     /// Recently forwarded packets of each outgoing video stream (by SSRC), for NACKs.
-    sent: HashMap<u32, SentPackets>,
+    sent: FxHashMap<u32, SentPackets>,
     /// The connection was used since: ask again.
     timeout_stale: bool,
 }
@@ -285,7 +288,7 @@ pub struct Sfu {
     /// The address of the shared UDP socket (announced as the only candidate).
     local_addr: SocketAddr,
     /// Participants in SFU rooms.
-    members: HashMap<ParticipantId, Member>,
+    members: FxHashMap<ParticipantId, Member>,
     /// Who is in each room (so forwarding never looks at other rooms' members).
     rooms: HashMap<Arc<str>, Vec<ParticipantId>>,
     /// Datagram routing.
@@ -388,7 +391,7 @@ impl Sfu {
     pub fn new(local_addr: SocketAddr, seed: u64) -> Self {
         Self {
             local_addr,
-            members: HashMap::new(),
+            members: FxHashMap::default(),
             rooms: HashMap::new(),
             demux: Demuxer::default(),
             outputs: VecDeque::new(),
@@ -487,12 +490,12 @@ impl Sfu {
                 room,
                 pc,
                 inbound: HashMap::new(),
-                forwards: HashMap::new(),
-                video_ssrcs: HashMap::new(),
-                video: HashMap::new(),
-                wanted: HashMap::new(),
+                forwards: FxHashMap::default(),
+                video_ssrcs: FxHashMap::default(),
+                video: FxHashMap::default(),
+                wanted: FxHashMap::default(),
                 estimate: None,
-                stamps: HashMap::new(),
+                stamps: FxHashMap::default(),
                 negotiated: false,
                 wants_offer: false,
                 signaling: RTCSignalingState::Stable,
@@ -503,8 +506,8 @@ impl Sfu {
                 fast: None,
                 fast_misses: 0,
                 peer: None,
-                primed: HashMap::new(),
-                sent: HashMap::new(),
+                primed: FxHashMap::default(),
+                sent: FxHashMap::default(),
             },
         );
         Ok(())
@@ -1057,7 +1060,21 @@ impl Sfu {
                 let Some(stamp) = stamp_of(member, sender_id) else {
                     continue; // not negotiated yet
                 };
-                let mut packet = incoming.packet.clone();
+                // A new header: extension ids are per connection, so none of the publisher's
+                // extensions are copied; ours (MID, audio level) are added below.
+                let original = &incoming.packet.header;
+                let mut packet = rtc::rtp::packet::Packet {
+                    header: rtc::rtp::header::Header {
+                        version: original.version,
+                        padding: original.padding,
+                        marker: original.marker,
+                        sequence_number: original.sequence_number,
+                        timestamp: original.timestamp,
+                        csrc: original.csrc.clone(),
+                        ..Default::default()
+                    },
+                    payload: incoming.packet.payload.clone(),
+                };
                 if incoming.slot != Slot::Audio {
                     let Some(forward) = member.video.get_mut(&(source, incoming.slot)) else {
                         continue;
@@ -1078,10 +1095,6 @@ impl Sfu {
                 }
                 packet.header.ssrc = stamp.ssrc;
                 packet.header.payload_type = stamp.payload_type;
-                // Extension ids are per connection: drop the publisher's, add our MID.
-                packet.header.extension = false;
-                packet.header.extensions.clear();
-                packet.header.extensions_padding = 0;
                 if let Some((ext_id, mid)) = stamp.mid {
                     packet.header.extension = true;
                     packet.header.extension_profile = 0xBEDE;
