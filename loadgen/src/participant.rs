@@ -73,6 +73,8 @@ pub enum Control {
         /// The quality.
         quality: protocol::VideoQuality,
     },
+    /// Report this much receive bandwidth to the relay (bits/s), as a browser's estimate.
+    Bandwidth(u64),
     /// Leave properly.
     Stop,
 }
@@ -230,6 +232,9 @@ async fn run_inner(
                 }
                 Some(Control::Quality { from, quality }) => {
                     send(&mut ws, &ClientMessage::ReceiveVideo { from, quality }).await?;
+                }
+                Some(Control::Bandwidth(bits_per_second)) => {
+                    driver.peer.send_bandwidth_estimate(Instant::now(), bits_per_second);
                 }
                 Some(Control::Stop) => {
                     let _ = send(&mut ws, &ClientMessage::Leave).await;

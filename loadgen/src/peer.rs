@@ -28,10 +28,11 @@ use rtc::{
     },
     rtcp::payload_feedbacks::{
         full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
+        receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
     },
     rtp::{codec::vp8::Vp8Payloader, header::Header, packet::Packet, packetizer::Payloader},
     rtp_transceiver::{
-        RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
+        RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
         rtp_sender::{
             RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters, RTCRtpEncodingParameters,
             RTCRtpHeaderExtensionCapability, RtpCodecKind,
@@ -514,6 +515,31 @@ impl SyntheticPeer {
             }
         }
         sent
+    }
+
+    /// Tells the other side how much video this participant can receive, as browsers do: a
+    /// REMB (receiver-estimated maximum bitrate) for the video streams it receives. Returns
+    /// whether it went out (there must be a video receiver).
+    pub fn send_bandwidth_estimate(&mut self, now: Instant, bits_per_second: u64) -> bool {
+        let receivers: Vec<RTCRtpReceiverId> =
+            self.pc.get_transceivers().map(RTCRtpReceiverId::from).collect();
+        let mut ssrcs = Vec::new();
+        let mut via = None;
+        for id in receivers {
+            if let Some(receiver) = self.pc.rtp_receiver(id)
+                && receiver.track().kind() == RtpCodecKind::Video
+            {
+                ssrcs.extend(receiver.track().ssrcs());
+                via.get_or_insert(id);
+            }
+        }
+        let Some(mut receiver) = via.and_then(|id| self.pc.rtp_receiver(id)) else { return false };
+        let remb = ReceiverEstimatedMaximumBitrate {
+            sender_ssrc: 0,
+            bitrate: bits_per_second as f32,
+            ssrcs,
+        };
+        receiver.write_rtcp(now, vec![Box::new(remb)]).is_ok()
     }
 
     /// Sends one Opus packet with `timestamp`, marked as speech of the given loudness

@@ -216,6 +216,70 @@ async fn a_smaller_tile_switches_layers_on_a_keyframe_seamlessly() {
     relay.shutdown().await.unwrap();
 }
 
+/// Receives Bruno's video until `until` says stop, keeping everything; panics after 10 s.
+async fn video_until(
+    bruno: &mut Synthetic,
+    kept: &mut Vec<Observed>,
+    mut until: impl FnMut(&[Observed]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !until(kept) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let p = tokio::time::timeout(left, bruno.observed.recv())
+            .await
+            .expect("the expected layer within 10 s")
+            .unwrap();
+        if p.kind == Kind::Video {
+            kept.push(p);
+        }
+    }
+}
+
+/// How many of the last `n` packets are of `layer`.
+fn tail_of(video: &[Observed], n: usize, layer: &str) -> bool {
+    video.len() >= n
+        && video[video.len() - n..].iter().all(|p| layer_of(&p.packet.payload) == Some(layer))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bandwidth_a_subscriber_reports_picks_its_layer() {
+    let relay = sfu_relay().await;
+    let anna = start(options(&relay, "sfu-f", "Anna", true, 14));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut bruno = start(options(&relay, "sfu-f", "Bruno", false, 13));
+    let mut video = Vec::new();
+    let estimate = |bruno: &Synthetic, bits| {
+        for _ in 0..3 {
+            bruno.control.send(Control::Bandwidth(bits)).unwrap();
+        }
+    };
+
+    // No estimate yet and a big tile: the high layer (about 450 kbit/s).
+    video_until(&mut bruno, &mut video, |v| tail_of(v, 30, "high")).await;
+    // A browser on a thin line reports 300 kbit/s: too little for the high layer.
+    let thin = video.len();
+    estimate(&bruno, 300_000);
+    video_until(&mut bruno, &mut video, |v| tail_of(v, 30, "low")).await;
+    // The line recovers to 2 Mbit/s: back up.
+    let thick = video.len();
+    estimate(&bruno, 2_000_000);
+    video_until(&mut bruno, &mut video, |v| tail_of(v, 30, "high")).await;
+
+    let layers: Vec<&str> = video.iter().map(|p| layer_of(&p.packet.payload).unwrap()).collect();
+    let down = thin + layers[thin..].iter().position(|l| *l == "low").expect("moved down");
+    let up = thick + layers[thick..].iter().position(|l| *l == "high").expect("moved up");
+    eprintln!("down after {} packets, up after {} packets", down - thin, up - thick);
+    for switch in [down, up] {
+        assert!(forward_starts_with_keyframe(&video[switch]), "switched on a keyframe");
+        let (a, b) = (&video[switch - 1].packet.header, &video[switch].packet.header);
+        assert_eq!(b.sequence_number, a.sequence_number.wrapping_add(1), "no sequence gap");
+        assert_eq!(b.ssrc, a.ssrc, "same stream for the browser");
+    }
+    bruno.control.send(Control::Stop).unwrap();
+    anna.task.abort();
+    relay.shutdown().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_keyframe_request_reaches_the_publisher() {
     let relay = sfu_relay().await;
