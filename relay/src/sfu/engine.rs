@@ -361,6 +361,11 @@ fn stamp_of(member: &mut Member, sender_id: RTCRtpSenderId) -> Option<Stamp> {
     if let Some(stamp) = member.stamps.get(&sender_id) {
         return Some(stamp.clone());
     }
+    // A sender is usable once the participant has answered the offer that added it: packets
+    // sent before that are dropped by the browser, and a keyframe among them would be lost.
+    if member.signaling != RTCSignalingState::Stable {
+        return None;
+    }
     let transceiver_id =
         member.pc.get_transceivers().find(|t| RTCRtpSenderId::from(*t) == sender_id)?;
     let mid = member.pc.rtp_transceiver(transceiver_id)?.mid().clone()?;
@@ -822,13 +827,27 @@ impl Sfu {
     }
 
     /// Asks publishers for the keyframes `id` waits for (to start, or to switch layers).
+    ///
+    /// Only once the keyframe can be forwarded: `id`'s connection is up and the stream is
+    /// negotiated. A keyframe that came earlier would be dropped, and the throttle would then
+    /// hold back the request that counts.
     fn request_awaited_keyframes(&mut self, now: Instant, id: ParticipantId) {
-        let Some(member) = self.members.get(&id) else { return };
-        let awaited: Vec<((ParticipantId, Slot), Layer)> = member
+        let Some(member) = self.members.get_mut(&id) else { return };
+        if !member.connected {
+            return;
+        }
+        let waiting: Vec<((ParticipantId, Slot), Layer)> = member
             .video
             .iter()
             .filter(|(_, f)| f.needs_keyframe())
             .map(|(key, f)| (*key, f.target()))
+            .collect();
+        let awaited: Vec<_> = waiting
+            .into_iter()
+            .filter(|(key, _)| {
+                let sender = member.forwards.get(key).copied();
+                sender.is_some_and(|sender| stamp_of(member, sender).is_some())
+            })
             .collect();
         for ((source, slot), layer) in awaited {
             self.request_keyframe(now, source, slot, layer);
@@ -862,6 +881,7 @@ impl Sfu {
         let mut new_tracks = Vec::new();
         let mut keyframe_requests: Vec<(ParticipantId, Slot)> = Vec::new();
         let mut nacks: Vec<(u32, Vec<u16>)> = Vec::new();
+        let mut just_connected = false;
         {
             let Some(member) = self.members.get_mut(&id) else { return };
             while let Some(event) = member.pc.poll_event() {
@@ -930,7 +950,9 @@ impl Sfu {
                     }
                     RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
                         debug!(participant = %id, "media connection {state}");
-                        member.connected = state == RTCPeerConnectionState::Connected;
+                        let connected = state == RTCPeerConnectionState::Connected;
+                        just_connected |= connected && !member.connected;
+                        member.connected = connected;
                     }
                     _ => {}
                 }
@@ -998,6 +1020,12 @@ impl Sfu {
 
         for (ssrc, seqs) in nacks {
             self.resend(now, id, ssrc, &seqs);
+        }
+
+        // Forwarding to a new subscriber starts with a keyframe: ask for it now rather than at
+        // the next tick, so the first picture comes sooner.
+        if just_connected {
+            self.request_awaited_keyframes(now, id);
         }
 
         // Keyframe requests from this subscriber go to the publishers, for the layer it gets.
