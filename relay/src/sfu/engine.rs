@@ -1178,7 +1178,7 @@ impl Sfu {
     fn resend(&mut self, now: Instant, id: ParticipantId, ssrc: u32, seqs: &[u16]) {
         let Some(member) = self.members.get_mut(&id) else { return };
         let Some(sent) = member.sent.get(&ssrc) else { return };
-        let packets: Vec<_> = seqs.iter().filter_map(|seq| sent.get(*seq).cloned()).collect();
+        let packets: Vec<_> = seqs.iter().filter_map(|seq| sent.get(*seq)).collect();
         tracing::trace!(participant = %id, ssrc, asked = seqs.len(), found = packets.len(), "NACK");
         for packet in packets {
             if let (Some(context), Some(to)) = (&mut member.fast, member.peer) {
