@@ -73,7 +73,7 @@ mod tests {
         p.header.payload_type = 96;
         p.header.sequence_number = seq;
         p.header.timestamp = u32::from(seq) * 3000;
-        p.header.marker = seq % 3 == 0;
+        p.header.marker = seq.is_multiple_of(3);
         p.payload = Bytes::from(seq.to_be_bytes().to_vec());
         p
     }
