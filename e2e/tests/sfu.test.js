@@ -28,6 +28,24 @@ function inbound(tab) {
   });
 }
 
+/**
+ * What the browser learnt from the relay's sender reports (RTCP SR), per forwarded stream: the
+ * packets the relay says it sent. Browsers map RTP time to wall-clock time with these reports to
+ * play a person's audio and video in sync.
+ */
+function senderReports(tab) {
+  return tab.evaluate(async () => {
+    const open = (window.__pcs ?? []).filter((pc) => pc.connectionState !== 'closed');
+    const sent = { audio: [], video: [] };
+    for (const pc of open) {
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'remote-outbound-rtp' && s.packetsSent > 0) sent[s.kind]?.push(s.packetsSent);
+      });
+    }
+    return sent;
+  });
+}
+
 describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { timeout: 300_000 }, () => {
   let relay;
   const tabs = {};
@@ -68,6 +86,21 @@ describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { tim
         const b = await inbound(tab);
         return b.audioStreams === 4 && b.audioBytes > a.audioBytes && b.frames > a.frames;
       }, { timeout: 30_000 });
+    }
+  });
+
+  it("reports each forwarded stream's timing to every browser (for lip sync)", async () => {
+    const total = (list) => list.reduce((a, b) => a + b, 0);
+    for (const [name, tab] of Object.entries(tabs)) {
+      const first = await waitFor(`${name} to get sender reports for four audio and four video streams`, async () => {
+        const s = await senderReports(tab);
+        return s.audio.length === 4 && s.video.length === 4 && s;
+      }, { timeout: 20_000 });
+      // The reports keep coming and count what was sent since.
+      await waitFor(`${name}'s sender reports to move on`, async () => {
+        const s = await senderReports(tab);
+        return total(s.audio) > total(first.audio) && total(s.video) > total(first.video);
+      }, { timeout: 10_000 });
     }
   });
 

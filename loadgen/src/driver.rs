@@ -126,7 +126,7 @@ impl Driver {
                     self.next_frame = Instant::now();
                     self.next_audio = Instant::now();
                 }
-                PeerEvent::Connected => {}
+                PeerEvent::Connected | PeerEvent::SenderReport(_) => {}
                 PeerEvent::Failed => return Err(LoadError::Media("connection failed".into())),
                 PeerEvent::KeyframeRequested => {
                     report.keyframe_requests += 1;

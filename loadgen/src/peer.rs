@@ -26,9 +26,12 @@ use rtc::{
         state::RTCPeerConnectionState,
         transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate},
     },
-    rtcp::payload_feedbacks::{
-        full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
-        receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
+    rtcp::{
+        payload_feedbacks::{
+            full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
+            receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
+        },
+        sender_report::SenderReport,
     },
     rtp::{codec::vp8::Vp8Payloader, header::Header, packet::Packet, packetizer::Payloader},
     rtp_transceiver::{
@@ -110,6 +113,9 @@ pub enum PeerEvent {
     Failed,
     /// Someone asked for a keyframe of what we publish.
     KeyframeRequested,
+    /// A sender report arrived for a stream we receive (how its RTP time maps to wall-clock
+    /// time, which browsers use for lip sync).
+    SenderReport(SenderReport),
     /// A media packet arrived, on the stream `stream` (the relay names streams `p<id>`).
     Media {
         /// The media stream id the sender gave the track.
@@ -458,6 +464,11 @@ impl SyntheticPeer {
                     });
                     if wants_keyframe {
                         self.events.push_back(PeerEvent::KeyframeRequested);
+                    }
+                    for packet in &packets {
+                        if let Some(report) = packet.as_any().downcast_ref::<SenderReport>() {
+                            self.events.push_back(PeerEvent::SenderReport(report.clone()));
+                        }
                     }
                 }
                 _ => {}

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::{
+    collections::HashMap,
     net::SocketAddr,
     time::{Duration, Instant},
 };
@@ -16,6 +17,7 @@ use loadgen::{
 };
 use protocol::{ParticipantId, Signal};
 use relay::sfu::{Output, Sfu};
+use rtc::rtcp::sender_report::SenderReport;
 
 const ANNA: ParticipantId = ParticipantId(1);
 const BRUNO: ParticipantId = ParticipantId(2);
@@ -26,6 +28,11 @@ struct Net {
     relay: SocketAddr,
     peers: Vec<(ParticipantId, SocketAddr, SyntheticPeer)>,
     received: Vec<(ParticipantId, String, Kind, u16, bool)>,
+    /// Per receiving peer and SSRC: the last packet's timestamp and how many came.
+    streams: HashMap<(ParticipantId, u32), (Kind, u32, u32)>,
+    /// Sender reports with what had arrived on their stream by then: (peer, report, kind, last
+    /// timestamp, packets).
+    reports: Vec<(ParticipantId, SenderReport, Kind, u32, u32)>,
     connected: Vec<ParticipantId>,
     keyframe_requests: u32,
 }
@@ -74,7 +81,18 @@ impl Net {
                     match event {
                         PeerEvent::Connected => self.connected.push(id),
                         PeerEvent::KeyframeRequested => self.keyframe_requests += 1,
+                        PeerEvent::SenderReport(report) => {
+                            if let Some((kind, ts, count)) = self.streams.get(&(id, report.ssrc)) {
+                                self.reports.push((id, report, *kind, *ts, *count));
+                            }
+                        }
                         PeerEvent::Media { stream, kind, packet, .. } => {
+                            let entry = self
+                                .streams
+                                .entry((id, packet.header.ssrc))
+                                .or_insert((kind, 0, 0));
+                            entry.1 = packet.header.timestamp;
+                            entry.2 += 1;
                             let keyframe = relay::sfu::forward::is_vp8_keyframe(&packet.payload);
                             self.received.push((
                                 id,
@@ -120,6 +138,8 @@ fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
         relay,
         peers: Vec::new(),
         received: Vec::new(),
+        streams: HashMap::new(),
+        reports: Vec::new(),
         connected: Vec::new(),
         keyframe_requests: 0,
     };
@@ -139,7 +159,8 @@ fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
     }
     net.settle();
 
-    // Ten simulated seconds: Anna sends her clip at 30 frames and 50 audio packets a second.
+    // Ten simulated seconds: Anna sends a frame every 30 ms (2700 ticks of the 90 kHz video
+    // clock) and an audio packet every 20 ms (960 ticks at 48 kHz).
     let clip = clip();
     let (mut frame, mut audio) = (0u32, 0u32);
     let mut t = Duration::ZERO;
@@ -157,7 +178,7 @@ fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
         }
         if t.as_millis().is_multiple_of(30) {
             let i = frame as usize % clip.high.len();
-            net.peer(ANNA).send_video(now, &[&clip.low[i], &clip.high[i]], frame * 3000);
+            net.peer(ANNA).send_video(now, &[&clip.low[i], &clip.high[i]], frame * 2700);
             frame += 1;
         }
         net.settle();
@@ -181,12 +202,40 @@ fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
         net.keyframe_requests
     );
     assert!(net.keyframe_requests >= 1, "the relay asked Anna for a keyframe for Bruno");
-    // Bruno could decrypt everything, and nearly all of it took the fast path (one packet per
-    // stream and second goes through `rtc` for its sender reports).
+    // Bruno could decrypt everything, and all but the first packet (which proves the relay's
+    // key, see `fastpath`) took the fast path.
     let (_, forwarded) = net.sfu.stats();
     let fast = net.sfu.fast_forwarded();
     eprintln!("in memory: {fast} of {forwarded} forwarded packets took the fast path");
     assert!(fast * 100 >= forwarded * 90, "only {fast} of {forwarded} took the fast path");
+
+    // Bruno gets sender reports for both of Anna's streams about once a second. Each maps RTP
+    // time to wall-clock time the way the packets flowed: the reported RTP time is just past
+    // the last packet's timestamp (nothing is delayed on this network), and between two
+    // reports RTP time moves on exactly as the wall clock did. That is what lip sync needs.
+    let to_bruno: Vec<_> = net.reports.iter().filter(|r| r.0 == BRUNO).collect();
+    for kind in [Kind::Audio, Kind::Video] {
+        let clock = if kind == Kind::Audio { 48_000.0 } else { 90_000.0 };
+        let reports: Vec<_> = to_bruno.iter().filter(|r| r.2 == kind).collect();
+        assert!(reports.len() >= 8, "{} {kind:?} sender reports in 10 s", reports.len());
+        for (_, report, _, last_ts, received) in &reports {
+            let ahead = f64::from(report.rtp_time.wrapping_sub(*last_ts)) / clock;
+            assert!(
+                (0.0..0.05).contains(&ahead),
+                "{kind:?}: RTP time {ahead} s past the last packet"
+            );
+            assert!(report.packet_count >= *received && report.packet_count <= received + 2);
+        }
+        for pair in reports.windows(2) {
+            let (a, b) = (&pair[0].1, &pair[1].1);
+            let rtp = f64::from(b.rtp_time.wrapping_sub(a.rtp_time)) / clock;
+            let ntp = (b.ntp_time - a.ntp_time) as f64 / 4_294_967_296.0;
+            assert!(
+                (rtp - ntp).abs() < 0.002,
+                "{kind:?}: RTP moved {rtp} s while NTP moved {ntp} s"
+            );
+        }
+    }
     let simulated = net.now.duration_since(start);
     assert!(simulated >= Duration::from_secs(10));
 }

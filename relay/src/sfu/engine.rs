@@ -17,7 +17,7 @@ use bytes::BytesMut;
 use protocol::{ParticipantId, Signal};
 // Fx hashing for maps keyed by ids and SSRCs the relay assigns itself (looked up for every
 // forwarded packet); maps with keys that peers choose keep the standard, DoS-resistant hasher.
-use rtc::interceptor::{NackGeneratorBuilder, SenderReportBuilder, Slot as ChainSlot};
+use rtc::interceptor::{NackGeneratorBuilder, Slot as ChainSlot};
 use rtc::{
     media_stream::MediaStreamTrack,
     peer_connection::{
@@ -51,7 +51,9 @@ use rtc::{
         },
     },
     sansio::Protocol,
-    shared::{TaggedBytesMut, TransportContext, TransportProtocol, marshal::Marshal},
+    shared::{
+        TaggedBytesMut, TransportContext, TransportProtocol, marshal::Marshal, time::SystemInstant,
+    },
     srtp::context::Context as SrtpContext,
 };
 use rustc_hash::FxHashMap;
@@ -63,6 +65,7 @@ use super::{
     forward::{
         Decision, Layer, Offered, Throttle, VideoForward, Wanted, allocate_layers, is_vp8_keyframe,
     },
+    report::Sending,
     sent::SentPackets,
 };
 
@@ -180,10 +183,8 @@ impl InLayer {
 /// Packets kept per forwarded video stream to answer NACKs from.
 const NACK_BUFFER: u16 = 512;
 
-/// How often a forwarded stream sends one packet through `rtc`'s own pipeline rather than the
-/// fast path, so that its sender reports keep an up-to-date RTP/wall-clock mapping (browsers
-/// need it for lip sync).
-const PRIME_EVERY: Duration = Duration::from_secs(1);
+/// How often each forwarded stream gets a sender report (browsers need them for lip sync).
+const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// Outgoing SRTP packets tried as proof of the outbound key before the fast path is given up on.
 const FAST_PATH_ATTEMPTS: u8 = 4;
@@ -263,8 +264,10 @@ struct Member {
     fast_misses: u8,
     /// Where `rtc` sends this participant's media (the selected candidate pair).
     peer: Option<SocketAddr>,
-    /// When each forwarded stream (by SSRC) last went through `rtc`'s pipeline.
-    primed: FxHashMap<u32, Instant>,
+    /// What went out on each forwarded stream (by SSRC), for sender reports.
+    sending: FxHashMap<u32, Sending>,
+    /// When this participant last got sender reports.
+    last_report: Option<Instant>,
     /// Recently forwarded packets of each outgoing video stream (by SSRC), for NACKs.
     sent: FxHashMap<u32, SentPackets>,
     /// The connection was used since: ask again.
@@ -303,6 +306,8 @@ pub struct Sfu {
     forwarded: u64,
     /// Of those, packets that took the fast path.
     fast_forwarded: u64,
+    /// Wall-clock time at an instant, for the NTP time in sender reports (read once).
+    wall: Option<SystemInstant>,
     /// Makes ICE fragments and passwords unguessable.
     seed: u64,
 }
@@ -326,10 +331,10 @@ fn codec(kind: RtpCodecKind) -> RTCRtpCodec {
     }
 }
 
-/// The interceptor chain of every connection: NACK both ways (the relay asks publishers again
-/// for lost packets and answers subscribers' NACKs from a per-stream send buffer), transport-wide
-/// congestion feedback to publishers, sender reports to subscribers, and the tap that hands
-/// subscribers' keyframe requests and bandwidth estimates to the engine.
+/// The interceptor chain of every connection: NACKs to publishers (the relay asks again for
+/// lost packets), transport-wide congestion feedback to publishers, and the tap that hands
+/// subscribers' keyframe requests, bandwidth estimates and NACKs to the engine. Subscribers'
+/// NACKs and their sender reports are the engine's (see `fastpath`).
 ///
 /// Deliberately no receiver reports to publishers: browsers stop tagging a simulcast layer's
 /// packets with its MID and RID once a report acknowledges the SSRC, and `rtc` forgets which
@@ -345,15 +350,14 @@ fn interceptors(media_engine: &mut MediaEngine) -> Result<rtc::interceptor::Regi
     }
     // 512 packets is several seconds of video, far beyond any round trip worth repairing; the
     // default 1024 costs over a megabyte per forwarded video stream.
-    // NACKs from subscribers are answered by the engine (most packets bypass `rtc`'s pipeline,
-    // see `fastpath`); the relay's own NACKs to publishers come from `rtc`.
+    // NACKs from subscribers are answered by the engine, and sender reports for forwarded
+    // streams come from it too (forwarded packets bypass `rtc`'s pipeline, see `fastpath`); the
+    // relay's own NACKs to publishers come from `rtc`.
     let registry = rtc::interceptor::Registry::new()
         .with(ChainSlot::NackGenerator, NackGeneratorBuilder::new().build());
     configure_simulcast_extension_headers(media_engine)?;
     let registry = configure_twcc_receiver_only(registry, media_engine)?;
-    Ok(registry
-        .with(ChainSlot::SenderReport, SenderReportBuilder::new().build())
-        .with(super::feedback::SLOT.into(), super::feedback::FeedbackTap::default()))
+    Ok(registry.with(super::feedback::SLOT.into(), super::feedback::FeedbackTap::default()))
 }
 
 /// The stamp of `sender` on `member`'s connection, worked out once it is negotiated.
@@ -404,6 +408,7 @@ impl Sfu {
             window_start: None,
             forwarded: 0,
             fast_forwarded: 0,
+            wall: None,
             seed,
         }
     }
@@ -511,7 +516,8 @@ impl Sfu {
                 fast: None,
                 fast_misses: 0,
                 peer: None,
-                primed: FxHashMap::default(),
+                sending: FxHashMap::default(),
+                last_report: None,
                 sent: FxHashMap::default(),
             },
         );
@@ -757,9 +763,30 @@ impl Sfu {
         if self.last_tick.is_none_or(|t| now >= t + TICK) {
             self.last_tick = Some(now);
             self.measure_bitrates(now);
+            self.send_reports(now);
             for id in &ids {
                 self.choose_layers(now, *id);
                 self.request_awaited_keyframes(now, *id);
+            }
+        }
+    }
+
+    /// Sends every subscriber a sender report per forwarded stream, once a second. They go out
+    /// with the fast path's SRTP context, which owns these streams; until it is proven, none.
+    fn send_reports(&mut self, now: Instant) {
+        let wall = *self.wall.get_or_insert_with(|| SystemInstant::now(now));
+        for member in self.members.values_mut() {
+            let (Some(context), Some(to)) = (&mut member.fast, member.peer) else { continue };
+            if member.last_report.is_some_and(|t| now.saturating_duration_since(t) < REPORT_EVERY) {
+                continue;
+            }
+            member.last_report = Some(now);
+            for (ssrc, sending) in &member.sending {
+                let Some(report) = sending.report(*ssrc, now, &wall) else { continue };
+                match report.marshal().map(|plain| context.encrypt_rtcp(&plain)) {
+                    Ok(Ok(data)) => self.outputs.push_back(Output::Transmit { to, data }),
+                    Ok(Err(e)) | Err(e) => debug!(ssrc, "cannot send a sender report: {e}"),
+                }
             }
         }
     }
@@ -1136,11 +1163,13 @@ impl Sfu {
                 let sent = (incoming.slot != Slot::Audio).then(|| {
                     member.sent.entry(stamp.ssrc).or_insert_with(|| SentPackets::new(NACK_BUFFER))
                 });
-                let primed = member
-                    .primed
-                    .get(&stamp.ssrc)
-                    .is_some_and(|t| now.saturating_duration_since(*t) < PRIME_EVERY);
-                if let (true, Some(context), Some(to)) = (primed, &mut member.fast, member.peer) {
+                let clock_rate = if incoming.slot == Slot::Audio { 48_000 } else { 90_000 };
+                member
+                    .sending
+                    .entry(stamp.ssrc)
+                    .or_insert_with(|| Sending::new(clock_rate))
+                    .on_sent(now, packet.header.timestamp, packet.payload.len());
+                if let (Some(context), Some(to)) = (&mut member.fast, member.peer) {
                     match protect(context, &packet) {
                         Ok(data) => {
                             self.outputs.push_back(Output::Transmit { to, data });
@@ -1157,7 +1186,6 @@ impl Sfu {
                 if let Some(sent) = sent {
                     sent.store(packet.clone());
                 }
-                member.primed.insert(stamp.ssrc, now);
                 let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
                 match sender.write_rtp(now, packet) {
                     Ok(()) => self.forwarded += 1,

@@ -8,6 +8,7 @@ mod engine;
 mod fastpath;
 mod feedback;
 pub mod forward;
+mod report;
 mod sent;
 mod task;
 
