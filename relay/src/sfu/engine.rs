@@ -763,10 +763,27 @@ impl Sfu {
         if self.last_tick.is_none_or(|t| now >= t + TICK) {
             self.last_tick = Some(now);
             self.measure_bitrates(now);
+            self.follow_selected_pairs();
             self.send_reports(now);
             for id in &ids {
                 self.choose_layers(now, *id);
                 self.request_awaited_keyframes(now, *id);
+            }
+        }
+    }
+
+    /// Points the fast path at each participant's currently selected candidate pair (a browser
+    /// may move to another one, e.g. when its network changes). `rtc` learnt the pair from
+    /// authenticated connectivity checks, so a forged datagram cannot redirect media.
+    fn follow_selected_pairs(&mut self) {
+        for (id, member) in &mut self.members {
+            if member.fast.is_none() {
+                continue;
+            }
+            let Some(selected) = selected_peer(member) else { continue };
+            if member.peer != Some(selected) {
+                debug!(participant = %id, %selected, "media address changed");
+                member.peer = Some(selected);
             }
         }
     }
@@ -1281,6 +1298,15 @@ impl Sfu {
             self.outputs.push_back(Output::Transmit { to: datagram.transport.peer_addr, data });
         }
     }
+}
+
+/// The remote address of `member`'s selected candidate pair, as `rtc` sees it.
+fn selected_peer(member: &mut Member) -> Option<SocketAddr> {
+    let sender = *member.forwards.values().next()?;
+    let sender = member.pc.rtp_sender(sender)?;
+    let pair = sender.transport()?.ice_transport().get_selected_candidate_pair()?;
+    let ip = pair.remote().address.parse().ok()?;
+    Some(SocketAddr::new(ip, pair.remote().port))
 }
 
 /// Encrypts a forwarded packet for the fast path.
