@@ -308,6 +308,8 @@ pub struct Sfu {
     fast_forwarded: u64,
     /// Wall-clock time at an instant, for the NTP time in sender reports (read once).
     wall: Option<SystemInstant>,
+    /// When a throttled keyframe request may go out (the earliest of them).
+    keyframe_retry: Option<Instant>,
     /// Makes ICE fragments and passwords unguessable.
     seed: u64,
 }
@@ -409,6 +411,7 @@ impl Sfu {
             forwarded: 0,
             fast_forwarded: 0,
             wall: None,
+            keyframe_retry: None,
             seed,
         }
     }
@@ -742,7 +745,12 @@ impl Sfu {
         } else {
             Some(self.last_tick.map_or_else(Instant::now, |t| t + TICK))
         };
-        self.members.values_mut().filter_map(Member::timeout).chain(tick).min()
+        self.members
+            .values_mut()
+            .filter_map(Member::timeout)
+            .chain(tick)
+            .chain(self.keyframe_retry)
+            .min()
     }
 
     /// Lets time pass: ICE keepalives, DTLS retransmits, RTCP reports, layer choices, keyframe
@@ -759,6 +767,12 @@ impl Sfu {
             }
             member.timeout_stale = true;
             self.drain(now, *id);
+        }
+        if self.keyframe_retry.is_some_and(|t| t <= now) {
+            self.keyframe_retry = None;
+            for id in &ids {
+                self.request_awaited_keyframes(now, *id);
+            }
         }
         if self.last_tick.is_none_or(|t| now >= t + TICK) {
             self.last_tick = Some(now);
@@ -909,6 +923,10 @@ impl Sfu {
         let target = inbound.layers.iter_mut().find(|(_, l)| l.layer == layer);
         let Some((ssrc, stream)) = target else { return };
         if !stream.throttle.allow(now) {
+            // Ask again the moment it is allowed, not at the next tick: it is someone's first
+            // picture, or a picture that broke.
+            let retry = stream.throttle.next_allowed().unwrap_or(now + TICK);
+            self.keyframe_retry = Some(self.keyframe_retry.map_or(retry, |t| t.min(retry)));
             return;
         }
         let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc: *ssrc };

@@ -276,6 +276,11 @@ impl Throttle {
         self.last = Some(now);
         true
     }
+
+    /// When the next request may go through.
+    pub fn next_allowed(&self) -> Option<Instant> {
+        self.last.map(|t| t + KEYFRAME_REQUEST_INTERVAL)
+    }
 }
 
 #[cfg(test)]
@@ -403,6 +408,7 @@ mod tests {
         assert!(t.allow(t0));
         assert!(!t.allow(t0 + Duration::from_millis(100)));
         assert!(!t.allow(t0 + Duration::from_millis(499)));
+        assert_eq!(t.next_allowed(), Some(t0 + Duration::from_millis(500)));
         assert!(t.allow(t0 + Duration::from_millis(500)));
     }
 }
