@@ -529,9 +529,10 @@ impl Sfu {
 
     /// Adds `id` to `room`'s list and returns the room's shared name.
     fn room_entry(&mut self, room: &str, id: ParticipantId) -> Arc<str> {
-        if let Some((name, ids)) = self.rooms.iter_mut().find(|(name, _)| &***name == room) {
-            ids.push(id);
-            return name.clone();
+        if let Some((name, _)) = self.rooms.get_key_value(room) {
+            let name = name.clone();
+            self.rooms.entry(name.clone()).or_default().push(id);
+            return name;
         }
         let name: Arc<str> = Arc::from(room);
         self.rooms.insert(name.clone(), vec![id]);
