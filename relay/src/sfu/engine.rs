@@ -180,8 +180,10 @@ impl InLayer {
     }
 }
 
-/// Packets kept per forwarded video stream to answer NACKs from.
-const NACK_BUFFER: u16 = 512;
+/// Packets kept per forwarded video stream to answer NACKs from: at least a second even for a
+/// sharp screen share (~250 packets/s), several for a camera, far beyond any round trip worth
+/// repairing. Each keeps its publisher's datagram alive (~1.2 KB, shared by all subscribers).
+const NACK_BUFFER: u16 = 256;
 
 /// How often each forwarded stream gets a sender report (browsers need them for lip sync).
 const REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -350,8 +352,6 @@ fn interceptors(media_engine: &mut MediaEngine) -> Result<rtc::interceptor::Regi
             RtpCodecKind::Video,
         );
     }
-    // 512 packets is several seconds of video, far beyond any round trip worth repairing; the
-    // default 1024 costs over a megabyte per forwarded video stream.
     // NACKs from subscribers are answered by the engine, and sender reports for forwarded
     // streams come from it too (forwarded packets bypass `rtc`'s pipeline, see `fastpath`); the
     // relay's own NACKs to publishers come from `rtc`.
