@@ -207,7 +207,10 @@ fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
     let (_, forwarded) = net.sfu.stats();
     let fast = net.sfu.fast_forwarded();
     eprintln!("in memory: {fast} of {forwarded} forwarded packets took the fast path");
-    assert!(fast * 100 >= forwarded * 90, "only {fast} of {forwarded} took the fast path");
+    assert!(
+        forwarded > 1000 && forwarded - fast <= 3,
+        "only {fast} of {forwarded} took the fast path"
+    );
 
     // Bruno gets sender reports for both of Anna's streams about once a second. Each maps RTP
     // time to wall-clock time the way the packets flowed: the reported RTP time is just past

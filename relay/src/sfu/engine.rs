@@ -228,6 +228,14 @@ const MID_EXTENSION: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
 /// URI of the RTP header extension that carries an audio packet's loudness.
 const AUDIO_LEVEL_EXTENSION: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
+/// A stream the relay forwards to one participant.
+struct Outgoing {
+    /// What went out, for sender reports.
+    sending: Sending,
+    /// The packets recently sent, for NACKs (video only: audio is not retransmitted).
+    sent: Option<SentPackets>,
+}
+
 /// One participant's connection to the relay.
 struct Member {
     /// The room, so media only goes to room mates.
@@ -266,12 +274,10 @@ struct Member {
     fast_misses: u8,
     /// Where `rtc` sends this participant's media (the selected candidate pair).
     peer: Option<SocketAddr>,
-    /// What went out on each forwarded stream (by SSRC), for sender reports.
-    sending: FxHashMap<u32, Sending>,
+    /// Each stream forwarded to this participant, by SSRC.
+    outgoing: FxHashMap<u32, Outgoing>,
     /// When this participant last got sender reports.
     last_report: Option<Instant>,
-    /// Recently forwarded packets of each outgoing video stream (by SSRC), for NACKs.
-    sent: FxHashMap<u32, SentPackets>,
     /// The connection was used since: ask again.
     timeout_stale: bool,
 }
@@ -519,9 +525,8 @@ impl Sfu {
                 fast: None,
                 fast_misses: 0,
                 peer: None,
-                sending: FxHashMap::default(),
+                outgoing: FxHashMap::default(),
                 last_report: None,
-                sent: FxHashMap::default(),
             },
         );
         Ok(())
@@ -529,13 +534,9 @@ impl Sfu {
 
     /// Adds `id` to `room`'s list and returns the room's shared name.
     fn room_entry(&mut self, room: &str, id: ParticipantId) -> Arc<str> {
-        if let Some((name, _)) = self.rooms.get_key_value(room) {
-            let name = name.clone();
-            self.rooms.entry(name.clone()).or_default().push(id);
-            return name;
-        }
-        let name: Arc<str> = Arc::from(room);
-        self.rooms.insert(name.clone(), vec![id]);
+        let name =
+            self.rooms.get_key_value(room).map_or_else(|| Arc::from(room), |(n, _)| n.clone());
+        self.rooms.entry(name.clone()).or_default().push(id);
         name
     }
 
@@ -813,8 +814,8 @@ impl Sfu {
                 continue;
             }
             member.last_report = Some(now);
-            for (ssrc, sending) in &member.sending {
-                let Some(report) = sending.report(*ssrc, now, &wall) else { continue };
+            for (ssrc, out) in &member.outgoing {
+                let Some(report) = out.sending.report(*ssrc, now, &wall) else { continue };
                 match report.marshal().map(|plain| context.encrypt_rtcp(&plain)) {
                     Ok(Ok(data)) => self.outputs.push_back(Output::Transmit { to, data }),
                     Ok(Err(e)) | Err(e) => debug!(ssrc, "cannot send a sender report: {e}"),
@@ -1196,15 +1197,12 @@ impl Sfu {
                     packet.header.extension_profile = 0xBEDE;
                     let _ = packet.header.set_extension(ext_id, level.clone());
                 }
-                let sent = (incoming.slot != Slot::Audio).then(|| {
-                    member.sent.entry(stamp.ssrc).or_insert_with(|| SentPackets::new(NACK_BUFFER))
+                let video = incoming.slot != Slot::Audio;
+                let out = member.outgoing.entry(stamp.ssrc).or_insert_with(|| Outgoing {
+                    sending: Sending::new(if video { 90_000 } else { 48_000 }),
+                    sent: video.then(|| SentPackets::new(NACK_BUFFER)),
                 });
-                let clock_rate = if incoming.slot == Slot::Audio { 48_000 } else { 90_000 };
-                member
-                    .sending
-                    .entry(stamp.ssrc)
-                    .or_insert_with(|| Sending::new(clock_rate))
-                    .on_sent(now, packet.header.timestamp, packet.payload.len());
+                out.sending.on_sent(now, packet.header.timestamp, packet.payload.len());
                 if let (Some(context), Some(to)) = (&mut member.fast, member.peer) {
                     match protect(context, &packet) {
                         Ok(data) => {
@@ -1214,12 +1212,12 @@ impl Sfu {
                         }
                         Err(e) => debug!("forwarding to {other} failed: {e}"),
                     }
-                    if let Some(sent) = sent {
+                    if let Some(sent) = &mut out.sent {
                         sent.store(packet);
                     }
                     continue;
                 }
-                if let Some(sent) = sent {
+                if let Some(sent) = &mut out.sent {
                     sent.store(packet.clone());
                 }
                 let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
@@ -1241,7 +1239,7 @@ impl Sfu {
     /// Sends `id` again the packets its NACK names, from the packets recently sent to it.
     fn resend(&mut self, now: Instant, id: ParticipantId, ssrc: u32, seqs: &[u16]) {
         let Some(member) = self.members.get_mut(&id) else { return };
-        let Some(sent) = member.sent.get(&ssrc) else { return };
+        let Some(sent) = member.outgoing.get(&ssrc).and_then(|o| o.sent.as_ref()) else { return };
         let packets: Vec<_> = seqs.iter().filter_map(|seq| sent.get(*seq)).collect();
         tracing::trace!(participant = %id, ssrc, asked = seqs.len(), found = packets.len(), "NACK");
         for packet in packets {

@@ -62,10 +62,10 @@ impl KeyTap {
                 // The derivation's first block is the master salt, zero-padded (label 0,
                 // index 0).
                 let salt = &candidate.first_block[..profile.salt_len()];
-                let context = |()| Context::new(&candidate.key, salt, profile, None, None, crypto);
-                let Ok(mut probe) = context(()) else { continue };
+                let context = || Context::new(&candidate.key, salt, profile, None, None, crypto);
+                let Ok(mut probe) = context() else { continue };
                 if probe.decrypt_rtp(protected).is_ok() {
-                    return context(()).ok();
+                    return context().ok();
                 }
             }
         }
