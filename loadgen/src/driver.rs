@@ -47,6 +47,9 @@ fn starts_keyframe(payload: &[u8]) -> bool {
     matches!(payload, [descriptor, header, ..] if descriptor & 0x17 == 0x10 && header & 1 == 0)
 }
 
+/// Receive buffer per synthetic participant's socket.
+const RECEIVE_BUFFER: usize = 1 << 20;
+
 pub(crate) fn media_err(e: rtc::shared::error::Error) -> LoadError {
     LoadError::Media(e.to_string())
 }
@@ -59,6 +62,10 @@ impl Driver {
         started: Instant,
     ) -> Result<Self, LoadError> {
         let socket = UdpSocket::bind(SocketAddr::new(options.bind_ip, 0)).await?;
+        // A measuring instrument must not lose what it measures: room for about a second of
+        // what a busy participant receives, in case this process is not scheduled for a while.
+        // (Capped by net.core.rmem_max.)
+        socket2::SockRef::from(&socket).set_recv_buffer_size(RECEIVE_BUFFER)?;
         let local_addr = socket.local_addr()?;
         let peer = SyntheticPeer::new(
             Instant::now(),

@@ -218,12 +218,14 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = shared.shutdown.clone();
     let mut last_heard = Instant::now();
+    let mut last_frame = Instant::now();
 
     let close: Option<(u16, String)> = loop {
         tokio::select! {
             frame = stream.next() => {
                 let now = Instant::now();
                 last_heard = now;
+                last_frame = now;
                 let step = match frame {
                     Some(Ok(Message::Text(text))) => session.on_frame(now, Frame::Text(text.as_str())),
                     Some(Ok(Message::Binary(bytes))) => session.on_frame(now, Frame::Binary(bytes.len())),
@@ -264,7 +266,8 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
             },
             _ = ping.tick() => {
                 if last_heard.elapsed() > config.idle_timeout() {
-                    info!(?conn, "silent for {:?}; closing", config.idle_timeout());
+                    info!(?conn, since_last_frame = ?last_frame.elapsed(), since_last_ping = ?last_ping.elapsed(),
+                        "silent for {:?}; closing", config.idle_timeout());
                     break Some((close_code::AWAY, "idle timeout".into()));
                 }
                 if last_ping.elapsed() >= PING_INTERVAL {

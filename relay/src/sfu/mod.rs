@@ -3,6 +3,7 @@
 //! the I/O shell that owns the UDP socket and the clock. Nothing outside this module touches
 //! the WebRTC stack.
 
+mod buffers;
 mod demux;
 mod engine;
 mod fastpath;

@@ -85,100 +85,129 @@ impl MediaHandle {
     }
 }
 
-/// Binds the media port and starts the loop. Signals for participants come out of the returned
-/// receiver. `announce` replaces the bound IP in candidates (for `0.0.0.0` binds and NAT).
+/// Binds the media port and starts the loop on a thread of its own. Signals for participants come
+/// out of the returned receiver. `announce` replaces the bound IP in candidates (for `0.0.0.0`
+/// binds and NAT).
+///
+/// Why a thread of its own: the media loop is nearly always ready to run (a datagram is always
+/// waiting under load). Sharing the signalling runtime's workers with it starved the WebSocket
+/// tasks on a busy two-core machine: measured in the twelve-person browser test, one worker kept
+/// running the media loop while the other stayed parked, no WebSocket task ran (no ping sent, no
+/// frame read) for ten seconds, and the idle check then closed every connection at once. On its
+/// own thread the loop can be as busy as it likes; signalling keeps the runtime to itself.
 pub async fn spawn(
     bind: SocketAddr,
     announce: Option<IpAddr>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<(MediaHandle, mpsc::UnboundedReceiver<(ParticipantId, Signal)>)> {
-    let socket = UdpSocket::bind(bind).await?;
+    let socket = std::net::UdpSocket::bind(bind)?;
+    socket.set_nonblocking(true)?;
+    let buffers = super::buffers::enlarge(&socket)?;
     let bound = socket.local_addr()?;
     let address = SocketAddr::new(announce.unwrap_or(bound.ip()), bound.port());
     if address.ip().is_unspecified() {
         warn!(%bind, "the media port is bound to all interfaces but no --media-announce-ip is set: browsers cannot reach server forwarding until it is");
     }
-    info!(%address, "media port ready");
-    let (commands, mut command_rx) = mpsc::unbounded_channel();
+    info!(%address, receive_buffer = buffers.receive, send_buffer = buffers.send, "media port ready");
+    let (commands, command_rx) = mpsc::unbounded_channel();
     let (signals, signal_rx) = mpsc::unbounded_channel();
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1)
         | 1;
-    let mut sfu = Sfu::new(address, seed ^ u64::from(std::process::id()));
+    let sfu = Sfu::new(address, seed ^ u64::from(std::process::id()));
     let stats = Arc::new(MediaStats::default());
     let published = stats.clone();
-
-    tokio::spawn(async move {
-        let mut buffer = vec![0u8; 2048];
-        loop {
-            // Carry out everything the engine wants done.
-            while let Some(output) = sfu.poll_output() {
-                match output {
-                    Output::Transmit { to, data } => {
-                        if let Err(e) = socket.try_send_to(&data, to) {
-                            // A full socket buffer drops the datagram, as a network would.
-                            tracing::debug!(%to, "send failed: {e}");
-                        }
-                    }
-                    Output::Signal { to, signal } => {
-                        let _ = signals.send((to, signal));
-                    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name("media".into()).spawn(move || {
+        runtime.block_on(async move {
+            match UdpSocket::from_std(socket) {
+                Ok(socket) => {
+                    media_loop(socket, sfu, command_rx, signals, published, shutdown).await
                 }
+                Err(e) => warn!("the media port cannot be used: {e}"),
             }
-            let (connections, forwarded) = sfu.stats();
-            published.connections.store(connections as u64, Ordering::Relaxed);
-            published.forwarded_packets.store(forwarded, Ordering::Relaxed);
-            let wake =
-                sfu.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
-            let sleep = tokio::time::sleep_until(wake.into());
-            tokio::select! {
-                received = socket.recv_from(&mut buffer) => match received {
-                    Ok((n, from)) => {
-                        let now = Instant::now();
-                        sfu.handle_datagram(now, from, &buffer[..n]);
-                        // Whatever else is waiting, without a trip through the scheduler.
-                        for _ in 0..RECEIVE_BATCH {
-                            match socket.try_recv_from(&mut buffer) {
-                                Ok((n, from)) => sfu.handle_datagram(now, from, &buffer[..n]),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    Err(e) => warn!("media socket error: {e}"),
-                },
-                command = command_rx.recv() => {
-                    let now = Instant::now();
-                    match command {
-                        Some(MediaCommand::Join { id, room }) => {
-                            if let Err(e) = sfu.join(now, id, &room) {
-                                warn!(participant = %id, "cannot prepare media connection: {e}");
-                            }
-                        }
-                        Some(MediaCommand::Signal { id, signal }) => {
-                            if let Err(e) = sfu.signal(now, id, signal) {
-                                warn!(participant = %id, "media negotiation: {e}");
-                            }
-                        }
-                        Some(MediaCommand::ReceiveVideo { id, from, quality }) => {
-                            let wanted = match quality {
-                                VideoQuality::High => Wanted::High,
-                                VideoQuality::Low => Wanted::Low,
-                            };
-                            if let Err(e) = sfu.set_wanted(now, id, from, wanted) {
-                                tracing::debug!(participant = %id, "video quality: {e}");
-                            }
-                        }
-                        Some(MediaCommand::Leave { id }) => sfu.leave(now, id),
-                        None => break,
+        });
+    })?;
+    Ok((MediaHandle { commands, address, stats }, signal_rx))
+}
+
+/// Feeds the engine datagrams, commands and time, and carries out what it asks, until shutdown
+/// or until signalling drops its handle.
+async fn media_loop(
+    socket: UdpSocket,
+    mut sfu: Sfu,
+    mut command_rx: mpsc::UnboundedReceiver<MediaCommand>,
+    signals: mpsc::UnboundedSender<(ParticipantId, Signal)>,
+    published: Arc<MediaStats>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut buffer = vec![0u8; 2048];
+    loop {
+        // Carry out everything the engine wants done.
+        while let Some(output) = sfu.poll_output() {
+            match output {
+                Output::Transmit { to, data } => {
+                    if let Err(e) = socket.try_send_to(&data, to) {
+                        // A full socket buffer drops the datagram, as a network would.
+                        tracing::debug!(%to, "send failed: {e}");
                     }
                 }
-                _ = sleep => sfu.handle_timeout(Instant::now()),
-                _ = shutdown.wait_for(|stop| *stop) => break,
+                Output::Signal { to, signal } => {
+                    let _ = signals.send((to, signal));
+                }
             }
         }
-        info!("media loop stopped");
-    });
-    Ok((MediaHandle { commands, address, stats }, signal_rx))
+        let (connections, forwarded) = sfu.stats();
+        published.connections.store(connections as u64, Ordering::Relaxed);
+        published.forwarded_packets.store(forwarded, Ordering::Relaxed);
+        let wake = sfu.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let sleep = tokio::time::sleep_until(wake.into());
+        tokio::select! {
+            received = socket.recv_from(&mut buffer) => match received {
+                Ok((n, from)) => {
+                    let now = Instant::now();
+                    sfu.handle_datagram(now, from, &buffer[..n]);
+                    // Whatever else is waiting, without a trip through the scheduler.
+                    for _ in 0..RECEIVE_BATCH {
+                        match socket.try_recv_from(&mut buffer) {
+                            Ok((n, from)) => sfu.handle_datagram(now, from, &buffer[..n]),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(e) => warn!("media socket error: {e}"),
+            },
+            command = command_rx.recv() => {
+                let now = Instant::now();
+                match command {
+                    Some(MediaCommand::Join { id, room }) => {
+                        if let Err(e) = sfu.join(now, id, &room) {
+                            warn!(participant = %id, "cannot prepare media connection: {e}");
+                        }
+                    }
+                    Some(MediaCommand::Signal { id, signal }) => {
+                        if let Err(e) = sfu.signal(now, id, signal) {
+                            warn!(participant = %id, "media negotiation: {e}");
+                        }
+                    }
+                    Some(MediaCommand::ReceiveVideo { id, from, quality }) => {
+                        let wanted = match quality {
+                            VideoQuality::High => Wanted::High,
+                            VideoQuality::Low => Wanted::Low,
+                        };
+                        if let Err(e) = sfu.set_wanted(now, id, from, wanted) {
+                            tracing::debug!(participant = %id, "video quality: {e}");
+                        }
+                    }
+                    Some(MediaCommand::Leave { id }) => sfu.leave(now, id),
+                    None => break,
+                }
+            }
+            _ = sleep => sfu.handle_timeout(Instant::now()),
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        }
+    }
+    info!("media loop stopped");
 }
