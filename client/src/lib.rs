@@ -12,3 +12,4 @@ pub mod negotiation;
 pub mod params;
 pub mod quality;
 pub mod speaker;
+pub mod switchover;

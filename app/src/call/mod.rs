@@ -22,13 +22,9 @@ use crate::{
     relay_socket::{RelaySocket, SocketEvent},
 };
 
-/// How long after the relay connection is up the last direct connections are dropped, when the
-/// relay has not delivered both sound and picture of someone by then.
-const SWITCH_GRACE_MS: i32 = 4000;
-
-/// How long a participant stays on the direct connection while the relay's picture of them does
-/// not decode yet (the relay asks the publisher for a keyframe as soon as it forwards to us).
-const DECODE_WAIT_MS: i32 = 15_000;
+/// How often, while switching from mesh to the relay, the relay's delivery is checked for the
+/// participants still shown over direct connections.
+const SWITCHOVER_CHECK_MS: i32 = 200;
 
 /// Reconnect attempts after the relay connection breaks, before giving up.
 const MAX_RECONNECTS: u32 = 8;
@@ -365,7 +361,7 @@ impl Call {
             PeerEvent::Track => self.view.track_epoch.update(|e| *e += 1),
             PeerEvent::Link(link) => {
                 if id == RELAY_PEER && link == Link::Connected {
-                    self.finish_switch_later();
+                    self.switch_over();
                 }
                 let effects = self.inner.borrow_mut().meeting.on_link_state(id, link);
                 if link == Link::Connected {
@@ -394,7 +390,7 @@ impl Call {
             js::warn(&format!("a relay track with an unknown stream id {stream}"));
             return;
         };
-        let complete = {
+        {
             let mut inner = self.inner.borrow_mut();
             let Some(target) =
                 inner.relay_streams.get(&id).cloned().or_else(|| web_sys::MediaStream::new().ok())
@@ -414,48 +410,67 @@ impl Call {
             }
             target.add_track(&track);
             inner.relay_streams.insert(id, target);
-            let stream = &inner.relay_streams[&id];
-            stream.get_audio_tracks().length() > 0 && stream.get_video_tracks().length() > 0
-        };
-        // While a direct connection still shows this participant, switch only once the relay
-        // delivers both sound and a decoded picture (make before break).
-        let has_mesh_peer = self.inner.borrow().peers.contains_key(&id);
-        if !has_mesh_peer {
+        }
+        // While a direct connection still shows this participant, `switch_over` decides when
+        // the relay takes over (make before break).
+        if !self.inner.borrow().peers.contains_key(&id) {
             self.show_relay_stream(id);
-        } else if complete {
-            self.switch_when_decoding(id);
         }
         self.view.track_epoch.update(|e| *e += 1);
     }
 
-    /// Waits until the relay's picture of `id` decodes, then shows it instead of the direct one.
-    fn switch_when_decoding(&self, id: ParticipantId) {
+    /// Once the relay connection is up: moves each participant still shown over a direct
+    /// connection to the relay as soon as the relay delivers what they send
+    /// (`client::switchover` decides), then closes that direct connection.
+    fn switch_over(&self) {
         let weak = self.this.clone();
         leptos::task::spawn_local(async move {
             let started = js_sys::Date::now();
             loop {
                 let Some(call) = weak.upgrade() else { return };
-                let relay = call.inner.borrow().peers.get(&RELAY_PEER).cloned();
-                let video = call
+                let Some(relay) = call.inner.borrow().peers.get(&RELAY_PEER).cloned() else {
+                    return; // back to a mesh, or left
+                };
+                let direct: Vec<ParticipantId> = call
                     .inner
                     .borrow()
-                    .relay_streams
-                    .get(&id)
-                    .and_then(|s| s.get_video_tracks().iter().next())
-                    .and_then(|t| {
-                        wasm_bindgen::JsCast::dyn_into::<web_sys::MediaStreamTrack>(t).ok()
-                    });
-                let (Some(relay), Some(video)) = (relay, video) else { return };
-                if !call.inner.borrow().peers.contains_key(&id) {
-                    return; // already switched (or they left)
-                }
-                let decoding = relay.frames_decoded(&video).await > 0.0;
-                if decoding || js_sys::Date::now() - started > f64::from(DECODE_WAIT_MS) {
-                    call.show_relay_stream(id);
+                    .peers
+                    .keys()
+                    .copied()
+                    .filter(|id| *id != RELAY_PEER)
+                    .collect();
+                if direct.is_empty() {
                     return;
                 }
+                for id in direct {
+                    let sends = call.inner.borrow().meeting.other(id).map(|r| r.info.media);
+                    let Some(sends) = sends else { continue }; // they left; the roster closes it
+                    let stream = call.inner.borrow().relay_streams.get(&id).cloned();
+                    let video =
+                        stream.as_ref().and_then(|s| s.get_video_tracks().iter().next()).and_then(
+                            |t| wasm_bindgen::JsCast::dyn_into::<web_sys::MediaStreamTrack>(t).ok(),
+                        );
+                    let delivery = client::switchover::RelayDelivery {
+                        audio: stream.as_ref().is_some_and(|s| s.get_audio_tracks().length() > 0),
+                        video_decoding: match &video {
+                            Some(video) => relay.frames_decoded(video).await > 0.0,
+                            None => false,
+                        },
+                    };
+                    let waited = js_sys::Date::now() - started;
+                    if client::switchover::decide(sends, delivery, waited)
+                        == client::switchover::Switchover::UseRelay
+                    {
+                        if !call.inner.borrow().relay_streams.contains_key(&id)
+                            && let Ok(empty) = web_sys::MediaStream::new()
+                        {
+                            call.inner.borrow_mut().relay_streams.insert(id, empty);
+                        }
+                        call.show_relay_stream(id);
+                    }
+                }
                 drop(call);
-                js::sleep(100).await;
+                js::sleep(SWITCHOVER_CHECK_MS).await;
             }
         });
     }
@@ -515,40 +530,6 @@ impl Call {
             });
         }
         self.view.track_epoch.update(|e| *e += 1);
-    }
-
-    /// After a switch to server forwarding, drops whatever direct connections remain once the
-    /// relay connection has had time to deliver (a participant without camera or microphone
-    /// never completes both kinds).
-    fn finish_switch_later(&self) {
-        let weak = self.this.clone();
-        leptos::task::spawn_local(async move {
-            js::sleep(SWITCH_GRACE_MS).await;
-            let Some(call) = weak.upgrade() else { return };
-            // Those whose relay stream has both kinds are waiting for a decoded picture
-            // (`switch_when_decoding`); only the rest are swapped now.
-            let remaining: Vec<ParticipantId> = {
-                let inner = call.inner.borrow();
-                inner
-                    .peers
-                    .keys()
-                    .copied()
-                    .filter(|id| *id != RELAY_PEER)
-                    .filter(|id| {
-                        !inner.relay_streams.get(id).is_some_and(|s| {
-                            s.get_audio_tracks().length() > 0 && s.get_video_tracks().length() > 0
-                        })
-                    })
-                    .collect()
-            };
-            for id in remaining {
-                let missing = !call.inner.borrow().relay_streams.contains_key(&id);
-                if let (true, Ok(empty)) = (missing, web_sys::MediaStream::new()) {
-                    call.inner.borrow_mut().relay_streams.insert(id, empty);
-                }
-                call.show_relay_stream(id);
-            }
-        });
     }
 
     /// Mirrors the meeting into the reactive state, touching only what changed.
