@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export PATH="$PWD/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export PATH="$PWD/e2e/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 echo "==> building the app (trunk build --release)"
 trunk build --release

@@ -19,6 +19,24 @@ function trackPeerConnections() {
   };
 }
 
+// Caps the fake camera at 15 frames per second (the app asks for 640x360 and no frame rate, so
+// the fake devices deliver 20-30). Up to six browsers share two cores in these tests, each
+// encoding its camera (twice, in simulcast) and decoding everyone else's; half the frames
+// halve that work without changing a single code path of the app.
+function lightCamera() {
+  const devices = navigator.mediaDevices;
+  if (!devices?.getUserMedia) return;
+  const original = devices.getUserMedia.bind(devices);
+  devices.getUserMedia = (constraints = {}) => {
+    if (constraints.video) {
+      const video = constraints.video === true ? {} : { ...constraints.video };
+      video.frameRate = { max: 15 };
+      constraints = { ...constraints, video };
+    }
+    return original(constraints);
+  };
+}
+
 /** One browser tab, whichever engine runs it. */
 class Tab {
   constructor(kind, page, close) {
@@ -73,14 +91,52 @@ function chromiumArgs({ deny }) {
   ];
 }
 
-/** A new Chromium tab (in its own browser process, like a separate person's computer). */
-export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false } = {}) {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ deny }) });
+// Chromium participants of one suite share one browser process, each in a context of its own
+// (its own storage, permissions and renderer, like a separate person's profile): six browser
+// processes on two cores starve each other, and a browser's fixed cost (browser, GPU, network and
+// audio processes) is paid once instead of once per person. Suites run one after another, each in
+// a process of its own, so no state crosses suites. A `separate` tab gets a browser of its own.
+const sharedChromium = new Map(); // launch flags -> { browser, tabs }
+
+async function chromiumBrowser({ deny, separate }) {
+  const key = JSON.stringify({ deny });
+  if (!separate && sharedChromium.has(key)) {
+    const shared = sharedChromium.get(key);
+    shared.tabs += 1;
+    return { browser: await shared.browser, release: () => release(key) };
+  }
+  const launching = chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ deny }) });
+  if (separate) {
+    const browser = await launching;
+    return { browser, release: () => browser.close() };
+  }
+  sharedChromium.set(key, { browser: launching, tabs: 1 });
+  return { browser: await launching, release: () => release(key) };
+}
+
+async function release(key) {
+  const shared = sharedChromium.get(key);
+  shared.tabs -= 1;
+  if (shared.tabs > 0) return;
+  sharedChromium.delete(key);
+  await (await shared.browser).close();
+}
+
+/** A new Chromium tab in a context of its own (a separate person), in the suite's shared browser. */
+export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, separate = false } = {}) {
+  const { browser, release: releaseBrowser } = await chromiumBrowser({ deny, separate });
   const context = await browser.newContext({ locale, viewport: viewport ?? { width: 1280, height: 720 } });
   if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await context.addInitScript(trackPeerConnections);
+  await context.addInitScript(lightCamera);
   const page = await context.newPage();
-  const tab = new Tab('chromium', page, () => browser.close());
+  let closed = false;
+  const tab = new Tab('chromium', page, async () => {
+    if (closed) return;
+    closed = true;
+    await context.close().catch(() => {});
+    await releaseBrowser();
+  });
   page.on('console', (m) => tab.console.push(`${m.type()}: ${m.text()}`));
   return tab;
 }
@@ -112,6 +168,7 @@ export async function firefoxTab({ deny = false, locale = 'en-US' } = {}) {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 720 });
   await page.evaluateOnNewDocument(trackPeerConnections);
+  await page.evaluateOnNewDocument(lightCamera);
   const tab = new Tab('firefox', page, () => browser.close());
   page.on('console', (m) => tab.console.push(`${m.type()}: ${m.text()}`));
   return tab;

@@ -1,18 +1,25 @@
 // WCAG checks with axe-core in both browsers, a keyboard-only walkthrough, and the phone layout.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 
 import { seriousViolations, tabTo } from '../lib/a11y.js';
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
 import { remoteNames, tileNames } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 
 describe('accessibility', { timeout: 300_000 }, () => {
+  reportCpu();
   let relay;
+  // Each test brings its own people and room; they leave when it ends, so no test runs beside
+  // the calls of the tests before it.
   const open = [];
   const track = (tab) => { open.push(tab); return tab; };
+  afterEach(async () => {
+    while (open.length) await open.pop().close().catch(() => {});
+  });
 
   before(async () => { relay = await Relay.start(); });
   after(async () => {

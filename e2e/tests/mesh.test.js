@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
 import { errorText, mode, receivesAudioFrom, remoteNames, tileNames, videoPlays, videoState } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
@@ -12,6 +13,7 @@ const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 mkdirSync(ARTIFACTS, { recursive: true });
 
 describe('a full mesh of four in Chromium and Firefox', { timeout: 240_000 }, () => {
+  reportCpu();
   let relay;
   const tabs = {};
 

@@ -3,12 +3,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { chromiumTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
 import { tileNames, videoState } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
 
 describe('the pre-join screen', { timeout: 120_000 }, () => {
+  reportCpu();
   let relay;
   let tab;
 

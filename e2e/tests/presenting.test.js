@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
 import { remoteNames } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
@@ -20,6 +21,7 @@ const layout = (tab) => tab.evaluate(() => document.querySelector('main.meeting'
 const featured = (tab) => tab.evaluate(() => document.querySelector('.tile.featured')?.dataset.participant ?? null);
 
 describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }, () => {
+  reportCpu();
   let relay;
   let anna;
   let bruno;
@@ -120,8 +122,15 @@ describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }
   it('switches the camera during the call without renegotiating, and the others keep seeing it', async () => {
     const trackId = () => anna.evaluate(() => document.querySelector('[data-self] video')?.srcObject?.getVideoTracks()[0]?.id);
     const before = await trackId();
-    const offers = () => anna.evaluate(() => window.__pcs.map((pc) => pc.localDescription?.sdp.length));
-    const sdpBefore = await offers();
+    // Anna's open connections and their session descriptions. Cleo rejoined in the test above,
+    // so wait until the new connection to her has finished its own negotiation first.
+    const descriptions = () => anna.evaluate(() => window.__pcs.filter((pc) => pc.connectionState !== 'closed')
+      .map((pc) => ({ signaling: pc.signalingState, connection: pc.connectionState, sdp: pc.localDescription?.sdp ?? null })));
+    const settled = await waitFor("Anna's two connections settled", async () => {
+      const d = await descriptions();
+      return d.length === 2 && d.every((c) => c.signaling === 'stable' && c.connection === 'connected' && c.sdp) && d;
+    }, { timeout: 30_000 });
+    const sdpBefore = settled.map((c) => c.sdp);
     await anna.click('[data-testid="more"]');
     await anna.click('[data-testid="open-settings"]');
     const cameras = await waitFor('the camera list', () => anna.evaluate(() =>
@@ -130,7 +139,7 @@ describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }
     await waitFor('a new camera track', async () => { const now = await trackId(); return now && now !== before; });
     await anna.press('Escape');
     // Connections that existed before kept their session descriptions: nothing was renegotiated.
-    assert.deepEqual((await offers()).slice(0, sdpBefore.length), sdpBefore, 'no renegotiation');
+    assert.deepEqual((await descriptions()).map((c) => c.sdp), sdpBefore, 'no renegotiation');
     await waitFor("Bruno still sees Anna's video", async () => {
       const a = await bruno.evaluate(() => document.querySelector('[data-participant="Anna"] video').currentTime);
       await new Promise((r) => setTimeout(r, 600));

@@ -1,8 +1,9 @@
 // What people see when something is wrong: blocked camera, unreachable relay, full room.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
 import { errorText, remoteNames, tileNames, videoPlays, videoState } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
@@ -13,9 +14,15 @@ async function errorKey(tab) {
 }
 
 describe('problems a person can run into', { timeout: 240_000 }, () => {
+  reportCpu();
   let relay;
+  // Each test brings its own people and room; they leave when it ends, so no test runs beside
+  // the calls of the tests before it.
   const open = [];
   const track = (tab) => { open.push(tab); return tab; };
+  afterEach(async () => {
+    while (open.length) await open.pop().close().catch(() => {});
+  });
 
   before(async () => { relay = await Relay.start(); });
   after(async () => {

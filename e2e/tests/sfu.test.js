@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
 import { mode, remoteNames, videoPlays, videoState } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
@@ -47,6 +48,7 @@ function senderReports(tab) {
 }
 
 describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { timeout: 300_000 }, () => {
+  reportCpu();
   let relay;
   const tabs = {};
 

@@ -4,25 +4,38 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
 import { mode, remoteNames, videoPlays } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
 const NAMES = ['Anna', 'Bruno', 'Cleo', 'Dora', 'Emil', 'Frida'];
 
-// Samples, in the page, how far a tile's video clock advanced; records the longest stall. Time in
-// which the page itself did not run (six browsers on two cores starve it now and then) is not
-// counted as a stall of the video.
+// Samples, in the page, how far a tile's video clock advanced; records the longest stall, and
+// when the tile's stream was swapped (direct connection -> relay), so a long stall can be told
+// apart: before the swap (the direct connection faltered), or after it (the relay's picture was
+// not there yet). Time in which the page itself did not run (six browsers on two cores starve it
+// now and then) is not counted as a stall of the video.
 function startWatching(name) {
-  window.__watch = { last: null, lastChange: performance.now(), lastTick: performance.now(), longest: 0 };
+  const start = performance.now();
+  const w = { last: null, lastChange: start, lastTick: start, longest: 0, longestEnded: 0, swaps: [], stream: null, sfuAt: null };
+  window.__watch = w;
   setInterval(() => {
     const tile = [...document.querySelectorAll('[data-participant]')].find((t) => t.dataset.participant === name);
-    const time = tile?.querySelector('video')?.currentTime ?? null;
-    const w = window.__watch;
+    const video = tile?.querySelector('video');
+    const time = video?.currentTime ?? null;
     const now = performance.now();
     if (now - w.lastTick > 400) w.lastChange += now - w.lastTick - 100;
     w.lastTick = now;
+    if (w.sfuAt === null && document.querySelector('main.meeting')?.dataset.mode === 'sfu') w.sfuAt = Math.round(now - start);
+    if (video && video.srcObject !== w.stream) {
+      w.stream = video.srcObject;
+      w.swaps.push({ at: Math.round(now - start), videoTracks: w.stream?.getVideoTracks().length ?? 0 });
+    }
     if (time !== null && time !== w.last) {
-      w.longest = Math.max(w.longest, now - w.lastChange);
+      if (now - w.lastChange > w.longest) {
+        w.longest = now - w.lastChange;
+        w.longestEnded = Math.round(now - start);
+      }
       w.last = time;
       w.lastChange = now;
     }
@@ -30,6 +43,7 @@ function startWatching(name) {
 }
 
 describe('a mesh that grows past four switches live to the relay', { timeout: 400_000 }, () => {
+  reportCpu();
   let relay;
   const tabs = {};
 
@@ -72,8 +86,10 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 40
   });
 
   it("kept Bruno's picture moving for Anna through the switch (no stall over 3 s)", async () => {
-    const longest = await tabs.Anna.evaluate(() => window.__watch.longest);
-    console.log(`longest stall of Bruno's video at Anna during the switch: ${Math.round(longest)} ms`);
+    const watch = await tabs.Anna.evaluate(() => window.__watch);
+    const longest = watch.longest;
+    console.log(`longest stall of Bruno's video at Anna during the switch: ${Math.round(longest)} ms, `
+      + `ending ${watch.longestEnded} ms after watching began; SFU mode at ${watch.sfuAt} ms; stream swaps: ${JSON.stringify(watch.swaps)}`);
     // The issue asks for about 2 s; measured 0.3-1.9 s here. 3 s keeps a loaded CI machine from
     // failing on an outlier while still catching a switch that breaks before it makes.
     assert.ok(longest < 3000, `stalled for ${Math.round(longest)} ms`);

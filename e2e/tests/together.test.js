@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
 import { remoteNames, tileNames } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
@@ -28,6 +29,7 @@ function attr(tab, selector, name) {
 }
 
 describe('being together: chat, hands, participant list, invitations', { timeout: 240_000 }, () => {
+  reportCpu();
   let relay;
   let anna;
   let bruno;
