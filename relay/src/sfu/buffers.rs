@@ -44,6 +44,7 @@ pub fn enlarge(socket: &UdpSocket) -> io::Result<BufferSizes> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 
