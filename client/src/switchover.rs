@@ -13,6 +13,13 @@ use protocol::MediaState;
 /// direct connection when its own wait ends, so keeping it longer only postpones the gap.
 pub const GIVE_UP_AFTER_MS: f64 = 20_000.0;
 
+/// How long a direct connection stays open after the relay took over showing that participant.
+/// Both ends decide on their own when their relay picture of the other decodes; closing at once
+/// would also end the other end's direct picture of us, which may still be waiting for its relay
+/// picture: measured on a busy machine, that froze the other's picture for about a second at
+/// every switch. Ten seconds covers the spread between the two ends.
+pub const KEEP_DIRECT_MS: f64 = 10_000.0;
+
 /// What the relay connection delivers of one participant so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RelayDelivery {

@@ -59,6 +59,10 @@ struct Inner {
     relay_streams: HashMap<ParticipantId, web_sys::MediaStream>,
     /// What the relay delivers of each participant's shared screen (SFU mode).
     relay_screens: HashMap<ParticipantId, web_sys::MediaStream>,
+    /// Direct connections already replaced by the relay, still open until the time given (ms
+    /// since the epoch) so that the other end, which decides on its own, can finish its switch
+    /// before the connection goes: make before break at both ends.
+    lingering: Vec<(ParticipantId, Rc<Peer>, f64)>,
 }
 
 /// A call. Held by the meeting view; dropped (after [`Call::leave`]) when the view goes.
@@ -111,6 +115,7 @@ impl Call {
                 next_request: 1,
                 last_chat: String::new(),
                 relay_streams: HashMap::new(),
+                lingering: Vec::new(),
                 relay_screens: HashMap::new(),
             }),
             this: this.clone(),
@@ -243,7 +248,8 @@ impl Call {
             inner.meeting.set_own_media(self.view.own_media.get_untracked());
             inner.relay_streams.clear();
             inner.relay_screens.clear();
-            inner.peers.drain().map(|(_, p)| p).collect()
+            let lingering = inner.lingering.drain(..).map(|(_, p, _)| p).collect::<Vec<_>>();
+            inner.peers.drain().map(|(_, p)| p).chain(lingering).collect()
         };
         for peer in peers {
             peer.close();
@@ -352,6 +358,11 @@ impl Call {
     }
 
     fn on_peer_event(&self, id: ParticipantId, event: PeerEvent) {
+        if id != RELAY_PEER && !self.inner.borrow().peers.contains_key(&id) {
+            // A lingering direct connection (already replaced by the relay): nothing it does
+            // concerns the meeting any more, and its end is expected.
+            return;
+        }
         match event {
             PeerEvent::Send(signal) if id == RELAY_PEER => {
                 self.send(&ClientMessage::RelaySignal { signal })
@@ -429,8 +440,10 @@ impl Call {
             loop {
                 let Some(call) = weak.upgrade() else { return };
                 let Some(relay) = call.inner.borrow().peers.get(&RELAY_PEER).cloned() else {
+                    call.close_lingering(true);
                     return; // back to a mesh, or left
                 };
+                call.close_lingering(false);
                 let direct: Vec<ParticipantId> = call
                     .inner
                     .borrow()
@@ -439,7 +452,7 @@ impl Call {
                     .copied()
                     .filter(|id| *id != RELAY_PEER)
                     .collect();
-                if direct.is_empty() {
+                if direct.is_empty() && call.inner.borrow().lingering.is_empty() {
                     return;
                 }
                 for id in direct {
@@ -513,9 +526,28 @@ impl Call {
         });
         let mesh_peer = self.inner.borrow_mut().peers.remove(&id);
         if let Some(peer) = mesh_peer {
-            peer.close();
+            let until = js_sys::Date::now() + client::switchover::KEEP_DIRECT_MS;
+            self.inner.borrow_mut().lingering.push((id, peer, until));
         }
         self.view.track_epoch.update(|e| *e += 1);
+    }
+
+    /// Closes the lingering direct connections whose time is up or whose participant left; all
+    /// of them with `all`.
+    fn close_lingering(&self, all: bool) {
+        let now = js_sys::Date::now();
+        let done: Vec<Rc<Peer>> = {
+            let mut inner = self.inner.borrow_mut();
+            let Inner { lingering, meeting, .. } = &mut *inner;
+            let (done, keep): (Vec<_>, Vec<_>) = std::mem::take(lingering)
+                .into_iter()
+                .partition(|(id, _, until)| all || *until <= now || meeting.other(*id).is_none());
+            *lingering = keep;
+            done.into_iter().map(|(_, peer, _)| peer).collect()
+        };
+        for peer in done {
+            peer.close();
+        }
     }
 
     /// A shared screen from the relay: shown at once, unless a direct connection still shows
