@@ -86,13 +86,16 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 40
     }
   });
 
-  it("kept Bruno's picture moving for Anna through the switch (no stall over 3 s)", async () => {
+  it("kept Bruno's picture moving for Anna through the switch (no stall over 5 s)", async () => {
     const watch = await tabs.Anna.evaluate(() => window.__watch);
     const longest = watch.longest;
     console.log(`longest stall of Bruno's video at Anna during the switch: ${Math.round(longest)} ms, `
       + `ending ${watch.longestEnded} ms after watching began; SFU mode at ${watch.sfuAt} ms; stream swaps: ${JSON.stringify(watch.swaps)}`);
-    // The issue asks for about 2 s; measured 0.3-1.9 s here. 3 s keeps a loaded CI machine from
-    // failing on an outlier while still catching a switch that breaks before it makes.
-    assert.ok(longest < 3000, `stalled for ${Math.round(longest)} ms`);
+    // The target is about 2 s and is measured in docs/benchmarks.md. A switch that broke
+    // before it made (dropping the direct connection before the relay delivered) stalled for
+    // as long as the relay took: 6.9 and 7.7 s on a fresh machine. Since that was fixed, with
+    // six browsers keeping two cores 98 % busy, stalls were 0.4-2.8 s in seven runs; 5 s is
+    // nearly twice the worst of them.
+    assert.ok(longest < 5000, `stalled for ${Math.round(longest)} ms`);
   });
 });
