@@ -94,7 +94,7 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 40
     // The target is about 2 s and is measured in docs/benchmarks.md. A switch that broke
     // before it made (dropping the direct connection before the relay delivered) stalled for
     // as long as the relay took: 6.9 and 7.7 s on a fresh machine. Since that was fixed, with
-    // six browsers keeping two cores 98 % busy, stalls were 0.4-2.8 s in seven runs; 5 s is
+    // six browsers keeping two cores 98 % busy, stalls were 0.4-2.8 s in five runs; 5 s is
     // nearly twice the worst of them.
     assert.ok(longest < 5000, `stalled for ${Math.round(longest)} ms`);
   });
