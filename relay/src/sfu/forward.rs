@@ -119,7 +119,10 @@ pub struct VideoForward {
 }
 
 impl VideoForward {
-    /// A forward that will start on `target` at its first keyframe.
+    /// A forward that will move to `target`. It starts at the first keyframe of any layer: a
+    /// picture now beats the right picture later. Waiting for the target's own keyframe could
+    /// take very long when a CPU-starved browser keeps pausing and resuming its large layer,
+    /// so that the target keeps changing and each keyframe arrives for the previous one.
     pub fn new(target: Layer) -> Self {
         Self {
             current: None,
@@ -161,7 +164,8 @@ impl VideoForward {
         timestamp: u32,
         keyframe_start: bool,
     ) -> Decision {
-        if self.current != Some(self.target) && layer == self.target && keyframe_start {
+        let starts = self.current.is_none() || layer == self.target;
+        if self.current != Some(self.target) && starts && keyframe_start {
             self.switch_to(now, layer, sequence_number, timestamp);
         }
         if self.current != Some(layer) {
@@ -326,6 +330,25 @@ mod tests {
         assert_eq!(first, Rewritten { sequence_number: 11, timestamp: 4000 });
         assert!(!f.needs_keyframe());
         assert_eq!(f.on_packet(now, LOW, 500, 9, true), Decision::Drop, "other layers dropped");
+    }
+
+    #[test]
+    fn the_first_picture_starts_on_any_layer_then_moves_to_the_target() {
+        let t0 = Instant::now();
+        let mut f = VideoForward::new(LOW);
+        // The target's keyframe has not come yet; the other layer's has: start on it.
+        let first = forwarded(f.on_packet(t0, HIGH, 50, 1000, true));
+        assert_eq!(first, Rewritten { sequence_number: 50, timestamp: 1000 });
+        assert_eq!(f.current(), Some(HIGH));
+        assert!(f.needs_keyframe(), "still asks for the target's keyframe");
+        // High keyframes do not restart anything; the low keyframe moves to the target.
+        forwarded(f.on_packet(t0, HIGH, 51, 1000, true));
+        let t1 = t0 + Duration::from_millis(33);
+        let moved = forwarded(f.on_packet(t1, LOW, 900, 77, true));
+        assert_eq!(moved.sequence_number, 52, "numbering continues");
+        assert_eq!(f.current(), Some(LOW));
+        assert!(!f.needs_keyframe());
+        assert_eq!(f.on_packet(t1, HIGH, 52, 4000, true), Decision::Drop);
     }
 
     #[test]
