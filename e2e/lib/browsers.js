@@ -95,21 +95,17 @@ function chromiumArgs({ deny }) {
 // (its own storage, permissions and renderer, like a separate person's profile): six browser
 // processes on two cores starve each other, and a browser's fixed cost (browser, GPU, network and
 // audio processes) is paid once instead of once per person. Suites run one after another, each in
-// a process of its own, so no state crosses suites. A `separate` tab gets a browser of its own.
+// a process of its own, so no state crosses suites.
 const sharedChromium = new Map(); // launch flags -> { browser, tabs }
 
-async function chromiumBrowser({ deny, separate }) {
+async function chromiumBrowser({ deny }) {
   const key = JSON.stringify({ deny });
-  if (!separate && sharedChromium.has(key)) {
+  if (sharedChromium.has(key)) {
     const shared = sharedChromium.get(key);
     shared.tabs += 1;
     return { browser: await shared.browser, release: () => release(key) };
   }
   const launching = chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ deny }) });
-  if (separate) {
-    const browser = await launching;
-    return { browser, release: () => browser.close() };
-  }
   sharedChromium.set(key, { browser: launching, tabs: 1 });
   return { browser: await launching, release: () => release(key) };
 }
@@ -123,8 +119,8 @@ async function release(key) {
 }
 
 /** A new Chromium tab in a context of its own (a separate person), in the suite's shared browser. */
-export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, separate = false } = {}) {
-  const { browser, release: releaseBrowser } = await chromiumBrowser({ deny, separate });
+export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false } = {}) {
+  const { browser, release: releaseBrowser } = await chromiumBrowser({ deny });
   const context = await browser.newContext({ locale, viewport: viewport ?? { width: 1280, height: 720 } });
   if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await context.addInitScript(trackPeerConnections);
