@@ -65,6 +65,7 @@ use super::{
     forward::{
         Decision, Layer, Offered, Throttle, VideoForward, Wanted, allocate_layers, is_vp8_keyframe,
     },
+    liveness::Liveness,
     report::Sending,
     sent::SentPackets,
 };
@@ -164,19 +165,19 @@ struct InLayer {
     bitrate: u64,
     /// Keyframe requests to this stream.
     throttle: Throttle,
-    /// When its last packet came.
-    last_packet: Option<Instant>,
+    /// Whether the publisher is sending it now.
+    liveness: Liveness,
 }
 
 impl InLayer {
     fn new(layer: Layer) -> Self {
-        Self { layer, bytes: 0, bitrate: 0, throttle: Throttle::default(), last_packet: None }
-    }
-
-    /// Whether the publisher is sending this layer now (browsers pause large layers while their
-    /// upload is short of bandwidth or CPU).
-    fn flowing(&self, now: Instant) -> bool {
-        self.last_packet.is_some_and(|t| now.saturating_duration_since(t) < PAUSED_AFTER)
+        Self {
+            layer,
+            bytes: 0,
+            bitrate: 0,
+            throttle: Throttle::default(),
+            liveness: Liveness::default(),
+        }
     }
 }
 
@@ -190,9 +191,6 @@ const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// Outgoing SRTP packets tried as proof of the outbound key before the fast path is given up on.
 const FAST_PATH_ATTEMPTS: u8 = 4;
-
-/// Silence after which a layer counts as paused, and subscribers move to one that flows.
-const PAUSED_AFTER: Duration = Duration::from_millis(400);
 
 /// A packet a publisher sent, ready to go to its subscribers.
 struct Incoming {
@@ -855,7 +853,10 @@ impl Sfu {
                     .get(source)
                     .and_then(|m| m.inbound.values().find(|i| i.slot == *slot))
                     .map(|i| {
-                        i.layers.values().map(|l| (l.layer, l.bitrate, l.flowing(now))).collect()
+                        i.layers
+                            .values()
+                            .map(|l| (l.layer, l.bitrate, l.liveness.flowing(now)))
+                            .collect()
                     })
                     .unwrap_or_default();
                 known.sort();
@@ -1041,7 +1042,7 @@ impl Sfu {
                         }
                         let Some(stream) = inbound.layers.get_mut(&ssrc) else { continue };
                         stream.bytes += packet.payload.len() as u64;
-                        stream.last_packet = Some(now);
+                        stream.liveness.on_packet(now);
                         let video = inbound.slot != Slot::Audio;
                         media.push(Incoming {
                             slot: inbound.slot,

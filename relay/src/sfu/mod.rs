@@ -9,6 +9,7 @@ mod engine;
 mod fastpath;
 mod feedback;
 pub mod forward;
+mod liveness;
 mod report;
 mod sent;
 mod task;
