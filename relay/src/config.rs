@@ -48,8 +48,9 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_MESSAGE_BURST", default_value_t = 200)]
     pub message_burst: u32,
 
-    /// STUN/TURN servers handed to browsers, comma-separated (e.g. `turn:turn.example.org:3478`).
-    /// Empty by default: Treffpunkt never sends anyone to a third-party server unless told to.
+    /// More STUN/TURN servers handed to browsers, comma-separated (e.g.
+    /// `turns:turn.example.org:443`), besides the relay's own STUN and TURN on the media port.
+    /// Treffpunkt never sends anyone to a third-party server unless told to.
     #[arg(long = "ice-server", env = "TREFFPUNKT_ICE_SERVERS", value_delimiter = ',')]
     pub ice_servers: Vec<String>,
 
@@ -67,6 +68,16 @@ pub struct Config {
     /// `0.0.0.0`, or behind NAT).
     #[arg(long, env = "TREFFPUNKT_MEDIA_ANNOUNCE_IP")]
     pub media_announce_ip: Option<IpAddr>,
+
+    /// Secret that signs TURN credentials (coturn's `static-auth-secret`), so several relays or a
+    /// coturn can share it. Default: a random one per start.
+    #[arg(long, env = "TREFFPUNKT_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
+
+    /// Turn off the relay's own STUN and TURN (then browsers behind symmetric NAT or firewalls
+    /// without UDP reach nobody, unless `--ice-server` names another TURN server).
+    #[arg(long, env = "TREFFPUNKT_NO_TURN")]
+    pub no_turn: bool,
 
     /// Close connections that have sent nothing (not even a WebSocket pong) for this many
     /// seconds. The relay pings every 2 s and browsers answer on their own, so the default

@@ -6,11 +6,13 @@
 
 pub mod config;
 mod hub;
+pub mod ice;
 mod rate;
 pub mod rooms;
 mod server;
 pub mod session;
 pub mod sfu;
+pub mod turn;
 
 pub use config::Config;
 pub use server::run;

@@ -6,9 +6,10 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use crate::ice::IceServers;
 use protocol::{
-    ChatMessage, ErrorCode, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId, Role,
-    RoomMode, ServerMessage, Signal,
+    ChatMessage, ErrorCode, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
+    ServerMessage, Signal,
 };
 
 /// A WebSocket connection, as the shell numbers them.
@@ -151,7 +152,7 @@ pub struct Rooms {
     /// Limits to enforce.
     limits: RoomLimits,
     /// Handed to every participant in `welcome`.
-    ice_servers: Vec<IceServer>,
+    ice: IceServers,
     /// Open rooms by normalised name.
     rooms: HashMap<String, Room>,
     /// Which connection sits where.
@@ -162,8 +163,8 @@ pub struct Rooms {
 
 impl Rooms {
     /// No rooms yet.
-    pub fn new(limits: RoomLimits, ice_servers: Vec<IceServer>) -> Self {
-        Self { limits, ice_servers, rooms: HashMap::new(), seats: HashMap::new(), next_id: 1 }
+    pub fn new(limits: RoomLimits, ice: IceServers) -> Self {
+        Self { limits, ice, rooms: HashMap::new(), seats: HashMap::new(), next_id: 1 }
     }
 
     /// Number of open rooms.
@@ -246,7 +247,7 @@ impl Rooms {
                 role: info.role,
                 mode: room.mode,
                 participants: room.members.values().map(|m| m.info.clone()).collect(),
-                ice_servers: self.ice_servers.clone(),
+                ice_servers: self.ice.for_participant(id),
                 chat: room.chat.iter().cloned().collect(),
             },
         ));
@@ -374,7 +375,7 @@ mod tests {
                 mesh_threshold: None,
                 sfu_rooms: vec!["klasse-*".into(), "rat".into()],
             },
-            Vec::new(),
+            IceServers::default(),
         )
     }
 
@@ -568,7 +569,7 @@ mod tests {
     fn a_mesh_that_grows_past_the_threshold_switches_for_good() {
         let mut r = Rooms::new(
             RoomLimits { capacity: 10, max_rooms: 5, mesh_threshold: Some(2), sfu_rooms: vec![] },
-            Vec::new(),
+            IceServers::default(),
         );
         join(&mut r, 1, "wachsend", "A");
         let out = join(&mut r, 2, "wachsend", "B");

@@ -34,8 +34,10 @@ use tracing::{debug, info, warn};
 use crate::{
     Config,
     hub::{Hub, OUTBOX_CAPACITY},
+    ice::IceServers,
     rooms::{ConnId, RoomLimits, Rooms},
     session::{Frame, Session, SessionLimits, Step},
+    turn::Credentials,
 };
 
 /// How often the relay pings each WebSocket to find dead connections.
@@ -71,6 +73,23 @@ impl Shared {
     }
 }
 
+/// How long TURN credentials handed out in `welcome` stay valid: longer than any meeting.
+const TURN_CREDENTIAL_TTL: u64 = 12 * 3600;
+
+/// The signer of TURN credentials: the configured secret, or a random one.
+fn turn_credentials(config: &Config) -> std::io::Result<Credentials> {
+    let crypto = rtc::crypto::default_provider().map_err(std::io::Error::other)?;
+    let secret = match &config.turn_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => {
+            let mut secret = vec![0u8; 32];
+            crypto.random().fill(&mut secret).map_err(std::io::Error::other)?;
+            secret
+        }
+    };
+    Ok(Credentials::new(secret, TURN_CREDENTIAL_TTL, crypto))
+}
+
 /// Runs the relay on `listener` until `shutdown` completes, then closes every connection with a
 /// goodbye and returns.
 pub async fn run(
@@ -80,6 +99,28 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let turn = if config.no_turn || !config.sfu_enabled() {
+        None
+    } else {
+        Some(turn_credentials(&config)?)
+    };
+    let media = if !config.sfu_enabled() {
+        None
+    } else {
+        Some(
+            crate::sfu::spawn(
+                config.media_bind(),
+                config.media_announce_ip,
+                turn.clone(),
+                stop_rx.clone(),
+            )
+            .await?,
+        )
+    };
+    let mut ice = IceServers::configured(config.ice_server_list());
+    if let (Some(credentials), Some((handle, _))) = (turn, media.as_ref()) {
+        ice = ice.with_own_turn(handle.address, credentials);
+    }
     let rooms = Rooms::new(
         RoomLimits {
             capacity: config.room_capacity as usize,
@@ -87,17 +128,9 @@ pub async fn run(
             mesh_threshold: (config.mesh_threshold > 0).then_some(config.mesh_threshold as usize),
             sfu_rooms: config.sfu_rooms.clone(),
         },
-        config.ice_server_list(),
+        ice,
     );
     let static_dir = config.static_dir.clone();
-    let media = if !config.sfu_enabled() {
-        None
-    } else {
-        Some(
-            crate::sfu::spawn(config.media_bind(), config.media_announce_ip, stop_rx.clone())
-                .await?,
-        )
-    };
     let shared = Arc::new(Shared {
         config,
         hub: Mutex::new(Hub::new(rooms)),

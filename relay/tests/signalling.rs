@@ -56,8 +56,26 @@ async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
     match client.recv().await {
         ServerMessage::Welcome { request_id, ice_servers, mode, .. } => {
             assert_eq!(request_id, Some(RequestId(41)));
-            assert_eq!(ice_servers[0].urls, ["turn:turn.example.org:3478"]);
+            // The relay's own STUN/TURN first, then the configured one.
+            assert!(ice_servers[0].urls[0].starts_with("stun:127.0.0.1:"), "{ice_servers:?}");
+            assert_eq!(ice_servers[1].urls, ["turn:turn.example.org:3478"]);
             assert_eq!(mode, protocol::RoomMode::Mesh);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without the relay's TURN, only the configured server.
+    let relay = TestRelay::start(|c| {
+        c.ice_servers = vec!["turn:turn.example.org:3478".into()];
+        c.no_turn = true;
+    })
+    .await;
+    let (_, _, _) = relay.joined("r", "N").await;
+    let mut client = relay.greeted().await;
+    client.join("r", "M").await;
+    match client.recv().await {
+        ServerMessage::Welcome { ice_servers, .. } => {
+            assert_eq!(ice_servers.len(), 1);
+            assert_eq!(ice_servers[0].urls, ["turn:turn.example.org:3478"]);
         }
         other => panic!("{other:?}"),
     }

@@ -21,6 +21,11 @@ use super::{
     engine::{Output, Sfu},
     forward::Wanted,
 };
+use crate::turn::{
+    Limits as TurnLimits, TurnServer,
+    framing::is_for_turn,
+    io::{Event as TurnEvent, TurnIo},
+};
 
 /// What the media loop reports about itself, readable from anywhere.
 #[derive(Debug, Default)]
@@ -98,6 +103,7 @@ impl MediaHandle {
 pub async fn spawn(
     bind: SocketAddr,
     announce: Option<IpAddr>,
+    turn: Option<crate::turn::Credentials>,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<(MediaHandle, mpsc::UnboundedReceiver<(ParticipantId, Signal)>)> {
     let socket = std::net::UdpSocket::bind(bind)?;
@@ -117,14 +123,27 @@ pub async fn spawn(
         .unwrap_or(1)
         | 1;
     let sfu = Sfu::new(address, seed ^ u64::from(std::process::id()));
+    let turn = match turn {
+        Some(credentials) => Some(turn_server(credentials, bound, address)?),
+        None => None,
+    };
     let stats = Arc::new(MediaStats::default());
     let published = stats.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     std::thread::Builder::new().name("media".into()).spawn(move || {
         runtime.block_on(async move {
+            let turn = turn.map(|(server, listener)| {
+                let io = TurnIo::new(server, bound.ip());
+                match listener.map(tokio::net::TcpListener::from_std).transpose() {
+                    Ok(Some(listener)) => io.listen_tcp(listener),
+                    Ok(None) => {}
+                    Err(e) => warn!("TURN over TCP cannot be used: {e}"),
+                }
+                io
+            });
             match UdpSocket::from_std(socket) {
                 Ok(socket) => {
-                    media_loop(socket, sfu, command_rx, signals, published, shutdown).await
+                    media_loop(socket, sfu, turn, command_rx, signals, published, shutdown).await
                 }
                 Err(e) => warn!("the media port cannot be used: {e}"),
             }
@@ -133,11 +152,41 @@ pub async fn spawn(
     Ok((MediaHandle { commands, address, stats }, signal_rx))
 }
 
+/// The TURN server for a media port bound at `bound` and announced at `address`, with its TCP
+/// listener on the same port number (if that port is free for TCP).
+fn turn_server(
+    credentials: crate::turn::Credentials,
+    bound: SocketAddr,
+    address: SocketAddr,
+) -> std::io::Result<(TurnServer, Option<std::net::TcpListener>)> {
+    let crypto = rtc::crypto::default_provider().map_err(std::io::Error::other)?;
+    let server = TurnServer::new(
+        crate::turn::REALM.into(),
+        credentials,
+        crypto,
+        address.ip(),
+        TurnLimits::default(),
+    );
+    let listener = match std::net::TcpListener::bind(bound) {
+        Ok(listener) => {
+            listener.set_nonblocking(true)?;
+            info!(%address, "STUN and TURN on the media port (UDP and TCP)");
+            Some(listener)
+        }
+        Err(e) => {
+            warn!(%bound, "TURN over TCP is off, the port is taken for TCP: {e}. Browsers behind firewalls that block UDP will not connect");
+            None
+        }
+    };
+    Ok((server, listener))
+}
+
 /// Feeds the engine datagrams, commands and time, and carries out what it asks, until shutdown
 /// or until signalling drops its handle.
 async fn media_loop(
     socket: UdpSocket,
     mut sfu: Sfu,
+    mut turn: Option<TurnIo>,
     mut command_rx: mpsc::UnboundedReceiver<MediaCommand>,
     signals: mpsc::UnboundedSender<(ParticipantId, Signal)>,
     published: Arc<MediaStats>,
@@ -159,20 +208,27 @@ async fn media_loop(
                 }
             }
         }
+        if let Some(turn) = turn.as_mut() {
+            turn.carry_out(Instant::now(), &socket);
+        }
         let (connections, forwarded) = sfu.stats();
         published.connections.store(connections as u64, Ordering::Relaxed);
         published.forwarded_packets.store(forwarded, Ordering::Relaxed);
-        let wake = sfu.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let mut wake =
+            sfu.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        if let Some(turn) = turn.as_ref() {
+            wake = wake.min(turn.next_tick());
+        }
         let sleep = tokio::time::sleep_until(wake.into());
         tokio::select! {
             received = socket.recv_from(&mut buffer) => match received {
                 Ok((n, from)) => {
                     let now = Instant::now();
-                    sfu.handle_datagram(now, from, &buffer[..n]);
+                    receive(&mut sfu, turn.as_mut(), now, from, &buffer[..n]);
                     // Whatever else is waiting, without a trip through the scheduler.
                     for _ in 0..RECEIVE_BATCH {
                         match socket.try_recv_from(&mut buffer) {
-                            Ok((n, from)) => sfu.handle_datagram(now, from, &buffer[..n]),
+                            Ok((n, from)) => receive(&mut sfu, turn.as_mut(), now, from, &buffer[..n]),
                             Err(_) => break,
                         }
                     }
@@ -205,9 +261,36 @@ async fn media_loop(
                     None => break,
                 }
             }
-            _ = sleep => sfu.handle_timeout(Instant::now()),
+            Some(event) = next_turn_event(&mut turn) => {
+                if let Some(turn) = turn.as_mut() {
+                    turn.handle(Instant::now(), event);
+                }
+            }
+            _ = sleep => {
+                let now = Instant::now();
+                sfu.handle_timeout(now);
+                if let Some(turn) = turn.as_mut() {
+                    turn.tick(now);
+                }
+            }
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
     info!("media loop stopped");
+}
+
+/// Hands a datagram on the media port to the TURN server or to forwarding.
+fn receive(sfu: &mut Sfu, turn: Option<&mut TurnIo>, now: Instant, from: SocketAddr, data: &[u8]) {
+    match turn {
+        Some(turn) if is_for_turn(data) => turn.from_udp(now, from, data),
+        _ => sfu.handle_datagram(now, from, data),
+    }
+}
+
+/// The next event from the TURN sockets; never, without TURN.
+async fn next_turn_event(turn: &mut Option<TurnIo>) -> Option<TurnEvent> {
+    match turn {
+        Some(turn) => turn.events.recv().await,
+        None => std::future::pending().await,
+    }
 }

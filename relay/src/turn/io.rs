@@ -1,0 +1,285 @@
+//! The TURN server's I/O shell, run by the media loop: relayed UDP sockets, TURN over TCP, and
+//! the clock. Everything it reads goes to [`TurnServer`]; everything the server asks for is
+//! carried out here.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream, UdpSocket},
+    sync::mpsc,
+    task::JoinHandle,
+};
+use tracing::{debug, warn};
+
+use super::{
+    Client, Output, Transport, TurnServer,
+    framing::{Frame, next_frame},
+};
+
+/// TCP clients at once; more are turned away at accept.
+pub const MAX_TCP_CLIENTS: usize = 1000;
+/// Messages queued for one TCP client before further ones are dropped (as UDP would).
+const TCP_QUEUE: usize = 256;
+/// Bytes of an unfinished message a TCP client may leave buffered (a STUN message or
+/// ChannelData is at most 64 KiB plus its header).
+const TCP_BUFFER: usize = 70 * 1024;
+/// Events from sockets waiting for the media loop; beyond this, peer datagrams are dropped.
+const EVENT_QUEUE: usize = 4096;
+/// How often allocations, permissions and channels are checked for expiry.
+const TICK: Duration = Duration::from_secs(1);
+
+/// What the sockets report to the media loop.
+#[derive(Debug)]
+pub enum Event {
+    /// A datagram from a peer to a relayed socket.
+    FromPeer {
+        /// The relayed socket's local address.
+        relayed: SocketAddr,
+        /// Who sent it.
+        peer: SocketAddr,
+        /// What.
+        data: Vec<u8>,
+    },
+    /// A TCP client connected.
+    TcpOpened {
+        /// Its address.
+        addr: SocketAddr,
+        /// Where its outgoing messages go.
+        writer: mpsc::Sender<Vec<u8>>,
+    },
+    /// A whole message from a TCP client.
+    TcpMessage {
+        /// Its address.
+        addr: SocketAddr,
+        /// The message.
+        data: Vec<u8>,
+    },
+    /// A TCP client's connection ended.
+    TcpClosed {
+        /// Its address.
+        addr: SocketAddr,
+    },
+}
+
+struct Relayed {
+    socket: Arc<UdpSocket>,
+    reader: JoinHandle<()>,
+}
+
+/// The TURN server with its sockets.
+pub struct TurnIo {
+    server: TurnServer,
+    relays: HashMap<SocketAddr, Relayed>,
+    tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
+    events_tx: mpsc::Sender<Event>,
+    /// Events for the media loop to pass to [`TurnIo::handle`].
+    pub events: mpsc::Receiver<Event>,
+    /// Where relayed sockets bind.
+    bind_ip: IpAddr,
+    next_tick: Instant,
+}
+
+impl TurnIo {
+    /// A shell for `server` whose relayed sockets bind on `bind_ip`.
+    pub fn new(server: TurnServer, bind_ip: IpAddr) -> Self {
+        let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        Self {
+            server,
+            relays: HashMap::new(),
+            tcp: HashMap::new(),
+            events_tx,
+            events,
+            bind_ip,
+            next_tick: Instant::now() + TICK,
+        }
+    }
+
+    /// Accepts TURN-over-TCP clients on `listener` (call from inside the media runtime).
+    pub fn listen_tcp(&self, listener: TcpListener) {
+        let events = self.events_tx.clone();
+        tokio::spawn(accept(listener, events));
+    }
+
+    /// A datagram on the media port that [`super::framing::is_for_turn`] claimed.
+    pub fn from_udp(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        let client = Client { addr: from, transport: Transport::Udp };
+        self.server.from_client(now, unix_now(), client, data);
+    }
+
+    /// An event from the sockets.
+    pub fn handle(&mut self, now: Instant, event: Event) {
+        match event {
+            Event::FromPeer { relayed, peer, data } => {
+                self.server.from_peer(now, relayed, peer, &data)
+            }
+            Event::TcpOpened { addr, writer } => {
+                self.tcp.insert(addr, writer);
+            }
+            Event::TcpMessage { addr, data } => {
+                let client = Client { addr, transport: Transport::Tcp };
+                self.server.from_client(now, unix_now(), client, &data);
+            }
+            Event::TcpClosed { addr } => {
+                self.tcp.remove(&addr);
+                self.server.client_gone(Client { addr, transport: Transport::Tcp });
+            }
+        }
+    }
+
+    /// When [`TurnIo::tick`] wants to run next.
+    pub fn next_tick(&self) -> Instant {
+        self.next_tick
+    }
+
+    /// Expires what is due.
+    pub fn tick(&mut self, now: Instant) {
+        if now >= self.next_tick {
+            self.next_tick = now + TICK;
+            self.server.handle_timeout(now);
+        }
+    }
+
+    /// Carries out everything the server asked for; `media` is the shared media socket.
+    pub fn carry_out(&mut self, now: Instant, media: &UdpSocket) {
+        while let Some(output) = self.server.poll_output() {
+            match output {
+                Output::ToClient { client, data } => match client.transport {
+                    Transport::Udp => {
+                        if let Err(e) = media.try_send_to(&data, client.addr) {
+                            debug!(to = %client.addr, "TURN send failed: {e}");
+                        }
+                    }
+                    Transport::Tcp => {
+                        if let Some(writer) = self.tcp.get(&client.addr) {
+                            let _ = writer.try_send(data);
+                        }
+                    }
+                },
+                Output::ToPeer { relayed, peer, data } => {
+                    if let Some(r) = self.relays.get(&relayed)
+                        && let Err(e) = r.socket.try_send_to(&data, peer)
+                    {
+                        debug!(%peer, "TURN relay send failed: {e}");
+                    }
+                }
+                Output::Bind { client } => {
+                    let result = self.bind();
+                    self.server.bound(now, client, result);
+                }
+                Output::Release { relayed } => {
+                    if let Some(r) = self.relays.remove(&relayed) {
+                        r.reader.abort();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Binds a relayed socket and starts reading it.
+    fn bind(&mut self) -> std::io::Result<SocketAddr> {
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(self.bind_ip, 0))?;
+        socket.set_nonblocking(true)?;
+        let socket = Arc::new(UdpSocket::from_std(socket)?);
+        let local = socket.local_addr()?;
+        let reader = tokio::spawn(read_relayed(socket.clone(), local, self.events_tx.clone()));
+        self.relays.insert(local, Relayed { socket, reader });
+        Ok(local)
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Passes what peers send to a relayed socket on to the loop, dropping what does not fit.
+async fn read_relayed(socket: Arc<UdpSocket>, local: SocketAddr, events: mpsc::Sender<Event>) {
+    let mut buffer = vec![0u8; 2048];
+    loop {
+        match socket.recv_from(&mut buffer).await {
+            Ok((n, peer)) => {
+                let data = buffer[..n].to_vec();
+                let _ = events.try_send(Event::FromPeer { relayed: local, peer, data });
+            }
+            Err(e) => {
+                // ICMP errors from a peer that went away show up here; keep reading.
+                debug!(%local, "relayed socket: {e}");
+            }
+        }
+    }
+}
+
+async fn accept(listener: TcpListener, events: mpsc::Sender<Event>) {
+    let open = Arc::new(AtomicUsize::new(0));
+    loop {
+        let (stream, addr) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                warn!("TURN over TCP: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if open.load(Ordering::Relaxed) >= MAX_TCP_CLIENTS {
+            debug!(%addr, "TURN over TCP: too many clients, turned away");
+            continue;
+        }
+        open.fetch_add(1, Ordering::Relaxed);
+        let (events, open) = (events.clone(), open.clone());
+        tokio::spawn(async move {
+            serve(stream, addr, &events).await;
+            let _ = events.send(Event::TcpClosed { addr }).await;
+            open.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+}
+
+/// One TURN-over-TCP client: cuts its stream into messages and writes what the server answers.
+async fn serve(stream: TcpStream, addr: SocketAddr, events: &mpsc::Sender<Event>) {
+    let _ = stream.set_nodelay(true);
+    let (mut reader, mut writer) = stream.into_split();
+    let (writer_tx, mut writer_rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
+    if events.send(Event::TcpOpened { addr, writer: writer_tx }).await.is_err() {
+        return;
+    }
+    let writing = tokio::spawn(async move {
+        while let Some(data) = writer_rx.recv().await {
+            if writer.write_all(&data).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut buffer: Vec<u8> = Vec::with_capacity(4096);
+    let mut chunk = vec![0u8; 16 * 1024];
+    'reading: loop {
+        let n = match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        buffer.extend_from_slice(&chunk[..n]);
+        loop {
+            match next_frame(&buffer) {
+                Frame::Complete(length) => {
+                    let data: Vec<u8> = buffer.drain(..length).collect();
+                    if events.send(Event::TcpMessage { addr, data }).await.is_err() {
+                        break 'reading;
+                    }
+                }
+                Frame::Partial if buffer.len() <= TCP_BUFFER => break,
+                Frame::Partial | Frame::Garbage => {
+                    debug!(%addr, "TURN over TCP: not TURN, closing");
+                    break 'reading;
+                }
+            }
+        }
+    }
+    writing.abort();
+}

@@ -1,0 +1,288 @@
+//! The relay's own TURN server over real sockets, with the credentials `welcome` hands out and an
+//! independent client (webrtc-rs's `rtc-turn`): over UDP and over TCP on the media port.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::{net::SocketAddr, time::Duration};
+
+use bytes::BytesMut;
+use common::TestRelay;
+use protocol::ServerMessage;
+use rtc::{
+    sansio::Protocol,
+    shared::{TaggedBytesMut, TransportContext, TransportProtocol},
+    turn::client::{Client as TurnClient, ClientConfig, Event},
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpStream, UdpSocket},
+    time::timeout,
+};
+
+/// The TURN address, username and password Anna's `welcome` gives her.
+async fn anna_credentials(relay: &TestRelay) -> (SocketAddr, String, String, Vec<String>) {
+    let mut anna = relay.greeted().await;
+    anna.join("demo", "Anna").await;
+    let ServerMessage::Welcome { ice_servers, .. } = anna.recv().await else {
+        panic!("no welcome")
+    };
+    let own = ice_servers.first().expect("the relay's own ICE server");
+    let udp = own.urls.iter().find(|u| u.ends_with("?transport=udp")).expect("TURN over UDP");
+    let address = udp.trim_start_matches("turn:").trim_end_matches("?transport=udp");
+    (
+        address.parse().unwrap(),
+        own.username.clone().unwrap(),
+        own.credential.clone().unwrap(),
+        own.urls.clone(),
+    )
+}
+
+/// How the client reaches the server.
+enum Wire {
+    Udp(UdpSocket),
+    Tcp(TcpStream, Vec<u8>),
+}
+
+impl Wire {
+    async fn send(&mut self, data: &[u8], to: SocketAddr) {
+        match self {
+            Wire::Udp(socket) => {
+                socket.send_to(data, to).await.unwrap();
+            }
+            Wire::Tcp(stream, _) => stream.write_all(data).await.unwrap(),
+        }
+    }
+
+    async fn recv(&mut self) -> Vec<u8> {
+        match self {
+            Wire::Udp(socket) => {
+                let mut buffer = vec![0u8; 2048];
+                let (n, _) = socket.recv_from(&mut buffer).await.unwrap();
+                buffer.truncate(n);
+                buffer
+            }
+            Wire::Tcp(stream, pending) => loop {
+                if let relay::turn::framing::Frame::Complete(n) =
+                    relay::turn::framing::next_frame(pending)
+                {
+                    return pending.drain(..n).collect();
+                }
+                let mut chunk = vec![0u8; 4096];
+                let n = stream.read(&mut chunk).await.unwrap();
+                assert!(n > 0, "the relay closed the TCP connection");
+                pending.extend_from_slice(&chunk[..n]);
+            },
+        }
+    }
+}
+
+struct Session {
+    client: TurnClient,
+    wire: Wire,
+    local: SocketAddr,
+    server: SocketAddr,
+    protocol: TransportProtocol,
+}
+
+impl Session {
+    async fn open(server: SocketAddr, username: &str, password: &str, tcp: bool) -> Self {
+        let (wire, local, protocol) = if tcp {
+            let stream = TcpStream::connect(server).await.unwrap();
+            let local = stream.local_addr().unwrap();
+            (Wire::Tcp(stream, Vec::new()), local, TransportProtocol::TCP)
+        } else {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            let local = socket.local_addr().unwrap();
+            (Wire::Udp(socket), local, TransportProtocol::UDP)
+        };
+        let client = TurnClient::new(
+            ClientConfig {
+                stun_serv_addr: server.to_string(),
+                turn_serv_addr: server.to_string(),
+                local_addr: local,
+                transport_protocol: protocol,
+                username: username.into(),
+                password: password.into(),
+                realm: String::new(),
+                software: String::new(),
+                rto_in_ms: 200,
+                allocation_refresh_interval_cap: None,
+            },
+            rtc::crypto::default_provider().unwrap(),
+        )
+        .unwrap();
+        Self { client, wire, local, server, protocol }
+    }
+
+    /// Sends what the client wants sent and feeds it what arrives, until `done` picks an event.
+    async fn until<T>(&mut self, mut done: impl FnMut(Event) -> Option<T>) -> T {
+        let run = async {
+            loop {
+                while let Some(w) = self.client.poll_write() {
+                    self.wire.send(&w.message, self.server).await;
+                }
+                while let Some(event) = self.client.poll_event() {
+                    if let Some(found) = done(event) {
+                        return found;
+                    }
+                }
+                let wait = tokio::time::sleep(Duration::from_millis(100));
+                tokio::select! {
+                    data = self.wire.recv() => {
+                        let _ = self.client.handle_read(TaggedBytesMut {
+                            now: std::time::Instant::now(),
+                            transport: TransportContext {
+                                local_addr: self.local,
+                                peer_addr: self.server,
+                                transport_protocol: self.protocol,
+                                ecn: None,
+                            },
+                            message: BytesMut::from(&data[..]),
+                        });
+                    }
+                    _ = wait => { let _ = self.client.handle_timeout(std::time::Instant::now()); }
+                }
+            }
+        };
+        timeout(Duration::from_secs(10), run).await.expect("the TURN exchange finished in time")
+    }
+
+    /// Sends what the client has queued.
+    async fn flush(&mut self) {
+        while let Some(w) = self.client.poll_write() {
+            self.wire.send(&w.message, self.server).await;
+        }
+    }
+
+    async fn allocate(&mut self) -> Result<SocketAddr, String> {
+        self.client.allocate(std::time::Instant::now()).unwrap();
+        self.until(|e| match e {
+            Event::AllocateResponse(_, relayed) => Some(Ok(relayed)),
+            Event::AllocateError(_, e) => Some(Err(e.to_string())),
+            _ => None,
+        })
+        .await
+    }
+}
+
+/// Allocates, permits a peer socket, and sends a datagram each way through the relay.
+async fn relays_both_ways(tcp: bool) {
+    let relay = TestRelay::start(|_| {}).await;
+    let (server, username, password, _) = anna_credentials(&relay).await;
+    let mut anna = Session::open(server, &username, &password, tcp).await;
+    let relayed = anna.allocate().await.expect("an allocation");
+    assert_eq!(relayed.ip(), server.ip(), "the relayed address is on the relay's address");
+
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let peer_addr = peer.local_addr().unwrap();
+    let now = std::time::Instant::now();
+    anna.client.relay(relayed).unwrap().create_permission(now, peer_addr).unwrap();
+    anna.until(|e| matches!(e, Event::CreatePermissionResponse(..)).then_some(())).await;
+
+    anna.client.relay(relayed).unwrap().send_to(now, b"to the peer", peer_addr).unwrap();
+    anna.flush().await;
+    let mut buffer = [0u8; 64];
+    let (n, from) = timeout(Duration::from_secs(5), peer.recv_from(&mut buffer))
+        .await
+        .expect("the peer got the datagram")
+        .unwrap();
+    assert_eq!(&buffer[..n], b"to the peer");
+    assert_eq!(from.port(), relayed.port(), "it came from the relayed address");
+
+    peer.send_to(b"to anna", from).await.unwrap();
+    let (source, data) = anna
+        .until(|e| match e {
+            Event::DataIndicationOrChannelData(_, source, data) => Some((source, data.to_vec())),
+            _ => None,
+        })
+        .await;
+    assert_eq!((source, data), (peer_addr, b"to anna".to_vec()));
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn welcome_names_the_relays_own_stun_and_turn() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (server, username, _, urls) = anna_credentials(&relay).await;
+    assert_eq!(
+        urls,
+        [
+            format!("stun:{server}"),
+            format!("turn:{server}?transport=udp"),
+            format!("turn:{server}?transport=tcp"),
+        ]
+    );
+    assert!(username.ends_with(":p1"), "{username}");
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn turn_over_udp_relays_both_ways() {
+    relays_both_ways(false).await;
+}
+
+#[tokio::test]
+async fn turn_over_tcp_relays_both_ways() {
+    relays_both_ways(true).await;
+}
+
+#[tokio::test]
+async fn a_binding_request_on_the_media_port_gets_the_public_address() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (server, username, password, _) = anna_credentials(&relay).await;
+    let mut anna = Session::open(server, &username, &password, false).await;
+    anna.client.send_binding_request(std::time::Instant::now()).unwrap();
+    let mapped = anna
+        .until(|e| match e {
+            Event::BindingResponse(_, mapped) => Some(mapped),
+            _ => None,
+        })
+        .await;
+    assert_eq!(mapped, anna.local);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn edited_or_foreign_credentials_get_no_allocation() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (server, username, password, _) = anna_credentials(&relay).await;
+    // A longer life, signed with the old password.
+    let longer = format!("9{username}");
+    let mut forged = Session::open(server, &longer, &password, false).await;
+    assert!(forged.allocate().await.is_err());
+    // Credentials from another relay (another secret).
+    let other = TestRelay::start(|_| {}).await;
+    let (_, other_user, other_password, _) = anna_credentials(&other).await;
+    let mut foreign = Session::open(server, &other_user, &other_password, true).await;
+    assert!(foreign.allocate().await.is_err());
+    relay.shutdown().await.unwrap();
+    other.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_shared_secret_lets_credentials_work_on_another_relay() {
+    let relay = TestRelay::start(|c| c.turn_secret = Some("town".into())).await;
+    let other = TestRelay::start(|c| c.turn_secret = Some("town".into())).await;
+    let (server, _, _, _) = anna_credentials(&relay).await;
+    let (_, username, password, _) = anna_credentials(&other).await;
+    let mut anna = Session::open(server, &username, &password, false).await;
+    assert!(anna.allocate().await.is_ok());
+    relay.shutdown().await.unwrap();
+    other.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn junk_on_the_turn_tcp_port_is_cut_off_and_harms_nobody() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (server, username, password, _) = anna_credentials(&relay).await;
+    let mut junk = TcpStream::connect(server).await.unwrap();
+    junk.write_all(b"PUT / HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buffer = [0u8; 16];
+    let read = timeout(Duration::from_secs(5), junk.read(&mut buffer)).await.expect("closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let mut anna = Session::open(server, &username, &password, true).await;
+    assert!(anna.allocate().await.is_ok());
+    relay.shutdown().await.unwrap();
+}
