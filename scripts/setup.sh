@@ -46,6 +46,9 @@ if $with_browsers; then
   missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v firefox-esr >/dev/null || missing+=(firefox-esr)
+  # The NAT lab's routers (e2e/lib/natlab.js) and its lossy links.
+  command -v nft >/dev/null || missing+=(nftables)
+  command -v tc >/dev/null || missing+=(iproute2)
   if ((${#missing[@]})); then
     install_browsers() {
       as_root apt-get update -qq

@@ -11,6 +11,7 @@ stage_name=''
 stage_start=0
 rust_summary='Rust tests not run'
 browser_summary='browser tests not run'
+lab_summary='NAT lab not run'
 
 # Ends the running stage (if any) and starts the next one.
 stage() {
@@ -43,9 +44,10 @@ summary() {
   stage ''
   [[ -s $logs/rust.log ]] && rust_summary=$(count_rust "$logs/rust.log")
   [[ -s $logs/browser.log ]] && browser_summary=$(count_browser "$logs/browser.log")
+  [[ -s $logs/lab.log ]] && lab_summary=$(count_browser "$logs/lab.log" | sed 's/^browser tests/NAT lab tests/')
   local verdict=PASSED
   ((code == 0)) || verdict="FAILED (exit $code)"
-  printf '\n\033[1m==> %s. %s; %s. Time: %s.\033[0m\n' "$verdict" "$rust_summary" "$browser_summary" "${stages[*]}"
+  printf '\n\033[1m==> %s. %s; %s; %s. Time: %s.\033[0m\n' "$verdict" "$rust_summary" "$browser_summary" "$lab_summary" "${stages[*]}"
   rm -rf "$logs"
 }
 trap summary EXIT
@@ -74,4 +76,11 @@ if [[ $(id -u) -eq 0 ]]; then
   unshare --net bash ./netns.sh npm test 2>&1 | tee "$logs/browser.log"
 else
   sudo unshare --net bash ./netns.sh sudo -u "$(id -un)" env PATH="$PATH" HOME="$HOME" npm test 2>&1 | tee "$logs/browser.log"
+fi
+
+stage lab "calls across NAT routers and firewalls (the NAT lab: network namespaces and nftables, as root)"
+if [[ $(id -u) -eq 0 ]]; then
+  unshare --net npm run --silent test:lab 2>&1 | tee "$logs/lab.log"
+else
+  sudo unshare --net env PATH="$PATH" HOME="$HOME" npm run --silent test:lab 2>&1 | tee "$logs/lab.log"
 fi

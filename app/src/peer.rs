@@ -250,7 +250,7 @@ impl Peer {
                     if let (Some(id), Some(kind)) =
                         (text(&stat, "id"), text(&stat, "candidateType"))
                     {
-                        local_candidates.insert(id, kind);
+                        local_candidates.insert(id, (kind, text(&stat, "relayProtocol")));
                     }
                 }
                 Some("candidate-pair") => {
@@ -267,15 +267,9 @@ impl Peer {
                 _ => {}
             }
         }
-        sample.route =
-            selected_local.and_then(|id| local_candidates.get(&id)).map(|kind| {
-                match kind.as_str() {
-                    "host" => "host",
-                    "srflx" | "prflx" => "srflx",
-                    "relay" => "relay",
-                    _ => "other",
-                }
-            });
+        sample.route = selected_local
+            .and_then(|id| local_candidates.get(&id))
+            .map(|(kind, protocol)| client::quality::route_of(kind, protocol.as_deref()));
         Some(sample)
     }
 

@@ -11,10 +11,11 @@ use crate::js;
 /// The relay's answers are small except for `welcome` with a large roster; this bounds what the
 /// app is willing to parse.
 const MAX_INCOMING_BYTES: usize = 1 << 20;
-/// How often the app pings the relay to notice a dead connection.
-const PING_EVERY_MS: i32 = 15_000;
-/// Silence after which the connection counts as lost.
-const SILENCE_LIMIT_MS: f64 = 40_000.0;
+/// How often the app pings the relay to notice a dead connection (the relay answers each).
+const PING_EVERY_MS: i32 = 2_000;
+/// Silence after which the connection counts as lost: a network that went away is noticed
+/// within seconds, not when TCP gives up minutes later.
+const SILENCE_LIMIT_MS: f64 = 7_000.0;
 
 /// What the socket reports.
 #[derive(Debug)]
@@ -97,10 +98,13 @@ impl RelaySocket {
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         // `error` is always followed by `close`, which is where it is handled.
 
-        // Keepalive: ping regularly; if the relay has been silent too long, give up on the socket
-        // so the call can reconnect instead of waiting for TCP to notice.
+        // Keepalive: ping regularly; if the relay has been silent too long, or the connection
+        // does not open in time, give up on the socket so the call can reconnect instead of
+        // waiting for TCP to notice. The call hears of it at once; the socket closes behind.
         {
             let (ws, alive, last_heard) = (ws.clone(), Rc::clone(&alive), Rc::clone(&last_heard));
+            let (on_event, was_open) = (Rc::clone(&on_event), Rc::clone(&was_open));
+            let started = js_sys::Date::now();
             leptos::task::spawn_local(async move {
                 let mut nonce = 0;
                 loop {
@@ -108,8 +112,22 @@ impl RelaySocket {
                     if !alive.get() {
                         break;
                     }
-                    if js_sys::Date::now() - last_heard.get() > SILENCE_LIMIT_MS {
-                        js::warn("the relay stopped answering; closing the connection");
+                    let now = js_sys::Date::now();
+                    let opened = was_open.get();
+                    let stuck = if opened {
+                        now - last_heard.get() > SILENCE_LIMIT_MS
+                    } else {
+                        now - started > f64::from(client::reconnect::CONNECT_TIMEOUT_MS)
+                    };
+                    if stuck {
+                        js::warn(if opened {
+                            "the relay stopped answering; closing the connection"
+                        } else {
+                            "the relay did not answer in time"
+                        });
+                        if alive.replace(false) {
+                            on_event(SocketEvent::Closed { was_open: opened });
+                        }
                         let _ = ws.close();
                         break;
                     }
@@ -124,8 +142,8 @@ impl RelaySocket {
         Ok(Self { ws, alive, _handlers: vec![on_open, on_message, on_close] })
     }
 
-    /// Sends a message if the socket is open; messages sent while it is not are dropped (the call
-    /// rejoins from scratch after a reconnect).
+    /// Sends a message if the socket is open; messages sent while it is not are dropped (after a
+    /// reconnect the call takes its seat back and rebuilds its media connections).
     pub fn send(&self, message: &ClientMessage) {
         if self.ws.ready_state() == WebSocket::OPEN {
             let _ = self.ws.send_with_str(&protocol::encode(message));

@@ -11,5 +11,6 @@ pub mod meeting;
 pub mod negotiation;
 pub mod params;
 pub mod quality;
+pub mod reconnect;
 pub mod speaker;
 pub mod switchover;

@@ -235,8 +235,10 @@ impl Meeting {
                 self.ice_servers = ice_servers;
                 self.chat.reset(chat);
                 let media = self.me.as_ref().map(|m| m.media).unwrap_or_default();
+                // Back in our own seat, our hand is still where it was.
+                let hand = self.me.as_ref().filter(|m| m.id == you).and_then(|m| m.hand);
                 let name = self.name.clone();
-                self.me = Some(ParticipantInfo { id: you, name, role, media, hand: None });
+                self.me = Some(ParticipantInfo { id: you, name, role, media, hand, away: false });
                 // In a mesh the newcomer offers to everyone already there; with server
                 // forwarding it offers once, to the relay.
                 let mut effects = Vec::new();
@@ -304,6 +306,29 @@ impl Meeting {
                     (true, false) => announce("announce.hand_lowered"),
                     _ => {}
                 }
+                if !previous.away && now.away {
+                    announce("announce.away");
+                }
+                effects
+            }
+            ServerMessage::ParticipantReconnected { participant } => {
+                // They are back on a new connection and start their media connections afresh,
+                // offering to everyone as a newcomer does.
+                let id = participant.id;
+                let name = participant.name.clone();
+                let link = if self.mode == RoomMode::Sfu {
+                    self.relay_link.unwrap_or(Link::Connecting)
+                } else {
+                    Link::Connecting
+                };
+                self.others.insert(id, Remote { info: participant, link });
+                let mut effects = Vec::new();
+                if self.mode == RoomMode::Mesh {
+                    let polite = self.polite_towards(id);
+                    effects.push(Effect::ClosePeer(id));
+                    effects.push(Effect::OpenPeer { id, polite, offer: false });
+                }
+                effects.push(Effect::Announce(Announcement::about("announce.reconnected", name)));
                 effects
             }
             ServerMessage::ParticipantLeft { id } => match self.others.remove(&id) {
@@ -348,10 +373,13 @@ impl Meeting {
                 }
             }
             ServerMessage::Error { code, message, .. } => {
-                // Refusals of `join` end the attempt; in the room, only a restarting relay does.
-                let fatal = self.phase == Phase::Joining
-                    && !matches!(code, ErrorCode::RateLimited | ErrorCode::UnknownParticipant)
-                    || code.is_fatal();
+                // Refusals of `join` end the attempt; so do a protocol mismatch and an internal
+                // error. A restarting relay does not: the connection closes next, and the call
+                // reconnects by itself.
+                let fatal = code != ErrorCode::ShuttingDown
+                    && (self.phase == Phase::Joining
+                        && !matches!(code, ErrorCode::RateLimited | ErrorCode::UnknownParticipant)
+                        || code.is_fatal());
                 vec![Effect::ShowError { error: UserError::Relay(code, message), fatal }]
             }
             ServerMessage::Hello { .. } | ServerMessage::Pong { .. } => Vec::new(),
@@ -369,8 +397,22 @@ impl Meeting {
                 role: Default::default(),
                 media,
                 hand: None,
+                away: false,
             });
         }
+    }
+
+    /// Our connection to the relay came back and the relay kept our seat: every media
+    /// connection starts afresh (the others do the same towards us), so drop them all before
+    /// the `welcome` is applied, which opens them again.
+    pub fn rebuild_connections(&mut self) -> Vec<Effect> {
+        let mut effects: Vec<Effect> =
+            self.others.keys().map(|id| Effect::ClosePeer(*id)).collect();
+        if self.relay_link.take().is_some() || self.mode == RoomMode::Sfu {
+            effects.push(Effect::ClosePeer(RELAY_PEER));
+        }
+        self.others.clear();
+        effects
     }
 
     /// The peer connection to `id` changed its `connectionState`.
@@ -423,6 +465,7 @@ mod tests {
             role: Role::Participant,
             media: MediaState::default(),
             hand: None,
+            away: false,
         }
     }
 
@@ -436,6 +479,7 @@ mod tests {
             participants: others,
             ice_servers: vec![],
             chat: vec![],
+            resume_token: None,
         }
     }
 
@@ -554,7 +598,10 @@ mod tests {
             code: ErrorCode::ShuttingDown,
             message: "bye".into(),
         };
-        assert!(matches!(m.on_server_message(bye)[..], [Effect::ShowError { fatal: true, .. }]));
+        assert!(
+            matches!(m.on_server_message(bye)[..], [Effect::ShowError { fatal: false, .. }]),
+            "a restarting relay is reconnected to, not the end of the meeting"
+        );
     }
 
     #[test]
@@ -576,6 +623,7 @@ mod tests {
             participants: vec![info(2, "Dana")],
             ice_servers: vec![],
             chat: vec![history.clone()],
+            resume_token: None,
         });
         assert_eq!(m.chat().messages().count(), 1);
         let from_dana = protocol::ChatMessage { id: 2, text: "hallo".into(), ..history.clone() };
@@ -631,6 +679,7 @@ mod tests {
             participants: vec![info(1, "Anna"), info(2, "Bob")],
             ice_servers: vec![],
             chat: vec![],
+            resume_token: None,
         };
         assert_eq!(m.on_server_message(welcome), vec![Effect::OpenRelayPeer]);
         let joined =
@@ -667,5 +716,51 @@ mod tests {
         let joined =
             m.on_server_message(ServerMessage::ParticipantJoined { participant: info(4, "Cem") });
         assert!(!joined.iter().any(|e| matches!(e, Effect::OpenPeer { .. })));
+    }
+
+    #[test]
+    fn back_in_our_seat_every_connection_starts_afresh_and_our_hand_stays_up() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(2, vec![info(1, "Anna")]));
+        m.on_server_message(ServerMessage::ParticipantJoined { participant: info(3, "Cem") });
+        m.on_server_message(ServerMessage::ParticipantUpdated {
+            participant: ParticipantInfo { hand: Some(4), ..info(2, "Me") },
+        });
+        assert_eq!(
+            m.rebuild_connections(),
+            vec![Effect::ClosePeer(ParticipantId(1)), Effect::ClosePeer(ParticipantId(3))]
+        );
+        // Cem left while we were away; Anna is still there.
+        let effects = m.on_server_message(welcome(2, vec![info(1, "Anna")]));
+        assert_eq!(
+            effects,
+            vec![Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: true }]
+        );
+        assert_eq!(m.others().count(), 1);
+        assert_eq!(m.me().and_then(|me| me.hand), Some(4));
+    }
+
+    #[test]
+    fn someone_away_is_announced_and_their_return_rebuilds_our_connection_to_them() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(1, vec![]));
+        m.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Emil") });
+        let away = m.on_server_message(ServerMessage::ParticipantUpdated {
+            participant: ParticipantInfo { away: true, ..info(2, "Emil") },
+        });
+        assert_eq!(away, vec![Effect::Announce(Announcement::about("announce.away", "Emil"))]);
+        assert!(m.other(ParticipantId(2)).is_some_and(|r| r.info.away), "the tile stays");
+        let back = m.on_server_message(ServerMessage::ParticipantReconnected {
+            participant: info(2, "Emil"),
+        });
+        assert_eq!(
+            back,
+            vec![
+                Effect::ClosePeer(ParticipantId(2)),
+                Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: false },
+                Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
+            ]
+        );
+        assert!(m.other(ParticipantId(2)).is_some_and(|r| !r.info.away));
     }
 }

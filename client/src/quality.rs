@@ -15,8 +15,23 @@ pub struct StatsSample {
     pub bytes_received: u64,
     /// Sum of `outbound-rtp.bytesSent`.
     pub bytes_sent: u64,
-    /// The local candidate type of the selected pair (`host`, `srflx`, `relay`).
+    /// How the selected candidate pair carries media, from [`route_of`].
     pub route: Option<&'static str>,
+}
+
+/// How media travels, from the selected pair's local candidate: its `candidateType` and, for a
+/// relay candidate, its `relayProtocol` (how the browser reaches the TURN server). A helpdesk
+/// reads it in the connection details to tell what a school's firewall lets through.
+pub fn route_of(candidate_type: &str, relay_protocol: Option<&str>) -> &'static str {
+    match (candidate_type, relay_protocol) {
+        ("host", _) => "direct",
+        ("srflx" | "prflx", _) => "direct through NAT",
+        ("relay", Some("udp")) => "via TURN over UDP",
+        ("relay", Some("tcp")) => "via TURN over TCP",
+        ("relay", Some("tls")) => "via TURN over TLS",
+        ("relay", _) => "via TURN",
+        _ => "other",
+    }
 }
 
 /// How the connection is doing, for a small indicator on the tile.
@@ -57,7 +72,7 @@ pub struct Quality {
     pub receive_kbps: Option<f64>,
     /// Sent bitrate in kbit/s.
     pub send_kbps: Option<f64>,
-    /// How the media travels (`host` = direct, `relay` = through TURN).
+    /// How the media travels ([`route_of`]).
     pub route: Option<&'static str>,
 }
 
@@ -156,5 +171,17 @@ mod tests {
         // Counters that went backwards (a renegotiation reset them) do not underflow.
         let q = assess(&sample(0.0, 500, 10, 20.0), &sample(1000.0, 100, 2, 20.0));
         assert_eq!(q.receive_kbps, Some(0.0));
+    }
+
+    #[test]
+    fn the_route_says_whether_media_goes_direct_or_through_which_turn() {
+        assert_eq!(route_of("host", None), "direct");
+        assert_eq!(route_of("srflx", None), "direct through NAT");
+        assert_eq!(route_of("prflx", None), "direct through NAT");
+        assert_eq!(route_of("relay", Some("udp")), "via TURN over UDP");
+        assert_eq!(route_of("relay", Some("tcp")), "via TURN over TCP");
+        assert_eq!(route_of("relay", Some("tls")), "via TURN over TLS");
+        assert_eq!(route_of("relay", None), "via TURN");
+        assert_eq!(route_of("", None), "other");
     }
 }

@@ -1,5 +1,8 @@
 // Real Chromium (driven by playwright-core) and real Firefox (driven by puppeteer-core over
 // WebDriver BiDi), both with fake camera and microphone, behind one small page interface.
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 
@@ -118,9 +121,24 @@ async function release(key) {
   await (await shared.browser).close();
 }
 
-/** A new Chromium tab in a context of its own (a separate person), in the suite's shared browser. */
-export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false } = {}) {
-  const { browser, release: releaseBrowser } = await chromiumBrowser({ deny });
+// A Chromium of its own inside network namespace `netns` (a computer of the NAT lab), where the
+// page's plain-http origin on the lab's public address counts as secure (getUserMedia needs a
+// secure context; the lab has no certificates).
+async function chromiumInNamespace(netns, secureOrigin) {
+  const wrapper = path.join(mkdtempSync(path.join(tmpdir(), 'tp-chromium-')), 'chromium');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${netns} ${CHROMIUM} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const args = [...chromiumArgs({ deny: false }), `--unsafely-treat-insecure-origin-as-secure=${secureOrigin}`];
+  const browser = await chromium.launch({ executablePath: wrapper, headless: true, args });
+  return { browser, release: () => browser.close() };
+}
+
+/** A new Chromium tab in a context of its own (a separate person), in the suite's shared browser,
+ * or with `netns` in a browser of its own inside that network namespace. */
+export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, netns, secureOrigin } = {}) {
+  const { browser, release: releaseBrowser } = netns
+    ? await chromiumInNamespace(netns, secureOrigin)
+    : await chromiumBrowser({ deny });
   const context = await browser.newContext({ locale, viewport: viewport ?? { width: 1280, height: 720 } });
   if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await context.addInitScript(trackPeerConnections);
@@ -137,20 +155,37 @@ export async function chromiumTab({ deny = false, locale = 'en-US', viewport, cl
   return tab;
 }
 
-/** A new Firefox tab, in its own browser process. */
-export async function firefoxTab({ deny = false, locale = 'en-US' } = {}) {
+/** A new Firefox tab, in its own browser process; with `netns`, inside that network namespace
+ * (a computer of the NAT lab), where plain-http pages may use camera and microphone. */
+export async function firefoxTab({ deny = false, locale = 'en-US', netns } = {}) {
+  const network = netns
+    ? {
+      // The lab's computers reach the relay over their own interface; pages there are plain http.
+      'media.devices.insecure.enabled': true,
+      'media.getusermedia.insecure.enabled': true,
+    }
+    : {
+      'media.peerconnection.ice.loopback': true,
+      // Keep WebRTC on loopback (tests may only send to this machine's loopback addresses).
+      'media.peerconnection.ice.force_interface': 'lo',
+    };
+  let executablePath = FIREFOX;
+  if (netns) {
+    executablePath = path.join(mkdtempSync(path.join(tmpdir(), 'tp-firefox-')), 'firefox');
+    const bridge = new URL('./netns-firefox.js', import.meta.url).pathname;
+    writeFileSync(executablePath, `#!/bin/sh\nexec ${process.execPath} ${bridge} ${netns} ${FIREFOX} "$@"\n`);
+    chmodSync(executablePath, 0o755);
+  }
   const browser = await puppeteer.launch({
     browser: 'firefox',
-    executablePath: FIREFOX,
+    executablePath,
     headless: true,
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': !deny,
       'permissions.default.camera': deny ? 2 : 0,
       'permissions.default.microphone': deny ? 2 : 0,
-      'media.peerconnection.ice.loopback': true,
-      // Keep WebRTC on loopback (tests may only send to this machine's loopback addresses).
-      'media.peerconnection.ice.force_interface': 'lo',
+      ...network,
       'media.peerconnection.ice.obfuscate_host_addresses': false,
       'media.autoplay.default': 0,
       'media.autoplay.blocking_policy': 0,

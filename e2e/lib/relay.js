@@ -10,10 +10,13 @@ export const DIST = process.env.DIST_DIR ?? path.join(root, 'dist');
 
 /** A running relay. `url(room, params)` builds a room link. */
 export class Relay {
-  static async start({ listen = '127.0.0.1:0', args = [] } = {}) {
+  /** `netns`: run it inside that network namespace (the NAT lab's internet). */
+  static async start({ listen = '127.0.0.1:0', args = [], netns } = {}) {
     // Inside e2e/netns.sh, media for SFU rooms goes to the namespace's own veth address.
-    const media = process.env.E2E_MEDIA_IP ? ['--media-listen', `${process.env.E2E_MEDIA_IP}:0`] : [];
-    const child = spawn(RELAY_BIN, ['--listen', listen, '--static-dir', DIST, ...media, ...args], {
+    const media = process.env.E2E_MEDIA_IP && !netns ? ['--media-listen', `${process.env.E2E_MEDIA_IP}:0`] : [];
+    const command = [RELAY_BIN, '--listen', listen, '--static-dir', DIST, ...media, ...args];
+    if (netns) command.unshift('ip', 'netns', 'exec', netns);
+    const child = spawn(command[0], command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'relay=warn' },
     });

@@ -155,7 +155,7 @@ describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }
     await anna.click('[data-testid="open-details"]');
     const text = await waitFor('the details', () => anna.evaluate(() =>
       document.querySelector('[data-testid="details-text"]')?.textContent));
-    assert.match(text, /connection 1: Connected, quality Good, route host, round trip \d+ ms/);
+    assert.match(text, /connection 1: Connected, quality Good, route direct, round trip \d+ ms/);
     assert.doesNotMatch(text, /Bruno|Cleo|Anna/);
     await anna.evaluate(() => [...document.querySelectorAll('[data-testid="details"] button')]
       .find((b) => /Copy/.test(b.textContent)).click());

@@ -174,6 +174,7 @@ async fn run_inner(
         room: options.room.clone(),
         name: options.name.clone(),
         media: MediaState { audio: options.publish, video: options.publish, screen: false },
+        resume: None,
     };
     send(&mut ws, &join).await?;
     let mut mode = loop {

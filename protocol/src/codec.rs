@@ -82,6 +82,7 @@ mod tests {
             room: "demo".into(),
             name: "Anna Müller".into(),
             media: MediaState { audio: false, video: true, screen: false },
+            resume: None,
         });
         round_trip_client(ClientMessage::Signal {
             to: ParticipantId(3),
@@ -122,6 +123,7 @@ mod tests {
             role: Role::Participant,
             media: MediaState::default(),
             hand: Some(3),
+            away: true,
         };
         round_trip_server(ServerMessage::Hello { version: 1 });
         round_trip_server(ServerMessage::Chat {
@@ -146,8 +148,10 @@ mod tests {
                 credential: Some("c".into()),
             }],
             chat: vec![],
+            resume_token: Some("0123abcd".into()),
         });
         round_trip_server(ServerMessage::ParticipantJoined { participant: anna.clone() });
+        round_trip_server(ServerMessage::ParticipantReconnected { participant: anna.clone() });
         round_trip_server(ServerMessage::ParticipantUpdated { participant: anna });
         round_trip_server(ServerMessage::ParticipantLeft { id: ParticipantId(1) });
         round_trip_server(ServerMessage::Signal {

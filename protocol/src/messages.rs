@@ -28,6 +28,11 @@ pub enum ClientMessage {
         /// Whether microphone and camera are on at the start.
         #[serde(default)]
         media: MediaState,
+        /// The `resume_token` of an earlier `welcome`: after a broken connection, take that seat
+        /// back (same id, hand and place) instead of joining anew. Unknown or expired tokens
+        /// join anew.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     /// A WebRTC negotiation message for one other participant of the same room.
     Signal {
@@ -103,6 +108,9 @@ pub enum ServerMessage {
         /// The room's recent chat, oldest first (kept in the relay's memory only).
         #[serde(default)]
         chat: Vec<ChatMessage>,
+        /// Proof of this seat, for `join`'s `resume` after a broken connection. Secret.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume_token: Option<String>,
     },
     /// A chat message in the room (also echoed to its sender).
     Chat {
@@ -117,6 +125,12 @@ pub enum ServerMessage {
     /// Someone changed their state (microphone, camera).
     ParticipantUpdated {
         /// Their new state.
+        participant: ParticipantInfo,
+    },
+    /// Someone whose connection broke is back on a new one: connections to them start afresh
+    /// (as with a newcomer, they offer).
+    ParticipantReconnected {
+        /// Their state.
         participant: ParticipantInfo,
     },
     /// Someone left the room, or their connection was lost.

@@ -91,6 +91,10 @@ pub struct ParticipantInfo {
     /// sorting by it gives the order in which hands went up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hand: Option<u64>,
+    /// Their connection broke and the relay keeps their seat while they come back
+    /// ("reconnecting" on their tile).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub away: bool,
 }
 
 /// One chat message, as the relay stamped it.

@@ -36,6 +36,7 @@ async fn main() {
             room: format!("load-{}", i / room_size),
             name: format!("Synthetic {i}"),
             media: MediaState::default(),
+            resume: None,
         };
         ws.send(Message::text(protocol::encode(&join))).await.unwrap();
         let mut you = None;

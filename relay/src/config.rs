@@ -69,10 +69,26 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_MEDIA_ANNOUNCE_IP")]
     pub media_announce_ip: Option<IpAddr>,
 
+    /// A participant whose connection breaks keeps their seat this many seconds: others see
+    /// them as reconnecting, and they come back as themselves (same tile, hand and chat). 0
+    /// removes them at once.
+    #[arg(long, env = "TREFFPUNKT_RESUME_GRACE_SECS", default_value_t = 30)]
+    pub resume_grace_secs: u64,
+
     /// Secret that signs TURN credentials (coturn's `static-auth-secret`), so several relays or a
     /// coturn can share it. Default: a random one per start.
     #[arg(long, env = "TREFFPUNKT_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,
+
+    /// Address of the STUN/TURN port (UDP, and TCP on the same number). Default: the media
+    /// port's IP on a free port; 3478 is TURN's standard port.
+    #[arg(long, env = "TREFFPUNKT_TURN_LISTEN")]
+    pub turn_listen: Option<SocketAddr>,
+
+    /// UDP ports for TURN's relayed addresses, `FIRST-LAST`; open them in the firewall.
+    #[arg(long, env = "TREFFPUNKT_TURN_RELAY_PORTS", default_value = "49152-65535",
+          value_parser = parse_port_range)]
+    pub turn_relay_ports: std::ops::RangeInclusive<u16>,
 
     /// Turn off the relay's own STUN and TURN (then browsers behind symmetric NAT or firewalls
     /// without UDP reach nobody, unless `--ice-server` names another TURN server).
@@ -84,6 +100,17 @@ pub struct Config {
     /// removes someone whose network vanished from the others' screens within about 10 s.
     #[arg(long, env = "TREFFPUNKT_IDLE_TIMEOUT_SECS", default_value_t = 9)]
     pub idle_timeout_secs: u64,
+}
+
+/// `FIRST-LAST`, both inclusive, FIRST <= LAST, neither 0.
+fn parse_port_range(text: &str) -> Result<std::ops::RangeInclusive<u16>, String> {
+    let (first, last) = text.split_once('-').ok_or("expected FIRST-LAST, e.g. 49152-65535")?;
+    let parse = |p: &str| p.trim().parse::<u16>().map_err(|e| format!("{p:?}: {e}"));
+    let (first, last) = (parse(first)?, parse(last)?);
+    if first == 0 || first > last {
+        return Err(format!("{first}-{last} is not a range of ports"));
+    }
+    Ok(first..=last)
 }
 
 impl Config {
@@ -112,8 +139,32 @@ impl Config {
         self.media_listen.unwrap_or_else(|| SocketAddr::new(self.listen.ip(), 0))
     }
 
+    /// Where the TURN port binds.
+    pub fn turn_bind(&self) -> SocketAddr {
+        self.turn_listen.unwrap_or_else(|| SocketAddr::new(self.media_bind().ip(), 0))
+    }
+
+    /// How long a broken connection's seat is kept.
+    pub fn resume_grace(&self) -> Duration {
+        Duration::from_secs(self.resume_grace_secs)
+    }
+
     /// How long a silent connection lives.
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_are_first_dash_last() {
+        assert_eq!(parse_port_range("49152-65535"), Ok(49152..=65535));
+        assert_eq!(parse_port_range("4000-4000"), Ok(4000..=4000));
+        for bad in ["", "4000", "5000-4000", "0-10", "1-70000", "a-b"] {
+            assert!(parse_port_range(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! The rooms plus the outboxes of the connections in them: the one piece of shared state.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Instant};
 
-use protocol::{ClientMessage, ErrorCode, ParticipantId, RoomMode, ServerMessage};
+use protocol::{ClientMessage, ErrorCode, ParticipantId, RequestId, RoomMode, ServerMessage};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
@@ -81,17 +81,65 @@ impl Hub {
         self.outboxes.insert(conn, outbox);
     }
 
-    /// Forgets a connection and takes it out of its room.
-    pub fn disconnect(&mut self, conn: ConnId) {
+    /// Forgets a connection whose socket ended. With `for_good` (the browser closed it, or it
+    /// broke the rules) its participant leaves; otherwise the participant keeps the seat for the
+    /// grace period (and its media connection, in server forwarding) to come back to.
+    pub fn disconnect(&mut self, conn: ConnId, for_good: bool) {
         self.outboxes.remove(&conn);
-        let out = self.leave_room(conn);
+        let out = if for_good {
+            self.leave_room(conn)
+        } else {
+            self.rooms.disconnect(conn, Instant::now())
+        };
         self.deliver(out);
+    }
+
+    /// Ends seats whose grace period is over; the shell calls it every second.
+    pub fn tick(&mut self, now: Instant) {
+        let (out, expired) = self.rooms.expire(now);
+        if let Some(media) = &self.media {
+            for gone in expired.iter().filter(|e| e.mode == RoomMode::Sfu) {
+                media.send(MediaCommand::Leave { id: gone.id });
+            }
+        }
+        self.deliver(out);
+    }
+
+    /// `conn` asks for the seat `token` holds; false when there is none (join afresh).
+    fn resume(
+        &mut self,
+        conn: ConnId,
+        request_id: Option<RequestId>,
+        room: &str,
+        token: &str,
+    ) -> bool {
+        let Some(resumed) = self.rooms.resume(conn, request_id, room, token) else {
+            return false;
+        };
+        if let Some(old) = resumed.replaced {
+            // Dropping its outbox ends the old connection's task.
+            self.outboxes.remove(&old);
+        }
+        if let (RoomMode::Sfu, Some(media), Some((_, room, _))) =
+            (resumed.mode, &self.media, self.rooms.seat(conn))
+        {
+            // The browser builds a new media connection; the old one goes.
+            media.send(MediaCommand::Leave { id: resumed.id });
+            media.send(MediaCommand::Join { id: resumed.id, room: room.to_owned() });
+        }
+        self.deliver(resumed.out);
+        true
     }
 
     /// Carries out a request of `conn` that the session let through.
     pub fn handle(&mut self, conn: ConnId, message: ClientMessage) {
         let result = match message {
-            ClientMessage::Join { request_id, room, name, media } => {
+            ClientMessage::Join { request_id, room, resume: Some(token), .. }
+                if self.resume(conn, request_id, &room, &token) =>
+            {
+                Ok(Vec::new())
+            }
+            ClientMessage::Join { request_id, room, name, media, .. } => {
                 let joined = self.rooms.join(conn, request_id, &room, &name, media);
                 if let Ok(out) = &joined {
                     // Everyone entering an SFU room, or moved into one by a switch, gets a media
@@ -178,7 +226,7 @@ impl Hub {
             for conn in overflowed {
                 if self.outboxes.remove(&conn).is_some() {
                     warn!(?conn, "connection cannot keep up with its room; disconnecting it");
-                    pending.extend(self.leave_room(conn));
+                    pending.extend(self.rooms.disconnect(conn, Instant::now()));
                 }
             }
         }

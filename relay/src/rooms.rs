@@ -4,7 +4,10 @@
 //! each addressed to a connection. The WebSocket shell (`server.rs`) delivers them. Every decision
 //! about who may send what to whom is made here, so it is tested here.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    time::{Duration, Instant},
+};
 
 use crate::ice::IceServers;
 use protocol::{
@@ -34,6 +37,8 @@ pub struct RoomLimits {
     pub mesh_threshold: Option<usize>,
     /// Room names, or prefixes ending in `*`, that use server forwarding from the start.
     pub sfu_rooms: Vec<String>,
+    /// How long a participant whose connection broke keeps its seat, to come back to.
+    pub resume_grace: Duration,
 }
 
 impl RoomLimits {
@@ -109,10 +114,57 @@ impl RoomError {
 /// One participant in a room.
 #[derive(Debug)]
 struct Member {
-    /// The connection that speaks for this participant.
+    /// The connection that speaks for this participant (while away: the one that broke).
     conn: ConnId,
     /// What the others see.
     info: ParticipantInfo,
+    /// Proves the seat when its owner comes back on a new connection.
+    token: String,
+    /// While away: until when the seat is kept.
+    away_until: Option<Instant>,
+}
+
+/// A participant whose seat ran out (see [`Rooms::expire`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expired {
+    /// Who.
+    pub id: ParticipantId,
+    /// Their room's mode (server forwarding holds a media connection for them).
+    pub mode: RoomMode,
+}
+
+/// A seat taken back (see [`Rooms::resume`]).
+#[derive(Debug)]
+pub struct Resumed {
+    /// Messages to send.
+    pub out: Vec<Outgoing>,
+    /// The participant.
+    pub id: ParticipantId,
+    /// The connection that held the seat until now, if it was still open (it is closed now).
+    pub replaced: Option<ConnId>,
+    /// The room's mode.
+    pub mode: RoomMode,
+}
+
+/// Makes resume tokens: 128 random bits, hex.
+struct Tokens(std::sync::Arc<dyn rtc::crypto::RTCCryptoProvider>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens")
+    }
+}
+
+impl Tokens {
+    fn new() -> Option<Self> {
+        rtc::crypto::default_provider().ok().map(Self)
+    }
+
+    fn make(&self) -> Option<String> {
+        let mut bytes = [0u8; 16];
+        self.0.random().fill(&mut bytes).ok()?;
+        Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
 }
 
 /// One room; it exists while it has members.
@@ -159,12 +211,21 @@ pub struct Rooms {
     seats: HashMap<ConnId, Seat>,
     /// The next participant id; never reused while the process lives.
     next_id: u64,
+    /// Resume tokens; without a random source, seats cannot be resumed.
+    tokens: Option<Tokens>,
 }
 
 impl Rooms {
     /// No rooms yet.
     pub fn new(limits: RoomLimits, ice: IceServers) -> Self {
-        Self { limits, ice, rooms: HashMap::new(), seats: HashMap::new(), next_id: 1 }
+        Self {
+            limits,
+            ice,
+            rooms: HashMap::new(),
+            seats: HashMap::new(),
+            next_id: 1,
+            tokens: Tokens::new(),
+        }
     }
 
     /// Number of open rooms.
@@ -216,7 +277,9 @@ impl Rooms {
 
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
-        let info = ParticipantInfo { id, name, role: Role::Participant, media, hand: None };
+        let info =
+            ParticipantInfo { id, name, role: Role::Participant, media, hand: None, away: false };
+        let token = self.tokens.as_ref().and_then(Tokens::make).unwrap_or_default();
         let mode = self.limits.mode_for(&room_name);
         let room =
             self.rooms.entry(room_name.clone()).or_insert_with(|| Room { mode, ..Room::default() });
@@ -249,9 +312,10 @@ impl Rooms {
                 participants: room.members.values().map(|m| m.info.clone()).collect(),
                 ice_servers: self.ice.for_participant(id),
                 chat: room.chat.iter().cloned().collect(),
+                resume_token: (!token.is_empty()).then(|| token.clone()),
             },
         ));
-        room.members.insert(id, Member { conn, info });
+        room.members.insert(id, Member { conn, info, token, away_until: None });
         self.seats.insert(conn, Seat { room: room_name, id });
         Ok(out)
     }
@@ -341,6 +405,116 @@ impl Rooms {
             .collect())
     }
 
+    /// `conn` comes back to the seat `token` holds in `room`: after its connection broke, or
+    /// before the relay noticed (then the old connection is replaced). `None` when no seat of
+    /// that room has that token (it expired, or the relay restarted): join afresh.
+    pub fn resume(
+        &mut self,
+        conn: ConnId,
+        request_id: Option<RequestId>,
+        room: &str,
+        token: &str,
+    ) -> Option<Resumed> {
+        if token.is_empty() || self.seats.contains_key(&conn) {
+            return None;
+        }
+        let room_name = protocol::validate_room_name(room).ok()?;
+        let fresh_token = self.tokens.as_ref().and_then(Tokens::make)?;
+        let room = self.rooms.get_mut(&room_name)?;
+        let id = room
+            .members
+            .values()
+            .find(|m| constant_time_eq(m.token.as_bytes(), token.as_bytes()))
+            .map(|m| m.info.id)?;
+        let member = room.members.get_mut(&id)?;
+        let old = std::mem::replace(&mut member.conn, conn);
+        let replaced = self.seats.remove(&old).map(|_| old);
+        member.away_until = None;
+        member.info.away = false;
+        member.token = fresh_token.clone();
+        let participant = member.info.clone();
+        let mut out: Vec<Outgoing> = room
+            .members
+            .values()
+            .filter(|m| m.info.id != id)
+            .map(|m| {
+                (m.conn, ServerMessage::ParticipantReconnected { participant: participant.clone() })
+            })
+            .collect();
+        out.push((
+            conn,
+            ServerMessage::Welcome {
+                request_id,
+                you: id,
+                room: room_name.clone(),
+                role: participant.role,
+                mode: room.mode,
+                participants: room
+                    .members
+                    .values()
+                    .filter(|m| m.info.id != id)
+                    .map(|m| m.info.clone())
+                    .collect(),
+                ice_servers: self.ice.for_participant(id),
+                chat: room.chat.iter().cloned().collect(),
+                resume_token: Some(fresh_token),
+            },
+        ));
+        let mode = room.mode;
+        self.seats.insert(conn, Seat { room: room_name, id });
+        Some(Resumed { out, id, replaced, mode })
+    }
+
+    /// `conn`'s connection broke (it did not leave). Its participant keeps the seat for the
+    /// grace period, shown to the others as away, and may [`Rooms::resume`] it.
+    pub fn disconnect(&mut self, conn: ConnId, now: Instant) -> Vec<Outgoing> {
+        if self.limits.resume_grace.is_zero() || self.tokens.is_none() {
+            return self.leave(conn);
+        }
+        let Some(seat) = self.seats.remove(&conn) else {
+            return Vec::new();
+        };
+        let Some(room) = self.rooms.get_mut(&seat.room) else {
+            return Vec::new();
+        };
+        let Some(member) = room.members.get_mut(&seat.id) else {
+            return Vec::new();
+        };
+        member.away_until = Some(now + self.limits.resume_grace);
+        member.info.away = true;
+        let participant = member.info.clone();
+        room.members
+            .values()
+            .filter(|m| m.info.id != seat.id && !m.info.away)
+            .map(|m| {
+                (m.conn, ServerMessage::ParticipantUpdated { participant: participant.clone() })
+            })
+            .collect()
+    }
+
+    /// Ends the seats whose grace period is over: their participants leave for good.
+    pub fn expire(&mut self, now: Instant) -> (Vec<Outgoing>, Vec<Expired>) {
+        let mut out = Vec::new();
+        let mut expired = Vec::new();
+        self.rooms.retain(|_, room| {
+            let gone: Vec<ParticipantId> = room
+                .members
+                .values()
+                .filter(|m| m.away_until.is_some_and(|until| until <= now))
+                .map(|m| m.info.id)
+                .collect();
+            for id in gone {
+                room.members.remove(&id);
+                expired.push(Expired { id, mode: room.mode });
+                out.extend(
+                    room.members.values().map(|m| (m.conn, ServerMessage::ParticipantLeft { id })),
+                );
+            }
+            !room.members.is_empty()
+        });
+        (out, expired)
+    }
+
     /// `conn` leaves its room, by request or because the connection ended. Leaving when not in a
     /// room does nothing, so the shell may call this on every disconnect.
     pub fn leave(&mut self, conn: ConnId) -> Vec<Outgoing> {
@@ -362,6 +536,11 @@ impl Rooms {
     }
 }
 
+/// Compares secrets without leaking where they differ through timing.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -374,6 +553,7 @@ mod tests {
                 max_rooms: 2,
                 mesh_threshold: None,
                 sfu_rooms: vec!["klasse-*".into(), "rat".into()],
+                resume_grace: Duration::from_secs(30),
             },
             IceServers::default(),
         )
@@ -560,6 +740,7 @@ mod tests {
             max_rooms: 1,
             mesh_threshold: None,
             sfu_rooms: vec!["rat".into()],
+            resume_grace: Duration::ZERO,
         };
         assert_eq!(limits.mode_for("ratssaal"), RoomMode::Mesh, "exact names match exactly");
         assert_eq!(limits.mode_for("demo"), RoomMode::Mesh);
@@ -568,7 +749,13 @@ mod tests {
     #[test]
     fn a_mesh_that_grows_past_the_threshold_switches_for_good() {
         let mut r = Rooms::new(
-            RoomLimits { capacity: 10, max_rooms: 5, mesh_threshold: Some(2), sfu_rooms: vec![] },
+            RoomLimits {
+                capacity: 10,
+                max_rooms: 5,
+                mesh_threshold: Some(2),
+                sfu_rooms: vec![],
+                resume_grace: Duration::ZERO,
+            },
             IceServers::default(),
         );
         join(&mut r, 1, "wachsend", "A");
@@ -604,5 +791,95 @@ mod tests {
         let (id, roster) = welcome_of(&out, 3);
         assert!(roster.is_empty());
         assert_ne!(id, a, "ids are never reused");
+    }
+
+    fn token_of(out: &[Outgoing], conn: u64) -> String {
+        out.iter()
+            .find_map(|(c, m)| match m {
+                ServerMessage::Welcome { resume_token, .. } if *c == ConnId(conn) => {
+                    resume_token.clone()
+                }
+                _ => None,
+            })
+            .expect("a resume token")
+    }
+
+    #[test]
+    fn a_broken_connection_keeps_its_seat_and_comes_back_as_the_same_participant() {
+        let mut r = rooms(3);
+        let now = Instant::now();
+        let anna = join(&mut r, 1, "rat", "Anna");
+        join(&mut r, 2, "rat", "Bruno");
+        r.hand(ConnId(1), true).unwrap();
+        let token = token_of(&anna, 1);
+        assert_eq!(token.len(), 32);
+
+        // Anna's connection breaks: Bruno sees her away, not gone; her seat still counts.
+        let out = r.disconnect(ConnId(1), now);
+        assert!(
+            matches!(&out[..], [(ConnId(2), ServerMessage::ParticipantUpdated { participant })]
+            if participant.away && participant.name == "Anna"),
+            "{out:?}"
+        );
+        assert!(r.expire(now + Duration::from_secs(29)).1.is_empty());
+
+        // A wrong token, or the right one for another room, gets no seat.
+        assert!(r.resume(ConnId(3), None, "rat", "0000").is_none());
+        assert!(r.resume(ConnId(3), None, "andere", &token).is_none());
+
+        let back = r.resume(ConnId(3), None, "rat", &token).expect("the seat");
+        assert_eq!(back.id, ParticipantId(1));
+        assert_eq!(back.replaced, None);
+        let (you, others) = welcome_of(&back.out, 3);
+        assert_eq!((you, others), (ParticipantId(1), vec!["Bruno".to_string()]));
+        assert!(back.out.iter().any(|(c, m)| *c == ConnId(2)
+            && matches!(m, ServerMessage::ParticipantReconnected { participant }
+                if !participant.away && participant.hand.is_some())));
+        // The token was used up; the new one works next time.
+        let fresh = token_of(&back.out, 3);
+        assert_ne!(fresh, token);
+        assert!(r.resume(ConnId(4), None, "rat", &token).is_none());
+        // Anna speaks through her new connection.
+        assert!(r.chat(ConnId(3), "wieder da", 0).is_ok());
+        assert_eq!(r.chat(ConnId(1), "alt", 0), Err(RoomError::NotJoined));
+    }
+
+    #[test]
+    fn a_seat_nobody_comes_back_to_is_given_up_after_the_grace_period() {
+        let mut r = rooms(3);
+        let now = Instant::now();
+        let anna = join(&mut r, 1, "rat", "Anna");
+        join(&mut r, 2, "rat", "Bruno");
+        r.disconnect(ConnId(1), now);
+        let (out, expired) = r.expire(now + Duration::from_secs(30));
+        assert_eq!(expired, vec![Expired { id: ParticipantId(1), mode: RoomMode::Sfu }]);
+        assert_eq!(out, vec![(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]);
+        assert!(r.resume(ConnId(3), None, "rat", &token_of(&anna, 1)).is_none());
+        // A room whose last member's seat runs out closes.
+        r.disconnect(ConnId(2), now);
+        r.expire(now + Duration::from_secs(60));
+        assert_eq!(r.room_count(), 0);
+    }
+
+    #[test]
+    fn a_new_connection_with_the_token_replaces_one_the_relay_still_thinks_alive() {
+        let mut r = rooms(3);
+        let anna = join(&mut r, 1, "demo", "Anna");
+        let back = r.resume(ConnId(5), None, "demo", &token_of(&anna, 1)).expect("the seat");
+        assert_eq!(back.replaced, Some(ConnId(1)));
+        assert_eq!(r.participant_count(), 1);
+        // The old connection ending later changes nothing.
+        assert!(r.disconnect(ConnId(1), Instant::now()).is_empty());
+        assert_eq!(r.participant_count(), 1);
+    }
+
+    #[test]
+    fn leaving_on_purpose_frees_the_seat_at_once() {
+        let mut r = rooms(3);
+        let anna = join(&mut r, 1, "demo", "Anna");
+        join(&mut r, 2, "demo", "Bruno");
+        let out = r.leave(ConnId(1));
+        assert_eq!(out, vec![(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]);
+        assert!(r.resume(ConnId(3), None, "demo", &token_of(&anna, 1)).is_none());
     }
 }

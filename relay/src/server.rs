@@ -37,7 +37,7 @@ use crate::{
     ice::IceServers,
     rooms::{ConnId, RoomLimits, Rooms},
     session::{Frame, Session, SessionLimits, Step},
-    turn::Credentials,
+    turn::{Credentials, TurnSettings},
 };
 
 /// How often the relay pings each WebSocket to find dead connections.
@@ -102,7 +102,11 @@ pub async fn run(
     let turn = if config.no_turn || !config.sfu_enabled() {
         None
     } else {
-        Some(turn_credentials(&config)?)
+        Some(TurnSettings {
+            credentials: turn_credentials(&config)?,
+            relay_ports: config.turn_relay_ports.clone(),
+            listen: config.turn_bind(),
+        })
     };
     let media = if !config.sfu_enabled() {
         None
@@ -118,8 +122,8 @@ pub async fn run(
         )
     };
     let mut ice = IceServers::configured(config.ice_server_list());
-    if let (Some(credentials), Some((handle, _))) = (turn, media.as_ref()) {
-        ice = ice.with_own_turn(handle.address, credentials);
+    if let (Some(turn), Some(address)) = (turn, media.as_ref().and_then(|(h, _)| h.turn_address)) {
+        ice = ice.with_own_turn(address, turn.credentials);
     }
     let rooms = Rooms::new(
         RoomLimits {
@@ -127,6 +131,7 @@ pub async fn run(
             max_rooms: config.max_rooms,
             mesh_threshold: (config.mesh_threshold > 0).then_some(config.mesh_threshold as usize),
             sfu_rooms: config.sfu_rooms.clone(),
+            resume_grace: config.resume_grace(),
         },
         ice,
     );
@@ -158,6 +163,21 @@ pub async fn run(
         tokio::spawn(async move {
             while let Some((id, signal)) = signals.recv().await {
                 shared.hub().send_to_participant(id, ServerMessage::RelaySignal { signal });
+            }
+        });
+    }
+
+    // Seats of broken connections run out.
+    {
+        let shared = Arc::clone(&shared);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => shared.hub().tick(std::time::Instant::now()),
+                    _ = stop.wait_for(|stop| *stop) => break,
+                }
             }
         });
     }
@@ -252,6 +272,9 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
     let mut shutdown = shared.shutdown.clone();
     let mut last_heard = Instant::now();
     let mut last_frame = Instant::now();
+    // A closing handshake from the browser (a closed tab) or a protocol violation ends the
+    // participant's seat; a connection that just broke keeps it for the grace period.
+    let mut gone_for_good = false;
 
     let close: Option<(u16, String)> = loop {
         tokio::select! {
@@ -263,7 +286,11 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
                     Some(Ok(Message::Text(text))) => session.on_frame(now, Frame::Text(text.as_str())),
                     Some(Ok(Message::Binary(bytes))) => session.on_frame(now, Frame::Binary(bytes.len())),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) | None => break None,
+                    Some(Ok(Message::Close(_))) => {
+                        gone_for_good = true;
+                        break None;
+                    }
+                    None => break None,
                     Some(Err(e)) => {
                         debug!(?conn, "socket error: {e}");
                         break Some((close_code::SIZE, "message too large or malformed frame".into()));
@@ -280,6 +307,7 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
                             let _ = sink.send(text(&queued)).await;
                         }
                         let _ = sink.send(text(&farewell)).await;
+                        gone_for_good = true;
                         break Some((close_code::POLICY, "protocol violation".into()));
                     }
                 }
@@ -324,7 +352,7 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
         }
     };
 
-    shared.hub().disconnect(conn);
+    shared.hub().disconnect(conn, gone_for_good);
     if let Some((code, reason)) = close {
         let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
         // Complete the closing handshake: read (and discard) until the client's close arrives,

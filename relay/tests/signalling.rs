@@ -31,7 +31,7 @@ async fn join_roster_and_leave() {
     bruno.send(&ClientMessage::Leave).await;
     assert_eq!(anna.recv().await, ServerMessage::ParticipantLeft { id: bruno_id });
 
-    // A dropped connection counts as leaving too.
+    // Closing the connection (a closed tab) counts as leaving too.
     let (cleo, cleo_id, roster) = relay.joined("rat", "Cleo").await;
     assert_eq!(roster.len(), 1);
     assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
@@ -51,6 +51,7 @@ async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
             room: "r".into(),
             name: "N".into(),
             media: MediaState { audio: false, video: true, screen: false },
+            resume: None,
         })
         .await;
     match client.recv().await {
@@ -237,4 +238,69 @@ async fn raised_hands_are_shared_in_order() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+#[tokio::test]
+async fn a_connection_that_breaks_comes_back_as_the_same_participant() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut anna, _, _) = relay.joined("rat", "Anna").await;
+    let mut bruno = relay.greeted().await;
+    bruno.join("rat", "Bruno").await;
+    let (bruno_id, token) = match bruno.recv().await {
+        ServerMessage::Welcome { you, resume_token, .. } => (you, resume_token.expect("a token")),
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
+
+    // The network goes: the socket ends without a closing handshake.
+    drop(bruno);
+    match anna.recv().await {
+        ServerMessage::ParticipantUpdated { participant } => {
+            assert_eq!(participant.id, bruno_id);
+            assert!(participant.away, "shown as reconnecting, not gone");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Back on a new connection with the token: the same participant.
+    let mut again = relay.greeted().await;
+    again.join_resuming("rat", "Bruno", Some(token.clone())).await;
+    match again.recv().await {
+        ServerMessage::Welcome { you, participants, resume_token, .. } => {
+            assert_eq!(you, bruno_id);
+            assert_eq!(participants.len(), 1);
+            assert_ne!(resume_token, Some(token.clone()), "a fresh token each time");
+        }
+        other => panic!("{other:?}"),
+    }
+    match anna.recv().await {
+        ServerMessage::ParticipantReconnected { participant } => {
+            assert_eq!(participant.id, bruno_id);
+            assert!(!participant.away);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A used or made-up token joins afresh, as someone new.
+    let mut other = relay.greeted().await;
+    other.join_resuming("rat", "Cem", Some(token)).await;
+    match other.recv().await {
+        ServerMessage::Welcome { you, .. } => assert_ne!(you, bruno_id),
+        other => panic!("{other:?}"),
+    }
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_seat_nobody_comes_back_to_ends_after_the_grace_period() {
+    let relay = TestRelay::start(|c| c.resume_grace_secs = 1).await;
+    let (mut anna, _, _) = relay.joined("rat", "Anna").await;
+    let (bruno, bruno_id, _) = relay.joined("rat", "Bruno").await;
+    assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
+    drop(bruno);
+    assert!(
+        matches!(anna.recv().await, ServerMessage::ParticipantUpdated { participant } if participant.away)
+    );
+    assert_eq!(anna.recv().await, ServerMessage::ParticipantLeft { id: bruno_id });
+    relay.shutdown().await.unwrap();
 }

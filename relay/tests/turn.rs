@@ -169,11 +169,12 @@ impl Session {
 
 /// Allocates, permits a peer socket, and sends a datagram each way through the relay.
 async fn relays_both_ways(tcp: bool) {
-    let relay = TestRelay::start(|_| {}).await;
+    let relay = TestRelay::start(|c| c.turn_relay_ports = 41000..=41999).await;
     let (server, username, password, _) = anna_credentials(&relay).await;
     let mut anna = Session::open(server, &username, &password, tcp).await;
     let relayed = anna.allocate().await.expect("an allocation");
     assert_eq!(relayed.ip(), server.ip(), "the relayed address is on the relay's address");
+    assert!((41000..=41999).contains(&relayed.port()), "a port of --turn-relay-ports: {relayed}");
 
     let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let peer_addr = peer.local_addr().unwrap();

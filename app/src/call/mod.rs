@@ -10,6 +10,7 @@ use std::{
 use client::{
     errors::UserError,
     meeting::{Effect, Link, Meeting, RELAY_PEER},
+    reconnect::{Next, Reconnect, Rejoined},
 };
 use leptos::prelude::*;
 use protocol::{ClientMessage, ErrorCode, MediaState, ParticipantId, RequestId, ServerMessage};
@@ -25,9 +26,6 @@ use crate::{
 /// How often, while switching from mesh to the relay, the relay's delivery is checked for the
 /// participants still shown over direct connections.
 const SWITCHOVER_CHECK_MS: i32 = 200;
-
-/// Reconnect attempts after the relay connection breaks, before giving up.
-const MAX_RECONNECTS: u32 = 8;
 
 mod local;
 mod monitor;
@@ -49,8 +47,8 @@ struct Inner {
     socket: Option<RelaySocket>,
     /// One connection per other participant.
     peers: HashMap<ParticipantId, Rc<Peer>>,
-    /// Reconnect attempts since the last successful join.
-    reconnects: u32,
+    /// When to try the relay again, and whether our seat survived.
+    reconnect: Reconnect,
     /// Request ids for `join`.
     next_request: u32,
     /// The last chat text sent, to give back if the relay refuses it.
@@ -111,7 +109,7 @@ impl Call {
                 name,
                 socket: None,
                 peers: HashMap::new(),
-                reconnects: 0,
+                reconnect: Reconnect::default(),
                 next_request: 1,
                 last_chat: String::new(),
                 relay_streams: HashMap::new(),
@@ -152,7 +150,7 @@ impl Call {
     pub fn retry(&self) {
         self.teardown_room();
         self.drop_socket();
-        self.inner.borrow_mut().reconnects = 0;
+        self.inner.borrow_mut().reconnect.forget();
         self.view.phase.set(CallPhase::Connecting);
         self.connect();
     }
@@ -176,19 +174,42 @@ impl Call {
                 self.send(&ClientMessage::Hello { version: protocol::PROTOCOL_VERSION })
             }
             SocketEvent::Message(ServerMessage::Hello { .. }) => {
-                let (room, name, request) = {
+                let (room, name, request, resume) = {
                     let mut inner = self.inner.borrow_mut();
                     inner.next_request += 1;
-                    (inner.room.clone(), inner.name.clone(), RequestId(inner.next_request))
+                    let resume = inner.reconnect.resume_token().map(str::to_owned);
+                    (inner.room.clone(), inner.name.clone(), RequestId(inner.next_request), resume)
                 };
                 let media = self.view.own_media.get_untracked();
-                self.send(&ClientMessage::Join { request_id: Some(request), room, name, media });
+                self.send(&ClientMessage::Join {
+                    request_id: Some(request),
+                    room,
+                    name,
+                    media,
+                    resume,
+                });
             }
             SocketEvent::Message(message) => {
-                let welcomed = matches!(message, ServerMessage::Welcome { .. });
-                let effects = self.inner.borrow_mut().meeting.on_server_message(message);
+                let mut effects = Vec::new();
+                let welcomed = if let ServerMessage::Welcome { you, resume_token, .. } = &message {
+                    let rejoined =
+                        self.inner.borrow_mut().reconnect.welcomed(*you, resume_token.clone());
+                    match rejoined {
+                        Rejoined::First => {}
+                        // Our seat survived: same tile, hand and chat for everyone; only the
+                        // media connections start afresh.
+                        Rejoined::Resumed => {
+                            effects = self.inner.borrow_mut().meeting.rebuild_connections()
+                        }
+                        // A new seat (ours expired, or the relay restarted): the room anew.
+                        Rejoined::Fresh => self.teardown_room(),
+                    }
+                    true
+                } else {
+                    false
+                };
+                effects.extend(self.inner.borrow_mut().meeting.on_server_message(message));
                 if welcomed {
-                    self.inner.borrow_mut().reconnects = 0;
                     self.view.notice.set(None);
                     self.view.phase.set(CallPhase::Joined);
                 }
@@ -205,27 +226,29 @@ impl Call {
     fn on_socket_closed(&self, was_open: bool) {
         self.drop_socket();
         let phase = self.view.phase.get_untracked();
+        let reconnecting = self.inner.borrow().reconnect.reconnecting();
         match phase {
             CallPhase::Left | CallPhase::Failed(_) => {}
-            CallPhase::Connecting if !was_open => {
+            CallPhase::Connecting if !was_open && !reconnecting => {
                 self.view.phase.set(CallPhase::Failed(UserError::RelayUnreachable));
             }
             _ => {
-                // The relay went away mid-call (or refused us mid-join): rejoin with backoff.
-                self.teardown_room();
-                let attempt = {
-                    let mut inner = self.inner.borrow_mut();
-                    inner.reconnects += 1;
-                    inner.reconnects
+                // The relay went away mid-call (or an attempt to reach it again failed). The
+                // picture and the peer connections stay; try again, and take our seat back.
+                let next = self.inner.borrow_mut().reconnect.lost(js_sys::Date::now());
+                let delay = match next {
+                    Next::RetryIn(ms) => ms as i32,
+                    Next::GiveUp => {
+                        self.teardown_room();
+                        self.view.phase.set(CallPhase::Failed(UserError::RelayLost));
+                        return;
+                    }
                 };
-                if attempt > MAX_RECONNECTS {
-                    self.view.phase.set(CallPhase::Failed(UserError::RelayLost));
-                    return;
+                if phase != CallPhase::Reconnecting {
+                    self.view.phase.set(CallPhase::Reconnecting);
+                    self.view.announcement.set(self.tr.f_untracked("announce.reconnecting", &[]));
                 }
-                self.view.phase.set(CallPhase::Reconnecting);
-                self.view.announcement.set(self.tr.f_untracked("announce.reconnecting", &[]));
                 let weak = self.this.clone();
-                let delay = 500 * 2_i32.pow(attempt.min(4));
                 leptos::task::spawn_local(async move {
                     js::sleep(delay).await;
                     if let Some(call) = weak.upgrade()
@@ -576,6 +599,7 @@ impl Call {
                 media: r.info.media,
                 link: r.link,
                 hand: r.info.hand.is_some(),
+                away: r.info.away,
             })
             .collect();
         if self.view.tiles.with_untracked(|t| *t != tiles) {
@@ -637,6 +661,7 @@ impl Call {
     /// Leaves the room, closes everything and releases camera and microphone.
     pub fn leave(&self) {
         self.send(&ClientMessage::Leave);
+        self.inner.borrow_mut().reconnect.forget();
         self.view.phase.set(CallPhase::Left);
         self.teardown_room();
         self.drop_socket();

@@ -55,6 +55,8 @@ pub struct TileView {
     pub link: Link,
     /// Whether their hand is raised.
     pub hand: bool,
+    /// Their connection broke; the relay keeps their seat while they reconnect.
+    pub away: bool,
 }
 
 /// The reactive state the views read. All handles are `Copy`.

@@ -69,6 +69,7 @@ pub fn RemoteTile(
     let stream = Signal::derive_local(move || view.streams.with(|s| s.get(&id).cloned()));
     let epoch = Signal::derive(move || view.track_epoch.get());
     let hand = move || tile.get().is_some_and(|t| t.hand);
+    let away = move || tile.get().is_some_and(|t| t.away);
     let speaking = move || view.speaker.get() == Some(id);
     let pinned = move || view.pinned.get() == Some(id);
     let grade =
@@ -84,6 +85,8 @@ pub fn RemoteTile(
     view! {
         <figure class="tile" data-participant=name data-muted=move || mic_off.get().to_string()
             data-hand=move || hand().to_string()
+            data-away=move || away().to_string()
+            class:away=away
             data-speaking=move || speaking().to_string()
             data-quality=move || format!("{:?}", grade()).to_lowercase()
             class:speaking=speaking
@@ -100,6 +103,9 @@ pub fn RemoteTile(
                     <span class="badge hand" role="img" aria-label=move || tr.t("participants.hand")><HandIcon/></span>
                 </Show>
                 <span class="name">{name}</span>
+                <Show when=away>
+                    <span class="badge away" data-testid="reconnecting">{move || tr.t("tile.reconnecting")}</span>
+                </Show>
                 <Show when=move || mic_off.get()>
                     <span class="badge" role="img" aria-label=move || tr.t("tile.mic_off")><MicIcon off=true/></span>
                 </Show>

@@ -23,7 +23,6 @@ use super::{
 };
 use crate::turn::{
     Limits as TurnLimits, TurnServer,
-    framing::is_for_turn,
     io::{Event as TurnEvent, TurnIo},
 };
 
@@ -79,6 +78,8 @@ pub struct MediaHandle {
     commands: mpsc::UnboundedSender<MediaCommand>,
     /// The media port's address as announced to browsers.
     pub address: SocketAddr,
+    /// The TURN port's address as announced to browsers, when TURN runs.
+    pub turn_address: Option<SocketAddr>,
     /// Counters, updated by the loop.
     pub stats: Arc<MediaStats>,
 }
@@ -103,7 +104,7 @@ impl MediaHandle {
 pub async fn spawn(
     bind: SocketAddr,
     announce: Option<IpAddr>,
-    turn: Option<crate::turn::Credentials>,
+    turn: Option<crate::turn::TurnSettings>,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<(MediaHandle, mpsc::UnboundedReceiver<(ParticipantId, Signal)>)> {
     let socket = std::net::UdpSocket::bind(bind)?;
@@ -112,7 +113,9 @@ pub async fn spawn(
     let bound = socket.local_addr()?;
     let address = SocketAddr::new(announce.unwrap_or(bound.ip()), bound.port());
     if address.ip().is_unspecified() {
-        warn!(%bind, "the media port is bound to all interfaces but no --media-announce-ip is set: browsers cannot reach server forwarding until it is");
+        warn!(%bind, "the media port is bound to all interfaces but no --media-announce-ip is set: browsers cannot reach server forwarding or TURN until it is");
+    } else if address.ip().is_loopback() {
+        warn!(%address, "the media port (server forwarding) and TURN are reachable from this computer only: fine for trying Treffpunkt here; on a server bind them to its public address: --media-listen <ip>:50000 --turn-listen <ip>:3478 (docs/deploy.md)");
     }
     info!(%address, receive_buffer = buffers.receive, send_buffer = buffers.send, "media port ready");
     let (commands, command_rx) = mpsc::unbounded_channel();
@@ -124,22 +127,26 @@ pub async fn spawn(
         | 1;
     let sfu = Sfu::new(address, seed ^ u64::from(std::process::id()));
     let turn = match turn {
-        Some(credentials) => Some(turn_server(credentials, bound, address)?),
+        Some(settings) => Some(turn_ports(settings, announce)?),
         None => None,
     };
+    let turn_address = turn.as_ref().map(|t| t.address);
     let stats = Arc::new(MediaStats::default());
     let published = stats.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     std::thread::Builder::new().name("media".into()).spawn(move || {
         runtime.block_on(async move {
-            let turn = turn.map(|(server, listener)| {
-                let io = TurnIo::new(server, bound.ip());
-                match listener.map(tokio::net::TcpListener::from_std).transpose() {
+            let turn = turn.and_then(|t| {
+                let socket = UdpSocket::from_std(t.udp)
+                    .map_err(|e| warn!("the TURN port cannot be used: {e}"))
+                    .ok()?;
+                let io = TurnIo::new(t.server, socket, t.udp_bound.ip(), t.relay_ports);
+                match t.tcp.map(tokio::net::TcpListener::from_std).transpose() {
                     Ok(Some(listener)) => io.listen_tcp(listener),
                     Ok(None) => {}
                     Err(e) => warn!("TURN over TCP cannot be used: {e}"),
                 }
-                io
+                Some(io)
             });
             match UdpSocket::from_std(socket) {
                 Ok(socket) => {
@@ -149,36 +156,56 @@ pub async fn spawn(
             }
         });
     })?;
-    Ok((MediaHandle { commands, address, stats }, signal_rx))
+    Ok((MediaHandle { commands, address, turn_address, stats }, signal_rx))
 }
 
-/// The TURN server for a media port bound at `bound` and announced at `address`, with its TCP
-/// listener on the same port number (if that port is free for TCP).
-fn turn_server(
-    credentials: crate::turn::Credentials,
-    bound: SocketAddr,
+/// The TURN server and its bound ports, ready for the media thread.
+struct TurnPorts {
+    server: TurnServer,
+    udp: std::net::UdpSocket,
+    udp_bound: SocketAddr,
+    tcp: Option<std::net::TcpListener>,
+    relay_ports: std::ops::RangeInclusive<u16>,
+    /// As announced to browsers.
     address: SocketAddr,
-) -> std::io::Result<(TurnServer, Option<std::net::TcpListener>)> {
+}
+
+/// Binds the TURN port (UDP, and TCP on the same number if free) and makes the server.
+///
+/// Why a port of its own rather than the media port: Chromium sends its host candidates and its
+/// TURN allocations from one socket and takes everything that comes from the TURN server's
+/// address for TURN. With TURN on the media port, forwarding's answers to Chromium's direct
+/// checks were swallowed, and every Chromium in the twelve-person test sent all its media
+/// through its own TURN allocation at the relay (measured: 3 of 3).
+fn turn_ports(
+    settings: crate::turn::TurnSettings,
+    announce: Option<IpAddr>,
+) -> std::io::Result<TurnPorts> {
+    let udp = std::net::UdpSocket::bind(settings.listen)?;
+    udp.set_nonblocking(true)?;
+    let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(super::buffers::MEDIA_SOCKET_BUFFER);
+    let udp_bound = udp.local_addr()?;
+    let address = SocketAddr::new(announce.unwrap_or(udp_bound.ip()), udp_bound.port());
     let crypto = rtc::crypto::default_provider().map_err(std::io::Error::other)?;
     let server = TurnServer::new(
         crate::turn::REALM.into(),
-        credentials,
+        settings.credentials,
         crypto,
         address.ip(),
         TurnLimits::default(),
     );
-    let listener = match std::net::TcpListener::bind(bound) {
+    let tcp = match std::net::TcpListener::bind(udp_bound) {
         Ok(listener) => {
             listener.set_nonblocking(true)?;
-            info!(%address, "STUN and TURN on the media port (UDP and TCP)");
             Some(listener)
         }
         Err(e) => {
-            warn!(%bound, "TURN over TCP is off, the port is taken for TCP: {e}. Browsers behind firewalls that block UDP will not connect");
+            warn!(%udp_bound, "TURN over TCP is off, the port is taken for TCP: {e}. Browsers behind firewalls that block UDP will not connect");
             None
         }
     };
-    Ok((server, listener))
+    info!(%address, tcp = tcp.is_some(), "STUN and TURN ready");
+    Ok(TurnPorts { server, udp, udp_bound, tcp, relay_ports: settings.relay_ports, address })
 }
 
 /// Feeds the engine datagrams, commands and time, and carries out what it asks, until shutdown
@@ -209,7 +236,7 @@ async fn media_loop(
             }
         }
         if let Some(turn) = turn.as_mut() {
-            turn.carry_out(Instant::now(), &socket);
+            turn.carry_out(Instant::now());
         }
         let (connections, forwarded) = sfu.stats();
         published.connections.store(connections as u64, Ordering::Relaxed);
@@ -224,11 +251,11 @@ async fn media_loop(
             received = socket.recv_from(&mut buffer) => match received {
                 Ok((n, from)) => {
                     let now = Instant::now();
-                    receive(&mut sfu, turn.as_mut(), now, from, &buffer[..n]);
+                    sfu.handle_datagram(now, from, &buffer[..n]);
                     // Whatever else is waiting, without a trip through the scheduler.
                     for _ in 0..RECEIVE_BATCH {
                         match socket.try_recv_from(&mut buffer) {
-                            Ok((n, from)) => receive(&mut sfu, turn.as_mut(), now, from, &buffer[..n]),
+                            Ok((n, from)) => sfu.handle_datagram(now, from, &buffer[..n]),
                             Err(_) => break,
                         }
                     }
@@ -277,14 +304,6 @@ async fn media_loop(
         }
     }
     info!("media loop stopped");
-}
-
-/// Hands a datagram on the media port to the TURN server or to forwarding.
-fn receive(sfu: &mut Sfu, turn: Option<&mut TurnIo>, now: Instant, from: SocketAddr, data: &[u8]) {
-    match turn {
-        Some(turn) if is_for_turn(data) => turn.from_udp(now, from, data),
-        _ => sfu.handle_datagram(now, from, data),
-    }
 }
 
 /// The next event from the TURN sockets; never, without TURN.

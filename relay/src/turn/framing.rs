@@ -1,47 +1,11 @@
-//! Telling TURN traffic apart, and cutting a TCP byte stream into messages.
-//!
-//! On the shared media port, STUN binding requests that name one of the relay's ICE fragments
-//! belong to server forwarding; every other STUN request, and every ChannelData message, is for
-//! the TURN server. Over TCP (RFC 8656 §12.5) STUN messages and ChannelData follow each other
-//! without separators; each says its own length, and ChannelData is padded to four bytes.
-
-use rtc::stun::{
-    attributes::ATTR_USERNAME,
-    message::{CLASS_REQUEST, METHOD_BINDING, Message, is_stun_message},
-    textattrs::Username,
-};
+//! Telling ChannelData from STUN, and cutting a TCP byte stream into messages: over TCP
+//! (RFC 8656 §12.5) STUN messages and ChannelData follow each other without separators; each
+//! says its own length, and ChannelData is padded to four bytes.
 
 /// STUN header: type, length, magic cookie, transaction id.
 const STUN_HEADER: usize = 20;
 /// ChannelData header: channel number and length.
 const CHANNEL_HEADER: usize = 4;
-
-/// Whether a datagram on the media port is for the TURN server (not for server forwarding).
-pub fn is_for_turn(datagram: &[u8]) -> bool {
-    if is_channel_data(datagram) {
-        return true;
-    }
-    if !is_stun_message(datagram) {
-        return false;
-    }
-    let mut message = Message::new();
-    if message.unmarshal_binary(datagram).is_err() {
-        return false;
-    }
-    if message.typ.class != CLASS_REQUEST {
-        // Answers to the relay's own ICE checks, and keep-alive indications.
-        return message.typ.method != METHOD_BINDING;
-    }
-    if message.typ.method != METHOD_BINDING {
-        return true;
-    }
-    // An ICE check names "<relay fragment>:<browser fragment>"; a plain binding request (a
-    // browser asking its public address) names nobody.
-    match Username::get_from_as(&message, ATTR_USERNAME) {
-        Ok(username) => !username.text.starts_with("tp"),
-        Err(_) => true,
-    }
-}
 
 /// Whether `buf` starts like ChannelData: a channel number 0x4000..=0x4FFF.
 pub fn is_channel_data(buf: &[u8]) -> bool {
@@ -87,7 +51,8 @@ pub fn next_frame(buf: &[u8]) -> Frame {
 mod tests {
     use super::*;
     use rtc::stun::{
-        message::{BINDING_REQUEST, Setter},
+        attributes::ATTR_USERNAME,
+        message::{BINDING_REQUEST, Message, Setter},
         textattrs::TextAttribute,
     };
 
@@ -100,18 +65,6 @@ mod tests {
             TextAttribute::new(ATTR_USERNAME, u.into()).add_to(&mut m).unwrap();
         }
         m.raw.clone()
-    }
-
-    #[test]
-    fn ice_checks_for_forwarding_stay_with_forwarding() {
-        assert!(!is_for_turn(&binding(Some("tp3x00ff:abcd"))));
-        assert!(is_for_turn(&binding(None)));
-        assert!(is_for_turn(&binding(Some("1700000000:p3"))));
-        assert!(is_for_turn(&[0x40, 0x00, 0x00, 0x04, 1, 2, 3, 4]));
-        // RTP, DTLS and junk are forwarding's business (or nobody's).
-        assert!(!is_for_turn(&[0x80, 0x60, 0, 1]));
-        assert!(!is_for_turn(&[22, 254, 253]));
-        assert!(!is_for_turn(&[]));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::{
     collections::HashMap,
     net::{IpAddr, SocketAddr},
+    ops::RangeInclusive,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -34,12 +35,23 @@ const TCP_QUEUE: usize = 256;
 const TCP_BUFFER: usize = 70 * 1024;
 /// Events from sockets waiting for the media loop; beyond this, peer datagrams are dropped.
 const EVENT_QUEUE: usize = 4096;
+/// Receive buffer of a relayed socket (one browser's media, both ways at most).
+const RELAYED_BUFFER: usize = 1 << 20;
+/// Ports tried for one relayed socket before the allocation fails (the range is full).
+const BIND_ATTEMPTS: u32 = 64;
 /// How often allocations, permissions and channels are checked for expiry.
 const TICK: Duration = Duration::from_secs(1);
 
 /// What the sockets report to the media loop.
 #[derive(Debug)]
 pub enum Event {
+    /// A datagram from a client to the TURN port.
+    FromClient {
+        /// Who sent it.
+        addr: SocketAddr,
+        /// What.
+        data: Vec<u8>,
+    },
     /// A datagram from a peer to a relayed socket.
     FromPeer {
         /// The relayed socket's local address.
@@ -78,6 +90,8 @@ struct Relayed {
 /// The TURN server with its sockets.
 pub struct TurnIo {
     server: TurnServer,
+    /// The TURN port (UDP): STUN and TURN from clients.
+    socket: Arc<UdpSocket>,
     relays: HashMap<SocketAddr, Relayed>,
     tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     events_tx: mpsc::Sender<Event>,
@@ -85,20 +99,34 @@ pub struct TurnIo {
     pub events: mpsc::Receiver<Event>,
     /// Where relayed sockets bind.
     bind_ip: IpAddr,
+    /// The ports they may take, and where the search for a free one goes on.
+    ports: RangeInclusive<u16>,
+    cursor: u32,
     next_tick: Instant,
 }
 
 impl TurnIo {
-    /// A shell for `server` whose relayed sockets bind on `bind_ip`.
-    pub fn new(server: TurnServer, bind_ip: IpAddr) -> Self {
+    /// A shell for `server` on the TURN port `socket`, whose relayed sockets bind on `bind_ip`
+    /// to ports in `ports` (call from inside the media runtime).
+    pub fn new(
+        server: TurnServer,
+        socket: UdpSocket,
+        bind_ip: IpAddr,
+        ports: RangeInclusive<u16>,
+    ) -> Self {
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
+        let socket = Arc::new(socket);
+        tokio::spawn(read_clients(socket.clone(), events_tx.clone()));
         Self {
             server,
+            socket,
             relays: HashMap::new(),
             tcp: HashMap::new(),
             events_tx,
             events,
             bind_ip,
+            cursor: std::process::id(),
+            ports,
             next_tick: Instant::now() + TICK,
         }
     }
@@ -109,15 +137,13 @@ impl TurnIo {
         tokio::spawn(accept(listener, events));
     }
 
-    /// A datagram on the media port that [`super::framing::is_for_turn`] claimed.
-    pub fn from_udp(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        let client = Client { addr: from, transport: Transport::Udp };
-        self.server.from_client(now, unix_now(), client, data);
-    }
-
     /// An event from the sockets.
     pub fn handle(&mut self, now: Instant, event: Event) {
         match event {
+            Event::FromClient { addr, data } => {
+                let client = Client { addr, transport: Transport::Udp };
+                self.server.from_client(now, unix_now(), client, &data);
+            }
             Event::FromPeer { relayed, peer, data } => {
                 self.server.from_peer(now, relayed, peer, &data)
             }
@@ -148,13 +174,13 @@ impl TurnIo {
         }
     }
 
-    /// Carries out everything the server asked for; `media` is the shared media socket.
-    pub fn carry_out(&mut self, now: Instant, media: &UdpSocket) {
+    /// Carries out everything the server asked for.
+    pub fn carry_out(&mut self, now: Instant) {
         while let Some(output) = self.server.poll_output() {
             match output {
                 Output::ToClient { client, data } => match client.transport {
                     Transport::Udp => {
-                        if let Err(e) = media.try_send_to(&data, client.addr) {
+                        if let Err(e) = self.socket.try_send_to(&data, client.addr) {
                             debug!(to = %client.addr, "TURN send failed: {e}");
                         }
                     }
@@ -184,10 +210,23 @@ impl TurnIo {
         }
     }
 
-    /// Binds a relayed socket and starts reading it.
+    /// Binds a relayed socket on a free port of the range and starts reading it.
     fn bind(&mut self) -> std::io::Result<SocketAddr> {
-        let socket = std::net::UdpSocket::bind(SocketAddr::new(self.bind_ip, 0))?;
+        let (first, last) = (u32::from(*self.ports.start()), u32::from(*self.ports.end()));
+        let count = last.saturating_sub(first) + 1;
+        let mut bound = Err(std::io::Error::other("no port in the range"));
+        for _ in 0..count.min(BIND_ATTEMPTS) {
+            self.cursor = self.cursor.wrapping_add(1);
+            let port = u16::try_from(first + self.cursor % count).unwrap_or(0);
+            bound = std::net::UdpSocket::bind(SocketAddr::new(self.bind_ip, port));
+            if bound.is_ok() {
+                break;
+            }
+        }
+        let socket = bound?;
         socket.set_nonblocking(true)?;
+        // Media relayed for a browser arrives here in bursts, as on the media port.
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RELAYED_BUFFER);
         let socket = Arc::new(UdpSocket::from_std(socket)?);
         let local = socket.local_addr()?;
         let reader = tokio::spawn(read_relayed(socket.clone(), local, self.events_tx.clone()));
@@ -198,6 +237,19 @@ impl TurnIo {
 
 fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Passes what clients send to the TURN port on to the loop, dropping what does not fit.
+async fn read_clients(socket: Arc<UdpSocket>, events: mpsc::Sender<Event>) {
+    let mut buffer = vec![0u8; 2048];
+    loop {
+        match socket.recv_from(&mut buffer).await {
+            Ok((n, addr)) => {
+                let _ = events.try_send(Event::FromClient { addr, data: buffer[..n].to_vec() });
+            }
+            Err(e) => debug!("TURN port: {e}"),
+        }
+    }
 }
 
 /// Passes what peers send to a relayed socket on to the loop, dropping what does not fit.

@@ -95,11 +95,17 @@ impl Client {
     }
 
     pub async fn join(&mut self, room: &str, name: &str) {
+        self.join_resuming(room, name, None).await;
+    }
+
+    /// Joins, asking for the seat `resume` (a `welcome`'s `resume_token`) back.
+    pub async fn join_resuming(&mut self, room: &str, name: &str, resume: Option<String>) {
         self.send(&ClientMessage::Join {
             request_id: None,
             room: room.into(),
             name: name.into(),
             media: MediaState::default(),
+            resume,
         })
         .await;
     }

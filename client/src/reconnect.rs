@@ -1,0 +1,140 @@
+//! When to try the relay again after the connection broke, and whether what came back is the
+//! same seat.
+//!
+//! A train's tunnel, a Wi-Fi handover or a relay restart breaks the WebSocket. The call keeps
+//! its picture and peer connections and tries again soon and then every two seconds, with the
+//! seat's resume token, for two minutes. The relay keeps the seat for a while (30 s by
+//! default): back within that, the person is the same participant to everyone (same tile, hand,
+//! chat); later, or after a relay restart, they join afresh and the glue rebuilds the room.
+
+use protocol::ParticipantId;
+
+/// Delays before the first attempts, in milliseconds; later ones wait the last.
+const DELAYS_MS: [f64; 4] = [250.0, 500.0, 1000.0, 2000.0];
+
+/// How long after the connection broke the call gives up, in milliseconds.
+pub const GIVE_UP_AFTER_MS: f64 = 120_000.0;
+
+/// How long a connection attempt may take before it counts as failed, in milliseconds (an
+/// attempt into a dead network hangs far longer on its own).
+pub const CONNECT_TIMEOUT_MS: i32 = 5_000;
+
+/// What to do after the connection broke.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Next {
+    /// Try again after this many milliseconds.
+    RetryIn(f64),
+    /// Stop: the relay stayed out of reach too long.
+    GiveUp,
+}
+
+/// What a `welcome` after a reconnect means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejoined {
+    /// The first welcome of this call.
+    First,
+    /// The same seat: keep the room, rebuild the connections.
+    Resumed,
+    /// A new seat (the old one expired, or the relay restarted): start the room afresh.
+    Fresh,
+}
+
+/// The reconnect state of one call.
+#[derive(Debug, Clone, Default)]
+pub struct Reconnect {
+    /// Our participant id, once welcomed.
+    me: Option<ParticipantId>,
+    /// The token that proves our seat.
+    token: Option<String>,
+    /// When the connection broke (the first failure of this outage).
+    lost_at_ms: Option<f64>,
+    /// Attempts in this outage.
+    attempts: usize,
+}
+
+impl Reconnect {
+    /// The token to send in `join`, if we hold a seat.
+    pub fn resume_token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Whether we are between a broken connection and the next welcome.
+    pub fn reconnecting(&self) -> bool {
+        self.lost_at_ms.is_some()
+    }
+
+    /// The connection broke, or an attempt failed, at `now_ms`.
+    pub fn lost(&mut self, now_ms: f64) -> Next {
+        let since = *self.lost_at_ms.get_or_insert(now_ms);
+        if now_ms - since >= GIVE_UP_AFTER_MS {
+            return Next::GiveUp;
+        }
+        let delay = DELAYS_MS.get(self.attempts).copied().unwrap_or(DELAYS_MS[DELAYS_MS.len() - 1]);
+        self.attempts += 1;
+        Next::RetryIn(delay)
+    }
+
+    /// The relay welcomed us as `you`, with a new `token`.
+    pub fn welcomed(&mut self, you: ParticipantId, token: Option<String>) -> Rejoined {
+        let before = self.me.replace(you);
+        self.token = token;
+        self.lost_at_ms = None;
+        self.attempts = 0;
+        match before {
+            None => Rejoined::First,
+            Some(id) if id == you => Rejoined::Resumed,
+            Some(_) => Rejoined::Fresh,
+        }
+    }
+
+    /// We left on purpose: nothing to come back to.
+    pub fn forget(&mut self) {
+        *self = Self::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tries_soon_then_every_two_seconds_and_gives_up_after_two_minutes() {
+        let mut r = Reconnect::default();
+        r.welcomed(ParticipantId(3), Some("t".into()));
+        let mut now = 10_000.0;
+        let mut delays = Vec::new();
+        while let Next::RetryIn(ms) = r.lost(now) {
+            delays.push(ms);
+            now += ms + CONNECT_TIMEOUT_MS as f64;
+        }
+        assert_eq!(&delays[..5], &[250.0, 500.0, 1000.0, 2000.0, 2000.0]);
+        assert!(now - 10_000.0 >= GIVE_UP_AFTER_MS);
+        assert!(now - 10_000.0 < GIVE_UP_AFTER_MS + 8_000.0, "gives up on time");
+        assert!(r.reconnecting());
+        assert_eq!(r.resume_token(), Some("t"), "the token is kept while trying");
+    }
+
+    #[test]
+    fn a_welcome_ends_the_outage_and_says_whether_the_seat_is_the_same() {
+        let mut r = Reconnect::default();
+        assert_eq!(r.welcomed(ParticipantId(3), Some("a".into())), Rejoined::First);
+        assert_eq!(r.lost(0.0), Next::RetryIn(250.0));
+        assert_eq!(r.lost(5_000.0), Next::RetryIn(500.0));
+        assert_eq!(r.welcomed(ParticipantId(3), Some("b".into())), Rejoined::Resumed);
+        assert!(!r.reconnecting());
+        assert_eq!(r.resume_token(), Some("b"));
+        // The next outage starts over.
+        assert_eq!(r.lost(200_000.0), Next::RetryIn(250.0));
+        // The relay restarted meanwhile: another id.
+        assert_eq!(r.welcomed(ParticipantId(1), Some("c".into())), Rejoined::Fresh);
+    }
+
+    #[test]
+    fn leaving_forgets_the_seat() {
+        let mut r = Reconnect::default();
+        r.welcomed(ParticipantId(3), Some("a".into()));
+        r.forget();
+        assert_eq!(r.resume_token(), None);
+        assert_eq!(r.welcomed(ParticipantId(4), None), Rejoined::First);
+    }
+}

@@ -1,0 +1,280 @@
+// Calls across the NAT lab (lib/natlab.js): the relay on a public address with the settings
+// docs/deploy.md gives a town, and each person behind a router of their own. Each suite builds
+// its own lab, relay and people, and tears them down. Needs root.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+
+import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
+import { errorText, mode, receivesAudioFrom, remoteNames, videoPlays } from '../lib/meeting.js';
+import { mediaPaths, NatLab, RELAY_IP } from '../lib/natlab.js';
+import { Relay } from '../lib/relay.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LOADGEN = process.env.LOADGEN_BIN ?? path.join(root, 'target', 'release', 'loadgen');
+
+// The relay as docs/deploy.md runs it on a server with a public address: signalling and the
+// media port (STUN, TURN over UDP and TCP, forwarding) on that address. Nothing else.
+function startRelay(lab, args = []) {
+  return Relay.start({
+    netns: lab.internet,
+    listen: `${RELAY_IP}:0`,
+    args: ['--media-listen', `${RELAY_IP}:0`, ...args],
+  });
+}
+
+/** A browser of `engine` on the computer of `site`. */
+function browserAt(site, engine, relay) {
+  return engine === 'firefox'
+    ? firefoxTab({ netns: site.pc })
+    : chromiumTab({ netns: site.pc, secureOrigin: relay.origin });
+}
+
+/** Two people at two sites meet in a mesh room. `kinds`: name -> [site kind, browser engine].
+ * Returns the people, the lab and the relay (as `{ current }` handles, filled in `before`). */
+function meshBetween(kinds, room) {
+  const lab = { current: null };
+  const people = {};
+  const relayRef = { current: null };
+  let relay;
+  const names = Object.keys(kinds);
+
+  before(async () => {
+    lab.current = new NatLab();
+    for (const [name, [kind]] of Object.entries(kinds)) lab.current.site(name, kind);
+    relay = await startRelay(lab.current);
+    relayRef.current = relay;
+    for (const name of names) {
+      people[name] = await browserAt(lab.current.sites.get(name), kinds[name][1], relay);
+      await people[name].goto(relay.url(room, { name, autojoin: '1' }));
+    }
+  });
+
+  after(async () => {
+    for (const tab of Object.values(people)) await tab.close().catch(() => {});
+    await relayRef.current?.stop();
+    lab.current?.destroy();
+  });
+
+  it('shows each the other, video playing and sound arriving', async () => {
+    for (const name of names) {
+      const other = names.find((n) => n !== name);
+      const tab = people[name];
+      await waitFor(`${name} to see ${other}`, async () => (await remoteNames(tab)).includes(other));
+      assert.equal(await mode(tab), 'mesh');
+      await waitFor(`${name} to see ${other}'s video playing`, () => videoPlays(tab, other), { timeout: 45_000 });
+      await waitFor(`${name} to hear ${other}`, () => receivesAudioFrom(tab, 1), { timeout: 30_000 });
+      assert.equal(await errorText(tab), null);
+    }
+  });
+
+  return { people, lab, relay: relayRef };
+}
+
+/** Whether `tab` shows `name`'s tile as reconnecting. */
+function shownAway(tab, name) {
+  return tab.evaluate((n) => [...document.querySelectorAll('[data-participant]')]
+    .find((t) => t.dataset.participant === n)?.dataset.away === 'true', name);
+}
+
+function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+describe('two homes, each behind its own router, in a mesh room (Chromium, Firefox)', { timeout: 180_000 }, () => {
+  reportCpu();
+  const { people } = meshBetween({ Anna: ['home', 'chromium'], Bruno: ['home', 'firefox'] }, 'zwei-haushalte');
+
+  it('runs over the addresses and relays the relay told them, one connection each', async () => {
+    // Measured here: the direct pair (both routers' public addresses) never works between two
+    // Linux routers: each side's first check creates a conntrack entry at the other router,
+    // whose masquerade then picks another port for the answer. So the pair through one side's
+    // TURN allocation carries the call. Either way it needs the relay's STUN or TURN.
+    const paths = { Anna: await mediaPaths(people.Anna), Bruno: await mediaPaths(people.Bruno) };
+    console.log(`media paths: ${JSON.stringify(paths)}`);
+    for (const [name, list] of Object.entries(paths)) {
+      assert.equal(list.length, 1, `${name} has one connection`);
+      assert.equal(list[0].state, 'connected');
+      assert.match(list[0].local, /^(srflx|prflx|relay\/udp)$/, `${name}: ${JSON.stringify(list)}`);
+    }
+  });
+});
+
+for (const [phone, home] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
+  describe(`a phone behind symmetric NAT (${phone}) and a home (${home}), in a mesh room`, { timeout: 180_000 }, () => {
+    reportCpu();
+    const { people } = meshBetween({ Anna: ['symmetric', phone], Bruno: ['home', home] }, 'unterwegs');
+
+    it("relays the phone's media through the relay's TURN, where no direct path exists", async () => {
+      const paths = { Anna: await mediaPaths(people.Anna), Bruno: await mediaPaths(people.Bruno) };
+      console.log(`media paths: ${JSON.stringify(paths)}`);
+      const relayed = [paths.Anna[0].local, paths.Anna[0].remote, paths.Bruno[0].local, paths.Bruno[0].remote]
+        .filter((type) => type?.startsWith('relay'));
+      assert.ok(relayed.length > 0, `one side sends through TURN: ${JSON.stringify(paths)}`);
+    });
+  });
+}
+
+for (const [pupil, home] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
+  describe(`a school that lets no UDP out (${pupil}) and a home (${home}), in a mesh room`, { timeout: 180_000 }, () => {
+    reportCpu();
+    const { people, lab } = meshBetween({ Anna: ['school', pupil], Bruno: ['home', home] }, 'schule-daheim');
+
+    it("carries the pupil's media over TURN on TCP, past the firewall", async () => {
+      const paths = await mediaPaths(people.Anna);
+      console.log(`media paths: ${JSON.stringify({ Anna: paths, Bruno: await mediaPaths(people.Bruno) })}`);
+      assert.equal(paths[0].local, 'relay/tcp');
+      const dropped = lab.current.droppedUdp('Anna');
+      console.log(`the school's firewall dropped ${dropped} UDP packets`);
+      assert.ok(dropped > 0, 'the firewall was in the way');
+    });
+
+    it('tells the helpdesk so in the connection details', async () => {
+      const anna = people.Anna;
+      await waitFor('quality measured', () => anna.evaluate(() =>
+        [...document.querySelectorAll('.tile[data-quality]')].some((t) => t.dataset.quality !== 'unknown')),
+      { timeout: 20_000 });
+      await anna.click('[data-testid="more"]');
+      await anna.click('[data-testid="open-details"]');
+      const text = await waitFor('the details', () => anna.evaluate(() =>
+        document.querySelector('[data-testid="details-text"]')?.textContent));
+      assert.match(text, /connection 1: Connected, quality \w+, route via TURN over TCP,/);
+    });
+  });
+}
+
+describe('a pupil behind a school firewall (Firefox) in a server-forwarded room of five', { timeout: 240_000 }, () => {
+  reportCpu();
+  const lab = { current: null };
+  const people = {};
+  let relay;
+  let loadgen;
+  let loadgenOutput = '';
+  let loadgenDone;
+
+  before(async () => {
+    lab.current = new NatLab();
+    lab.current.site('Anna', 'school');
+    lab.current.site('Bruno', 'home');
+    relay = await startRelay(lab.current, ['--sfu-rooms', 'klasse-*']);
+    for (const [name, engine] of [['Anna', 'firefox'], ['Bruno', 'chromium']]) {
+      people[name] = await browserAt(lab.current.sites.get(name), engine, relay);
+      // The load generator's room: <prefix>-0.
+      await people[name].goto(relay.url('klasse-0', { name, autojoin: '1' }));
+    }
+    // Three synthetic participants (camera and microphone each) on the public side.
+    const command = ['ip', 'netns', 'exec', lab.current.internet, LOADGEN,
+      '--url', `ws://${relay.address}/ws`, '--bind', RELAY_IP,
+      '--room-prefix', 'klasse', '--rooms', '1', '--publishers', '3', '--listeners', '0',
+      '--seconds', '200', '--ramp-ms', '300'];
+    loadgen = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    loadgen.stdout.on('data', (chunk) => { loadgenOutput += chunk; });
+    loadgen.stderr.on('data', (chunk) => { loadgenOutput += chunk; });
+    loadgenDone = new Promise((resolve) => loadgen.once('exit', resolve));
+  });
+
+  after(async () => {
+    for (const tab of Object.values(people)) await tab.close().catch(() => {});
+    loadgen?.kill();
+    await relay?.stop();
+    lab.current?.destroy();
+  });
+
+  it('shows the pupil all four others and them the pupil, over TURN on TCP', async () => {
+    for (const [name, tab] of Object.entries(people)) {
+      await waitFor(`${name} to see four others`, async () => (await remoteNames(tab)).length === 4, { timeout: 60_000 });
+      assert.equal(await mode(tab), 'sfu');
+      for (const other of await remoteNames(tab)) {
+        await waitFor(`${name} to see ${other}'s video playing`, () => videoPlays(tab, other), { timeout: 45_000 });
+      }
+    }
+    const paths = await mediaPaths(people.Anna);
+    console.log(`pupil's media paths: ${JSON.stringify(paths)}`);
+    assert.ok(paths.some((p) => p.local === 'relay/tcp' && p.state === 'connected'),
+      `the pupil reaches the relay over TURN/TCP: ${JSON.stringify(paths)}`);
+  });
+
+  it('gets every synthetic participant the pupil\'s picture and sound', async () => {
+    loadgen.kill('SIGINT');
+    await loadgenDone;
+    const line = (label) => loadgenOutput.split('\n').find((l) => l.startsWith(`| ${label} |`)) ?? '';
+    assert.match(line('media connections up'), /\| 3\/3 \|/, loadgenOutput);
+    assert.match(line('fewest tracks received by one participant'), /video 4, audio 4/, loadgenOutput);
+  });
+});
+
+describe('a home whose internet drops for 10 s, in a mesh room (Chromium, Firefox)', { timeout: 240_000 }, () => {
+  reportCpu();
+  const { people, lab } = meshBetween({ Anna: ['home', 'chromium'], Bruno: ['home', 'firefox'] }, 'funkloch');
+
+  it('shows Anna as reconnecting, then brings her back as herself, without a reload', async () => {
+    const { Anna: anna, Bruno: bruno } = people;
+    // Things that must survive: a chat message, Anna's raised hand, the page itself.
+    await anna.click('[data-testid="toggle-chat"]');
+    await anna.type('[data-testid="chat-input"]', 'vor dem Funkloch');
+    await anna.press('Enter');
+    await anna.click('[data-testid="toggle-hand"]');
+    await waitFor("Bruno to see Anna's hand", () => bruno.evaluate(() =>
+      document.querySelector('[data-participant="Anna"]')?.dataset.hand === 'true'));
+    await anna.evaluate(() => { window.__sameDocument = true; });
+
+    lab.current.link('Anna', false);
+    const down = Date.now();
+    await waitFor('Bruno to see Anna reconnecting', () => shownAway(bruno, 'Anna'), { timeout: 20_000 });
+    const noticed = Date.now() - down;
+    assert.deepEqual(await remoteNames(bruno), ['Anna'], 'her tile stays');
+    await sleep(Math.max(0, 10_000 - (Date.now() - down)));
+
+    lab.current.link('Anna', true);
+    const up = Date.now();
+    await waitFor("Bruno to see Anna's video playing again", async () =>
+      !(await shownAway(bruno, 'Anna')) && videoPlays(bruno, 'Anna'), { timeout: 30_000, interval: 100 });
+    const bruno_sees = Date.now() - up;
+    await waitFor("Anna to see Bruno's video playing again", () => videoPlays(anna, 'Bruno'),
+      { timeout: 30_000, interval: 100 });
+    const anna_sees = Date.now() - up;
+    await waitFor('both to hear each other', async () =>
+      (await receivesAudioFrom(anna, 1)) && receivesAudioFrom(bruno, 1), { timeout: 20_000 });
+    console.log(`outage noticed by Bruno after ${noticed} ms; media back ${bruno_sees} ms (at Bruno) and ${anna_sees} ms (at Anna) after the link`);
+
+    assert.deepEqual(await remoteNames(bruno), ['Anna'], 'no second tile');
+    assert.deepEqual(await remoteNames(anna), ['Bruno']);
+    assert.equal(await bruno.evaluate(() =>
+      document.querySelector('[data-participant="Anna"]')?.dataset.hand), 'true', 'her hand is still up');
+    assert.equal(await anna.evaluate(() => window.__sameDocument), true, 'no reload');
+    const chat = await anna.evaluate(() =>
+      [...document.querySelectorAll('[data-testid="chat-message"]')].map((m) => m.textContent));
+    assert.ok(chat.some((t) => t.includes('vor dem Funkloch')), `chat kept: ${JSON.stringify(chat)}`);
+    assert.equal(await errorText(anna), null);
+  });
+});
+
+describe('the relay restarts during a call (Chromium, Firefox)', { timeout: 240_000 }, () => {
+  reportCpu();
+  const { people, lab, relay } = meshBetween({ Anna: ['home', 'chromium'], Bruno: ['home', 'firefox'] }, 'neustart');
+
+  it('reconnects everyone and rebuilds the room by itself', async () => {
+    const { Anna: anna, Bruno: bruno } = people;
+    for (const tab of [anna, bruno]) await tab.evaluate(() => { window.__sameDocument = true; });
+    const address = relay.current.address;
+    await relay.current.stop();
+    const stopped = Date.now();
+    relay.current = await Relay.start({
+      netns: lab.current.internet,
+      listen: address,
+      args: ['--media-listen', `${RELAY_IP}:0`],
+    });
+    for (const [name, tab, other] of [['Anna', anna, 'Bruno'], ['Bruno', bruno, 'Anna']]) {
+      await waitFor(`${name} to see ${other}'s video again`, async () =>
+        (await remoteNames(tab)).length === 1 && videoPlays(tab, other), { timeout: 45_000, interval: 200 });
+    }
+    console.log(`the room was back ${Date.now() - stopped} ms after the relay stopped`);
+    for (const [tab, other] of [[anna, 'Bruno'], [bruno, 'Anna']]) {
+      assert.deepEqual(await remoteNames(tab), [other]);
+      assert.equal(await tab.evaluate(() => window.__sameDocument), true, 'no reload');
+    }
+  });
+});

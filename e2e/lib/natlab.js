@@ -1,0 +1,165 @@
+// A small internet in network namespaces: the relay on a public (documentation) address, and
+// sites behind NAT routers made with nftables, each with one computer on 192.168.1.0/24:
+//
+//   [pc 192.168.1.2] -- [router: LAN 192.168.1.1, WAN 203.0.113.1x, nftables] --+
+//   [pc 192.168.1.2] -- [router ...] ---------------------------------------------+-- bridge in
+//                                                     "internet" with the relay on 203.0.113.1
+//
+// Kinds of site:
+//   home      masquerade: one public address, ports kept where free (a home router)
+//   symmetric masquerade fully-random: a new random port for every destination (a mobile
+//             carrier's NAT), so a mapping learnt from the relay is useless to anyone else
+//   school    masquerade, and the router drops every UDP packet it forwards (a school or town
+//             hall firewall that lets only TCP out)
+//
+// Needs root (ip netns, nft). Namespaces are named after the process id and removed by
+// `destroy()`; the kernel frees their interfaces with them.
+import { execFileSync } from 'node:child_process';
+
+export const RELAY_IP = '203.0.113.1';
+
+function ip(...args) {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function inNs(ns, command, args, input) {
+  return execFileSync('ip', ['netns', 'exec', ns, command, ...args], { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
+}
+
+const NFT = {
+  home: 'masquerade',
+  symmetric: 'masquerade fully-random',
+  school: 'masquerade',
+};
+
+export class NatLab {
+  constructor() {
+    NatLab.removeStale();
+    // Browsers in the lab are driven over this namespace's loopback (lib/netns-firefox.js).
+    ip('link', 'set', 'lo', 'up');
+    this.prefix = `tp${process.pid}`;
+    this.namespaces = [];
+    this.sites = new Map();
+    this.internet = this.#add('inet');
+    ip('-n', this.internet, 'link', 'set', 'lo', 'up');
+    ip('-n', this.internet, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', this.internet, 'addr', 'add', `${RELAY_IP}/24`, 'dev', 'br0');
+    ip('-n', this.internet, 'link', 'set', 'br0', 'up');
+  }
+
+  #add(name) {
+    const ns = `${this.prefix}-${name}`;
+    ip('netns', 'add', ns);
+    this.namespaces.push(ns);
+    return ns;
+  }
+
+  /** Adds a site of `kind`; returns its computer's namespace. */
+  site(name, kind) {
+    if (!NFT[kind]) throw new Error(`unknown site kind ${kind}`);
+    const index = this.sites.size + 1;
+    const router = this.#add(`${name}-r`);
+    const pc = this.#add(`${name}-pc`);
+    const wanIp = `203.0.113.${10 + index}`;
+    // WAN: router <-> the internet's bridge.
+    ip('link', 'add', `${this.prefix}w${index}`, 'type', 'veth', 'peer', 'name', `${this.prefix}x${index}`);
+    ip('link', 'set', `${this.prefix}w${index}`, 'netns', router, 'name', 'wan');
+    ip('link', 'set', `${this.prefix}x${index}`, 'netns', this.internet, 'name', `site${index}`);
+    ip('-n', this.internet, 'link', 'set', `site${index}`, 'master', 'br0', 'up');
+    ip('-n', router, 'addr', 'add', `${wanIp}/24`, 'dev', 'wan');
+    // LAN: router <-> computer.
+    ip('link', 'add', `${this.prefix}l${index}`, 'type', 'veth', 'peer', 'name', `${this.prefix}p${index}`);
+    ip('link', 'set', `${this.prefix}l${index}`, 'netns', router, 'name', 'lan');
+    ip('link', 'set', `${this.prefix}p${index}`, 'netns', pc, 'name', 'eth0');
+    ip('-n', router, 'addr', 'add', '192.168.1.1/24', 'dev', 'lan');
+    ip('-n', pc, 'addr', 'add', '192.168.1.2/24', 'dev', 'eth0');
+    for (const [ns, dev] of [[router, 'lo'], [router, 'wan'], [router, 'lan'], [pc, 'lo'], [pc, 'eth0']]) {
+      ip('-n', ns, 'link', 'set', dev, 'up');
+    }
+    ip('-n', pc, 'route', 'add', 'default', 'via', '192.168.1.1');
+    ip('-n', router, 'route', 'add', 'default', 'via', RELAY_IP);
+    inNs(router, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    const rules = [
+      'table ip nat {',
+      '  chain postrouting {',
+      '    type nat hook postrouting priority 100;',
+      `    oifname "wan" ${NFT[kind]}`,
+      '  }',
+      '}',
+    ];
+    if (kind === 'school') {
+      rules.push('table inet firewall {', '  chain forward {', '    type filter hook forward priority 0;',
+        '    meta l4proto udp counter drop', '  }', '}');
+    }
+    inNs(router, 'nft', ['-f', '-'], rules.join('\n') + '\n');
+    const site = { name, kind, router, pc, wanIp };
+    this.sites.set(name, site);
+    return site;
+  }
+
+  /** Takes a site's internet link down or up (a dropout). */
+  link(name, up) {
+    ip('-n', this.sites.get(name).router, 'link', 'set', 'wan', up ? 'up' : 'down');
+  }
+
+  /** How many UDP packets a school's firewall dropped (to show it was in the way). */
+  droppedUdp(name) {
+    const out = inNs(this.sites.get(name).router, 'nft', ['list', 'table', 'inet', 'firewall']);
+    return Number(out.match(/packets (\d+)/)?.[1] ?? 0);
+  }
+
+  /** Removes labs left behind by test processes that no longer run (killed mid-test). */
+  static removeStale() {
+    let names = [];
+    try {
+      names = execFileSync('ip', ['netns', 'list']).toString().split('\n').map((l) => l.split(' ')[0]);
+    } catch { return; }
+    for (const ns of names) {
+      const pid = Number(ns.match(/^tp(\d+)-/)?.[1]);
+      if (!pid || pid === process.pid) continue;
+      let alive = true;
+      try { process.kill(pid, 0); } catch { alive = false; }
+      if (!alive) {
+        try { ip('netns', 'del', ns); } catch { /* someone else removed it */ }
+      }
+    }
+  }
+
+  destroy() {
+    for (const ns of this.namespaces.reverse()) {
+      try { ip('netns', 'del', ns); } catch { /* already gone */ }
+    }
+    this.namespaces = [];
+  }
+}
+
+/** The candidate pair each open peer connection of the page sends over: types and protocols. */
+export function mediaPaths(tab) {
+  return tab.evaluate(async () => {
+    const out = [];
+    for (const pc of window.__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      const report = await pc.getStats();
+      const stats = new Map();
+      report.forEach((s) => stats.set(s.id, s));
+      let pair = null;
+      for (const s of stats.values()) {
+        if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
+      }
+      if (!pair) {
+        for (const s of stats.values()) {
+          if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+        }
+      }
+      const local = pair && stats.get(pair.localCandidateId);
+      const remote = pair && stats.get(pair.remoteCandidateId);
+      out.push({
+        state: pc.connectionState,
+        local: local ? `${local.candidateType}${local.relayProtocol ? `/${local.relayProtocol}` : ''}` : null,
+        remote: remote ? remote.candidateType : null,
+        protocol: local?.protocol ?? null,
+      });
+    }
+    return out;
+  });
+}
