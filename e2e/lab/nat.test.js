@@ -278,3 +278,88 @@ describe('the relay restarts during a call (Chromium, Firefox)', { timeout: 240_
     }
   });
 });
+
+/** Decoded video frames and received/concealed audio samples, summed over the page's
+ * connections (what a person sees and hears, as counters). */
+function mediaCounters(tab) {
+  return tab.evaluate(async () => {
+    const out = { frames: 0, samples: 0, concealed: 0 };
+    for (const pc of window.__pcs ?? []) {
+      if (pc.connectionState === 'closed') continue;
+      (await pc.getStats()).forEach((s) => {
+        if (s.type !== 'inbound-rtp') return;
+        if (s.kind === 'video') out.frames += s.framesDecoded ?? 0;
+        if (s.kind === 'audio') {
+          out.samples += s.totalSamplesReceived ?? 0;
+          out.concealed += s.concealedSamples ?? 0;
+        }
+      });
+    }
+    return out;
+  });
+}
+
+/** Watches `tab` for `ms`: the longest time without a new decoded frame, and the share of audio
+ * samples the browser had to make up (loss not repaired by FEC or retransmission). */
+async function watchMedia(tab, ms) {
+  const first = await mediaCounters(tab);
+  let last = first;
+  let lastNewFrame = Date.now();
+  let longestStall = 0;
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    await sleep(250);
+    const now = await mediaCounters(tab);
+    if (now.frames > last.frames) lastNewFrame = Date.now();
+    longestStall = Math.max(longestStall, Date.now() - lastNewFrame);
+    last = now;
+  }
+  const samples = last.samples - first.samples;
+  const concealed = (last.concealed - first.concealed) / Math.max(1, samples);
+  return { longestStall, concealed, frames: last.frames - first.frames, samples };
+}
+
+describe('a lossy home link: 5 % of UDP packets lost both ways (Chromium, Firefox)', { timeout: 240_000 }, () => {
+  reportCpu();
+  const { people, lab } = meshBetween({ Anna: ['home', 'chromium'], Bruno: ['home', 'firefox'] }, 'wackelig');
+
+  it('keeps speech coming and the picture moving', async () => {
+    lab.current.lossy('Anna', 5);
+    await sleep(2_000);
+    const watched = {};
+    for (const [name, tab] of Object.entries(people)) watched[name] = await watchMedia(tab, 20_000);
+    console.log(`over 20 s with 5 % loss: ${JSON.stringify(watched)}`);
+    for (const [name, w] of Object.entries(watched)) {
+      assert.ok(w.frames > 0 && w.samples > 0, `${name} still receives`);
+      // Targets (docs/benchmarks.md): no picture stops for more than 2 s, little concealed
+      // speech. Asserted only far beyond what a loaded machine produces.
+      assert.ok(w.longestStall < 6_000, `${name}'s picture stopped for ${w.longestStall} ms`);
+      assert.ok(w.concealed < 0.3, `${name} heard ${(w.concealed * 100).toFixed(1)} % made-up sound`);
+    }
+  });
+});
+
+describe("a laptop that changes its address mid-call (Chromium, Firefox)", { timeout: 240_000 }, () => {
+  reportCpu();
+  const { people, lab } = meshBetween({ Anna: ['home', 'chromium'], Bruno: ['home', 'firefox'] }, 'umzug');
+
+  it('carries on as the same participant over its new address', async () => {
+    const { Anna: anna, Bruno: bruno } = people;
+    await anna.evaluate(() => { window.__sameDocument = true; });
+    lab.current.readdress('Anna', '192.168.1.77');
+    const moved = Date.now();
+    // First the break shows: Bruno's picture of Anna stops.
+    await waitFor("Bruno's picture of Anna to stop", async () => !(await videoPlays(bruno, 'Anna')),
+      { timeout: 20_000, interval: 100 });
+    const broke = Date.now() - moved;
+    await waitFor("Bruno to see Anna's video playing over the new address", async () => {
+      const paths = await mediaPaths(anna);
+      return paths.length === 1 && paths[0].state === 'connected' && (await videoPlays(bruno, 'Anna'))
+        && (await anna.evaluate(() => document.querySelector('main.meeting')?.dataset.phase !== 'reconnecting'));
+    }, { timeout: 45_000, interval: 250 });
+    await waitFor("Anna to see Bruno's video", () => videoPlays(anna, 'Bruno'), { timeout: 20_000 });
+    console.log(`picture stopped ${broke} ms after the address changed, back ${Date.now() - moved} ms after it`);
+    assert.deepEqual(await remoteNames(bruno), ['Anna'], 'the same tile, no second one');
+    assert.equal(await anna.evaluate(() => window.__sameDocument), true, 'no reload');
+  });
+});

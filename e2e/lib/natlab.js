@@ -102,6 +102,23 @@ export class NatLab {
     ip('-n', this.sites.get(name).router, 'link', 'set', 'wan', up ? 'up' : 'down');
   }
 
+  /** Makes a site's link lossy: its router drops `percent` % of the UDP packets it forwards, at
+   * random, both ways. (Delay is not simulated: this kernel has no `sch_netem` for `tc netem`.) */
+  lossy(name, percent) {
+    const rules = ['table inet impair {', '  chain forward {', '    type filter hook forward priority -10;',
+      `    meta l4proto udp numgen random mod 100 < ${percent} counter drop`, '  }', '}'];
+    inNs(this.sites.get(name).router, 'nft', ['-f', '-'], rules.join('\n') + '\n');
+  }
+
+  /** Moves a site's computer to another address on its network (a laptop that changes its
+   * Wi-Fi, say): every connection it had is bound to an address that no longer exists. */
+  readdress(name, address) {
+    const pc = this.sites.get(name).pc;
+    ip('-n', pc, 'addr', 'flush', 'dev', 'eth0');
+    ip('-n', pc, 'addr', 'add', `${address}/24`, 'dev', 'eth0');
+    ip('-n', pc, 'route', 'replace', 'default', 'via', '192.168.1.1');
+  }
+
   /** How many UDP packets a school's firewall dropped (to show it was in the way). */
   droppedUdp(name) {
     const out = inNs(this.sites.get(name).router, 'nft', ['list', 'table', 'inet', 'firewall']);

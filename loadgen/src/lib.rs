@@ -7,6 +7,7 @@ pub mod driver;
 pub mod janus;
 pub mod participant;
 pub mod peer;
+pub mod process;
 pub mod stats;
 
 pub use participant::{Control, LoadError, Observed, Options, Progress, Report, run};

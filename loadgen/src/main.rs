@@ -66,24 +66,6 @@ struct Args {
     label: String,
 }
 
-/// CPU seconds (user + system) and resident memory of a process, from /proc.
-fn process_usage(pid: u32) -> Option<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kb = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse::<u64>()
-        .ok()?;
-    // USER_HZ is 100 on every Linux this runs on.
-    Some((ticks / 100.0, rss_kb * 1024))
-}
-
 fn percentile(values: &mut [f64], p: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
@@ -192,7 +174,7 @@ async fn main() {
     let mut result: Option<Measured> = None;
     let mut last_received = 0;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let usage = || args.server_pid.and_then(process_usage);
+    let usage = || args.server_pid.and_then(loadgen::process::usage);
     let rss_before = usage().map(|u| u.1);
     let mut interrupted = false;
     loop {
