@@ -2,7 +2,6 @@
 //! here and nowhere else.
 
 use wasm_bindgen::{JsCast, prelude::*};
-use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen]
 extern "C" {
@@ -48,10 +47,7 @@ pub fn window() -> web_sys::Window {
 
 /// Waits `ms` milliseconds.
 pub async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-    });
-    let _ = JsFuture::from(promise).await;
+    gloo_timers::future::TimeoutFuture::new(u32::try_from(ms).unwrap_or(0)).await;
 }
 
 /// The `name` of a `DOMException` (or other error object), e.g. `NotAllowedError`.

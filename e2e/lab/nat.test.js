@@ -39,6 +39,7 @@ function meshBetween(kinds, room) {
   const lab = { current: null };
   const people = {};
   const relayRef = { current: null };
+  const opened = {};
   let relay;
   const names = Object.keys(kinds);
 
@@ -49,8 +50,12 @@ function meshBetween(kinds, room) {
     relayRef.current = relay;
     for (const name of names) {
       people[name] = await browserAt(lab.current.sites.get(name), kinds[name][1], relay);
-      await people[name].goto(relay.url(room, { name, autojoin: '1' }));
     }
+    // Both open the link at the same moment, as two people starting a call would.
+    await Promise.all(names.map(async (name) => {
+      opened[name] = Date.now();
+      await people[name].goto(relay.url(room, { name, autojoin: '1' }));
+    }));
   });
 
   after(async () => {
@@ -60,6 +65,16 @@ function meshBetween(kinds, room) {
   });
 
   it('shows each the other, video playing and sound arriving', async () => {
+    // The first picture, timed from opening the link (page load, join and ICE included).
+    const firstPicture = {};
+    await Promise.all(names.map(async (name) => {
+      const other = names.find((n) => n !== name);
+      await waitFor(`${name} to see ${other}'s picture`, () => people[name].evaluate((n) =>
+        ([...document.querySelectorAll('[data-participant]')].find((t) => t.dataset.participant === n)
+          ?.querySelector('video')?.videoWidth ?? 0) > 0, other), { timeout: 45_000, interval: 50 });
+      firstPicture[name] = Date.now() - opened[name];
+    }));
+    console.log(`first picture after opening the link: ${JSON.stringify(firstPicture)} ms`);
     for (const name of names) {
       const other = names.find((n) => n !== name);
       const tab = people[name];
