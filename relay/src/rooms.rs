@@ -187,6 +187,33 @@ impl Room {
     fn everyone(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.members.values().map(|m| m.conn)
     }
+
+    /// The `welcome` for `you`: everyone else, in join order, and the recent chat.
+    fn welcome(
+        &self,
+        request_id: Option<RequestId>,
+        you: &ParticipantInfo,
+        name: &str,
+        ice_servers: Vec<protocol::IceServer>,
+        resume_token: Option<String>,
+    ) -> ServerMessage {
+        ServerMessage::Welcome {
+            request_id,
+            you: you.id,
+            room: name.to_owned(),
+            role: you.role,
+            mode: self.mode,
+            participants: self
+                .members
+                .values()
+                .filter(|m| m.info.id != you.id)
+                .map(|m| m.info.clone())
+                .collect(),
+            ice_servers,
+            chat: self.chat.iter().cloned().collect(),
+            resume_token,
+        }
+    }
 }
 
 /// Where a connection is.
@@ -301,20 +328,9 @@ impl Rooms {
                     .map(|m| (m.conn, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
             );
         }
-        out.push((
-            conn,
-            ServerMessage::Welcome {
-                request_id,
-                you: id,
-                room: room_name.clone(),
-                role: info.role,
-                mode: room.mode,
-                participants: room.members.values().map(|m| m.info.clone()).collect(),
-                ice_servers: self.ice.for_participant(id),
-                chat: room.chat.iter().cloned().collect(),
-                resume_token: (!token.is_empty()).then(|| token.clone()),
-            },
-        ));
+        let resume_token = (!token.is_empty()).then(|| token.clone());
+        let ice_servers = self.ice.for_participant(id);
+        out.push((conn, room.welcome(request_id, &info, &room_name, ice_servers, resume_token)));
         room.members.insert(id, Member { conn, info, token, away_until: None });
         self.seats.insert(conn, Seat { room: room_name, id });
         Ok(out)
@@ -441,25 +457,10 @@ impl Rooms {
                 (m.conn, ServerMessage::ParticipantReconnected { participant: participant.clone() })
             })
             .collect();
-        out.push((
-            conn,
-            ServerMessage::Welcome {
-                request_id,
-                you: id,
-                room: room_name.clone(),
-                role: participant.role,
-                mode: room.mode,
-                participants: room
-                    .members
-                    .values()
-                    .filter(|m| m.info.id != id)
-                    .map(|m| m.info.clone())
-                    .collect(),
-                ice_servers: self.ice.for_participant(id),
-                chat: room.chat.iter().cloned().collect(),
-                resume_token: Some(fresh_token),
-            },
-        ));
+        let ice_servers = self.ice.for_participant(id);
+        let welcome =
+            room.welcome(request_id, &participant, &room_name, ice_servers, Some(fresh_token));
+        out.push((conn, welcome));
         let mode = room.mode;
         self.seats.insert(conn, Seat { room: room_name, id });
         Some(Resumed { out, id, replaced, mode })
