@@ -15,7 +15,10 @@ const MAX_INCOMING_BYTES: usize = 1 << 20;
 const PING_EVERY_MS: i32 = 2_000;
 /// Silence after which the connection counts as lost: a network that went away is noticed
 /// within seconds, not when TCP gives up minutes later.
-const SILENCE_LIMIT_MS: f64 = 7_000.0;
+const SILENCE_LIMIT_MS: f64 = 10_000.0;
+/// A keepalive tick this late means the page itself did not run (a busy machine, a frozen
+/// tab): messages may be waiting behind it, so silence is not judged on that tick.
+const LATE_TICK_MS: f64 = 1_000.0;
 
 /// What the socket reports.
 #[derive(Debug)]
@@ -107,12 +110,21 @@ impl RelaySocket {
             let started = js_sys::Date::now();
             leptos::task::spawn_local(async move {
                 let mut nonce = 0;
+                let mut last_tick = started;
                 loop {
                     js::sleep(PING_EVERY_MS).await;
                     if !alive.get() {
                         break;
                     }
                     let now = js_sys::Date::now();
+                    let late = now - last_tick > f64::from(PING_EVERY_MS) + LATE_TICK_MS;
+                    last_tick = now;
+                    if late {
+                        // Let the events queued meanwhile run before judging the relay; the
+                        // time the page stood still is not the relay's silence.
+                        last_heard.set(last_heard.get().max(now - f64::from(PING_EVERY_MS)));
+                        continue;
+                    }
                     let opened = was_open.get();
                     let stuck = if opened {
                         now - last_heard.get() > SILENCE_LIMIT_MS
@@ -128,7 +140,11 @@ impl RelaySocket {
                         if alive.replace(false) {
                             on_event(SocketEvent::Closed { was_open: opened });
                         }
-                        let _ = ws.close();
+                        // Should the relay still hear this, the code says: keep my seat.
+                        let _ = ws.close_with_code_and_reason(
+                            protocol::CLOSE_RECONNECTING,
+                            "reconnecting",
+                        );
                         break;
                     }
                     if ws.ready_state() == WebSocket::OPEN {

@@ -220,3 +220,11 @@ export async function waitFor(what, probe, { timeout = 20_000, interval = 200 } 
   }
   throw new Error(`timed out after ${timeout} ms waiting for ${what}; last: ${JSON.stringify(last?.message ?? last)}`);
 }
+
+/** Prints what a tab's console said about its relay connection (a dropped or replaced
+ * signalling connection explains a picture that was rebuilt mid-test). */
+export function reportRelayConnection(name, tab) {
+  for (const line of tab.console) {
+    if (/relay (stopped answering|connection closed|did not answer)/.test(line)) console.log(`${name}: ${line}`);
+  }
+}

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { chromiumTab, firefoxTab, reportRelayConnection, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
 import { mode, remoteNames, videoPlays, videoState } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
@@ -62,6 +62,7 @@ describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { tim
   });
 
   after(async () => {
+    for (const [name, tab] of Object.entries(tabs)) reportRelayConnection(name, tab);
     for (const [name, tab] of Object.entries(tabs)) {
       if (name === 'Anna') await tab.screenshot(`${ARTIFACTS}sfu-five.png`).catch(() => {});
       await tab.close().catch(() => {});

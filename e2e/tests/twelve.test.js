@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 
-import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { chromiumTab, firefoxTab, reportRelayConnection, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
 import { mode, remoteNames, videoPlays } from '../lib/meeting.js';
 import { mediaPaths } from '../lib/natlab.js';
@@ -73,6 +73,7 @@ describe('twelve participants in one room: browsers and synthetic participants',
   });
 
   after(async () => {
+    for (const [name, tab] of Object.entries(tabs)) reportRelayConnection(name, tab);
     console.log(udpSummary(udpBefore, udpCounters()));
     for (const [name, tab] of Object.entries(tabs)) {
       if (name === 'Anna') await tab.screenshot(`${ARTIFACTS}twelve.png`).catch(() => {});

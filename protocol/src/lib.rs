@@ -31,3 +31,8 @@ pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The path of the signalling WebSocket on the relay.
 pub const WEBSOCKET_PATH: &str = "/ws";
+
+/// The WebSocket close code a client sends when it gives up on a connection it means to replace
+/// (it heard nothing for too long): the relay keeps the participant's seat for the grace period,
+/// as for a connection that just broke. Any other closing handshake leaves the room at once.
+pub const CLOSE_RECONNECTING: u16 = 4000;

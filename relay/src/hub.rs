@@ -116,6 +116,7 @@ impl Hub {
         let Some(resumed) = self.rooms.resume(conn, request_id, room, token) else {
             return false;
         };
+        tracing::info!(participant = %resumed.id, ?conn, replaced = ?resumed.replaced, "seat resumed");
         if let Some(old) = resumed.replaced {
             // Dropping its outbox ends the old connection's task.
             self.outboxes.remove(&old);

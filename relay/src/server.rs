@@ -286,8 +286,9 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
                     Some(Ok(Message::Text(text))) => session.on_frame(now, Frame::Text(text.as_str())),
                     Some(Ok(Message::Binary(bytes))) => session.on_frame(now, Frame::Binary(bytes.len())),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) => {
-                        gone_for_good = true;
+                    Some(Ok(Message::Close(frame))) => {
+                        // A client that replaces this connection says so; it keeps its seat.
+                        gone_for_good = frame.is_none_or(|f| f.code != protocol::CLOSE_RECONNECTING);
                         break None;
                     }
                     None => break None,

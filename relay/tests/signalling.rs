@@ -252,8 +252,8 @@ async fn a_connection_that_breaks_comes_back_as_the_same_participant() {
     };
     assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
 
-    // The network goes: the socket ends without a closing handshake.
-    drop(bruno);
+    // The app gives up on a silent connection: it closes saying it will be back.
+    bruno.close_reconnecting().await;
     match anna.recv().await {
         ServerMessage::ParticipantUpdated { participant } => {
             assert_eq!(participant.id, bruno_id);
@@ -302,5 +302,22 @@ async fn a_seat_nobody_comes_back_to_ends_after_the_grace_period() {
         matches!(anna.recv().await, ServerMessage::ParticipantUpdated { participant } if participant.away)
     );
     assert_eq!(anna.recv().await, ServerMessage::ParticipantLeft { id: bruno_id });
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connection_dropped_without_a_closing_handshake_keeps_the_seat_too() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut anna, _, _) = relay.joined("rat", "Anna").await;
+    let (bruno, bruno_id, _) = relay.joined("rat", "Bruno").await;
+    assert!(matches!(anna.recv().await, ServerMessage::ParticipantJoined { .. }));
+    drop(bruno);
+    match anna.recv().await {
+        ServerMessage::ParticipantUpdated { participant } => {
+            assert_eq!(participant.id, bruno_id);
+            assert!(participant.away);
+        }
+        other => panic!("{other:?}"),
+    }
     relay.shutdown().await.unwrap();
 }

@@ -172,6 +172,16 @@ impl Client {
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }
+
+    /// Closes as the app does when it gives up on a connection it will replace.
+    pub async fn close_reconnecting(mut self) {
+        use tokio_tungstenite::tungstenite::protocol::{CloseFrame, frame::coding::CloseCode};
+        let frame = CloseFrame {
+            code: CloseCode::from(protocol::CLOSE_RECONNECTING),
+            reason: "reconnecting".into(),
+        };
+        let _ = self.ws.close(Some(frame)).await;
+    }
 }
 
 /// The error code of an `error` message, or a panic.
