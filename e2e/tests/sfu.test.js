@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromiumTab, firefoxTab, reportRelayConnection, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
 import { mode, remoteNames, videoPlays, videoState } from '../lib/meeting.js';
+import { mediaPaths } from '../lib/natlab.js';
 import { Relay } from '../lib/relay.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
@@ -62,7 +63,10 @@ describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { tim
   });
 
   after(async () => {
-    for (const [name, tab] of Object.entries(tabs)) reportRelayConnection(name, tab);
+    for (const [name, tab] of Object.entries(tabs)) {
+      reportRelayConnection(name, tab);
+      console.log(`${name}'s media path: ${JSON.stringify(await mediaPaths(tab).catch(() => null))}`);
+    }
     for (const [name, tab] of Object.entries(tabs)) {
       if (name === 'Anna') await tab.screenshot(`${ARTIFACTS}sfu-five.png`).catch(() => {});
       await tab.close().catch(() => {});
