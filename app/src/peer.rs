@@ -534,6 +534,10 @@ impl Peer {
                         }
                     }
                 }
+                Command::RestartIce => {
+                    self.restart_ice();
+                    Vec::new()
+                }
                 Command::AddCandidate(candidate) => {
                     let init = RtcIceCandidateInit::new(&candidate.candidate);
                     init.set_sdp_mid(candidate.sdp_mid.as_deref());

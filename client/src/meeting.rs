@@ -424,7 +424,12 @@ impl Meeting {
                 remote.link = link;
             }
             if link == Link::Failed && previous != Some(Link::Failed) {
-                return vec![Effect::ShowError { error: UserError::RelayLost, fatal: false }];
+                // The browser is always the side that restarts ICE towards the relay (a new
+                // network, a NAT that changed its port, or a path the relay does not use).
+                return vec![
+                    Effect::ShowError { error: UserError::RelayLost, fatal: false },
+                    Effect::RestartIce(RELAY_PEER),
+                ];
             }
             return Vec::new();
         }
@@ -693,7 +698,13 @@ mod tests {
         assert!(m.on_link_state(RELAY_PEER, Link::Connected).is_empty());
         assert!(m.others().all(|r| r.link == Link::Connected));
         let failed = m.on_link_state(RELAY_PEER, Link::Failed);
-        assert_eq!(failed, vec![Effect::ShowError { error: UserError::RelayLost, fatal: false }]);
+        assert_eq!(
+            failed,
+            vec![
+                Effect::ShowError { error: UserError::RelayLost, fatal: false },
+                Effect::RestartIce(RELAY_PEER)
+            ]
+        );
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub enum Command {
     AddCandidate(IceCandidate),
     /// Send this to the other participant through the relay.
     Send(Signal),
+    /// Call `restartIce()`: the other side asked for it (the browser then fires
+    /// `negotiationneeded` and offers with new ICE credentials).
+    RestartIce,
 }
 
 /// The negotiation state of one peer connection.
@@ -169,6 +172,7 @@ impl Negotiator {
                     Vec::new()
                 }
             }
+            Signal::RestartIce => vec![Command::RestartIce],
         }
     }
 
@@ -291,6 +295,8 @@ mod tests {
                         outbox.push(signal);
                         vec![]
                     }
+                    // `restartIce()` makes the browser fire `negotiationneeded`.
+                    Command::RestartIce => self.neg.on_negotiation_needed(self.pc.state),
                 };
                 commands.extend(more);
             }
@@ -429,6 +435,23 @@ mod tests {
         settle(&mut a, &mut b, offer, vec![]);
         assert_eq!(a.pc.remote, Some(Description::Offer("offer-b-1".into())));
         assert_eq!((a.pc.state, b.pc.state), (SignalingState::Stable, SignalingState::Stable));
+    }
+
+    #[test]
+    fn a_request_to_restart_ice_leads_to_a_new_offer_from_the_one_asked() {
+        // The relay (impolite) asks the browser (polite) to restart ICE; the browser offers.
+        let mut browser = Side::new("browser", true);
+        let mut relay = Side::new("relay", false);
+        let offer = browser.negotiation_needed();
+        settle(&mut browser, &mut relay, vec![], offer);
+        let restart_offer = browser.receive(vec![Signal::RestartIce]);
+        assert_eq!(restart_offer, vec![Signal::Offer { sdp: "offer-browser-2".into() }]);
+        settle(&mut browser, &mut relay, vec![], restart_offer);
+        assert_eq!(relay.pc.remote, Some(Description::Offer("offer-browser-2".into())));
+        assert_eq!(
+            (browser.pc.state, relay.pc.state),
+            (SignalingState::Stable, SignalingState::Stable)
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromiumTab, firefoxTab, reportRelayConnection, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
 import { mode, remoteNames, videoPlays, videoState } from '../lib/meeting.js';
-import { mediaPaths } from '../lib/natlab.js';
+import { reportConnections, reportRelayWarnings } from '../lib/diagnose.js';
 import { Relay } from '../lib/relay.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
@@ -63,10 +63,9 @@ describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { tim
   });
 
   after(async () => {
-    for (const [name, tab] of Object.entries(tabs)) {
-      reportRelayConnection(name, tab);
-      console.log(`${name}'s media path: ${JSON.stringify(await mediaPaths(tab).catch(() => null))}`);
-    }
+    for (const [name, tab] of Object.entries(tabs)) reportRelayConnection(name, tab);
+    await reportConnections(tabs);
+    reportRelayWarnings(relay);
     for (const [name, tab] of Object.entries(tabs)) {
       if (name === 'Anna') await tab.screenshot(`${ARTIFACTS}sfu-five.png`).catch(() => {});
       await tab.close().catch(() => {});

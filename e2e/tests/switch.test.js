@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { chromiumTab, firefoxTab, reportRelayConnection, waitFor } from '../lib/browsers.js';
+import { reportConnections, reportRelayWarnings } from '../lib/diagnose.js';
 import { reportCpu } from '../lib/cpu.js';
 import { mode, remoteNames, videoPlays } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
@@ -49,6 +50,9 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 40
 
   before(async () => { relay = await Relay.start(); });
   after(async () => {
+    for (const [name, tab] of Object.entries(tabs)) reportRelayConnection(name, tab);
+    await reportConnections(tabs);
+    reportRelayWarnings(relay);
     for (const tab of Object.values(tabs)) await tab.close().catch(() => {});
     await relay?.stop();
   });

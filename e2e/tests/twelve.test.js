@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { chromiumTab, firefoxTab, reportRelayConnection, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
 import { mode, remoteNames, videoPlays } from '../lib/meeting.js';
-import { mediaPaths } from '../lib/natlab.js';
+import { reportConnections, reportRelayWarnings } from '../lib/diagnose.js';
 import { Relay } from '../lib/relay.js';
 import { udpCounters, udpDropsByProgram, udpSummary } from '../lib/udp.js';
 
@@ -75,6 +75,7 @@ describe('twelve participants in one room: browsers and synthetic participants',
   after(async () => {
     for (const [name, tab] of Object.entries(tabs)) reportRelayConnection(name, tab);
     console.log(udpSummary(udpBefore, udpCounters()));
+    reportRelayWarnings(relay);
     for (const [name, tab] of Object.entries(tabs)) {
       if (name === 'Anna') await tab.screenshot(`${ARTIFACTS}twelve.png`).catch(() => {});
       await tab.close().catch(() => {});
@@ -99,7 +100,7 @@ describe('twelve participants in one room: browsers and synthetic participants',
   });
 
   it('gets every synthetic participant everyone else\'s picture and sound', async () => {
-    for (const [name, tab] of Object.entries(tabs)) console.log(`${name}'s media path: ${JSON.stringify(await mediaPaths(tab))}`);
+    await reportConnections(tabs);
     console.log(`udp datagrams dropped at open sockets, by program: ${JSON.stringify(udpDropsByProgram())}`);
     // The synthetic participants leave when interrupted, then report what they received.
     loadgen.kill('SIGINT');

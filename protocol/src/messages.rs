@@ -192,4 +192,8 @@ pub enum Signal {
         /// The candidate.
         candidate: IceCandidate,
     },
+    /// The sender finds the media path broken or the two sides using different paths, and asks
+    /// the receiver to restart ICE (`restartIce()`, which leads to an offer with new ICE
+    /// credentials). The relay sends this in SFU rooms; the browser is always the one to restart.
+    RestartIce,
 }

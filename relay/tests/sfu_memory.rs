@@ -66,6 +66,10 @@ impl Net {
                                 self.sfu.signal(now, to, Signal::Answer { sdp: answer }).unwrap();
                             }
                             Signal::Candidate { .. } => {}
+                            // Each simulated browser has one path, which the relay must use.
+                            Signal::RestartIce => {
+                                panic!("the relay asked participant {to} to restart ICE")
+                            }
                         }
                     }
                 }

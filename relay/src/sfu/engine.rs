@@ -18,6 +18,7 @@ use protocol::{ParticipantId, Signal};
 // Fx hashing for maps keyed by ids and SSRCs the relay assigns itself (looked up for every
 // forwarded packet); maps with keys that peers choose keep the standard, DoS-resistant hasher.
 use rtc::interceptor::{NackGeneratorBuilder, Slot as ChainSlot};
+use rtc::{crypto::RTCCryptoProvider, stun::message::is_stun_message};
 use rtc::{
     media_stream::MediaStreamTrack,
     peer_connection::{
@@ -57,7 +58,7 @@ use rtc::{
     srtp::context::Context as SrtpContext,
 };
 use rustc_hash::FxHashMap;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::{
     demux::{Demuxer, local_ufrag},
@@ -66,6 +67,7 @@ use super::{
         Decision, Layer, Offered, Throttle, VideoForward, Wanted, allocate_layers, is_vp8_keyframe,
     },
     liveness::Liveness,
+    path::{self, PathWatch},
     report::Sending,
     sent::SentPackets,
 };
@@ -272,6 +274,12 @@ struct Member {
     fast_misses: u8,
     /// Where `rtc` sends this participant's media (the selected candidate pair).
     peer: Option<SocketAddr>,
+    /// Where this participant's latest datagram came from.
+    last_from: Option<SocketAddr>,
+    /// The relay's ICE password for this participant (checks signed with it prove an address).
+    ice_password: String,
+    /// Whether the browser sends its media where the relay sends (see `path`).
+    path: PathWatch,
     /// Each stream forwarded to this participant, by SSRC.
     outgoing: FxHashMap<u32, Outgoing>,
     /// When this participant last got sender reports.
@@ -442,7 +450,7 @@ impl Sfu {
         let tap = Arc::new(KeyTap::new(rtc::crypto::default_provider().map_err(|e| {
             SfuError::Rtc(rtc::shared::error::Error::Other(format!("no crypto provider: {e}")))
         })?));
-        let password = format!("{:016x}{:016x}", self.next_random(), self.next_random());
+        let ice_password = format!("{:016x}{:016x}", self.next_random(), self.next_random());
         let setting_engine = SettingEngineBuilder::new()
             .with_lite(true)
             // Browsers start the DTLS handshake; the relay, like a server, waits for it.
@@ -450,7 +458,7 @@ impl Sfu {
             // Browsers check consent every 4-6 s (Firefox near the upper end): a 5 s silence
             // limit makes the connection flap. Consent expires after 30 s (RFC 7675).
             .with_ice_timeouts(ICE_DISCONNECTED, ICE_FAILED, Some(Duration::from_secs(2)))
-            .with_ice_credentials(ufrag, password)
+            .with_ice_credentials(ufrag, ice_password.clone())
             .with_crypto_provider(tap.clone())
             .build();
         let mut media_engine = MediaEngine::default();
@@ -523,6 +531,9 @@ impl Sfu {
                 fast: None,
                 fast_misses: 0,
                 peer: None,
+                last_from: None,
+                ice_password,
+                path: PathWatch::default(),
                 outgoing: FxHashMap::default(),
                 last_report: None,
             },
@@ -639,8 +650,9 @@ impl Sfu {
                     return Ok(());
                 }
             }
-            // ICE-lite: the browser's checks reach us; its candidates are not needed.
-            Signal::Candidate { .. } => {}
+            // ICE-lite: the browser's checks reach us; its candidates are not needed. A browser
+            // restarts ICE with an offer, never by asking the relay to.
+            Signal::Candidate { .. } | Signal::RestartIce => {}
         }
         self.drain(now, id);
         Ok(())
@@ -722,6 +734,15 @@ impl Sfu {
         };
         let local_addr = self.local_addr;
         let Some(member) = self.members.get_mut(&id) else { return };
+        member.last_from = Some(from);
+        if is_stun_message(data) {
+            if path::is_signed_check(data, &member.ice_password, member.tap.crypto()) {
+                member.path.signed_check_from(from);
+            }
+        } else if fastpath::is_media(data) && member.path.media_from(now, from, member.peer) {
+            info!(participant = %id, %from, sending_to = ?member.peer, "the browser sends its media on another path: asking it to restart ICE");
+            self.outputs.push_back(Output::Signal { to: id, signal: Signal::RestartIce });
+        }
         let message = TaggedBytesMut {
             now,
             transport: TransportContext {
@@ -1014,7 +1035,8 @@ impl Sfu {
                         member.signaling = state
                     }
                     RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
-                        debug!(participant = %id, "media connection {state}");
+                        let selected = selected_peer(member);
+                        debug!(participant = %id, ?selected, last_from = ?member.last_from, "media connection {state}");
                         let connected = state == RTCPeerConnectionState::Connected;
                         just_connected |= connected && !member.connected;
                         member.connected = connected;

@@ -10,6 +10,7 @@ mod fastpath;
 mod feedback;
 pub mod forward;
 mod liveness;
+mod path;
 mod report;
 mod sent;
 mod task;
