@@ -49,6 +49,9 @@ if $with_browsers; then
   # The NAT lab's routers (e2e/lib/natlab.js) and its lossy links.
   command -v nft >/dev/null || missing+=(nftables)
   command -v tc >/dev/null || missing+=(iproute2)
+  # The lab's certificate authority for TURN over TLS, and the browsers' trust in it.
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v certutil >/dev/null || missing+=(libnss3-tools)
   if ((${#missing[@]})); then
     install_browsers() {
       as_root apt-get update -qq

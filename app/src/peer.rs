@@ -230,7 +230,10 @@ impl Peer {
         let mut sample =
             client::quality::StatsSample { at_ms: js_sys::Date::now(), ..Default::default() };
         let mut local_candidates = std::collections::HashMap::new();
-        let mut selected_local = None;
+        // Candidate pairs by id (round trip, local candidate), and the ways browsers name the
+        // one in use.
+        let mut pairs = std::collections::HashMap::new();
+        let (mut selected_pair, mut in_use, mut nominated) = (None, None, None);
         let get = |v: &JsValue, k: &str| js_sys::Reflect::get(v, &JsValue::from_str(k)).ok();
         let num = |v: &JsValue, k: &str| get(v, k).and_then(|x| x.as_f64());
         let text = |v: &JsValue, k: &str| get(v, k).and_then(|x| x.as_string());
@@ -254,18 +257,33 @@ impl Peer {
                     }
                 }
                 Some("candidate-pair") => {
-                    let selected = get(&stat, "selected")
-                        .and_then(|s| s.as_bool())
-                        .unwrap_or(false)
-                        || (text(&stat, "state").as_deref() == Some("succeeded")
-                            && get(&stat, "nominated").and_then(|s| s.as_bool()).unwrap_or(false));
-                    if selected {
-                        sample.rtt_s = num(&stat, "currentRoundTripTime").or(sample.rtt_s);
-                        selected_local = text(&stat, "localCandidateId");
+                    let id = text(&stat, "id");
+                    let rtt = num(&stat, "currentRoundTripTime");
+                    let local = text(&stat, "localCandidateId");
+                    // Firefox marks the pair in use `selected`; with its aggressive nomination
+                    // several pairs can be nominated and succeeded at once.
+                    if get(&stat, "selected").and_then(|s| s.as_bool()).unwrap_or(false) {
+                        in_use = Some((rtt, local.clone()));
+                    }
+                    if text(&stat, "state").as_deref() == Some("succeeded")
+                        && get(&stat, "nominated").and_then(|s| s.as_bool()).unwrap_or(false)
+                    {
+                        nominated = Some((rtt, local.clone()));
+                    }
+                    if let Some(id) = id {
+                        pairs.insert(id, (rtt, local));
                     }
                 }
+                // Chromium names the pair in use on the transport.
+                Some("transport") => selected_pair = text(&stat, "selectedCandidatePairId"),
                 _ => {}
             }
+        }
+        let chosen = selected_pair.and_then(|id| pairs.remove(&id)).or(in_use).or(nominated);
+        let mut selected_local = None;
+        if let Some((rtt, local)) = chosen {
+            sample.rtt_s = rtt;
+            selected_local = local;
         }
         sample.route = selected_local
             .and_then(|id| local_candidates.get(&id))

@@ -10,27 +10,34 @@ import { after, before, describe, it } from 'node:test';
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
 import { errorText, mode, receivesAudioFrom, remoteNames, videoPlays } from '../lib/meeting.js';
-import { mediaPaths, NatLab, RELAY_IP } from '../lib/natlab.js';
+import { mediaPaths, NatLab, RELAY_IP, TURN_TLS_IP, TURN_TLS_NAME } from '../lib/natlab.js';
 import { Relay } from '../lib/relay.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const LOADGEN = process.env.LOADGEN_BIN ?? path.join(root, 'target', 'release', 'loadgen');
 
-// The relay as docs/deploy.md runs it on a server with a public address: signalling and the
-// media port (STUN, TURN over UDP and TCP, forwarding) on that address. Nothing else.
+// The relay as docs/deploy.md runs it on a server with two public addresses: the web app and
+// signalling on port 443 of the first (plain HTTP here: the lab has no web certificate, and the
+// browsers treat the origin as secure), the media port (forwarding), STUN and TURN over UDP and
+// TCP on that address too, and TURN over TLS on port 443 of the second (turn.treffpunkt.test), with
+// a certificate from the lab's own certificate authority. Nothing else.
 function startRelay(lab, args = []) {
+  const { cert, key } = lab.certificate();
   return Relay.start({
     netns: lab.internet,
-    listen: `${RELAY_IP}:0`,
-    args: ['--media-listen', `${RELAY_IP}:0`, ...args],
+    listen: `${RELAY_IP}:443`,
+    args: ['--media-listen', `${RELAY_IP}:0`, '--tls-cert', cert, '--tls-key', key,
+      '--turn-tls-listen', `${TURN_TLS_IP}:443`, '--turn-tls-name', TURN_TLS_NAME, ...args],
   });
 }
 
-/** A browser of `engine` on the computer of `site`. */
-function browserAt(site, engine, relay) {
+/** A browser of `engine` on the computer of `site`, which trusts the lab's certificate
+ * authority (as a town's computers trust the town's). */
+function browserAt(site, engine, relay, lab) {
+  const trust = lab.certificate().ca;
   return engine === 'firefox'
-    ? firefoxTab({ netns: site.pc })
-    : chromiumTab({ netns: site.pc, secureOrigin: relay.origin });
+    ? firefoxTab({ netns: site.pc, trust })
+    : chromiumTab({ netns: site.pc, secureOrigin: relay.origin, trust });
 }
 
 /** Two people at two sites meet in a mesh room. `kinds`: name -> [site kind, browser engine].
@@ -49,7 +56,7 @@ function meshBetween(kinds, room) {
     relay = await startRelay(lab.current);
     relayRef.current = relay;
     for (const name of names) {
-      people[name] = await browserAt(lab.current.sites.get(name), kinds[name][1], relay);
+      people[name] = await browserAt(lab.current.sites.get(name), kinds[name][1], relay, lab.current);
     }
     // Both open the link at the same moment, as two people starting a call would.
     await Promise.all(names.map(async (name) => {
@@ -133,93 +140,104 @@ for (const [phone, home] of [['chromium', 'firefox'], ['firefox', 'chromium']]) 
   });
 }
 
-for (const [pupil, home] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
-  describe(`a school that lets no UDP out (${pupil}) and a home (${home}), in a mesh room`, { timeout: 180_000 }, () => {
-    reportCpu();
-    const { people, lab } = meshBetween({ Anna: ['school', pupil], Bruno: ['home', home] }, 'schule-daheim');
+// Pupils behind the two kinds of school firewall: TURN on TCP where UDP is blocked, TURN on TLS
+// (port 443 of the relay's second address) where only HTTPS gets out.
+const FIREWALLS = [
+  { kind: 'school', what: 'lets no UDP out', room: 'schule-daheim', route: 'relay/tcp', via: 'TURN over TCP' },
+  { kind: 'https', what: 'lets only HTTPS out', room: 'nur-https', route: 'relay/tls', via: 'TURN over TLS' },
+];
 
-    it("carries the pupil's media over TURN on TCP, past the firewall", async () => {
-      const paths = await mediaPaths(people.Anna);
-      console.log(`media paths: ${JSON.stringify({ Anna: paths, Bruno: await mediaPaths(people.Bruno) })}`);
-      assert.equal(paths[0].local, 'relay/tcp');
-      const dropped = lab.current.droppedUdp('Anna');
-      console.log(`the school's firewall dropped ${dropped} UDP packets`);
-      assert.ok(dropped > 0, 'the firewall was in the way');
+for (const { kind, what, room, route, via } of FIREWALLS) {
+  for (const [pupil, home] of [['chromium', 'firefox'], ['firefox', 'chromium']]) {
+    describe(`a school that ${what} (${pupil}) and a home (${home}), in a mesh room`, { timeout: 180_000 }, () => {
+      reportCpu();
+      const { people, lab } = meshBetween({ Anna: [kind, pupil], Bruno: ['home', home] }, room);
+
+      it(`carries the pupil's media over ${via}, past the firewall`, async () => {
+        const paths = await mediaPaths(people.Anna);
+        console.log(`media paths: ${JSON.stringify({ Anna: paths, Bruno: await mediaPaths(people.Bruno) })}`);
+        assert.equal(paths[0].local, route);
+        const dropped = lab.current.dropped('Anna');
+        console.log(`the school's firewall dropped ${dropped} packets`);
+        assert.ok(dropped > 0, 'the firewall was in the way');
+      });
+
+      it('tells the helpdesk so in the connection details', async () => {
+        const anna = people.Anna;
+        await waitFor('quality measured', () => anna.evaluate(() =>
+          [...document.querySelectorAll('.tile[data-quality]')].some((t) => t.dataset.quality !== 'unknown')),
+        { timeout: 20_000 });
+        await anna.click('[data-testid="more"]');
+        await anna.click('[data-testid="open-details"]');
+        const text = await waitFor('the details', () => anna.evaluate(() =>
+          document.querySelector('[data-testid="details-text"]')?.textContent));
+        assert.match(text, new RegExp(`connection 1: Connected, quality \\w+, route via ${via},`));
+      });
+    });
+  }
+}
+
+for (const [school, route, what] of [['school', 'relay/tcp', 'TURN on TCP'], ['https', 'relay/tls', 'TURN on TLS, port 443']]) {
+  describe(`a pupil behind a ${school === 'https' ? 'firewall that lets only HTTPS out' : 'school firewall without UDP'} (Firefox) in a server-forwarded room of five`, { timeout: 240_000 }, () => {
+    reportCpu();
+    const lab = { current: null };
+    const people = {};
+    let relay;
+    let loadgen;
+    let loadgenOutput = '';
+    let loadgenDone;
+
+    before(async () => {
+      lab.current = new NatLab();
+      lab.current.site('Anna', school);
+      lab.current.site('Bruno', 'home');
+      relay = await startRelay(lab.current, ['--sfu-rooms', 'klasse-*']);
+      for (const [name, engine] of [['Anna', 'firefox'], ['Bruno', 'chromium']]) {
+        people[name] = await browserAt(lab.current.sites.get(name), engine, relay, lab.current);
+        // The load generator's room: <prefix>-0.
+        await people[name].goto(relay.url('klasse-0', { name, autojoin: '1' }));
+      }
+      // Three synthetic participants (camera and microphone each) on the public side.
+      const command = ['ip', 'netns', 'exec', lab.current.internet, LOADGEN,
+        '--url', `ws://${relay.address}/ws`, '--bind', RELAY_IP,
+        '--room-prefix', 'klasse', '--rooms', '1', '--publishers', '3', '--listeners', '0',
+        '--seconds', '200', '--ramp-ms', '300'];
+      loadgen = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      loadgen.stdout.on('data', (chunk) => { loadgenOutput += chunk; });
+      loadgen.stderr.on('data', (chunk) => { loadgenOutput += chunk; });
+      loadgenDone = new Promise((resolve) => loadgen.once('exit', resolve));
     });
 
-    it('tells the helpdesk so in the connection details', async () => {
-      const anna = people.Anna;
-      await waitFor('quality measured', () => anna.evaluate(() =>
-        [...document.querySelectorAll('.tile[data-quality]')].some((t) => t.dataset.quality !== 'unknown')),
-      { timeout: 20_000 });
-      await anna.click('[data-testid="more"]');
-      await anna.click('[data-testid="open-details"]');
-      const text = await waitFor('the details', () => anna.evaluate(() =>
-        document.querySelector('[data-testid="details-text"]')?.textContent));
-      assert.match(text, /connection 1: Connected, quality \w+, route via TURN over TCP,/);
+    after(async () => {
+      for (const tab of Object.values(people)) await tab.close().catch(() => {});
+      loadgen?.kill();
+      await relay?.stop();
+      lab.current?.destroy();
+    });
+
+    it(`shows the pupil all four others and them the pupil, over ${what}`, async () => {
+      for (const [name, tab] of Object.entries(people)) {
+        await waitFor(`${name} to see four others`, async () => (await remoteNames(tab)).length === 4, { timeout: 60_000 });
+        assert.equal(await mode(tab), 'sfu');
+        for (const other of await remoteNames(tab)) {
+          await waitFor(`${name} to see ${other}'s video playing`, () => videoPlays(tab, other), { timeout: 45_000 });
+        }
+      }
+      const paths = await mediaPaths(people.Anna);
+      console.log(`pupil's media paths: ${JSON.stringify(paths)}`);
+      assert.ok(paths.some((p) => p.local === route && p.state === 'connected'),
+        `the pupil reaches the relay over ${what}: ${JSON.stringify(paths)}`);
+    });
+
+    it('gets every synthetic participant the pupil\'s picture and sound', async () => {
+      loadgen.kill('SIGINT');
+      await loadgenDone;
+      const line = (label) => loadgenOutput.split('\n').find((l) => l.startsWith(`| ${label} |`)) ?? '';
+      assert.match(line('media connections up'), /\| 3\/3 \|/, loadgenOutput);
+      assert.match(line('fewest tracks received by one participant'), /video 4, audio 4/, loadgenOutput);
     });
   });
 }
-
-describe('a pupil behind a school firewall (Firefox) in a server-forwarded room of five', { timeout: 240_000 }, () => {
-  reportCpu();
-  const lab = { current: null };
-  const people = {};
-  let relay;
-  let loadgen;
-  let loadgenOutput = '';
-  let loadgenDone;
-
-  before(async () => {
-    lab.current = new NatLab();
-    lab.current.site('Anna', 'school');
-    lab.current.site('Bruno', 'home');
-    relay = await startRelay(lab.current, ['--sfu-rooms', 'klasse-*']);
-    for (const [name, engine] of [['Anna', 'firefox'], ['Bruno', 'chromium']]) {
-      people[name] = await browserAt(lab.current.sites.get(name), engine, relay);
-      // The load generator's room: <prefix>-0.
-      await people[name].goto(relay.url('klasse-0', { name, autojoin: '1' }));
-    }
-    // Three synthetic participants (camera and microphone each) on the public side.
-    const command = ['ip', 'netns', 'exec', lab.current.internet, LOADGEN,
-      '--url', `ws://${relay.address}/ws`, '--bind', RELAY_IP,
-      '--room-prefix', 'klasse', '--rooms', '1', '--publishers', '3', '--listeners', '0',
-      '--seconds', '200', '--ramp-ms', '300'];
-    loadgen = spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    loadgen.stdout.on('data', (chunk) => { loadgenOutput += chunk; });
-    loadgen.stderr.on('data', (chunk) => { loadgenOutput += chunk; });
-    loadgenDone = new Promise((resolve) => loadgen.once('exit', resolve));
-  });
-
-  after(async () => {
-    for (const tab of Object.values(people)) await tab.close().catch(() => {});
-    loadgen?.kill();
-    await relay?.stop();
-    lab.current?.destroy();
-  });
-
-  it('shows the pupil all four others and them the pupil, over TURN on TCP', async () => {
-    for (const [name, tab] of Object.entries(people)) {
-      await waitFor(`${name} to see four others`, async () => (await remoteNames(tab)).length === 4, { timeout: 60_000 });
-      assert.equal(await mode(tab), 'sfu');
-      for (const other of await remoteNames(tab)) {
-        await waitFor(`${name} to see ${other}'s video playing`, () => videoPlays(tab, other), { timeout: 45_000 });
-      }
-    }
-    const paths = await mediaPaths(people.Anna);
-    console.log(`pupil's media paths: ${JSON.stringify(paths)}`);
-    assert.ok(paths.some((p) => p.local === 'relay/tcp' && p.state === 'connected'),
-      `the pupil reaches the relay over TURN/TCP: ${JSON.stringify(paths)}`);
-  });
-
-  it('gets every synthetic participant the pupil\'s picture and sound', async () => {
-    loadgen.kill('SIGINT');
-    await loadgenDone;
-    const line = (label) => loadgenOutput.split('\n').find((l) => l.startsWith(`| ${label} |`)) ?? '';
-    assert.match(line('media connections up'), /\| 3\/3 \|/, loadgenOutput);
-    assert.match(line('fewest tracks received by one participant'), /video 4, audio 4/, loadgenOutput);
-  });
-});
 
 describe('a home whose internet drops for 10 s, in a mesh room (Chromium, Firefox)', { timeout: 240_000 }, () => {
   reportCpu();
@@ -274,14 +292,10 @@ describe('the relay restarts during a call (Chromium, Firefox)', { timeout: 240_
   it('reconnects everyone and rebuilds the room by itself', async () => {
     const { Anna: anna, Bruno: bruno } = people;
     for (const tab of [anna, bruno]) await tab.evaluate(() => { window.__sameDocument = true; });
-    const address = relay.current.address;
     await relay.current.stop();
     const stopped = Date.now();
-    relay.current = await Relay.start({
-      netns: lab.current.internet,
-      listen: address,
-      args: ['--media-listen', `${RELAY_IP}:0`],
-    });
+    // Started again as before, on the same address and port.
+    relay.current = await startRelay(lab.current);
     for (const [name, tab, other] of [['Anna', anna, 'Bruno'], ['Bruno', bruno, 'Anna']]) {
       await waitFor(`${name} to see ${other}'s video again`, async () =>
         (await remoteNames(tab)).length === 1 && videoPlays(tab, other), { timeout: 45_000, interval: 200 });

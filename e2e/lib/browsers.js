@@ -1,6 +1,7 @@
 // Real Chromium (driven by playwright-core) and real Firefox (driven by puppeteer-core over
 // WebDriver BiDi), both with fake camera and microphone, behind one small page interface.
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -94,6 +95,15 @@ function chromiumArgs({ deny }) {
   ];
 }
 
+/** An NSS certificate database in `dir` (created) that trusts the certificate authority in
+ * `caPem` for TLS servers, as a town's computers trust the town's CA. Both browsers read such a
+ * database: Chromium from `$HOME/.pki/nssdb`, Firefox from its profile. Needs `certutil`. */
+function trustingNssDb(dir, caPem) {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('certutil', ['-d', `sql:${dir}`, '-N', '--empty-password'], { stdio: 'ignore' });
+  execFileSync('certutil', ['-d', `sql:${dir}`, '-A', '-t', 'C,,', '-n', 'Treffpunkt lab CA', '-i', caPem], { stdio: 'ignore' });
+}
+
 // Chromium participants of one suite share one browser process, each in a context of its own
 // (its own storage, permissions and renderer, like a separate person's profile): six browser
 // processes on two cores starve each other, and a browser's fixed cost (browser, GPU, network and
@@ -123,21 +133,31 @@ async function release(key) {
 
 // A Chromium of its own inside network namespace `netns` (a computer of the NAT lab), where the
 // page's plain-http origin on the lab's public address counts as secure (getUserMedia needs a
-// secure context; the lab has no certificates).
-async function chromiumInNamespace(netns, secureOrigin) {
-  const wrapper = path.join(mkdtempSync(path.join(tmpdir(), 'tp-chromium-')), 'chromium');
-  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${netns} ${CHROMIUM} "$@"\n`);
+// secure context; the lab serves the app without TLS). With `trust`, the computer trusts that
+// certificate authority (the relay's TURN over TLS has a certificate from it).
+async function chromiumInNamespace(netns, secureOrigin, trust) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tp-chromium-'));
+  const wrapper = path.join(dir, 'chromium');
+  if (trust) trustingNssDb(path.join(dir, 'home', '.pki', 'nssdb'), trust);
+  const home = trust ? `HOME=${path.join(dir, 'home')} ` : '';
+  writeFileSync(wrapper, `#!/bin/sh\n${home}exec ip netns exec ${netns} ${CHROMIUM} "$@"\n`);
   chmodSync(wrapper, 0o755);
   const args = [...chromiumArgs({ deny: false }), `--unsafely-treat-insecure-origin-as-secure=${secureOrigin}`];
   const browser = await chromium.launch({ executablePath: wrapper, headless: true, args });
-  return { browser, release: () => browser.close() };
+  return {
+    browser,
+    release: async () => {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A new Chromium tab in a context of its own (a separate person), in the suite's shared browser,
  * or with `netns` in a browser of its own inside that network namespace. */
-export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, netns, secureOrigin } = {}) {
+export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, netns, secureOrigin, trust } = {}) {
   const { browser, release: releaseBrowser } = netns
-    ? await chromiumInNamespace(netns, secureOrigin)
+    ? await chromiumInNamespace(netns, secureOrigin, trust)
     : await chromiumBrowser({ deny });
   const context = await browser.newContext({ locale, viewport: viewport ?? { width: 1280, height: 720 } });
   if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write']);
@@ -156,8 +176,9 @@ export async function chromiumTab({ deny = false, locale = 'en-US', viewport, cl
 }
 
 /** A new Firefox tab, in its own browser process; with `netns`, inside that network namespace
- * (a computer of the NAT lab), where plain-http pages may use camera and microphone. */
-export async function firefoxTab({ deny = false, locale = 'en-US', netns } = {}) {
+ * (a computer of the NAT lab), where plain-http pages may use camera and microphone; with
+ * `trust`, its profile trusts that certificate authority. */
+export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust } = {}) {
   const network = netns
     ? {
       // The lab's computers reach the relay over their own interface; pages there are plain http.
@@ -170,8 +191,15 @@ export async function firefoxTab({ deny = false, locale = 'en-US', netns } = {})
       'media.peerconnection.ice.force_interface': 'lo',
     };
   let executablePath = FIREFOX;
+  let dir;
+  let userDataDir;
+  if (netns || trust) dir = mkdtempSync(path.join(tmpdir(), 'tp-firefox-'));
+  if (trust) {
+    userDataDir = path.join(dir, 'profile');
+    trustingNssDb(userDataDir, trust);
+  }
   if (netns) {
-    executablePath = path.join(mkdtempSync(path.join(tmpdir(), 'tp-firefox-')), 'firefox');
+    executablePath = path.join(dir, 'firefox');
     const bridge = new URL('./netns-firefox.js', import.meta.url).pathname;
     writeFileSync(executablePath, `#!/bin/sh\nexec ${process.execPath} ${bridge} ${netns} ${FIREFOX} "$@"\n`);
     chmodSync(executablePath, 0o755);
@@ -180,6 +208,7 @@ export async function firefoxTab({ deny = false, locale = 'en-US', netns } = {})
     browser: 'firefox',
     executablePath,
     headless: true,
+    userDataDir,
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,
       'media.navigator.permission.disabled': !deny,
@@ -200,7 +229,10 @@ export async function firefoxTab({ deny = false, locale = 'en-US', netns } = {})
   await page.setViewport({ width: 1280, height: 720 });
   await page.evaluateOnNewDocument(trackPeerConnections);
   await page.evaluateOnNewDocument(lightCamera);
-  const tab = new Tab('firefox', page, () => browser.close());
+  const tab = new Tab('firefox', page, async () => {
+    await browser.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
   page.on('console', (m) => tab.console.push(`${m.type()}: ${m.text()}`));
   return tab;
 }

@@ -15,6 +15,9 @@ export function connectionReport(tab) {
       for (const s of stats.values()) {
         if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
       }
+      // Firefox marks the pair in use `selected` (its aggressive nomination can leave several
+      // pairs nominated and succeeded).
+      if (!pair) pair = [...stats.values()].find((s) => s.type === 'candidate-pair' && s.selected);
       if (!pair) {
         for (const s of stats.values()) {
           if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;

@@ -11,12 +11,22 @@
 //             carrier's NAT), so a mapping learnt from the relay is useless to anyone else
 //   school    masquerade, and the router drops every UDP packet it forwards (a school or town
 //             hall firewall that lets only TCP out)
+//   https     masquerade, and the router lets out nothing but TCP to port 443 (the strictest
+//             school and office firewalls: web browsing only)
 //
 // Needs root (ip netns, nft). Namespaces are named after the process id and removed by
 // `destroy()`; the kernel frees their interfaces with them.
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 export const RELAY_IP = '203.0.113.1';
+/** The relay server's second address, for TURN over TLS on port 443 (docs/deploy.md), and the
+ * name under which the lab's computers find it (their /etc/hosts; the lab has no DNS). Firefox
+ * offers TURN over TLS only for servers given by name. */
+export const TURN_TLS_IP = '203.0.113.2';
+export const TURN_TLS_NAME = 'turn.treffpunkt.test';
 
 function ip(...args) {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -30,6 +40,14 @@ const NFT = {
   home: 'masquerade',
   symmetric: 'masquerade fully-random',
   school: 'masquerade',
+  https: 'masquerade',
+};
+
+// What each kind's firewall lets through from the computer to the internet (answers always
+// come back).
+const FIREWALL = {
+  school: ['meta l4proto udp counter drop'],
+  https: ['ct state established,related accept', 'iifname "lan" tcp dport 443 accept', 'iifname "lan" counter drop'],
 };
 
 export class NatLab {
@@ -44,6 +62,7 @@ export class NatLab {
     ip('-n', this.internet, 'link', 'set', 'lo', 'up');
     ip('-n', this.internet, 'link', 'add', 'br0', 'type', 'bridge');
     ip('-n', this.internet, 'addr', 'add', `${RELAY_IP}/24`, 'dev', 'br0');
+    ip('-n', this.internet, 'addr', 'add', `${TURN_TLS_IP}/24`, 'dev', 'br0');
     ip('-n', this.internet, 'link', 'set', 'br0', 'up');
   }
 
@@ -77,6 +96,11 @@ export class NatLab {
       ip('-n', ns, 'link', 'set', dev, 'up');
     }
     ip('-n', pc, 'route', 'add', 'default', 'via', '192.168.1.1');
+    // `ip netns exec` shows a namespace's programs /etc/netns/<name>/hosts as /etc/hosts.
+    mkdirSync(`/etc/netns/${pc}`, { recursive: true });
+    writeFileSync(`/etc/netns/${pc}/hosts`, `127.0.0.1 localhost\n${TURN_TLS_IP} ${TURN_TLS_NAME}\n`);
+    // No name server: the lab has none, and the host's is unreachable from here.
+    writeFileSync(`/etc/netns/${pc}/resolv.conf`, '# the NAT lab has no DNS\n');
     ip('-n', router, 'route', 'add', 'default', 'via', RELAY_IP);
     inNs(router, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     const rules = [
@@ -87,9 +111,9 @@ export class NatLab {
       '  }',
       '}',
     ];
-    if (kind === 'school') {
+    if (FIREWALL[kind]) {
       rules.push('table inet firewall {', '  chain forward {', '    type filter hook forward priority 0;',
-        '    meta l4proto udp counter drop', '  }', '}');
+        ...FIREWALL[kind].map((rule) => `    ${rule}`), '  }', '}');
     }
     inNs(router, 'nft', ['-f', '-'], rules.join('\n') + '\n');
     const site = { name, kind, router, pc, wanIp };
@@ -119,8 +143,8 @@ export class NatLab {
     ip('-n', pc, 'route', 'replace', 'default', 'via', '192.168.1.1');
   }
 
-  /** How many UDP packets a school's firewall dropped (to show it was in the way). */
-  droppedUdp(name) {
+  /** How many packets a school's firewall dropped (to show it was in the way). */
+  dropped(name) {
     const out = inNs(this.sites.get(name).router, 'nft', ['list', 'table', 'inet', 'firewall']);
     return Number(out.match(/packets (\d+)/)?.[1] ?? 0);
   }
@@ -138,13 +162,36 @@ export class NatLab {
       try { process.kill(pid, 0); } catch { alive = false; }
       if (!alive) {
         try { ip('netns', 'del', ns); } catch { /* someone else removed it */ }
+        rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
       }
     }
   }
 
+  /** A certificate authority for this lab and a certificate from it for TURN_TLS_NAME (the
+   * relay's TURN over TLS), as a town would get one from its CA: `{ cert, key, ca }`
+   * paths, made once per lab and removed by `destroy()`. */
+  certificate() {
+    if (this.cert) return this.cert;
+    this.certDir = mkdtempSync(path.join(tmpdir(), 'tp-lab-tls-'));
+    const file = (name) => path.join(this.certDir, name);
+    const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    openssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=Treffpunkt lab CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign',
+      '-keyout', file('ca.key'), '-out', file('ca.pem'));
+    openssl('req', ...ec, '-subj', `/CN=${TURN_TLS_NAME}`, '-keyout', file('key.pem'), '-out', file('leaf.csr'));
+    writeFileSync(file('leaf.ext'), `subjectAltName=DNS:${TURN_TLS_NAME}\nextendedKeyUsage=serverAuth\n`);
+    openssl('x509', '-req', '-in', file('leaf.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
+      '-CAcreateserial', '-days', '1', '-extfile', file('leaf.ext'), '-out', file('cert.pem'));
+    this.cert = { cert: file('cert.pem'), key: file('key.pem'), ca: file('ca.pem') };
+    return this.cert;
+  }
+
   destroy() {
+    if (this.certDir) rmSync(this.certDir, { recursive: true, force: true });
     for (const ns of this.namespaces.reverse()) {
       try { ip('netns', 'del', ns); } catch { /* already gone */ }
+      rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
     this.namespaces = [];
   }
@@ -163,6 +210,9 @@ export function mediaPaths(tab) {
       for (const s of stats.values()) {
         if (s.type === 'transport' && s.selectedCandidatePairId) pair = stats.get(s.selectedCandidatePairId);
       }
+      // Firefox marks the pair in use `selected` (its aggressive nomination can leave several
+      // pairs nominated and succeeded).
+      if (!pair) pair = [...stats.values()].find((s) => s.type === 'candidate-pair' && s.selected);
       if (!pair) {
         for (const s of stats.values()) {
           if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;

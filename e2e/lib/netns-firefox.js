@@ -28,6 +28,7 @@ if (process.argv[2] === '--inner') {
   });
 } else {
   const [ns, firefox, ...args] = process.argv.slice(2);
+  const socket = `/tmp/tp-firefox-${process.pid}.sock`;
   const child = spawn('ip', ['netns', 'exec', ns, firefox, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
   let inner;
   const stop = () => {
@@ -38,6 +39,7 @@ if (process.argv[2] === '--inner') {
   process.on('SIGINT', stop);
   child.on('exit', (code, signal) => {
     inner?.kill();
+    rmSync(socket, { force: true });
     process.exit(code ?? (signal ? 1 : 0));
   });
   createInterface({ input: child.stderr }).on('line', (line) => {
@@ -46,7 +48,6 @@ if (process.argv[2] === '--inner') {
       process.stderr.write(`${line}\n`);
       return;
     }
-    const socket = `/tmp/tp-firefox-${process.pid}.sock`;
     inner = spawn('ip', ['netns', 'exec', ns, process.execPath, new URL(import.meta.url).pathname, '--inner', socket, found[1]],
       { stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: inner.stdout }).once('line', () => {

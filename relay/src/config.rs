@@ -85,6 +85,26 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_TURN_LISTEN")]
     pub turn_listen: Option<SocketAddr>,
 
+    /// Address for TURN over TLS (browsers' `turns:`), for networks that let only HTTPS out:
+    /// port 443 on an address of its own, or behind a TLS-passthrough proxy (docs/deploy.md).
+    /// Needs `--tls-cert`, `--tls-key` and `--turn-tls-name`.
+    #[arg(long, env = "TREFFPUNKT_TURN_TLS_LISTEN", requires_all = ["tls_cert", "tls_key", "turn_tls_name"])]
+    pub turn_tls_listen: Option<SocketAddr>,
+
+    /// The host name (or IP) in the certificate under which browsers reach TURN over TLS, and
+    /// the port if it differs from `--turn-tls-listen`'s (a proxy in front): `turn.example.org`
+    /// or `turn.example.org:443`.
+    #[arg(long, env = "TREFFPUNKT_TURN_TLS_NAME")]
+    pub turn_tls_name: Option<String>,
+
+    /// The relay's TLS certificate chain (PEM, leaf first).
+    #[arg(long, env = "TREFFPUNKT_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, env = "TREFFPUNKT_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
     /// UDP ports for TURN's relayed addresses, `FIRST-LAST`; open them in the firewall.
     #[arg(long, env = "TREFFPUNKT_TURN_RELAY_PORTS", default_value = "49152-65535",
           value_parser = parse_port_range)]
@@ -144,6 +164,17 @@ impl Config {
         self.turn_listen.unwrap_or_else(|| SocketAddr::new(self.media_bind().ip(), 0))
     }
 
+    /// Host and port for `turns:` URLs: `--turn-tls-name`, with the port TURN over TLS is bound
+    /// to unless the name carries one.
+    pub fn turn_tls_host(&self, bound_port: u16) -> Option<String> {
+        let name = self.turn_tls_name.as_deref()?;
+        let has_port = match name.strip_prefix('[') {
+            Some(v6) => v6.contains("]:"),
+            None => name.split_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()),
+        };
+        Some(if has_port { name.to_owned() } else { format!("{name}:{bound_port}") })
+    }
+
     /// How long a broken connection's seat is kept.
     pub fn resume_grace(&self) -> Duration {
         Duration::from_secs(self.resume_grace_secs)
@@ -156,6 +187,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -166,5 +198,23 @@ mod tests {
         for bad in ["", "4000", "5000-4000", "0-10", "1-70000", "a-b"] {
             assert!(parse_port_range(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn turns_urls_name_the_certificates_host_and_the_port() {
+        let config = |args: &[&str]| Config::try_parse_from([&["relay"], args].concat());
+        let tls =
+            ["--tls-cert", "c.pem", "--tls-key", "k.pem", "--turn-tls-listen", "192.0.2.1:5349"];
+        let host = |name: &str| {
+            config(&[&tls[..], &["--turn-tls-name", name]].concat()).unwrap().turn_tls_host(5349)
+        };
+        assert_eq!(host("turn.example.org").as_deref(), Some("turn.example.org:5349"));
+        assert_eq!(host("turn.example.org:443").as_deref(), Some("turn.example.org:443"));
+        assert_eq!(host("[2001:db8::1]").as_deref(), Some("[2001:db8::1]:5349"));
+        assert_eq!(host("[2001:db8::1]:443").as_deref(), Some("[2001:db8::1]:443"));
+        // TURN over TLS needs a certificate, its key and the name browsers check it against.
+        assert!(config(&["--turn-tls-listen", "192.0.2.1:5349"]).is_err());
+        assert!(config(&tls).is_err());
+        assert_eq!(config(&[]).unwrap().turn_tls_host(5349), None);
     }
 }

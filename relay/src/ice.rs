@@ -38,6 +38,14 @@ impl IceServers {
         self
     }
 
+    /// Adds TURN over TLS at `host` (the name in the relay's certificate, and the port).
+    pub fn with_own_turns(mut self, host: &str) -> Self {
+        if let Some((urls, _)) = self.own.as_mut() {
+            urls.push(format!("turns:{host}?transport=tcp"));
+        }
+        self
+    }
+
     /// The list for participant `id`.
     pub fn for_participant(&self, id: ParticipantId) -> Vec<IceServer> {
         let mut servers = Vec::with_capacity(self.configured.len() + 1);
@@ -74,7 +82,8 @@ mod tests {
             username: None,
             credential: None,
         }])
-        .with_own_turn("203.0.113.1:3478".parse().unwrap(), credentials.clone());
+        .with_own_turn("203.0.113.1:3478".parse().unwrap(), credentials.clone())
+        .with_own_turns("turn.example.org:443");
         let anna = ice.for_participant(ParticipantId(1));
         let ben = ice.for_participant(ParticipantId(2));
         assert_eq!(
@@ -82,7 +91,8 @@ mod tests {
             [
                 "stun:203.0.113.1:3478",
                 "turn:203.0.113.1:3478?transport=udp",
-                "turn:203.0.113.1:3478?transport=tcp"
+                "turn:203.0.113.1:3478?transport=tcp",
+                "turns:turn.example.org:443?transport=tcp"
             ]
         );
         assert_eq!(anna[1].urls, ["turns:turn.example.org:443"]);

@@ -12,6 +12,7 @@ pub mod rooms;
 mod server;
 pub mod session;
 pub mod sfu;
+pub mod tls;
 pub mod turn;
 
 pub use config::Config;

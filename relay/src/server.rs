@@ -90,6 +90,25 @@ fn turn_credentials(config: &Config) -> std::io::Result<Credentials> {
     Ok(Credentials::new(secret, TURN_CREDENTIAL_TTL, crypto))
 }
 
+/// Starts TURN over TLS on `listen` with the operator's certificate; returns the bound port.
+async fn turn_over_tls(
+    config: &Config,
+    listen: SocketAddr,
+    clients: crate::turn::io::TurnClients,
+) -> std::io::Result<u16> {
+    let (Some(cert), Some(key)) = (config.tls_cert.as_deref(), config.tls_key.as_deref()) else {
+        return Err(std::io::Error::other("TURN over TLS needs --tls-cert and --tls-key"));
+    };
+    let tls = crate::tls::server_config(cert, key).map_err(std::io::Error::other)?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen for TURN over TLS on {listen}: {e}"))
+    })?;
+    let bound = listener.local_addr()?;
+    tracing::info!(%bound, "TURN over TLS ready");
+    tokio::spawn(crate::turn::io::accept_tls(listener, tls.into(), clients));
+    Ok(bound.port())
+}
+
 /// Runs the relay on `listener` until `shutdown` completes, then closes every connection with a
 /// goodbye and returns.
 pub async fn run(
@@ -124,6 +143,13 @@ pub async fn run(
     let mut ice = IceServers::configured(config.ice_server_list());
     if let (Some(turn), Some(address)) = (turn, media.as_ref().and_then(|(h, _)| h.turn_address)) {
         ice = ice.with_own_turn(address, turn.credentials);
+        let clients = media.as_ref().and_then(|(h, _)| h.turn_clients.clone());
+        if let (Some(listen), Some(clients)) = (config.turn_tls_listen, clients) {
+            let port = turn_over_tls(&config, listen, clients).await?;
+            if let Some(host) = config.turn_tls_host(port) {
+                ice = ice.with_own_turns(&host);
+            }
+        }
     }
     let rooms = Rooms::new(
         RoomLimits {

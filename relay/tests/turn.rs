@@ -1,11 +1,11 @@
 //! The relay's own TURN server over real sockets, with the credentials `welcome` hands out and an
-//! independent client (webrtc-rs's `rtc-turn`): over UDP and over TCP on the media port.
+//! independent client (webrtc-rs's `rtc-turn`): over UDP, TCP and TLS.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::BytesMut;
 use common::TestRelay;
@@ -43,6 +43,29 @@ async fn anna_credentials(relay: &TestRelay) -> (SocketAddr, String, String, Vec
 enum Wire {
     Udp(UdpSocket),
     Tcp(TcpStream, Vec<u8>),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>, Vec<u8>),
+}
+
+/// Which way a session talks to the TURN server.
+enum Via {
+    Udp,
+    Tcp,
+    /// TLS, trusting this configuration's roots, checking the certificate for `name`.
+    Tls(Arc<rustls::ClientConfig>, &'static str),
+}
+
+/// Reads one STUN message or ChannelData frame from a byte stream.
+async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin), pending: &mut Vec<u8>) -> Vec<u8> {
+    loop {
+        if let relay::turn::framing::Frame::Complete(n) = relay::turn::framing::next_frame(pending)
+        {
+            return pending.drain(..n).collect();
+        }
+        let mut chunk = vec![0u8; 4096];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "the relay closed the connection");
+        pending.extend_from_slice(&chunk[..n]);
+    }
 }
 
 impl Wire {
@@ -52,6 +75,7 @@ impl Wire {
                 socket.send_to(data, to).await.unwrap();
             }
             Wire::Tcp(stream, _) => stream.write_all(data).await.unwrap(),
+            Wire::Tls(stream, _) => stream.write_all(data).await.unwrap(),
         }
     }
 
@@ -63,17 +87,8 @@ impl Wire {
                 buffer.truncate(n);
                 buffer
             }
-            Wire::Tcp(stream, pending) => loop {
-                if let relay::turn::framing::Frame::Complete(n) =
-                    relay::turn::framing::next_frame(pending)
-                {
-                    return pending.drain(..n).collect();
-                }
-                let mut chunk = vec![0u8; 4096];
-                let n = stream.read(&mut chunk).await.unwrap();
-                assert!(n > 0, "the relay closed the TCP connection");
-                pending.extend_from_slice(&chunk[..n]);
-            },
+            Wire::Tcp(stream, pending) => read_frame(stream, pending).await,
+            Wire::Tls(stream, pending) => read_frame(stream.as_mut(), pending).await,
         }
     }
 }
@@ -87,15 +102,28 @@ struct Session {
 }
 
 impl Session {
-    async fn open(server: SocketAddr, username: &str, password: &str, tcp: bool) -> Self {
-        let (wire, local, protocol) = if tcp {
-            let stream = TcpStream::connect(server).await.unwrap();
-            let local = stream.local_addr().unwrap();
-            (Wire::Tcp(stream, Vec::new()), local, TransportProtocol::TCP)
-        } else {
-            let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-            let local = socket.local_addr().unwrap();
-            (Wire::Udp(socket), local, TransportProtocol::UDP)
+    async fn open(server: SocketAddr, username: &str, password: &str, via: Via) -> Self {
+        let (wire, local, protocol) = match via {
+            Via::Tcp => {
+                let stream = TcpStream::connect(server).await.unwrap();
+                let local = stream.local_addr().unwrap();
+                (Wire::Tcp(stream, Vec::new()), local, TransportProtocol::TCP)
+            }
+            Via::Tls(config, name) => {
+                let stream = TcpStream::connect(server).await.unwrap();
+                let local = stream.local_addr().unwrap();
+                let name = rustls::pki_types::ServerName::try_from(name).unwrap();
+                let tls = tokio_rustls::TlsConnector::from(config)
+                    .connect(name, stream)
+                    .await
+                    .expect("a TLS handshake with the relay's certificate");
+                (Wire::Tls(Box::new(tls), Vec::new()), local, TransportProtocol::TCP)
+            }
+            Via::Udp => {
+                let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                let local = socket.local_addr().unwrap();
+                (Wire::Udp(socket), local, TransportProtocol::UDP)
+            }
         };
         let client = TurnClient::new(
             ClientConfig {
@@ -168,10 +196,16 @@ impl Session {
 }
 
 /// Allocates, permits a peer socket, and sends a datagram each way through the relay.
-async fn relays_both_ways(tcp: bool) {
+async fn relays_both_ways(via: Via) {
     let relay = TestRelay::start(|c| c.turn_relay_ports = 41000..=41999).await;
     let (server, username, password, _) = anna_credentials(&relay).await;
-    let mut anna = Session::open(server, &username, &password, tcp).await;
+    let anna = Session::open(server, &username, &password, via).await;
+    exchange(anna, server).await;
+    relay.shutdown().await.unwrap();
+}
+
+/// Allocates on `server`, permits a peer socket, and sends a datagram each way.
+async fn exchange(mut anna: Session, server: SocketAddr) {
     let relayed = anna.allocate().await.expect("an allocation");
     assert_eq!(relayed.ip(), server.ip(), "the relayed address is on the relay's address");
     assert!((41000..=41999).contains(&relayed.port()), "a port of --turn-relay-ports: {relayed}");
@@ -200,7 +234,6 @@ async fn relays_both_ways(tcp: bool) {
         })
         .await;
     assert_eq!((source, data), (peer_addr, b"to anna".to_vec()));
-    relay.shutdown().await.unwrap();
 }
 
 #[tokio::test]
@@ -221,19 +254,19 @@ async fn welcome_names_the_relays_own_stun_and_turn() {
 
 #[tokio::test]
 async fn turn_over_udp_relays_both_ways() {
-    relays_both_ways(false).await;
+    relays_both_ways(Via::Udp).await;
 }
 
 #[tokio::test]
 async fn turn_over_tcp_relays_both_ways() {
-    relays_both_ways(true).await;
+    relays_both_ways(Via::Tcp).await;
 }
 
 #[tokio::test]
 async fn a_binding_request_on_the_media_port_gets_the_public_address() {
     let relay = TestRelay::start(|_| {}).await;
     let (server, username, password, _) = anna_credentials(&relay).await;
-    let mut anna = Session::open(server, &username, &password, false).await;
+    let mut anna = Session::open(server, &username, &password, Via::Udp).await;
     anna.client.send_binding_request(std::time::Instant::now()).unwrap();
     let mapped = anna
         .until(|e| match e {
@@ -251,12 +284,12 @@ async fn edited_or_foreign_credentials_get_no_allocation() {
     let (server, username, password, _) = anna_credentials(&relay).await;
     // A longer life, signed with the old password.
     let longer = format!("9{username}");
-    let mut forged = Session::open(server, &longer, &password, false).await;
+    let mut forged = Session::open(server, &longer, &password, Via::Udp).await;
     assert!(forged.allocate().await.is_err());
     // Credentials from another relay (another secret).
     let other = TestRelay::start(|_| {}).await;
     let (_, other_user, other_password, _) = anna_credentials(&other).await;
-    let mut foreign = Session::open(server, &other_user, &other_password, true).await;
+    let mut foreign = Session::open(server, &other_user, &other_password, Via::Tcp).await;
     assert!(foreign.allocate().await.is_err());
     relay.shutdown().await.unwrap();
     other.shutdown().await.unwrap();
@@ -268,7 +301,7 @@ async fn a_shared_secret_lets_credentials_work_on_another_relay() {
     let other = TestRelay::start(|c| c.turn_secret = Some("town".into())).await;
     let (server, _, _, _) = anna_credentials(&relay).await;
     let (_, username, password, _) = anna_credentials(&other).await;
-    let mut anna = Session::open(server, &username, &password, false).await;
+    let mut anna = Session::open(server, &username, &password, Via::Udp).await;
     assert!(anna.allocate().await.is_ok());
     relay.shutdown().await.unwrap();
     other.shutdown().await.unwrap();
@@ -283,7 +316,82 @@ async fn junk_on_the_turn_tcp_port_is_cut_off_and_harms_nobody() {
     let mut buffer = [0u8; 16];
     let read = timeout(Duration::from_secs(5), junk.read(&mut buffer)).await.expect("closed");
     assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
-    let mut anna = Session::open(server, &username, &password, true).await;
+    let mut anna = Session::open(server, &username, &password, Via::Tcp).await;
     assert!(anna.allocate().await.is_ok());
     relay.shutdown().await.unwrap();
+}
+
+/// A certificate for `localhost` made for the test, written where the relay reads it, and a TLS
+/// client configuration that trusts it (as a browser trusts a town's certificate).
+fn test_certificate(dir_name: &str) -> (std::path::PathBuf, Arc<rustls::ClientConfig>) {
+    let dir = std::env::temp_dir().join(format!("tp-turns-{dir_name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::write(dir.join("cert.pem"), made.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), made.signing_key.serialize_pem()).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(made.cert.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    (dir, Arc::new(client))
+}
+
+async fn relay_with_turns(dir: &std::path::Path) -> TestRelay {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    TestRelay::start(move |c| {
+        c.turn_relay_ports = 41000..=41999;
+        c.tls_cert = Some(cert);
+        c.tls_key = Some(key);
+        c.turn_tls_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.turn_tls_name = Some("localhost".into());
+    })
+    .await
+}
+
+/// The `turns:` URL in Anna's `welcome`, as the address it is bound to.
+fn turns_address(urls: &[String]) -> SocketAddr {
+    let turns = urls.iter().find(|u| u.starts_with("turns:")).expect("a turns: URL");
+    let host = turns.trim_start_matches("turns:").trim_end_matches("?transport=tcp");
+    let port = host.strip_prefix("localhost:").expect("the certificate's name").parse().unwrap();
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+#[tokio::test]
+async fn turn_over_tls_relays_both_ways_under_the_certificates_name() {
+    let (dir, client) = test_certificate("relays");
+    let relay = relay_with_turns(&dir).await;
+    let (_, username, password, urls) = anna_credentials(&relay).await;
+    let server = turns_address(&urls);
+    let anna = Session::open(server, &username, &password, Via::Tls(client, "localhost")).await;
+    exchange(anna, server).await;
+    relay.shutdown().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn the_tls_port_speaks_only_tls() {
+    let (dir, client) = test_certificate("plain");
+    let relay = relay_with_turns(&dir).await;
+    let (_, username, password, urls) = anna_credentials(&relay).await;
+    let server = turns_address(&urls);
+    // A plain TURN request where TLS is expected ends the connection; nothing is allocated.
+    let mut plain = Session::open(server, &username, &password, Via::Tcp).await;
+    plain.client.allocate(std::time::Instant::now()).unwrap();
+    plain.flush().await;
+    let Wire::Tcp(stream, _) = &mut plain.wire else { unreachable!() };
+    let mut reply = Vec::new();
+    let read = timeout(Duration::from_secs(5), stream.read_to_end(&mut reply)).await;
+    assert!(read.is_ok(), "the relay closed the connection");
+    // At most a TLS alert record (content type 21), never a TURN answer.
+    assert!(reply.is_empty() || reply[0] == 21, "the relay answered in plain text: {reply:?}");
+    // TURN over TLS still works.
+    let mut anna = Session::open(server, &username, &password, Via::Tls(client, "localhost")).await;
+    anna.allocate().await.expect("an allocation over TLS");
+    relay.shutdown().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
 }

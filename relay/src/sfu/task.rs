@@ -23,7 +23,7 @@ use super::{
 };
 use crate::turn::{
     Limits as TurnLimits, TurnServer,
-    io::{Event as TurnEvent, TurnIo},
+    io::{Event as TurnEvent, TurnClients, TurnIo},
 };
 
 /// What the media loop reports about itself, readable from anywhere.
@@ -80,6 +80,8 @@ pub struct MediaHandle {
     pub address: SocketAddr,
     /// The TURN port's address as announced to browsers, when TURN runs.
     pub turn_address: Option<SocketAddr>,
+    /// The way in for TURN clients over TLS (accepted on the signalling runtime).
+    pub turn_clients: Option<TurnClients>,
     /// Counters, updated by the loop.
     pub stats: Arc<MediaStats>,
 }
@@ -134,20 +136,25 @@ pub async fn spawn(
     let stats = Arc::new(MediaStats::default());
     let published = stats.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    // The TURN shell's sockets and tasks belong to the media runtime; they start running with it.
+    let turn = {
+        let _media_runtime = runtime.enter();
+        turn.and_then(|t| {
+            let socket = UdpSocket::from_std(t.udp)
+                .map_err(|e| warn!("the TURN port cannot be used: {e}"))
+                .ok()?;
+            let io = TurnIo::new(t.server, socket, t.udp_bound.ip(), t.relay_ports);
+            match t.tcp.map(tokio::net::TcpListener::from_std).transpose() {
+                Ok(Some(listener)) => io.listen_tcp(listener),
+                Ok(None) => {}
+                Err(e) => warn!("TURN over TCP cannot be used: {e}"),
+            }
+            Some(io)
+        })
+    };
+    let turn_clients = turn.as_ref().map(TurnIo::clients);
     std::thread::Builder::new().name("media".into()).spawn(move || {
         runtime.block_on(async move {
-            let turn = turn.and_then(|t| {
-                let socket = UdpSocket::from_std(t.udp)
-                    .map_err(|e| warn!("the TURN port cannot be used: {e}"))
-                    .ok()?;
-                let io = TurnIo::new(t.server, socket, t.udp_bound.ip(), t.relay_ports);
-                match t.tcp.map(tokio::net::TcpListener::from_std).transpose() {
-                    Ok(Some(listener)) => io.listen_tcp(listener),
-                    Ok(None) => {}
-                    Err(e) => warn!("TURN over TCP cannot be used: {e}"),
-                }
-                Some(io)
-            });
             match UdpSocket::from_std(socket) {
                 Ok(socket) => {
                     media_loop(socket, sfu, turn, command_rx, signals, published, shutdown).await
@@ -156,7 +163,7 @@ pub async fn spawn(
             }
         });
     })?;
-    Ok((MediaHandle { commands, address, turn_address, stats }, signal_rx))
+    Ok((MediaHandle { commands, address, turn_address, turn_clients, stats }, signal_rx))
 }
 
 /// The TURN server and its bound ports, ready for the media thread.

@@ -14,11 +14,12 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::{TcpListener, TcpStream, UdpSocket},
     sync::mpsc,
     task::JoinHandle,
 };
+use tokio_rustls::TlsAcceptor;
 use tracing::{debug, warn};
 
 use super::{
@@ -39,6 +40,8 @@ const EVENT_QUEUE: usize = 4096;
 const RELAYED_BUFFER: usize = 1 << 20;
 /// Ports tried for one relayed socket before the allocation fails (the range is full).
 const BIND_ATTEMPTS: u32 = 64;
+/// How long a TLS client may take to finish its handshake.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 /// How often allocations, permissions and channels are checked for expiry.
 const TICK: Duration = Duration::from_secs(1);
 
@@ -95,6 +98,8 @@ pub struct TurnIo {
     relays: HashMap<SocketAddr, Relayed>,
     tcp: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>>,
     events_tx: mpsc::Sender<Event>,
+    /// TCP and TLS clients connected.
+    open: Arc<AtomicUsize>,
     /// Events for the media loop to pass to [`TurnIo::handle`].
     pub events: mpsc::Receiver<Event>,
     /// Where relayed sockets bind.
@@ -123,6 +128,7 @@ impl TurnIo {
             relays: HashMap::new(),
             tcp: HashMap::new(),
             events_tx,
+            open: Arc::new(AtomicUsize::new(0)),
             events,
             bind_ip,
             cursor: std::process::id(),
@@ -133,8 +139,16 @@ impl TurnIo {
 
     /// Accepts TURN-over-TCP clients on `listener` (call from inside the media runtime).
     pub fn listen_tcp(&self, listener: TcpListener) {
-        let events = self.events_tx.clone();
-        tokio::spawn(accept(listener, events));
+        tokio::spawn(accept(listener, self.clients()));
+    }
+
+    /// The way in for TCP and TLS clients (see [`accept_tls`]).
+    pub fn clients(&self) -> TurnClients {
+        TurnClients {
+            events: self.events_tx.clone(),
+            open: self.open.clone(),
+            max: MAX_TCP_CLIENTS,
+        }
     }
 
     /// An event from the sockets.
@@ -269,35 +283,103 @@ async fn read_relayed(socket: Arc<UdpSocket>, local: SocketAddr, events: mpsc::S
     }
 }
 
-async fn accept(listener: TcpListener, events: mpsc::Sender<Event>) {
-    let open = Arc::new(AtomicUsize::new(0));
+/// The way in for TURN clients on TCP and TLS: where their messages go, and how many are
+/// connected (one limit for both). Cheap to clone; usable from any runtime.
+#[derive(Debug, Clone)]
+pub struct TurnClients {
+    events: mpsc::Sender<Event>,
+    open: Arc<AtomicUsize>,
+    /// At most this many at once ([`MAX_TCP_CLIENTS`]).
+    max: usize,
+}
+
+/// A connected client's place under [`MAX_TCP_CLIENTS`], given back when dropped.
+struct Admitted(Arc<AtomicUsize>);
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl TurnClients {
+    /// A place for one more client, unless [`MAX_TCP_CLIENTS`] are connected.
+    fn admit(&self) -> Option<Admitted> {
+        let admitted = self.open.fetch_add(1, Ordering::Relaxed) < self.max;
+        let place = Admitted(self.open.clone());
+        admitted.then_some(place)
+    }
+
+    /// How many TCP and TLS clients are connected (or shaking hands).
+    pub fn connected(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
+/// The next connection on `listener` (`what` names it in warnings); a failed accept (out of
+/// file descriptors, say) is retried after a moment.
+async fn next_connection(listener: &TcpListener, what: &str) -> (TcpStream, SocketAddr) {
     loop {
-        let (stream, addr) = match listener.accept().await {
-            Ok(accepted) => accepted,
+        match listener.accept().await {
+            Ok(accepted) => return accepted,
             Err(e) => {
-                warn!("TURN over TCP: accept failed: {e}");
+                warn!("{what}: accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
             }
-        };
-        if open.load(Ordering::Relaxed) >= MAX_TCP_CLIENTS {
+        }
+    }
+}
+
+async fn accept(listener: TcpListener, clients: TurnClients) {
+    loop {
+        let (stream, addr) = next_connection(&listener, "TURN over TCP").await;
+        let Some(place) = clients.admit() else {
             debug!(%addr, "TURN over TCP: too many clients, turned away");
             continue;
-        }
-        open.fetch_add(1, Ordering::Relaxed);
-        let (events, open) = (events.clone(), open.clone());
+        };
+        let events = clients.events.clone();
         tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
             serve(stream, addr, &events).await;
             let _ = events.send(Event::TcpClosed { addr }).await;
-            open.fetch_sub(1, Ordering::Relaxed);
+            drop(place);
         });
     }
 }
 
-/// One TURN-over-TCP client: cuts its stream into messages and writes what the server answers.
-async fn serve(stream: TcpStream, addr: SocketAddr, events: &mpsc::Sender<Event>) {
-    let _ = stream.set_nodelay(true);
-    let (mut reader, mut writer) = stream.into_split();
+/// Accepts TURN-over-TLS clients (`turns:` URLs) on `listener`: the same protocol as TURN over
+/// TCP, inside TLS. Runs on the signalling runtime, so that handshakes and decryption never take
+/// time from the media loop; whole messages reach it through `clients`.
+pub async fn accept_tls(listener: TcpListener, acceptor: TlsAcceptor, clients: TurnClients) {
+    loop {
+        let (stream, addr) = next_connection(&listener, "TURN over TLS").await;
+        let Some(place) = clients.admit() else {
+            debug!(%addr, "TURN over TLS: too many clients, turned away");
+            continue;
+        };
+        let (acceptor, events) = (acceptor.clone(), clients.events.clone());
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            match tokio::time::timeout(TLS_HANDSHAKE, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => {
+                    serve(tls, addr, &events).await;
+                    let _ = events.send(Event::TcpClosed { addr }).await;
+                }
+                Ok(Err(e)) => debug!(%addr, "TURN over TLS: handshake failed: {e}"),
+                Err(_) => debug!(%addr, "TURN over TLS: no handshake within {TLS_HANDSHAKE:?}"),
+            }
+            drop(place);
+        });
+    }
+}
+
+/// One TURN-over-TCP (or TLS) client: cuts its stream into messages and writes what the server
+/// answers.
+async fn serve<S>(stream: S, addr: SocketAddr, events: &mpsc::Sender<Event>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let (writer_tx, mut writer_rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
     if events.send(Event::TcpOpened { addr, writer: writer_tx }).await.is_err() {
         return;
@@ -334,4 +416,28 @@ async fn serve(stream: TcpStream, addr: SocketAddr, events: &mpsc::Sender<Event>
         }
     }
     writing.abort();
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_and_tls_clients_beyond_the_limit_are_turned_away_until_one_leaves() {
+        let (events, _rx) = mpsc::channel(1);
+        let clients = TurnClients { events, open: Arc::new(AtomicUsize::new(0)), max: 3 };
+        let tls = clients.clone();
+        let mut places: Vec<Admitted> = (0..3).map(|_| clients.admit().unwrap()).collect();
+        assert!(clients.admit().is_none(), "a fourth over TCP");
+        assert!(tls.admit().is_none(), "a fourth over TLS (one limit for both)");
+        for _ in 0..1_000 {
+            assert!(tls.admit().is_none());
+        }
+        assert_eq!(clients.connected(), 3, "refused clients hold no place");
+        places.pop();
+        assert_eq!(clients.connected(), 2);
+        places.push(tls.admit().expect("a place again once one left"));
+        assert_eq!(clients.connected(), 3);
+    }
 }
