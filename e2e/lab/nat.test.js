@@ -308,20 +308,18 @@ describe('the relay restarts during a call (Chromium, Firefox)', { timeout: 240_
   });
 });
 
-/** Decoded video frames and received/concealed audio samples, summed over the page's
- * connections (what a person sees and hears, as counters). */
+/** Decoded video frames and received/concealed audio samples of each inbound stream of the
+ * page (what a person sees and hears, as counters), keyed by connection and SSRC. */
 function mediaCounters(tab) {
   return tab.evaluate(async () => {
-    const out = { frames: 0, samples: 0, concealed: 0 };
-    for (const pc of window.__pcs ?? []) {
+    const out = {};
+    for (const [i, pc] of (window.__pcs ?? []).entries()) {
       if (pc.connectionState === 'closed') continue;
       (await pc.getStats()).forEach((s) => {
         if (s.type !== 'inbound-rtp') return;
-        if (s.kind === 'video') out.frames += s.framesDecoded ?? 0;
-        if (s.kind === 'audio') {
-          out.samples += s.totalSamplesReceived ?? 0;
-          out.concealed += s.concealedSamples ?? 0;
-        }
+        out[`${i}/${s.ssrc}`] = s.kind === 'video'
+          ? { frames: s.framesDecoded ?? 0 }
+          : { samples: s.totalSamplesReceived ?? 0, concealed: s.concealedSamples ?? 0 };
       });
     }
     return out;
@@ -329,23 +327,39 @@ function mediaCounters(tab) {
 }
 
 /** Watches `tab` for `ms`: the longest time without a new decoded frame, and the share of audio
- * samples the browser had to make up (loss not repaired by FEC or retransmission). */
+ * samples the browser had to make up (loss not repaired by FEC or retransmission).
+ *
+ * Counts each stream's progress poll by poll. Firefox sometimes starts a stream's counters
+ * again from 0 under loss (same connection, same SSRC: framesDecoded 398, then 0, then on
+ * upwards), and a stream can miss from one report; a counter that went back counts from 0, and
+ * a missing one keeps its last value, so neither reads as lost media. */
 async function watchMedia(tab, ms) {
-  const first = await mediaCounters(tab);
-  let last = first;
+  const totals = { frames: 0, samples: 0, concealed: 0 };
+  let last = await mediaCounters(tab);
+  let restarts = 0;
   let lastNewFrame = Date.now();
   let longestStall = 0;
   const end = Date.now() + ms;
   while (Date.now() < end) {
     await sleep(250);
     const now = await mediaCounters(tab);
-    if (now.frames > last.frames) lastNewFrame = Date.now();
+    let newFrames = 0;
+    for (const [key, counters] of Object.entries(now)) {
+      const before = last[key] ?? {};
+      for (const [name, value] of Object.entries(counters)) {
+        const previous = before[name] ?? 0;
+        if (value < previous) restarts += 1;
+        const grown = value >= previous ? value - previous : value;
+        totals[name] += grown;
+        if (name === 'frames') newFrames += grown;
+      }
+    }
+    if (newFrames > 0) lastNewFrame = Date.now();
     longestStall = Math.max(longestStall, Date.now() - lastNewFrame);
-    last = now;
+    last = { ...last, ...now };
   }
-  const samples = last.samples - first.samples;
-  const concealed = (last.concealed - first.concealed) / Math.max(1, samples);
-  return { longestStall, concealed, frames: last.frames - first.frames, samples };
+  const concealed = totals.concealed / Math.max(1, totals.samples);
+  return { longestStall, concealed, frames: totals.frames, samples: totals.samples, counterRestarts: restarts };
 }
 
 describe('a lossy home link: 5 % of UDP packets lost both ways (Chromium, Firefox)', { timeout: 240_000 }, () => {
