@@ -48,6 +48,10 @@ pub enum PeerEvent {
 enum Input {
     NegotiationNeeded,
     Signal(Signal),
+    /// Restart ICE (the connection failed).
+    RestartIce,
+    /// Time passed (checks for offers that got no answer).
+    Tick,
 }
 
 /// A peer connection and everything needed to drive it.
@@ -65,7 +69,7 @@ pub struct Peer {
     /// Perfect negotiation.
     negotiator: RefCell<Negotiator>,
     /// Events waiting to be processed.
-    queue: RefCell<VecDeque<Input>>,
+    queue: RefCell<VecDeque<(Input, f64)>>,
     /// Whether a task is draining the queue.
     draining: Cell<bool>,
     /// Our camera and microphone, shared with the call.
@@ -430,8 +434,13 @@ impl Peer {
     }
 
     /// Starts an ICE restart (after the connection failed).
-    pub fn restart_ice(&self) {
-        js::restart_ice(&self.pc);
+    pub fn restart_ice(self: &Rc<Self>) {
+        self.push(Input::RestartIce);
+    }
+
+    /// Lets the negotiation notice time passing (an offer that got no answer is made again).
+    pub fn tick(self: &Rc<Self>) {
+        self.push(Input::Tick);
     }
 
     /// Closes the connection and releases its handlers.
@@ -468,7 +477,7 @@ impl Peer {
     }
 
     fn push(self: &Rc<Self>, input: Input) {
-        self.queue.borrow_mut().push_back(input);
+        self.queue.borrow_mut().push_back((input, js_sys::Date::now()));
         if self.draining.replace(true) {
             return;
         }
@@ -476,7 +485,11 @@ impl Peer {
         leptos::task::spawn_local(async move {
             loop {
                 let next = peer.queue.borrow_mut().pop_front();
-                let Some(input) = next else { break };
+                let Some((input, queued_at)) = next else { break };
+                let waited = js_sys::Date::now() - queued_at;
+                if waited > 2000.0 {
+                    js::warn(&format!("a negotiation event waited {waited:.0} ms in the queue"));
+                }
                 let commands = match input {
                     Input::NegotiationNeeded => {
                         let state = peer.signaling_state();
@@ -485,6 +498,16 @@ impl Peer {
                     Input::Signal(signal) => {
                         let state = peer.signaling_state();
                         peer.negotiator.borrow_mut().on_signal(signal, state)
+                    }
+                    Input::RestartIce => peer.negotiator.borrow_mut().restart_ice(),
+                    Input::Tick => {
+                        let state = peer.signaling_state();
+                        let slow =
+                            peer.negotiator.borrow_mut().slow_answer(js_sys::Date::now(), state);
+                        if let Some(ms) = slow {
+                            js::warn(&format!("no answer to our offer for {:.0} s", ms / 1000.0));
+                        }
+                        Vec::new()
                     }
                 };
                 peer.execute(commands).await;
@@ -504,12 +527,15 @@ impl Peer {
 
     async fn execute(&self, commands: Vec<Command>) {
         let mut pending: VecDeque<Command> = commands.into();
+        // When answering an offer: when it began, and each step's end (for slow answers).
+        let mut answering: Vec<f64> = Vec::new();
         while let Some(command) = pending.pop_front() {
             let more = match command {
                 Command::Send(signal) => {
                     let answered = matches!(signal, Signal::Answer { .. });
                     (self.sink)(self.id, PeerEvent::Send(signal));
                     if answered {
+                        report_slow_answer(&answering);
                         // The answering side shares its screen (if it does) in a negotiation
                         // of its own, once the first one is done.
                         self.share_screen_if_sharing();
@@ -517,11 +543,16 @@ impl Peer {
                     Vec::new()
                 }
                 Command::SetLocalDescription => {
-                    match JsFuture::from(js::set_local_description(&self.pc)).await {
+                    let done = JsFuture::from(js::set_local_description(&self.pc)).await;
+                    if !answering.is_empty() {
+                        answering.push(js_sys::Date::now());
+                    }
+                    match done {
                         Ok(_) => match self.local_description() {
-                            Some(description) => {
-                                self.negotiator.borrow_mut().on_local_description_set(description)
-                            }
+                            Some(description) => self
+                                .negotiator
+                                .borrow_mut()
+                                .on_local_description_set(description, js_sys::Date::now()),
                             None => Vec::new(),
                         },
                         Err(e) => {
@@ -539,10 +570,15 @@ impl Peer {
                     };
                     let init = RtcSessionDescriptionInit::new(kind);
                     init.set_sdp(sdp);
+                    if was_offer {
+                        answering = vec![js_sys::Date::now()];
+                    }
                     match JsFuture::from(self.pc.set_remote_description(&init)).await {
                         Ok(_) => {
                             if was_offer {
+                                answering.push(js_sys::Date::now());
                                 self.attach_to_offered_transceivers().await;
+                                answering.push(js_sys::Date::now());
                             }
                             self.negotiator.borrow_mut().on_remote_description_set(was_offer)
                         }
@@ -553,7 +589,7 @@ impl Peer {
                     }
                 }
                 Command::RestartIce => {
-                    self.restart_ice();
+                    js::restart_ice(&self.pc);
                     Vec::new()
                 }
                 Command::AddCandidate(candidate) => {
@@ -585,6 +621,22 @@ impl Peer {
             RtcSdpType::Answer => Some(Description::Answer(description.sdp())),
             _ => None,
         }
+    }
+}
+
+/// Warns when answering an offer took over two seconds, with the time of each step
+/// (`steps`: start, then the ends of setRemoteDescription, attaching tracks, setLocalDescription).
+fn report_slow_answer(steps: &[f64]) {
+    if let [start, remote, attached, local, ..] = steps
+        && local - start > 2000.0
+    {
+        js::warn(&format!(
+            "answering took {:.0} ms: setRemoteDescription {:.0} ms, attaching tracks {:.0} ms, setLocalDescription {:.0} ms",
+            local - start,
+            remote - start,
+            attached - remote,
+            local - attached
+        ));
     }
 }
 

@@ -10,6 +10,11 @@
 
 use std::collections::VecDeque;
 
+/// An offer of ours that waits this long for its answer is reported (once). Nothing is taken
+/// back: a browser under load has been seen to answer after 12 s, and an answer that arrives
+/// after its offer was withdrawn would be applied to the next one.
+pub const SLOW_ANSWER_MS: f64 = 10_000.0;
+
 use protocol::{IceCandidate, Signal};
 
 /// `RTCPeerConnection.signalingState`.
@@ -63,8 +68,8 @@ pub enum Command {
     AddCandidate(IceCandidate),
     /// Send this to the other participant through the relay.
     Send(Signal),
-    /// Call `restartIce()`: the other side asked for it (the browser then fires
-    /// `negotiationneeded` and offers with new ICE credentials).
+    /// Call `restartIce()`: the other side asked for it, or the connection failed (the browser
+    /// then fires `negotiationneeded` and offers with new ICE credentials).
     RestartIce,
 }
 
@@ -83,6 +88,12 @@ pub struct Negotiator {
     early_candidates: VecDeque<IceCandidate>,
     /// How many offers this side rolled back to accept the other's (for tests and diagnostics).
     rollbacks: u32,
+    /// When our offer that awaits an answer was set (ms, any clock the glue keeps using), and
+    /// whether its long wait was reported.
+    offered_at_ms: Option<(f64, bool)>,
+    /// An ICE restart was asked for and no answer has been applied since: an offer carrying it
+    /// that is rolled back must be made again.
+    restart_pending: bool,
 }
 
 impl Negotiator {
@@ -95,6 +106,8 @@ impl Negotiator {
             has_remote_description: false,
             early_candidates: VecDeque::new(),
             rollbacks: 0,
+            offered_at_ms: None,
+            restart_pending: false,
         }
     }
 
@@ -108,6 +121,27 @@ impl Negotiator {
         self.rollbacks
     }
 
+    /// Restart ICE (the connection failed or the other side asked).
+    pub fn restart_ice(&mut self) -> Vec<Command> {
+        self.restart_pending = true;
+        vec![Command::RestartIce]
+    }
+
+    /// Time passed; `state` is the connection's signalling state now. Returns how long our
+    /// offer has waited for its answer, once, when that passes [`SLOW_ANSWER_MS`].
+    pub fn slow_answer(&mut self, now_ms: f64, state: SignalingState) -> Option<f64> {
+        if state != SignalingState::HaveLocalOffer {
+            return None;
+        }
+        match &mut self.offered_at_ms {
+            Some((at, reported @ false)) if now_ms - *at >= SLOW_ANSWER_MS => {
+                *reported = true;
+                Some(now_ms - *at)
+            }
+            _ => None,
+        }
+    }
+
     /// The browser fired `negotiationneeded`.
     pub fn on_negotiation_needed(&mut self, state: SignalingState) -> Vec<Command> {
         if state == SignalingState::Closed {
@@ -118,10 +152,17 @@ impl Negotiator {
     }
 
     /// `setLocalDescription()` completed with `description`.
-    pub fn on_local_description_set(&mut self, description: Description) -> Vec<Command> {
+    pub fn on_local_description_set(
+        &mut self,
+        description: Description,
+        now_ms: f64,
+    ) -> Vec<Command> {
         self.making_offer = false;
         let signal = match description {
-            Description::Offer(sdp) => Signal::Offer { sdp },
+            Description::Offer(sdp) => {
+                self.offered_at_ms = Some((now_ms, false));
+                Signal::Offer { sdp }
+            }
             Description::Answer(sdp) => Signal::Answer { sdp },
         };
         vec![Command::Send(signal)]
@@ -150,16 +191,25 @@ impl Negotiator {
                 if self.ignore_offer {
                     return Vec::new();
                 }
+                let mut commands = vec![Command::SetRemoteDescription(Description::Offer(sdp))];
                 if collision {
                     self.rollbacks += 1;
+                    self.offered_at_ms = None;
+                    // Our rolled-back offer may have carried an ICE restart: ask again once
+                    // the other side's offer is answered.
+                    if self.restart_pending {
+                        commands.push(Command::RestartIce);
+                    }
                 }
-                vec![Command::SetRemoteDescription(Description::Offer(sdp))]
+                commands
             }
             Signal::Answer { sdp } => {
                 if state != SignalingState::HaveLocalOffer {
                     // An answer to an offer we rolled back, or a duplicate: nothing to apply.
                     return Vec::new();
                 }
+                self.offered_at_ms = None;
+                self.restart_pending = false;
                 vec![Command::SetRemoteDescription(Description::Answer(sdp))]
             }
             Signal::Candidate { candidate } => {
@@ -172,7 +222,7 @@ impl Negotiator {
                     Vec::new()
                 }
             }
-            Signal::RestartIce => vec![Command::RestartIce],
+            Signal::RestartIce => self.restart_ice(),
         }
     }
 
@@ -205,6 +255,12 @@ mod tests {
         /// The remote description last applied, to check both sides agree.
         remote: Option<Description>,
         candidates: Vec<IceCandidate>,
+        /// `restartIce()` was called while not stable: `negotiationneeded` fires once stable.
+        /// Like the most forgetful browser, rolling back the offer forgets it.
+        restart_wanted: bool,
+        /// ICE credentials generation: bumped by every offer made after `restartIce()`.
+        ice_generation: u32,
+        restart_in_offer: bool,
     }
 
     impl ModelPc {
@@ -214,6 +270,9 @@ mod tests {
                 local_offer_count: 0,
                 remote: None,
                 candidates: vec![],
+                restart_wanted: false,
+                ice_generation: 0,
+                restart_in_offer: false,
             }
         }
     }
@@ -222,11 +281,13 @@ mod tests {
         name: &'static str,
         neg: Negotiator,
         pc: ModelPc,
+        /// The glue's clock, ms.
+        now_ms: f64,
     }
 
     impl Side {
         fn new(name: &'static str, polite: bool) -> Self {
-            Self { name, neg: Negotiator::new(polite), pc: ModelPc::new() }
+            Self { name, neg: Negotiator::new(polite), pc: ModelPc::new(), now_ms: 0.0 }
         }
 
         /// Carries out commands like the glue does; returns signals to send.
@@ -239,23 +300,25 @@ mod tests {
                         SignalingState::Stable => {
                             self.pc.state = SignalingState::HaveLocalOffer;
                             self.pc.local_offer_count += 1;
+                            self.pc.restart_in_offer = std::mem::take(&mut self.pc.restart_wanted);
                             let sdp = format!("offer-{}-{}", self.name, self.pc.local_offer_count);
-                            self.neg.on_local_description_set(Description::Offer(sdp))
+                            self.neg.on_local_description_set(Description::Offer(sdp), self.now_ms)
                         }
                         SignalingState::HaveRemoteOffer => {
                             self.pc.state = SignalingState::Stable;
-                            self.neg.on_local_description_set(Description::Answer(format!(
-                                "answer-{}",
-                                self.name
-                            )))
+                            self.neg.on_local_description_set(
+                                Description::Answer(format!("answer-{}", self.name)),
+                                self.now_ms,
+                            )
                         }
                         // Already offering: the browser returns the pending offer again.
-                        SignalingState::HaveLocalOffer => {
-                            self.neg.on_local_description_set(Description::Offer(format!(
+                        SignalingState::HaveLocalOffer => self.neg.on_local_description_set(
+                            Description::Offer(format!(
                                 "offer-{}-{}",
                                 self.name, self.pc.local_offer_count
-                            )))
-                        }
+                            )),
+                            self.now_ms,
+                        ),
                         _ => {
                             self.neg.on_local_description_failed();
                             vec![]
@@ -270,9 +333,13 @@ mod tests {
                                 SignalingState::Stable | SignalingState::HaveLocalOffer,
                             ) => {
                                 self.pc.state = SignalingState::HaveRemoteOffer;
+                                self.pc.restart_in_offer = false;
                             }
                             (Description::Answer(_), SignalingState::HaveLocalOffer) => {
                                 self.pc.state = SignalingState::Stable;
+                                if std::mem::take(&mut self.pc.restart_in_offer) {
+                                    self.pc.ice_generation += 1;
+                                }
                             }
                             (d, s) => panic!(
                                 "{}: invalid setRemoteDescription({d:?}) in {s:?}",
@@ -295,10 +362,28 @@ mod tests {
                         outbox.push(signal);
                         vec![]
                     }
-                    // `restartIce()` makes the browser fire `negotiationneeded`.
-                    Command::RestartIce => self.neg.on_negotiation_needed(self.pc.state),
+                    // `restartIce()` makes the browser fire `negotiationneeded` once stable.
+                    Command::RestartIce => {
+                        if self.pc.state == SignalingState::Stable {
+                            self.pc.restart_wanted = true;
+                            self.neg.on_negotiation_needed(self.pc.state)
+                        } else {
+                            self.pc.restart_wanted = true;
+                            vec![]
+                        }
+                    }
                 };
-                commands.extend(more);
+                // Follow-ups first, as the glue does.
+                for (i, command) in more.into_iter().enumerate() {
+                    commands.insert(i, command);
+                }
+                if commands.is_empty()
+                    && self.pc.state == SignalingState::Stable
+                    && std::mem::take(&mut self.pc.restart_wanted)
+                {
+                    self.pc.restart_wanted = true;
+                    commands = self.neg.on_negotiation_needed(self.pc.state);
+                }
             }
             outbox
         }
@@ -452,6 +537,52 @@ mod tests {
             (browser.pc.state, relay.pc.state),
             (SignalingState::Stable, SignalingState::Stable)
         );
+    }
+
+    #[test]
+    fn an_ice_restart_rolled_back_in_glare_is_asked_for_again() {
+        let mut browser = Side::new("browser", true);
+        let mut relay = Side::new("relay", false);
+        let offer = browser.negotiation_needed();
+        settle(&mut browser, &mut relay, vec![], offer);
+        // The browser's connection failed and it restarts ICE, while the relay offers new
+        // forwarded tracks: the offers cross.
+        let commands = browser.neg.restart_ice();
+        let restart_offer = browser.run(commands);
+        let relay_offer = relay.negotiation_needed();
+        assert!(relay.receive(restart_offer).is_empty(), "the relay ignores the colliding offer");
+        // The browser gives way (forgetting its restart, as a browser may) and answers; then it
+        // offers the restart again.
+        let answer_and_offer = browser.receive(relay_offer);
+        assert!(matches!(
+            answer_and_offer.as_slice(),
+            [Signal::Answer { .. }, Signal::Offer { .. }]
+        ));
+        settle(&mut browser, &mut relay, vec![], answer_and_offer);
+        assert_eq!(browser.pc.ice_generation, 1, "ICE was restarted");
+        assert_eq!(
+            (browser.pc.state, relay.pc.state),
+            (SignalingState::Stable, SignalingState::Stable)
+        );
+    }
+
+    #[test]
+    fn an_offer_that_waits_long_for_its_answer_is_reported_once() {
+        let mut a = Side::new("a", true);
+        let mut b = Side::new("b", false);
+        let offer = a.negotiation_needed();
+        settle(&mut a, &mut b, vec![], offer);
+        a.now_ms = 1_000.0;
+        let offer = a.negotiation_needed();
+        for now_ms in [1_000.0, 5_000.0, 10_999.0] {
+            assert_eq!(a.neg.slow_answer(now_ms, a.pc.state), None, "at {now_ms} ms");
+        }
+        assert_eq!(a.neg.slow_answer(11_000.0, a.pc.state), Some(10_000.0));
+        assert_eq!(a.neg.slow_answer(12_000.0, a.pc.state), None, "reported once");
+        // The answer still counts when it comes.
+        settle(&mut a, &mut b, vec![], offer);
+        assert_eq!((a.pc.state, b.pc.state), (SignalingState::Stable, SignalingState::Stable));
+        assert_eq!(a.neg.slow_answer(60_000.0, a.pc.state), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The call's measuring loop: audio levels for the active speaker, statistics for quality.
+//! The call's measuring loop: audio levels for the active speaker, statistics for quality,
+//! and a regular look at negotiations that wait for an answer.
 
 use std::{collections::HashMap, rc::Rc};
 
@@ -51,6 +52,10 @@ impl Call {
                 round += 1;
                 if !round.is_multiple_of(STATS_EVERY_ROUNDS) {
                     continue;
+                }
+                // Negotiations that wait for an answer are checked as often as statistics.
+                for peer in call.inner.borrow().peers.values() {
+                    peer.tick();
                 }
                 drop(call);
                 previous.retain(|id, _| peers.iter().any(|(p, _)| p == id));

@@ -77,6 +77,10 @@ const TICK: Duration = Duration::from_millis(250);
 /// Over how long a layer's bitrate is measured.
 const BITRATE_WINDOW: Duration = Duration::from_secs(1);
 
+/// An offer of the relay's unanswered for this long is logged as a warning (browsers under load
+/// have taken 12 s to answer; the relay waits for as long as it takes).
+const SLOW_ANSWER: Duration = Duration::from_secs(10);
+
 /// Silence after which a media connection counts as disconnected.
 const ICE_DISCONNECTED: Option<Duration> = Some(Duration::from_secs(12));
 /// Further silence after which it has failed.
@@ -262,6 +266,8 @@ struct Member {
     wants_offer: bool,
     /// The connection's signalling state.
     signaling: RTCSignalingState,
+    /// When the relay's offer that awaits an answer went out, and whether its wait was logged.
+    offered_at: Option<(Instant, bool)>,
     /// DTLS is up: packets can be encrypted for this participant.
     connected: bool,
     /// When the connection next needs [`Sfu::handle_timeout`], as last asked.
@@ -524,6 +530,7 @@ impl Sfu {
                 negotiated: false,
                 wants_offer: false,
                 signaling: RTCSignalingState::Stable,
+                offered_at: None,
                 connected: false,
                 next_timeout: None,
                 timeout_stale: true,
@@ -624,7 +631,7 @@ impl Sfu {
             Signal::Offer { sdp } => {
                 if member.signaling == RTCSignalingState::HaveLocalOffer {
                     // Glare: the relay is the impolite side; the app rolls back and answers ours.
-                    debug!(participant = %id, "ignoring a colliding offer");
+                    info!(participant = %id, "ignoring a colliding offer");
                     return Ok(());
                 }
                 debug!(participant = %id, "offer from participant");
@@ -640,7 +647,8 @@ impl Sfu {
                 }
             }
             Signal::Answer { sdp } => {
-                debug!(participant = %id, state = %member.signaling, "answer from participant");
+                let waited = member.offered_at.take().map(|(at, _)| now.duration_since(at));
+                debug!(participant = %id, state = %member.signaling, ?waited, "answer from participant");
                 if member.signaling == RTCSignalingState::HaveLocalOffer {
                     member.pc.set_remote_description(now, RTCSessionDescription::answer(sdp)?)?;
                     // New forwarded tracks are live now: their first picture needs a keyframe,
@@ -799,6 +807,7 @@ impl Sfu {
             self.last_tick = Some(now);
             self.measure_bitrates(now);
             self.follow_selected_pairs();
+            self.report_slow_answers(now);
             self.send_reports(now);
             for id in &ids {
                 self.choose_layers(now, *id);
@@ -819,6 +828,19 @@ impl Sfu {
             if member.peer != Some(selected) {
                 debug!(participant = %id, %selected, "media address changed");
                 member.peer = Some(selected);
+            }
+        }
+    }
+
+    /// Logs, once per offer, an offer of the relay's that has waited [`SLOW_ANSWER`]: while it
+    /// waits, the participant's own offers (an ICE restart) are ignored as collisions.
+    fn report_slow_answers(&mut self, now: Instant) {
+        for (id, member) in &mut self.members {
+            if let Some((at, logged @ false)) = &mut member.offered_at
+                && now >= *at + SLOW_ANSWER
+            {
+                *logged = true;
+                warn!(participant = %id, "no answer to the relay's offer for {} s", SLOW_ANSWER.as_secs());
             }
         }
     }
@@ -1305,6 +1327,7 @@ impl Sfu {
             return;
         }
         member.signaling = RTCSignalingState::HaveLocalOffer;
+        member.offered_at = Some((now, false));
         debug!(participant = %id, "offer to participant");
         let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
         tracing::trace!(participant = %id, %sdp, "our offer");
