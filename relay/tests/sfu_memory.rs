@@ -23,6 +23,7 @@ const ANNA: ParticipantId = ParticipantId(1);
 const BRUNO: ParticipantId = ParticipantId(2);
 
 struct Net {
+    start: Instant,
     now: Instant,
     sfu: Sfu,
     relay: SocketAddr,
@@ -35,9 +36,65 @@ struct Net {
     reports: Vec<(ParticipantId, SenderReport, Kind, u32, u32)>,
     connected: Vec<ParticipantId>,
     keyframe_requests: u32,
+    /// Offers the relay made, per participant.
+    offers: HashMap<ParticipantId, u32>,
 }
 
 impl Net {
+    fn new(start: Instant) -> Self {
+        let relay: SocketAddr = "192.0.2.1:3478".parse().unwrap();
+        Net {
+            start,
+            now: start,
+            sfu: Sfu::new(relay, 7),
+            relay,
+            peers: Vec::new(),
+            received: Vec::new(),
+            streams: HashMap::new(),
+            reports: Vec::new(),
+            connected: Vec::new(),
+            keyframe_requests: 0,
+            offers: HashMap::new(),
+        }
+    }
+
+    /// A synthetic browser joins room "rat" and offers its connection.
+    fn join(&mut self, id: ParticipantId, port: u16, publish: bool) {
+        let local_addr: SocketAddr = format!("192.0.2.9:{port}").parse().unwrap();
+        let now = self.now;
+        let config = PeerConfig { local_addr, publish, simulcast: true, seed: u64::from(port) };
+        let peer = SyntheticPeer::new(now, config).unwrap();
+        self.sfu.join(now, id, "rat").unwrap();
+        self.peers.push((id, local_addr, peer));
+        let offer = self.peer(id).create_offer(now).unwrap();
+        self.sfu.signal(now, id, Signal::Offer { sdp: offer }).unwrap();
+    }
+
+    /// Lets `duration` pass in 10 ms steps. Once connected, Anna sends a video frame every 30 ms
+    /// (2700 ticks of the 90 kHz video clock) and an audio packet every 20 ms (960 ticks at
+    /// 48 kHz).
+    fn anna_sends_for(&mut self, duration: Duration) {
+        let clip = clip();
+        let end = self.now + duration;
+        while self.now < end {
+            self.advance(Duration::from_millis(10));
+            if !self.connected.contains(&ANNA) {
+                continue;
+            }
+            let now = self.now;
+            let ms = u32::try_from(now.duration_since(self.start).as_millis()).unwrap();
+            if ms.is_multiple_of(20) {
+                let packet = &clip.audio[(ms / 20) as usize % clip.audio.len()];
+                self.peer(ANNA).send_audio(now, packet, ms / 20 * 960, 30);
+            }
+            if ms.is_multiple_of(30) {
+                let i = (ms / 30) as usize % clip.high.len();
+                self.peer(ANNA).send_video(now, &[&clip.low[i], &clip.high[i]], ms / 30 * 2700);
+            }
+            self.settle();
+        }
+    }
+
     fn peer(&mut self, id: ParticipantId) -> &mut SyntheticPeer {
         &mut self.peers.iter_mut().find(|(p, _, _)| *p == id).unwrap().2
     }
@@ -62,6 +119,7 @@ impl Net {
                         match signal {
                             Signal::Answer { sdp } => self.peer(to).set_answer(now, sdp).unwrap(),
                             Signal::Offer { sdp } => {
+                                *self.offers.entry(to).or_default() += 1;
                                 let answer = self.peer(to).answer(now, sdp).unwrap();
                                 self.sfu.signal(now, to, Signal::Answer { sdp: answer }).unwrap();
                             }
@@ -135,58 +193,11 @@ impl Net {
 #[test]
 fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
     let start = Instant::now();
-    let relay: SocketAddr = "192.0.2.1:3478".parse().unwrap();
-    let mut net = Net {
-        now: start,
-        sfu: Sfu::new(relay, 7),
-        relay,
-        peers: Vec::new(),
-        received: Vec::new(),
-        streams: HashMap::new(),
-        reports: Vec::new(),
-        connected: Vec::new(),
-        keyframe_requests: 0,
-    };
-    for (id, port, publish) in [(ANNA, 5001u16, true), (BRUNO, 5002, false)] {
-        let local_addr: SocketAddr = format!("192.0.2.9:{port}").parse().unwrap();
-        let peer = SyntheticPeer::new(
-            start,
-            PeerConfig { local_addr, publish, simulcast: true, seed: u64::from(port) },
-        )
-        .unwrap();
-        net.sfu.join(start, id, "rat").unwrap();
-        net.peers.push((id, local_addr, peer));
-    }
-    for id in [ANNA, BRUNO] {
-        let offer = net.peer(id).create_offer(start).unwrap();
-        net.sfu.signal(start, id, Signal::Offer { sdp: offer }).unwrap();
-    }
+    let mut net = Net::new(start);
+    net.join(ANNA, 5001, true);
+    net.join(BRUNO, 5002, false);
     net.settle();
-
-    // Ten simulated seconds: Anna sends a frame every 30 ms (2700 ticks of the 90 kHz video
-    // clock) and an audio packet every 20 ms (960 ticks at 48 kHz).
-    let clip = clip();
-    let (mut frame, mut audio) = (0u32, 0u32);
-    let mut t = Duration::ZERO;
-    while t < Duration::from_secs(10) {
-        t += Duration::from_millis(10);
-        net.advance(Duration::from_millis(10));
-        if !net.connected.contains(&ANNA) {
-            continue;
-        }
-        let now = net.now;
-        if t.as_millis().is_multiple_of(20) {
-            let packet = &clip.audio[audio as usize % clip.audio.len()];
-            net.peer(ANNA).send_audio(now, packet, audio * 960, 30);
-            audio += 1;
-        }
-        if t.as_millis().is_multiple_of(30) {
-            let i = frame as usize % clip.high.len();
-            net.peer(ANNA).send_video(now, &[&clip.low[i], &clip.high[i]], frame * 2700);
-            frame += 1;
-        }
-        net.settle();
-    }
+    net.anna_sends_for(Duration::from_secs(10));
 
     assert!(net.connected.contains(&ANNA) && net.connected.contains(&BRUNO));
     let to_bruno: Vec<_> = net.received.iter().filter(|r| r.0 == BRUNO && r.1 == "p1").collect();
@@ -245,4 +256,22 @@ fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
     }
     let simulated = net.now.duration_since(start);
     assert!(simulated >= Duration::from_secs(10));
+}
+
+#[test]
+fn a_newcomers_audio_and_video_reach_the_others_in_one_offer() {
+    let start = Instant::now();
+    let mut net = Net::new(start);
+    net.join(BRUNO, 5002, false);
+    net.settle();
+    net.anna_sends_for(Duration::from_millis(500));
+    let before = net.offers.get(&BRUNO).copied().unwrap_or(0);
+    // Anna's audio and video open 10 ms apart; Bruno renegotiates once for both.
+    net.join(ANNA, 5001, true);
+    net.anna_sends_for(Duration::from_secs(2));
+    assert_eq!(net.offers.get(&BRUNO).copied().unwrap_or(0) - before, 1, "offers to Bruno");
+    for kind in [Kind::Audio, Kind::Video] {
+        let got = net.received.iter().filter(|r| r.0 == BRUNO && r.1 == "p1" && r.2 == kind);
+        assert!(got.count() > 20, "Bruno gets Anna's {kind:?}");
+    }
 }

@@ -77,6 +77,11 @@ const TICK: Duration = Duration::from_millis(250);
 /// Over how long a layer's bitrate is measured.
 const BITRATE_WINDOW: Duration = Duration::from_secs(1);
 
+/// How long the relay collects changes before it offers them: a newcomer's audio and video open
+/// tens of milliseconds apart, and each offer costs every browser a renegotiation, which took
+/// Chromium seconds on a loaded two-core machine.
+const OFFER_BATCH: Duration = Duration::from_millis(150);
+
 /// An offer of the relay's unanswered for this long is logged as a warning (browsers under load
 /// have taken 12 s to answer; the relay waits for as long as it takes).
 const SLOW_ANSWER: Duration = Duration::from_secs(10);
@@ -262,8 +267,8 @@ struct Member {
     stamps: FxHashMap<RTCRtpSenderId, Stamp>,
     /// The first offer (the client's) has been answered; the relay may offer from now on.
     negotiated: bool,
-    /// The relay has changes to offer once signalling is stable again.
-    wants_offer: bool,
+    /// The relay has changes to offer, from this time on (once signalling is stable).
+    offer_due: Option<Instant>,
     /// The connection's signalling state.
     signaling: RTCSignalingState,
     /// When the relay's offer that awaits an answer went out, and whether its wait was logged.
@@ -528,7 +533,7 @@ impl Sfu {
                 estimate: None,
                 stamps: FxHashMap::default(),
                 negotiated: false,
-                wants_offer: false,
+                offer_due: None,
                 signaling: RTCSignalingState::Stable,
                 offered_at: None,
                 connected: false,
@@ -643,7 +648,7 @@ impl Sfu {
                 let first = !member.negotiated;
                 member.negotiated = true;
                 if first {
-                    self.subscribe_to_room(id);
+                    self.subscribe_to_room(now, id);
                 }
             }
             Signal::Answer { sdp } => {
@@ -667,7 +672,7 @@ impl Sfu {
     }
 
     /// Starts forwarding everything already published in `id`'s room to `id`.
-    fn subscribe_to_room(&mut self, id: ParticipantId) {
+    fn subscribe_to_room(&mut self, now: Instant, id: ParticipantId) {
         let publications: Vec<(ParticipantId, Slot)> = self
             .room_mates(id)
             .into_iter()
@@ -675,7 +680,7 @@ impl Sfu {
             .flat_map(|(other, m)| m.inbound.values().map(move |i| (other, i.slot)))
             .collect();
         for (source, slot) in publications {
-            self.add_forward(id, source, slot);
+            self.add_forward(now, id, source, slot);
         }
     }
 
@@ -690,7 +695,13 @@ impl Sfu {
     }
 
     /// Adds a track on `subscriber`'s connection that will carry `source`'s `slot` media.
-    fn add_forward(&mut self, subscriber: ParticipantId, source: ParticipantId, slot: Slot) {
+    fn add_forward(
+        &mut self,
+        now: Instant,
+        subscriber: ParticipantId,
+        source: ParticipantId,
+        slot: Slot,
+    ) {
         let ssrc = (self.next_random() >> 32) as u32;
         let start_layer = self.smallest_layer(source, slot);
         let kind = slot.kind();
@@ -728,7 +739,7 @@ impl Sfu {
                     member.video_ssrcs.insert(ssrc, (source, slot));
                     member.video.insert((source, slot), VideoForward::new(start_layer));
                 }
-                member.wants_offer = true;
+                member.offer_due.get_or_insert(now + OFFER_BATCH);
             }
             Err(e) => warn!("cannot forward {source}'s {} to {subscriber}: {e}", slot.name()),
         }
@@ -774,11 +785,19 @@ impl Sfu {
         } else {
             Some(self.last_tick.map_or_else(Instant::now, |t| t + TICK))
         };
+        // Offers wait for stable signalling; the answer's arrival sends them, not a timer.
+        let offers = self
+            .members
+            .values()
+            .filter(|m| m.negotiated && m.signaling == RTCSignalingState::Stable)
+            .filter_map(|m| m.offer_due)
+            .min();
         self.members
             .values_mut()
             .filter_map(Member::timeout)
             .chain(tick)
             .chain(self.keyframe_retry)
+            .chain(offers)
             .min()
     }
 
@@ -796,6 +815,16 @@ impl Sfu {
             }
             member.timeout_stale = true;
             self.drain(now, *id);
+        }
+        let due: Vec<ParticipantId> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.offer_due.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.offer_if_needed(now, id);
+            self.flush_writes(id);
         }
         if self.keyframe_retry.is_some_and(|t| t <= now) {
             self.keyframe_retry = None;
@@ -1052,7 +1081,9 @@ impl Sfu {
                             new_tracks.push(slot);
                         }
                     }
-                    RTCPeerConnectionEvent::OnNegotiationNeededEvent => member.wants_offer = true,
+                    RTCPeerConnectionEvent::OnNegotiationNeededEvent => {
+                        member.offer_due.get_or_insert(now + OFFER_BATCH);
+                    }
                     RTCPeerConnectionEvent::OnSignalingStateChangeEvent(state) => {
                         member.signaling = state
                     }
@@ -1154,7 +1185,7 @@ impl Sfu {
             let mates = self.room_mates(id);
             for slot in new_tracks {
                 for mate in &mates {
-                    self.add_forward(*mate, id, slot);
+                    self.add_forward(now, *mate, id, slot);
                 }
             }
             for mate in mates {
@@ -1308,13 +1339,13 @@ impl Sfu {
     /// Sends the relay's offer to `id` if it has changes and signalling is stable.
     fn offer_if_needed(&mut self, now: Instant, id: ParticipantId) {
         let Some(member) = self.members.get_mut(&id) else { return };
-        if !member.wants_offer
+        if member.offer_due.is_none_or(|due| due > now)
             || !member.negotiated
             || member.signaling != RTCSignalingState::Stable
         {
             return;
         }
-        member.wants_offer = false;
+        member.offer_due = None;
         let offer = match member.pc.create_offer(None) {
             Ok(offer) => offer,
             Err(e) => {
