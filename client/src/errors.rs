@@ -64,6 +64,7 @@ impl UserError {
             Self::Relay(code, _) => match code {
                 ErrorCode::RoomFull => "error.room_full",
                 ErrorCode::TooManyRooms => "error.too_many_rooms",
+                ErrorCode::LinkRefused => "error.link_refused",
                 ErrorCode::InvalidName => "error.invalid_name",
                 ErrorCode::InvalidRoomName => "error.invalid_room",
                 ErrorCode::UnsupportedVersion => "error.unsupported_version",
@@ -127,6 +128,7 @@ mod tests {
             UserError::ScreenShare,
             UserError::Relay(ErrorCode::RoomFull, String::new()),
             UserError::Relay(ErrorCode::TooManyRooms, String::new()),
+            UserError::Relay(ErrorCode::LinkRefused, String::new()),
             UserError::Relay(ErrorCode::InvalidName, String::new()),
             UserError::Relay(ErrorCode::InvalidRoomName, String::new()),
             UserError::Relay(ErrorCode::UnsupportedVersion, String::new()),

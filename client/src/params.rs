@@ -13,6 +13,8 @@ pub struct LinkParams {
     pub mic: bool,
     /// Join with the camera on (default) or off (`cam=0`).
     pub cam: bool,
+    /// A signed invitation (`link=`), which relays with a link secret require.
+    pub link: Option<String>,
 }
 
 fn flag(value: &str) -> Option<bool> {
@@ -35,6 +37,7 @@ impl LinkParams {
                 "autojoin" => params.autojoin = flag(value).unwrap_or(params.autojoin),
                 "mic" => params.mic = flag(value).unwrap_or(params.mic),
                 "cam" => params.cam = flag(value).unwrap_or(params.cam),
+                "link" if !value.trim().is_empty() => params.link = Some(value.trim().to_owned()),
                 _ => {}
             }
         }

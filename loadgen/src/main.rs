@@ -52,6 +52,10 @@ struct Args {
     /// Room names are this prefix plus a number (pin them to server forwarding on the relay).
     #[arg(long, default_value = "bench")]
     room_prefix: String,
+    /// A signed invitation every synthetic participant joins with (for a relay with a link
+    /// secret; one room).
+    #[arg(long)]
+    link: Option<String>,
     /// Send one video layer instead of two.
     #[arg(long)]
     no_simulcast: bool,
@@ -150,6 +154,7 @@ async fn main() {
                 // Everyone leaves at the same moment, so the measured window is full.
                 duration: (ramp + Duration::from_secs(args.seconds)).saturating_sub(elapsed),
                 seed,
+                link: args.link.clone(),
                 observer: None,
                 progress: progress.clone(),
                 drop_every: 0,

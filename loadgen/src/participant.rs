@@ -98,6 +98,8 @@ pub struct Options {
     pub duration: Duration,
     /// Randomness for SSRCs and sequence numbers.
     pub seed: u64,
+    /// The signed invitation to join with (relays with a link secret need one).
+    pub link: Option<String>,
     /// Where to report every received packet, if anyone wants them.
     pub observer: Option<mpsc::UnboundedSender<Observed>>,
     /// Shared counters.
@@ -175,6 +177,7 @@ async fn run_inner(
         name: options.name.clone(),
         media: MediaState { audio: options.publish, video: options.publish, screen: false },
         resume: None,
+        link: options.link.clone(),
     };
     send(&mut ws, &join).await?;
     let mut mode = loop {

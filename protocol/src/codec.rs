@@ -83,6 +83,7 @@ mod tests {
             name: "Anna Müller".into(),
             media: MediaState { audio: false, video: true, screen: false },
             resume: None,
+            link: Some("v1.e30.AAAA".into()),
         });
         round_trip_client(ClientMessage::Signal {
             to: ParticipantId(3),

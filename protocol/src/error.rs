@@ -26,6 +26,9 @@ pub enum ErrorCode {
     RoomFull,
     /// The relay has reached its limit of rooms.
     TooManyRooms,
+    /// The relay needs a signed invitation link for the room, and the join had none that opens
+    /// it (missing, forged, expired or for another room: the relay does not say which).
+    LinkRefused,
     /// The message needs a joined room, and this connection has not joined one.
     NotJoined,
     /// `join` was sent twice on one connection.

@@ -33,6 +33,10 @@ pub enum ClientMessage {
         /// join anew.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<String>,
+        /// The signed invitation link's token (`link=` in the room's URL), which relays with a
+        /// link secret require; it decides the role.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
     },
     /// A WebRTC negotiation message for one other participant of the same room.
     Signal {

@@ -97,6 +97,20 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_TURN_TLS_NAME")]
     pub turn_tls_name: Option<String>,
 
+    /// Secret that signs invitation links. With it, a room opens only for someone holding a
+    /// link made for it (`relay invite`), which also decides their role; without it rooms are
+    /// open and whoever opens one hosts it.
+    #[arg(long, env = "TREFFPUNKT_LINK_SECRET", hide_env_values = true, conflicts_with = "link_secret_file")]
+    pub link_secret: Option<String>,
+
+    /// A file whose first line is the link secret (instead of `--link-secret`).
+    #[arg(long, env = "TREFFPUNKT_LINK_SECRET_FILE")]
+    pub link_secret_file: Option<PathBuf>,
+
+    /// During a change of link secret: the previous one, whose links still work.
+    #[arg(long, env = "TREFFPUNKT_LINK_SECRET_PREVIOUS", hide_env_values = true)]
+    pub link_secret_previous: Option<String>,
+
     /// The relay's TLS certificate chain (PEM, leaf first).
     #[arg(long, env = "TREFFPUNKT_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -173,6 +187,27 @@ impl Config {
             None => name.split_once(':').is_some_and(|(_, port)| port.parse::<u16>().is_ok()),
         };
         Some(if has_port { name.to_owned() } else { format!("{name}:{bound_port}") })
+    }
+
+    /// The keys invitation links are checked with, if a link secret is set; an unreadable or
+    /// empty secret file is an error in words.
+    pub fn link_keys(&self) -> Result<Option<crate::links::LinkKeys>, String> {
+        let secret = match (&self.link_secret, &self.link_secret_file) {
+            (Some(secret), _) => secret.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the link secret from {}: {e}", path.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            (None, None) => return Ok(None),
+        };
+        if secret.len() < 16 {
+            return Err("the link secret must be at least 16 characters (e.g. `openssl rand -hex 32`)".into());
+        }
+        let previous = self.link_secret_previous.as_deref().map(str::as_bytes);
+        Ok(Some(crate::links::LinkKeys::new(secret.as_bytes(), previous)))
     }
 
     /// How long a broken connection's seat is kept.

@@ -140,8 +140,20 @@ impl Hub {
             {
                 Ok(Vec::new())
             }
-            ClientMessage::Join { request_id, room, name, media, .. } => {
-                let joined = self.rooms.join(conn, request_id, &room, &name, media);
+            ClientMessage::Join { request_id, room, name, media, link, .. } => {
+                let unix_now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
+                let joined = self.rooms.join(
+                    conn,
+                    request_id,
+                    &room,
+                    &name,
+                    media,
+                    link.as_deref(),
+                    unix_now,
+                );
                 if let Ok(out) = &joined {
                     // Everyone entering an SFU room, or moved into one by a switch, gets a media
                     // connection at the relay.

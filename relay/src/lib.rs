@@ -7,6 +7,8 @@
 pub mod config;
 mod hub;
 pub mod ice;
+pub mod invite;
+pub mod links;
 mod rate;
 pub mod rooms;
 mod server;

@@ -5,6 +5,9 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("invite") {
+        return invite();
+    }
     let config = relay::Config::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -30,6 +33,25 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relay: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `relay invite ...`: prints a signed invitation link.
+fn invite() -> std::process::ExitCode {
+    let args = relay::invite::InviteArgs::parse_from(std::env::args().skip(1));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    match relay::invite::link(&args, now) {
+        Ok(link) => {
+            println!("{link}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("relay invite: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::ice::IceServers;
+use crate::{ice::IceServers, links::LinkKeys};
 use protocol::{
     ChatMessage, ErrorCode, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
     ServerMessage, Signal,
@@ -76,6 +76,9 @@ pub enum RoomError {
         /// The limit.
         limit: usize,
     },
+    /// The relay needs a signed link for the room, and the join had none that opens it.
+    #[error("This link does not open the room: it may have expired or be meant for another room. Ask whoever invited you for a new link.")]
+    LinkRefused,
     /// The connection has not joined a room.
     #[error("Join a room first.")]
     NotJoined,
@@ -98,6 +101,7 @@ impl RoomError {
             Self::InvalidRoomName(_) => ErrorCode::InvalidRoomName,
             Self::RoomFull { .. } => ErrorCode::RoomFull,
             Self::TooManyRooms { .. } => ErrorCode::TooManyRooms,
+            Self::LinkRefused => ErrorCode::LinkRefused,
             Self::NotJoined => ErrorCode::NotJoined,
             Self::AlreadyJoined => ErrorCode::AlreadyJoined,
             Self::UnknownParticipant(_) => ErrorCode::UnknownParticipant,
@@ -240,6 +244,8 @@ pub struct Rooms {
     next_id: u64,
     /// Resume tokens; without a random source, seats cannot be resumed.
     tokens: Option<Tokens>,
+    /// With a link secret, only holders of a signed link get into a room (see `links`).
+    links: Option<LinkKeys>,
 }
 
 impl Rooms {
@@ -252,7 +258,14 @@ impl Rooms {
             seats: HashMap::new(),
             next_id: 1,
             tokens: Tokens::new(),
+            links: None,
         }
+    }
+
+    /// Rooms open only to holders of links signed with `keys`.
+    pub fn with_links(mut self, keys: LinkKeys) -> Self {
+        self.links = Some(keys);
+        self
     }
 
     /// Number of open rooms.
@@ -279,6 +292,7 @@ impl Rooms {
 
     /// `conn` asks to join `room` as `name`. On success the joiner gets `welcome` and everyone else
     /// in the room gets `participant_joined`.
+    #[allow(clippy::too_many_arguments)]
     pub fn join(
         &mut self,
         conn: ConnId,
@@ -286,12 +300,28 @@ impl Rooms {
         room: &str,
         name: &str,
         media: MediaState,
+        link: Option<&str>,
+        unix_now: u64,
     ) -> Result<Vec<Outgoing>, RoomError> {
         if self.seats.contains_key(&conn) {
             return Err(RoomError::AlreadyJoined);
         }
         let room_name = protocol::validate_room_name(room).map_err(RoomError::InvalidRoomName)?;
         let name = protocol::normalize_display_name(name).map_err(RoomError::InvalidName)?;
+        // The link first: someone without one learns nothing, not even whether the room exists
+        // or is full.
+        let role = match &self.links {
+            Some(keys) => match keys.verify(link, &room_name, unix_now) {
+                Ok(grant) => grant.role,
+                Err(e) => {
+                    tracing::debug!(room = %room_name, "join refused: {e}");
+                    return Err(RoomError::LinkRefused);
+                }
+            },
+            // Open rooms: whoever opens the room hosts it.
+            None if self.rooms.get(&room_name).is_none_or(|r| r.members.is_empty()) => Role::Host,
+            None => Role::Participant,
+        };
         match self.rooms.get(&room_name) {
             Some(existing) if existing.members.len() >= self.limits.capacity => {
                 return Err(RoomError::RoomFull { capacity: self.limits.capacity });
@@ -304,8 +334,7 @@ impl Rooms {
 
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
-        let info =
-            ParticipantInfo { id, name, role: Role::Participant, media, hand: None, away: false };
+        let info = ParticipantInfo { id, name, role, media, hand: None, away: false };
         let token = self.tokens.as_ref().and_then(Tokens::make).unwrap_or_default();
         let mode = self.limits.mode_for(&room_name);
         let room =
@@ -547,6 +576,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// The time joins happen at, in seconds since 1970.
+    const UNIX: u64 = 1_800_000_000;
+
     fn rooms(capacity: usize) -> Rooms {
         Rooms::new(
             RoomLimits {
@@ -561,7 +593,9 @@ mod tests {
     }
 
     fn join(rooms: &mut Rooms, conn: u64, room: &str, name: &str) -> Vec<Outgoing> {
-        rooms.join(ConnId(conn), None, room, name, MediaState::default()).expect("join accepted")
+        rooms
+            .join(ConnId(conn), None, room, name, MediaState::default(), None, UNIX)
+            .expect("join accepted")
     }
 
     fn welcome_of(out: &[Outgoing], conn: u64) -> (ParticipantId, Vec<String>) {
@@ -613,12 +647,12 @@ mod tests {
         let mut r = rooms(2);
         join(&mut r, 1, "x", "A");
         join(&mut r, 2, "x", "B");
-        let full = r.join(ConnId(3), Some(RequestId(5)), "x", "C", MediaState::default());
+        let full = r.join(ConnId(3), Some(RequestId(5)), "x", "C", MediaState::default(), None, UNIX);
         assert_eq!(full, Err(RoomError::RoomFull { capacity: 2 }));
         assert!(full.unwrap_err().to_string().contains("at most 2"));
         join(&mut r, 4, "y", "D");
         assert_eq!(
-            r.join(ConnId(5), None, "z", "E", MediaState::default()),
+            r.join(ConnId(5), None, "z", "E", MediaState::default(), None, UNIX),
             Err(RoomError::TooManyRooms { limit: 2 })
         );
         // A place frees up when someone leaves.
@@ -629,13 +663,13 @@ mod tests {
     #[test]
     fn bad_names_and_double_joins_are_refused() {
         let mut r = rooms(4);
-        let bad_room = r.join(ConnId(1), None, "a/b", "A", MediaState::default());
+        let bad_room = r.join(ConnId(1), None, "a/b", "A", MediaState::default(), None, UNIX);
         assert_eq!(bad_room.map_err(|e| e.code()), Err(ErrorCode::InvalidRoomName));
-        let bad_name = r.join(ConnId(1), None, "a", "  ", MediaState::default());
+        let bad_name = r.join(ConnId(1), None, "a", "  ", MediaState::default(), None, UNIX);
         assert_eq!(bad_name.map_err(|e| e.code()), Err(ErrorCode::InvalidName));
         join(&mut r, 1, "a", "A");
         assert_eq!(
-            r.join(ConnId(1), None, "b", "A", MediaState::default()),
+            r.join(ConnId(1), None, "b", "A", MediaState::default(), None, UNIX),
             Err(RoomError::AlreadyJoined)
         );
         assert_eq!(r.room_count(), 1, "refused joins create no rooms");

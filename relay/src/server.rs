@@ -151,6 +151,7 @@ pub async fn run(
             }
         }
     }
+    let links = config.link_keys().map_err(std::io::Error::other)?;
     let rooms = Rooms::new(
         RoomLimits {
             capacity: config.room_capacity as usize,
@@ -161,6 +162,10 @@ pub async fn run(
         },
         ice,
     );
+    let rooms = match links {
+        Some(keys) => rooms.with_links(keys),
+        None => rooms,
+    };
     let static_dir = config.static_dir.clone();
     let shared = Arc::new(Shared {
         config,

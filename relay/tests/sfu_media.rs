@@ -34,6 +34,7 @@ fn options(relay: &TestRelay, room: &str, name: &str, publish: bool, seconds: u6
         bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         duration: Duration::from_secs(seconds),
         seed: name.bytes().fold(0x9e37_79b9_7f4a_7c15, |h, b| h.rotate_left(5) ^ u64::from(b)),
+        link: None,
         observer: None,
         progress: Arc::new(Progress::default()),
         drop_every: 0,

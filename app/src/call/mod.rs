@@ -41,6 +41,8 @@ struct Inner {
     room: String,
     /// Our display name.
     name: String,
+    /// The signed invitation the link carried, sent in every `join`.
+    link: Option<String>,
     /// What the relay and the room told us.
     meeting: Meeting,
     /// The signalling connection.
@@ -87,6 +89,7 @@ impl Call {
         name: String,
         local: LocalMedia,
         wanted: MediaState,
+        link: Option<String>,
     ) -> Rc<Self> {
         let media = MediaState {
             audio: wanted.audio && local.audio.is_some(),
@@ -107,6 +110,7 @@ impl Call {
                 room: room.clone(),
                 meeting: Meeting::new(&room, &name),
                 name,
+                link,
                 socket: None,
                 peers: HashMap::new(),
                 reconnect: Reconnect::default(),
@@ -180,6 +184,7 @@ impl Call {
                     let resume = inner.reconnect.resume_token().map(str::to_owned);
                     (inner.room.clone(), inner.name.clone(), RequestId(inner.next_request), resume)
                 };
+                let link = self.inner.borrow().link.clone();
                 let media = self.view.own_media.get_untracked();
                 self.send(&ClientMessage::Join {
                     request_id: Some(request),
@@ -187,6 +192,7 @@ impl Call {
                     name,
                     media,
                     resume,
+                    link,
                 });
             }
             SocketEvent::Message(message) => {

@@ -22,6 +22,8 @@ pub struct JoinRequest {
     pub request: MediaRequest,
     /// Microphone and camera on or off at the start.
     pub wanted: MediaState,
+    /// The signed invitation from the link, if any.
+    pub link: Option<String>,
 }
 
 /// Which screen is showing.
@@ -62,6 +64,7 @@ pub fn App() -> impl IntoView {
             media: None,
             request: MediaRequest { audio: true, video: params.cam, ..Default::default() },
             wanted: MediaState { audio: params.mic, video: params.cam, screen: false },
+            link: params.link.clone(),
         }),
         (Some(_), _, _) => Stage::PreJoin,
     };

@@ -70,6 +70,7 @@ pub fn MeetingView(
                 request.name,
                 local,
                 request.wanted,
+                request.link,
             );
             call.set_value(Some(started));
         });

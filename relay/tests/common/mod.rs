@@ -106,6 +106,20 @@ impl Client {
             name: name.into(),
             media: MediaState::default(),
             resume,
+            link: None,
+        })
+        .await;
+    }
+
+    /// Joins with the signed invitation `link`.
+    pub async fn join_with_link(&mut self, room: &str, name: &str, link: Option<&str>) {
+        self.send(&ClientMessage::Join {
+            request_id: None,
+            room: room.into(),
+            name: name.into(),
+            media: MediaState::default(),
+            resume: None,
+            link: link.map(str::to_owned),
         })
         .await;
     }

@@ -1,0 +1,115 @@
+//! `relay invite`: prints a signed invitation link for a room, made with the same link secret
+//! the relay checks (flag, environment or file, as for the relay itself).
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use protocol::Role;
+
+use crate::links::{Grant, LinkKeys, parse_validity};
+
+/// `relay invite --room klasse-7b --role host --valid 30d`
+#[derive(Debug, Parser)]
+#[command(name = "relay invite", about = "Prints a signed invitation link for a room")]
+pub struct InviteArgs {
+    /// The room the link opens.
+    #[arg(long)]
+    pub room: String,
+    /// The role its holder gets: host, participant or listener.
+    #[arg(long, default_value = "participant", value_parser = parse_role)]
+    pub role: Role,
+    /// How long the link works: a number and d, h, m or s.
+    #[arg(long, default_value = "30d", value_parser = parse_validity)]
+    pub valid: u64,
+    /// The room starts with its lobby on: newcomers wait until a host admits them.
+    #[arg(long)]
+    pub lobby: bool,
+    /// Where people open Treffpunkt (the page's address, without a query).
+    #[arg(long, env = "TREFFPUNKT_PUBLIC_URL", default_value = "http://localhost:8080/")]
+    pub base_url: String,
+    /// The link secret (as the relay's `--link-secret`).
+    #[arg(long, env = "TREFFPUNKT_LINK_SECRET", hide_env_values = true)]
+    pub link_secret: Option<String>,
+    /// A file whose first line is the link secret.
+    #[arg(long, env = "TREFFPUNKT_LINK_SECRET_FILE")]
+    pub link_secret_file: Option<PathBuf>,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    match text {
+        "host" => Ok(Role::Host),
+        "participant" => Ok(Role::Participant),
+        "listener" => Ok(Role::Listener),
+        _ => Err(format!("{text:?} is not a role: host, participant or listener")),
+    }
+}
+
+/// The link for `args`, valid from `unix_now` (seconds since 1970).
+pub fn link(args: &InviteArgs, unix_now: u64) -> Result<String, String> {
+    let config = crate::Config {
+        link_secret: args.link_secret.clone(),
+        link_secret_file: args.link_secret_file.clone(),
+        ..crate::Config::parse_from(["relay"])
+    };
+    let keys: LinkKeys = config
+        .link_keys()?
+        .ok_or("no link secret: set --link-secret, TREFFPUNKT_LINK_SECRET or --link-secret-file")?;
+    let room = protocol::validate_room_name(&args.room)
+        .map_err(|e| format!("{:?} is not a room name: {e}", args.room))?;
+    let token = keys.sign(&Grant {
+        room: room.clone(),
+        role: args.role,
+        expires: unix_now.saturating_add(args.valid),
+        lobby: args.lobby,
+    });
+    let base = args.base_url.split(['?', '#']).next().unwrap_or_default();
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    Ok(format!("{base}?room={}&link={token}", encode(&room)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000;
+    const SECRET: &str = "a town's secret, long enough";
+
+    fn args(extra: &[&str]) -> InviteArgs {
+        let base = ["relay invite", "--link-secret", SECRET, "--base-url", "https://meet.example.org/"];
+        InviteArgs::try_parse_from([&base[..], extra].concat()).unwrap()
+    }
+
+    #[test]
+    fn prints_a_link_that_the_relay_accepts_for_that_room_and_role() {
+        let url = link(&args(&["--room", "klasse-7b", "--role", "host", "--valid", "2d"]), NOW).unwrap();
+        let token = url.strip_prefix("https://meet.example.org/?room=klasse-7b&link=").unwrap();
+        let keys = LinkKeys::new(SECRET.as_bytes(), None);
+        let grant = keys.verify(Some(token), "klasse-7b", NOW).unwrap();
+        assert_eq!((grant.role, grant.expires, grant.lobby), (Role::Host, NOW + 2 * 86_400, false));
+        assert!(keys.verify(Some(token), "klasse-7b", NOW + 2 * 86_400).is_err(), "expired after 2 days");
+    }
+
+    #[test]
+    fn refuses_without_a_secret_and_with_bad_roles_rooms_or_validities() {
+        let no_secret =
+            InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--base-url", "https://x/"]).unwrap();
+        if std::env::var_os("TREFFPUNKT_LINK_SECRET").is_none() {
+            assert!(link(&no_secret, NOW).unwrap_err().starts_with("no link secret"));
+        }
+        let short = InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--link-secret", "short"]).unwrap();
+        assert!(link(&short, NOW).unwrap_err().contains("at least 16 characters"));
+        assert!(InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--role", "admin"]).is_err());
+        assert!(InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--valid", "forever"]).is_err());
+        assert!(link(&args(&["--room", "a/b"]), NOW).unwrap_err().contains("is not a room name"));
+    }
+}
