@@ -37,6 +37,7 @@ async fn main() {
             name: format!("Synthetic {i}"),
             media: MediaState::default(),
             resume: None,
+            link: None,
         };
         ws.send(Message::text(protocol::encode(&join))).await.unwrap();
         let mut you = None;

@@ -100,7 +100,12 @@ pub struct Config {
     /// Secret that signs invitation links. With it, a room opens only for someone holding a
     /// link made for it (`relay invite`), which also decides their role; without it rooms are
     /// open and whoever opens one hosts it.
-    #[arg(long, env = "TREFFPUNKT_LINK_SECRET", hide_env_values = true, conflicts_with = "link_secret_file")]
+    #[arg(
+        long,
+        env = "TREFFPUNKT_LINK_SECRET",
+        hide_env_values = true,
+        conflicts_with = "link_secret_file"
+    )]
     pub link_secret: Option<String>,
 
     /// A file whose first line is the link secret (instead of `--link-secret`).
@@ -204,7 +209,10 @@ impl Config {
             (None, None) => return Ok(None),
         };
         if secret.len() < 16 {
-            return Err("the link secret must be at least 16 characters (e.g. `openssl rand -hex 32`)".into());
+            return Err(
+                "the link secret must be at least 16 characters (e.g. `openssl rand -hex 32`)"
+                    .into(),
+            );
         }
         let previous = self.link_secret_previous.as_deref().map(str::as_bytes);
         Ok(Some(crate::links::LinkKeys::new(secret.as_bytes(), previous)))

@@ -85,31 +85,50 @@ mod tests {
     const SECRET: &str = "a town's secret, long enough";
 
     fn args(extra: &[&str]) -> InviteArgs {
-        let base = ["relay invite", "--link-secret", SECRET, "--base-url", "https://meet.example.org/"];
+        let base =
+            ["relay invite", "--link-secret", SECRET, "--base-url", "https://meet.example.org/"];
         InviteArgs::try_parse_from([&base[..], extra].concat()).unwrap()
     }
 
     #[test]
     fn prints_a_link_that_the_relay_accepts_for_that_room_and_role() {
-        let url = link(&args(&["--room", "klasse-7b", "--role", "host", "--valid", "2d"]), NOW).unwrap();
+        let url =
+            link(&args(&["--room", "klasse-7b", "--role", "host", "--valid", "2d"]), NOW).unwrap();
         let token = url.strip_prefix("https://meet.example.org/?room=klasse-7b&link=").unwrap();
         let keys = LinkKeys::new(SECRET.as_bytes(), None);
         let grant = keys.verify(Some(token), "klasse-7b", NOW).unwrap();
         assert_eq!((grant.role, grant.expires, grant.lobby), (Role::Host, NOW + 2 * 86_400, false));
-        assert!(keys.verify(Some(token), "klasse-7b", NOW + 2 * 86_400).is_err(), "expired after 2 days");
+        assert!(
+            keys.verify(Some(token), "klasse-7b", NOW + 2 * 86_400).is_err(),
+            "expired after 2 days"
+        );
     }
 
     #[test]
     fn refuses_without_a_secret_and_with_bad_roles_rooms_or_validities() {
-        let no_secret =
-            InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--base-url", "https://x/"]).unwrap();
+        let no_secret = InviteArgs::try_parse_from([
+            "relay invite",
+            "--room",
+            "rat",
+            "--base-url",
+            "https://x/",
+        ])
+        .unwrap();
         if std::env::var_os("TREFFPUNKT_LINK_SECRET").is_none() {
             assert!(link(&no_secret, NOW).unwrap_err().starts_with("no link secret"));
         }
-        let short = InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--link-secret", "short"]).unwrap();
+        let short =
+            InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--link-secret", "short"])
+                .unwrap();
         assert!(link(&short, NOW).unwrap_err().contains("at least 16 characters"));
-        assert!(InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--role", "admin"]).is_err());
-        assert!(InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--valid", "forever"]).is_err());
+        assert!(
+            InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--role", "admin"])
+                .is_err()
+        );
+        assert!(
+            InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--valid", "forever"])
+                .is_err()
+        );
         assert!(link(&args(&["--room", "a/b"]), NOW).unwrap_err().contains("is not a room name"));
     }
 }

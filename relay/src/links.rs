@@ -126,7 +126,8 @@ impl LinkKeys {
 pub fn parse_validity(text: &str) -> Result<u64, String> {
     let split = text.len().saturating_sub(1);
     let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| format!("{text:?} is not a validity like 30d, 12h or 90m"))?;
+    let number: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not a validity like 30d, 12h or 90m"))?;
     let seconds = match unit {
         "d" => 86_400,
         "h" => 3_600,
@@ -180,7 +181,10 @@ mod tests {
         for garbage in ["", "v1", "v1.", "v1..", "v2.e30.AAAA", "v1.e30.!!!", "x.y.z"] {
             assert!(keys.verify(Some(garbage), "klasse-7b", NOW).is_err(), "{garbage:?}");
         }
-        assert_eq!(keys.verify(Some(&"a".repeat(5000)), "klasse-7b", NOW), Err(LinkError::Malformed));
+        assert_eq!(
+            keys.verify(Some(&"a".repeat(5000)), "klasse-7b", NOW),
+            Err(LinkError::Malformed)
+        );
     }
 
     #[test]

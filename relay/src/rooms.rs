@@ -77,7 +77,9 @@ pub enum RoomError {
         limit: usize,
     },
     /// The relay needs a signed link for the room, and the join had none that opens it.
-    #[error("This link does not open the room: it may have expired or be meant for another room. Ask whoever invited you for a new link.")]
+    #[error(
+        "This link does not open the room: it may have expired or be meant for another room. Ask whoever invited you for a new link."
+    )]
     LinkRefused,
     /// The connection has not joined a room.
     #[error("Join a room first.")]
@@ -647,7 +649,8 @@ mod tests {
         let mut r = rooms(2);
         join(&mut r, 1, "x", "A");
         join(&mut r, 2, "x", "B");
-        let full = r.join(ConnId(3), Some(RequestId(5)), "x", "C", MediaState::default(), None, UNIX);
+        let full =
+            r.join(ConnId(3), Some(RequestId(5)), "x", "C", MediaState::default(), None, UNIX);
         assert_eq!(full, Err(RoomError::RoomFull { capacity: 2 }));
         assert!(full.unwrap_err().to_string().contains("at most 2"));
         join(&mut r, 4, "y", "D");

@@ -19,7 +19,12 @@ fn now() -> u64 {
 
 fn link(secret: &str, room: &str, role: Role, valid_for: i64) -> String {
     let expires = (now() as i64 + valid_for) as u64;
-    LinkKeys::new(secret.as_bytes(), None).sign(&Grant { room: room.into(), role, expires, lobby: false })
+    LinkKeys::new(secret.as_bytes(), None).sign(&Grant {
+        room: room.into(),
+        role,
+        expires,
+        lobby: false,
+    })
 }
 
 async fn relay_with_secret() -> TestRelay {
@@ -49,12 +54,22 @@ async fn reqwest_status(relay: &TestRelay) -> serde_json::Value {
 async fn a_signed_link_opens_its_room_with_its_role() {
     let relay = relay_with_secret().await;
     let mut teacher = relay.greeted().await;
-    teacher.join_with_link("klasse-7b", "Frau Berg", Some(&link(SECRET, "klasse-7b", Role::Host, 600))).await;
+    teacher
+        .join_with_link("klasse-7b", "Frau Berg", Some(&link(SECRET, "klasse-7b", Role::Host, 600)))
+        .await;
     let ServerMessage::Welcome { role, .. } = teacher.recv().await else { panic!("no welcome") };
     assert_eq!(role, Role::Host);
     let mut pupil = relay.greeted().await;
-    pupil.join_with_link("klasse-7b", "Ali", Some(&link(SECRET, "klasse-7b", Role::Participant, 600))).await;
-    let ServerMessage::Welcome { role, participants, .. } = pupil.recv().await else { panic!("no welcome") };
+    pupil
+        .join_with_link(
+            "klasse-7b",
+            "Ali",
+            Some(&link(SECRET, "klasse-7b", Role::Participant, 600)),
+        )
+        .await;
+    let ServerMessage::Welcome { role, participants, .. } = pupil.recv().await else {
+        panic!("no welcome")
+    };
     assert_eq!(role, Role::Participant);
     assert_eq!(participants[0].role, Role::Host, "the pupil sees who hosts");
     relay.shutdown().await.unwrap();
@@ -65,7 +80,9 @@ async fn joins_without_a_good_link_learn_nothing_and_open_no_room() {
     let relay = relay_with_secret().await;
     // Someone is in the room, with chat: a refused joiner must not learn of them.
     let mut teacher = relay.greeted().await;
-    teacher.join_with_link("klasse-7b", "Frau Berg", Some(&link(SECRET, "klasse-7b", Role::Host, 600))).await;
+    teacher
+        .join_with_link("klasse-7b", "Frau Berg", Some(&link(SECRET, "klasse-7b", Role::Host, 600)))
+        .await;
     assert!(matches!(teacher.recv().await, ServerMessage::Welcome { .. }));
     let refused = [
         ("no link", None),
@@ -79,7 +96,11 @@ async fn joins_without_a_good_link_learn_nothing_and_open_no_room() {
             let mut guest = relay.greeted().await;
             guest.join_with_link(room, "Gast", token.as_deref()).await;
             let answer = guest.recv().await;
-            assert_eq!(error_code(&answer), ErrorCode::LinkRefused, "{what} for {room}: {answer:?}");
+            assert_eq!(
+                error_code(&answer),
+                ErrorCode::LinkRefused,
+                "{what} for {room}: {answer:?}"
+            );
         }
     }
     assert_eq!(rooms_open(&relay).await, 1, "no room was opened for a refused join");

@@ -52,6 +52,7 @@ async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
             name: "N".into(),
             media: MediaState { audio: false, video: true, screen: false },
             resume: None,
+            link: None,
         })
         .await;
     match client.recv().await {
