@@ -278,8 +278,10 @@ impl Meeting {
             }
             ServerMessage::ParticipantUpdated { participant } => {
                 if let Some(me) = self.me.as_mut().filter(|me| me.id == participant.id) {
-                    // Only the relay knows our hand's place in the queue.
+                    // Only the relay knows our hand's place in the queue, and whether hosting
+                    // has passed to us.
                     me.hand = participant.hand;
+                    me.role = participant.role;
                     return Vec::new();
                 }
                 let Some(remote) = self.others.get_mut(&participant.id) else {

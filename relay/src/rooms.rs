@@ -189,6 +189,34 @@ struct Room {
 }
 
 impl Room {
+    /// When the room has no host left, hosting passes to whoever has been in it longest and is
+    /// connected (listeners excepted; an away member only when nobody else can): a class or
+    /// council keeps someone who can admit, mute and end the meeting. Returns the `updated`
+    /// messages that tell everyone.
+    fn hand_on_hosting(&mut self) -> Vec<Outgoing> {
+        if self.members.values().any(|m| m.info.role == Role::Host) {
+            return Vec::new();
+        }
+        let eligible = |m: &&Member| m.info.role == Role::Participant;
+        let next = self
+            .members
+            .values()
+            .filter(eligible)
+            .find(|m| !m.info.away)
+            .or_else(|| self.members.values().find(eligible))
+            .map(|m| m.info.id);
+        let Some(member) = next.and_then(|id| self.members.get_mut(&id)) else {
+            return Vec::new();
+        };
+        member.info.role = Role::Host;
+        let participant = member.info.clone();
+        self.everyone()
+            .map(|conn| {
+                (conn, ServerMessage::ParticipantUpdated { participant: participant.clone() })
+            })
+            .collect()
+    }
+
     /// Everyone in the room.
     fn everyone(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.members.values().map(|m| m.conn)
@@ -542,6 +570,7 @@ impl Rooms {
                     room.members.values().map(|m| (m.conn, ServerMessage::ParticipantLeft { id })),
                 );
             }
+            out.extend(room.hand_on_hosting());
             !room.members.is_empty()
         });
         (out, expired)
@@ -561,10 +590,13 @@ impl Rooms {
             self.rooms.remove(&seat.room);
             return Vec::new();
         }
-        room.members
+        let mut out: Vec<Outgoing> = room
+            .members
             .values()
             .map(|m| (m.conn, ServerMessage::ParticipantLeft { id: seat.id }))
-            .collect()
+            .collect();
+        out.extend(room.hand_on_hosting());
+        out
     }
 }
 
@@ -820,7 +852,8 @@ mod tests {
         let a = welcome_of(&join(&mut r, 1, "l", "A"), 1).0;
         join(&mut r, 2, "l", "B");
         let out = r.leave(ConnId(1));
-        assert_eq!(out, vec![(ConnId(2), ServerMessage::ParticipantLeft { id: a })]);
+        assert_eq!(out[..1], [(ConnId(2), ServerMessage::ParticipantLeft { id: a })]);
+        assert_eq!(roles(&out), [(2, ParticipantId(2), Role::Host)], "B hosts now");
         assert!(r.leave(ConnId(1)).is_empty(), "leaving twice is harmless");
         assert!(r.leave(ConnId(2)).is_empty());
         assert_eq!((r.room_count(), r.participant_count()), (0, 0));
@@ -891,7 +924,11 @@ mod tests {
         r.disconnect(ConnId(1), now);
         let (out, expired) = r.expire(now + Duration::from_secs(30));
         assert_eq!(expired, vec![Expired { id: ParticipantId(1), mode: RoomMode::Sfu }]);
-        assert_eq!(out, vec![(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]);
+        assert_eq!(
+            out[..1],
+            [(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]
+        );
+        assert_eq!(roles(&out), [(2, ParticipantId(2), Role::Host)], "Bruno hosts now");
         assert!(r.resume(ConnId(3), None, "rat", &token_of(&anna, 1)).is_none());
         // A room whose last member's seat runs out closes.
         r.disconnect(ConnId(2), now);
@@ -917,7 +954,50 @@ mod tests {
         let anna = join(&mut r, 1, "demo", "Anna");
         join(&mut r, 2, "demo", "Bruno");
         let out = r.leave(ConnId(1));
-        assert_eq!(out, vec![(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]);
+        assert_eq!(
+            out[..1],
+            [(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]
+        );
+        assert_eq!(roles(&out), [(2, ParticipantId(2), Role::Host)], "Bruno hosts now");
         assert!(r.resume(ConnId(3), None, "demo", &token_of(&anna, 1)).is_none());
+    }
+
+    fn roles(out: &[Outgoing]) -> Vec<(u64, ParticipantId, Role)> {
+        out.iter()
+            .filter_map(|(c, m)| match m {
+                ServerMessage::ParticipantUpdated { participant } => {
+                    Some((c.0, participant.id, participant.role))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn when_the_host_leaves_hosting_passes_to_whoever_came_first() {
+        let mut r = rooms(10);
+        join(&mut r, 1, "klasse", "Lehrerin");
+        join(&mut r, 2, "klasse", "Ali");
+        join(&mut r, 3, "klasse", "Bea");
+        let out = r.leave(ConnId(1));
+        let ali = ParticipantId(2);
+        assert_eq!(roles(&out), vec![(2, ali, Role::Host), (3, ali, Role::Host)]);
+        // Ali hosts now; Bea leaving changes nothing about that.
+        assert!(roles(&r.leave(ConnId(3))).is_empty());
+    }
+
+    #[test]
+    fn hosting_skips_someone_whose_connection_is_broken() {
+        let mut r = rooms(10);
+        let start = Instant::now();
+        join(&mut r, 1, "klasse", "Lehrerin");
+        join(&mut r, 2, "klasse", "Ali");
+        join(&mut r, 3, "klasse", "Bea");
+        r.disconnect(ConnId(2), start);
+        let out = r.leave(ConnId(1));
+        assert_eq!(
+            roles(&out).iter().map(|(_, id, _)| *id).collect::<Vec<_>>(),
+            [ParticipantId(3); 2]
+        );
     }
 }
