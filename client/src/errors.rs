@@ -46,6 +46,10 @@ pub enum UserError {
     PeerFailed(String),
     /// Screen sharing could not start (cancelled, refused or unsupported).
     ScreenShare,
+    /// A host removed us from the meeting.
+    Removed,
+    /// A host ended the meeting for everyone.
+    MeetingEnded,
 }
 
 impl UserError {
@@ -61,6 +65,8 @@ impl UserError {
             Self::RelayLost => "error.relay_lost",
             Self::PeerFailed(_) => "error.peer_failed",
             Self::ScreenShare => "error.screen_failed",
+            Self::Removed => "error.removed",
+            Self::MeetingEnded => "error.meeting_ended",
             Self::Relay(code, _) => match code {
                 ErrorCode::RoomFull => "error.room_full",
                 ErrorCode::TooManyRooms => "error.too_many_rooms",
@@ -96,7 +102,11 @@ impl UserError {
                     ErrorCode::RoomFull | ErrorCode::TooManyRooms | ErrorCode::ShuttingDown
                 )
             }
-            Self::Media(_) | Self::PeerFailed(_) | Self::ScreenShare => false,
+            Self::Media(_)
+            | Self::PeerFailed(_)
+            | Self::ScreenShare
+            | Self::Removed
+            | Self::MeetingEnded => false,
         }
     }
 }
@@ -126,6 +136,8 @@ mod tests {
             UserError::RelayLost,
             UserError::PeerFailed("Anna".into()),
             UserError::ScreenShare,
+            UserError::Removed,
+            UserError::MeetingEnded,
             UserError::Relay(ErrorCode::RoomFull, String::new()),
             UserError::Relay(ErrorCode::TooManyRooms, String::new()),
             UserError::Relay(ErrorCode::LinkRefused, String::new()),

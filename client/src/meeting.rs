@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use protocol::{
-    ErrorCode, IceServer, MediaState, ParticipantId, ParticipantInfo, RoomMode, ServerMessage,
-    Signal,
+    ErrorCode, IceServer, MediaState, Moderation, ParticipantId, ParticipantInfo, RoomMode,
+    ServerMessage, Signal,
 };
 
 use crate::{chat::ChatLog, errors::UserError};
@@ -94,6 +94,8 @@ pub enum Effect {
     },
     /// Restart ICE on the connection to `id` (we are the side that offers).
     RestartIce(ParticipantId),
+    /// Turn our microphone off (a host muted us; we may turn it on again).
+    MuteMicrophone,
     /// Tell screen-reader users.
     Announce(Announcement),
     /// Show an error; `fatal` ends the meeting (back to the pre-join screen).
@@ -383,6 +385,23 @@ impl Meeting {
                         && !matches!(code, ErrorCode::RateLimited | ErrorCode::UnknownParticipant)
                         || code.is_fatal());
                 vec![Effect::ShowError { error: UserError::Relay(code, message), fatal }]
+            }
+            ServerMessage::Moderated { action, by } => {
+                let host = self.others.get(&by).map(|r| r.info.name.clone()).unwrap_or_default();
+                match action {
+                    Moderation::Mute { .. } => vec![
+                        Effect::MuteMicrophone,
+                        Effect::Announce(Announcement::about("announce.muted_by_host", host)),
+                    ],
+                    Moderation::Remove { .. } => {
+                        vec![Effect::ShowError { error: UserError::Removed, fatal: true }]
+                    }
+                    Moderation::EndMeeting => {
+                        vec![Effect::ShowError { error: UserError::MeetingEnded, fatal: true }]
+                    }
+                    // Told to everyone as `participant_updated`.
+                    Moderation::LowerHand { .. } | Moderation::MakeHost { .. } => Vec::new(),
+                }
             }
             ServerMessage::Hello { .. } | ServerMessage::Pong { .. } => Vec::new(),
         }

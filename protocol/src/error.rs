@@ -26,6 +26,8 @@ pub enum ErrorCode {
     RoomFull,
     /// The relay has reached its limit of rooms.
     TooManyRooms,
+    /// Only a host may do that.
+    Forbidden,
     /// The relay needs a signed invitation link for the room, and the join had none that opens
     /// it (missing, forged, expired or for another room: the relay does not say which).
     LinkRefused,

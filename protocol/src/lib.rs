@@ -16,7 +16,7 @@ mod validate;
 
 pub use codec::{DecodeError, decode_client, decode_server, encode};
 pub use error::ErrorCode;
-pub use messages::{ClientMessage, ServerMessage, Signal};
+pub use messages::{ClientMessage, Moderation, ServerMessage, Signal};
 pub use types::{
     ChatMessage, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,
     Role, RoomMode, VideoQuality,

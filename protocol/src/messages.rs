@@ -73,6 +73,11 @@ pub enum ClientMessage {
         /// Whether the hand is up.
         raised: bool,
     },
+    /// A host acts on the room or on someone in it. Anyone else gets `forbidden`.
+    Moderate {
+        /// What to do.
+        action: Moderation,
+    },
     /// Leave the room; the connection may then join another.
     Leave,
     /// Keepalive; answered by `pong` with the same nonce.
@@ -170,6 +175,14 @@ pub enum ServerMessage {
         /// What went wrong, for people (English).
         message: String,
     },
+    /// A host acted on you: `muted` (your microphone was turned off), `removed` (you are out
+    /// of the room; the connection closes), `ended` (the host ended the meeting for everyone).
+    Moderated {
+        /// What was done.
+        action: Moderation,
+        /// The host who did it.
+        by: ParticipantId,
+    },
     /// Answer to `ping`.
     Pong {
         /// The nonce of the `ping`.
@@ -200,4 +213,32 @@ pub enum Signal {
     /// the receiver to restart ICE (`restartIce()`, which leads to an offer with new ICE
     /// credentials). The relay sends this in SFU rooms; the browser is always the one to restart.
     RestartIce,
+}
+
+/// What a host can do (`moderate`), and what a participant is told was done (`moderated`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Moderation {
+    /// Turn off this participant's microphone (they may turn it on again).
+    Mute {
+        /// Whom.
+        id: ParticipantId,
+    },
+    /// Lower this participant's raised hand.
+    LowerHand {
+        /// Whose.
+        id: ParticipantId,
+    },
+    /// Make this participant a host too.
+    MakeHost {
+        /// Whom.
+        id: ParticipantId,
+    },
+    /// Remove this participant from the room.
+    Remove {
+        /// Whom.
+        id: ParticipantId,
+    },
+    /// End the meeting for everyone.
+    EndMeeting,
 }

@@ -207,6 +207,20 @@ impl Hub {
             ClientMessage::Hand { raised } => {
                 self.rooms.hand(conn, raised).map_err(|e| e.to_message(None))
             }
+            ClientMessage::Moderate { action } => match self.rooms.moderate(conn, action) {
+                Ok((out, leaving)) => {
+                    self.deliver(out);
+                    let mut out = Vec::new();
+                    for gone in leaving {
+                        out.extend(self.leave_room(gone));
+                        // Its outbox empties (the `moderated` message goes out), then its
+                        // connection closes.
+                        self.outboxes.remove(&gone);
+                    }
+                    Ok(out)
+                }
+                Err(e) => Err(e.to_message(None)),
+            },
             ClientMessage::Leave => Ok(self.leave_room(conn)),
             // The session answers these itself.
             ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(Vec::new()),

@@ -11,8 +11,8 @@ use std::{
 
 use crate::{ice::IceServers, links::LinkKeys};
 use protocol::{
-    ChatMessage, ErrorCode, MediaState, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode,
-    ServerMessage, Signal,
+    ChatMessage, ErrorCode, MediaState, Moderation, ParticipantId, ParticipantInfo, RequestId,
+    Role, RoomMode, ServerMessage, Signal,
 };
 
 /// A WebSocket connection, as the shell numbers them.
@@ -76,6 +76,9 @@ pub enum RoomError {
         /// The limit.
         limit: usize,
     },
+    /// Only hosts may moderate.
+    #[error("Only a host can do that.")]
+    Forbidden,
     /// The relay needs a signed link for the room, and the join had none that opens it.
     #[error(
         "This link does not open the room: it may have expired or be meant for another room. Ask whoever invited you for a new link."
@@ -104,6 +107,7 @@ impl RoomError {
             Self::RoomFull { .. } => ErrorCode::RoomFull,
             Self::TooManyRooms { .. } => ErrorCode::TooManyRooms,
             Self::LinkRefused => ErrorCode::LinkRefused,
+            Self::Forbidden => ErrorCode::Forbidden,
             Self::NotJoined => ErrorCode::NotJoined,
             Self::AlreadyJoined => ErrorCode::AlreadyJoined,
             Self::UnknownParticipant(_) => ErrorCode::UnknownParticipant,
@@ -478,6 +482,56 @@ impl Rooms {
             .everyone()
             .map(|c| (c, ServerMessage::ParticipantUpdated { participant: participant.clone() }))
             .collect())
+    }
+
+    /// A host's `action`. Returns the messages to send and the connections that must leave the
+    /// room (removed, or everyone when the meeting ends); the shell takes them out after the
+    /// messages are on their way.
+    pub fn moderate(
+        &mut self,
+        conn: ConnId,
+        action: Moderation,
+    ) -> Result<(Vec<Outgoing>, Vec<ConnId>), RoomError> {
+        let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
+        let room = self.rooms.get_mut(&seat.room).ok_or(RoomError::NotJoined)?;
+        let by = seat.id;
+        if room.members.get(&by).map(|m| m.info.role) != Some(Role::Host) {
+            return Err(RoomError::Forbidden);
+        }
+        let told = |target: &Member, action: &Moderation| {
+            (target.conn, ServerMessage::Moderated { action: action.clone(), by })
+        };
+        let target = match &action {
+            Moderation::EndMeeting => {
+                let out = room.members.values().map(|m| told(m, &action)).collect();
+                return Ok((out, room.members.values().map(|m| m.conn).collect()));
+            }
+            Moderation::Mute { id }
+            | Moderation::LowerHand { id }
+            | Moderation::MakeHost { id }
+            | Moderation::Remove { id } => *id,
+        };
+        let member = room.members.get_mut(&target).ok_or(RoomError::UnknownParticipant(target))?;
+        let mut out = Vec::new();
+        match &action {
+            Moderation::Remove { .. } => {
+                return Ok((vec![told(member, &action)], vec![member.conn]));
+            }
+            Moderation::Mute { .. } => {
+                out.push(told(member, &action));
+                member.info.media.audio = false;
+            }
+            Moderation::LowerHand { .. } => member.info.hand = None,
+            Moderation::MakeHost { .. } => member.info.role = Role::Host,
+            Moderation::EndMeeting => {}
+        }
+        let participant = member.info.clone();
+        out.extend(
+            room.everyone().map(|c| {
+                (c, ServerMessage::ParticipantUpdated { participant: participant.clone() })
+            }),
+        );
+        Ok((out, Vec::new()))
     }
 
     /// `conn` comes back to the seat `token` holds in `room`: after its connection broke, or

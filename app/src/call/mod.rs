@@ -79,18 +79,28 @@ pub struct Call {
     this: Weak<Call>,
 }
 
+/// Where and as whom a call joins.
+pub struct Entry {
+    /// The relay's WebSocket URL.
+    pub relay_url: String,
+    /// The room as the link named it.
+    pub room: String,
+    /// The display name.
+    pub name: String,
+    /// The signed invitation the link carried.
+    pub link: Option<String>,
+}
+
 impl Call {
-    /// Starts a call: connects to the relay and joins `room` as `name` with `local` media.
+    /// Starts a call: connects to the relay and joins the entry's room with `local` media.
     pub fn start(
         view: CallView,
         tr: Tr,
-        relay_url: String,
-        room: String,
-        name: String,
+        entry: Entry,
         local: LocalMedia,
         wanted: MediaState,
-        link: Option<String>,
     ) -> Rc<Self> {
+        let Entry { relay_url, room, name, link } = entry;
         let media = MediaState {
             audio: wanted.audio && local.audio.is_some(),
             video: wanted.video && local.video.is_some(),
@@ -312,6 +322,9 @@ impl Call {
                     }
                 }
                 Effect::PeerSignal { from, signal } => self.signal_peer(from, signal),
+                Effect::MuteMicrophone => {
+                    self.set_microphone(false);
+                }
                 Effect::RestartIce(id) => {
                     if let Some(peer) = self.inner.borrow().peers.get(&id) {
                         peer.restart_ice();

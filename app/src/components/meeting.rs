@@ -62,16 +62,13 @@ pub fn MeetingView(
             if view.phase.get_untracked() == CallPhase::Left {
                 return;
             }
-            let started = Call::start(
-                view,
-                tr,
-                config.relay_url(),
+            let entry = crate::call::Entry {
+                relay_url: config.relay_url(),
                 room,
-                request.name,
-                local,
-                request.wanted,
-                request.link,
-            );
+                name: request.name,
+                link: request.link,
+            };
+            let started = Call::start(view, tr, entry, local, request.wanted);
             call.set_value(Some(started));
         });
     }

@@ -38,7 +38,7 @@ pub fn PreJoin(
     let name_error = RwSignal::new(None::<&'static str>);
     let mic_on = RwSignal::new(params.mic);
     let cam_on = RwSignal::new(params.cam);
-    let link = params.link.clone();
+    let link = StoredValue::new(params.link.clone());
     let microphones = RwSignal::new(Vec::<Device>::new());
     let cameras = RwSignal::new(Vec::<Device>::new());
     let mic_device = RwSignal::new(String::new());
@@ -122,7 +122,7 @@ pub fn PreJoin(
                 video: cam_on.get_untracked() && !without_media,
                 screen: false,
             },
-            link: link.clone(),
+            link: link.get_value(),
         }));
     };
     let submit = move |ev: SubmitEvent| {

@@ -1,0 +1,91 @@
+//! Hosts moderate, over real WebSockets: only hosts may, and what they do reaches everyone.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestRelay, error_code};
+use protocol::{ClientMessage, ErrorCode, Moderation, Role, ServerMessage};
+
+#[tokio::test]
+async fn participants_cannot_moderate_and_nothing_changes() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut host, host_id, _) = relay.joined("klasse", "Lehrerin").await;
+    let (mut pupil, pupil_id, _) = relay.joined("klasse", "Ali").await;
+    let _ = host.recv().await; // Ali joined
+    for action in [
+        Moderation::Mute { id: host_id },
+        Moderation::Remove { id: host_id },
+        Moderation::MakeHost { id: pupil_id },
+        Moderation::LowerHand { id: host_id },
+        Moderation::EndMeeting,
+    ] {
+        pupil.send(&ClientMessage::Moderate { action: action.clone() }).await;
+        assert_eq!(error_code(&pupil.recv().await), ErrorCode::Forbidden, "{action:?}");
+    }
+    host.expect_silence(Duration::from_millis(300)).await;
+    assert!(host.is_alive().await && pupil.is_alive().await);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_host_mutes_makes_hosts_and_removes() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut host, host_id, _) = relay.joined("klasse", "Lehrerin").await;
+    let (mut ali, ali_id, _) = relay.joined("klasse", "Ali").await;
+    let _ = host.recv().await;
+    let (mut bea, bea_id, _) = relay.joined("klasse", "Bea").await;
+    let _ = host.recv().await;
+    let _ = ali.recv().await;
+
+    host.send(&ClientMessage::Moderate { action: Moderation::Mute { id: ali_id } }).await;
+    assert_eq!(
+        ali.recv().await,
+        ServerMessage::Moderated { action: Moderation::Mute { id: ali_id }, by: host_id }
+    );
+    for client in [&mut host, &mut ali, &mut bea] {
+        let ServerMessage::ParticipantUpdated { participant } = client.recv().await else {
+            panic!("no update")
+        };
+        assert_eq!((participant.id, participant.media.audio), (ali_id, false));
+    }
+
+    host.send(&ClientMessage::Moderate { action: Moderation::MakeHost { id: bea_id } }).await;
+    for client in [&mut host, &mut ali, &mut bea] {
+        let ServerMessage::ParticipantUpdated { participant } = client.recv().await else {
+            panic!("no update")
+        };
+        assert_eq!((participant.id, participant.role), (bea_id, Role::Host));
+    }
+
+    // The new co-host removes Ali: he is told, his connection ends, the others see him leave.
+    bea.send(&ClientMessage::Moderate { action: Moderation::Remove { id: ali_id } }).await;
+    assert_eq!(
+        ali.recv().await,
+        ServerMessage::Moderated { action: Moderation::Remove { id: ali_id }, by: bea_id }
+    );
+    assert!(ali.next().await.is_none(), "the removed connection closes");
+    for client in [&mut host, &mut bea] {
+        assert_eq!(client.recv().await, ServerMessage::ParticipantLeft { id: ali_id });
+    }
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn ending_the_meeting_sends_everyone_home() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut host, host_id, _) = relay.joined("rat", "Vorsitz").await;
+    let (mut guest, _, _) = relay.joined("rat", "Gast").await;
+    let _ = host.recv().await;
+    host.send(&ClientMessage::Moderate { action: Moderation::EndMeeting }).await;
+    for client in [&mut host, &mut guest] {
+        assert_eq!(
+            client.recv().await,
+            ServerMessage::Moderated { action: Moderation::EndMeeting, by: host_id }
+        );
+        assert!(client.next().await.is_none(), "the connection closes");
+    }
+    relay.shutdown().await.unwrap();
+}
