@@ -86,3 +86,23 @@ pub fn storage_set(key: &str, value: &str) {
         let _ = storage.set_item(key, value);
     }
 }
+
+/// This browser's id for the relay: 32 random hex digits, made once and kept in `localStorage`,
+/// so that a host's removal keeps the person out when they reload. It names nothing but this
+/// browser profile; clearing the site's data makes a new one. `None` without storage or crypto.
+pub fn device_id() -> Option<String> {
+    const KEY: &str = "treffpunkt.device";
+    if let Some(id) = storage_get(KEY).filter(|id| id.len() == 32) {
+        return Some(id);
+    }
+    let crypto = js_sys::Reflect::get(&window(), &JsValue::from_str("crypto")).ok()?;
+    let fill = js_sys::Reflect::get(&crypto, &JsValue::from_str("getRandomValues"))
+        .ok()?
+        .dyn_into::<js_sys::Function>()
+        .ok()?;
+    let bytes = js_sys::Uint8Array::new_with_length(16);
+    fill.call1(&crypto, &bytes).ok()?;
+    let id: String = bytes.to_vec().iter().map(|b| format!("{b:02x}")).collect();
+    storage_set(KEY, &id);
+    Some(id)
+}

@@ -57,6 +57,8 @@ class Tab {
   /** Runs `fn(arg)` in the page. */
   evaluate(fn, arg) { return this.page.evaluate(fn, arg); }
   click(selector) { return this.page.click(selector); }
+  /** Answers every `confirm()` of the page with OK, as a person who means it would. */
+  acceptDialogs() { this.page.on('dialog', (dialog) => dialog.accept()); }
   /** Adds a script (as source text) to the current document. */
   addScript(content) { return this.page.addScriptTag({ content }); }
   /** Sets the viewport size. */

@@ -178,6 +178,7 @@ async fn run_inner(
         media: MediaState { audio: options.publish, video: options.publish, screen: false },
         resume: None,
         link: options.link.clone(),
+        device: None,
     };
     send(&mut ws, &join).await?;
     let mut mode = loop {

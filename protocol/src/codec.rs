@@ -84,6 +84,7 @@ mod tests {
             media: MediaState { audio: false, video: true, screen: false },
             resume: None,
             link: Some("v1.e30.AAAA".into()),
+            device: Some("k3JH0a9xQ2Lm8Pz1".into()),
         });
         round_trip_client(ClientMessage::Signal {
             to: ParticipantId(3),

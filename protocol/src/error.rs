@@ -31,6 +31,9 @@ pub enum ErrorCode {
     /// The relay needs a signed invitation link for the room, and the join had none that opens
     /// it (missing, forged, expired or for another room: the relay does not say which).
     LinkRefused,
+    /// A host removed this person (this browser) from the meeting; they cannot come back into
+    /// it while it lasts.
+    Removed,
     /// The message needs a joined room, and this connection has not joined one.
     NotJoined,
     /// `join` was sent twice on one connection.

@@ -37,6 +37,10 @@ pub enum ClientMessage {
         /// link secret require; it decides the role.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         link: Option<String>,
+        /// A random id the browser keeps (16 to 64 letters, digits, `-` or `_`), so that
+        /// someone a host removed stays out for the rest of the meeting when they reload.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        device: Option<String>,
     },
     /// A WebRTC negotiation message for one other participant of the same room.
     Signal {

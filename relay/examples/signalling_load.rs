@@ -38,6 +38,7 @@ async fn main() {
             media: MediaState::default(),
             resume: None,
             link: None,
+            device: None,
         };
         ws.send(Message::text(protocol::encode(&join))).await.unwrap();
         let mut you = None;

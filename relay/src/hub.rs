@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use crate::{
-    rooms::{ConnId, Outgoing, Rooms},
+    rooms::{ConnId, Outgoing, Pass, Rooms},
     sfu::{MediaCommand, MediaHandle},
 };
 
@@ -140,7 +140,7 @@ impl Hub {
             {
                 Ok(Vec::new())
             }
-            ClientMessage::Join { request_id, room, name, media, link, .. } => {
+            ClientMessage::Join { request_id, room, name, media, link, device, .. } => {
                 let unix_now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
@@ -151,7 +151,7 @@ impl Hub {
                     &room,
                     &name,
                     media,
-                    link.as_deref(),
+                    Pass { link: link.as_deref(), device: device.as_deref() },
                     unix_now,
                 );
                 if let Ok(out) = &joined {

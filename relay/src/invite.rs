@@ -21,7 +21,8 @@ pub struct InviteArgs {
     /// How long the link works: a number and d, h, m or s.
     #[arg(long, default_value = "30d", value_parser = parse_validity)]
     pub valid: u64,
-    /// The room starts with its lobby on: newcomers wait until a host admits them.
+    /// Marks the link "lobby on" (newcomers wait until a host admits them). The waiting room is
+    /// not built yet: today's relay ignores the mark.
     #[arg(long)]
     pub lobby: bool,
     /// Where people open Treffpunkt (the page's address, without a query).

@@ -5,7 +5,7 @@
 //! about who may send what to whom is made here, so it is tested here.
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     time::{Duration, Instant},
 };
 
@@ -79,6 +79,9 @@ pub enum RoomError {
     /// Only hosts may moderate.
     #[error("Only a host can do that.")]
     Forbidden,
+    /// A host removed this browser from the meeting.
+    #[error("A host removed you from this meeting. You cannot join it again.")]
+    Removed,
     /// The relay needs a signed link for the room, and the join had none that opens it.
     #[error(
         "This link does not open the room: it may have expired or be meant for another room. Ask whoever invited you for a new link."
@@ -107,6 +110,7 @@ impl RoomError {
             Self::RoomFull { .. } => ErrorCode::RoomFull,
             Self::TooManyRooms { .. } => ErrorCode::TooManyRooms,
             Self::LinkRefused => ErrorCode::LinkRefused,
+            Self::Removed => ErrorCode::Removed,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::NotJoined => ErrorCode::NotJoined,
             Self::AlreadyJoined => ErrorCode::AlreadyJoined,
@@ -130,6 +134,8 @@ struct Member {
     info: ParticipantInfo,
     /// Proves the seat when its owner comes back on a new connection.
     token: String,
+    /// The browser's own id (see [`Pass::device`]).
+    device: Option<String>,
     /// While away: until when the seat is kept.
     away_until: Option<Instant>,
 }
@@ -190,6 +196,33 @@ struct Room {
     next_chat_id: u64,
     /// The order number of the next raised hand.
     next_hand: u64,
+    /// Browsers a host removed, kept out while the room lasts (at most [`MAX_REMOVED`]).
+    removed: HashSet<String>,
+}
+
+/// Removed browsers remembered per room; a host removing more than this many people is not a
+/// meeting, and the set must not grow without bound.
+pub const MAX_REMOVED: usize = 256;
+
+/// What a join shows besides room and name: the invitation and the browser's id.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pass<'a> {
+    /// The signed invitation link's token.
+    pub link: Option<&'a str>,
+    /// The random id the browser keeps; ignored unless 16 to 64 of `A-Z a-z 0-9 - _`.
+    pub device: Option<&'a str>,
+}
+
+impl Pass<'_> {
+    /// The device id, if well-formed.
+    fn device(&self) -> Option<String> {
+        self.device
+            .filter(|d| {
+                (16..=64).contains(&d.len())
+                    && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .map(str::to_owned)
+    }
 }
 
 impl Room {
@@ -334,7 +367,7 @@ impl Rooms {
         room: &str,
         name: &str,
         media: MediaState,
-        link: Option<&str>,
+        pass: Pass<'_>,
         unix_now: u64,
     ) -> Result<Vec<Outgoing>, RoomError> {
         if self.seats.contains_key(&conn) {
@@ -345,7 +378,7 @@ impl Rooms {
         // The link first: someone without one learns nothing, not even whether the room exists
         // or is full.
         let role = match &self.links {
-            Some(keys) => match keys.verify(link, &room_name, unix_now) {
+            Some(keys) => match keys.verify(pass.link, &room_name, unix_now) {
                 Ok(grant) => grant.role,
                 Err(e) => {
                     tracing::debug!(room = %room_name, "join refused: {e}");
@@ -356,7 +389,11 @@ impl Rooms {
             None if self.rooms.get(&room_name).is_none_or(|r| r.members.is_empty()) => Role::Host,
             None => Role::Participant,
         };
+        let device = pass.device();
         match self.rooms.get(&room_name) {
+            Some(existing) if device.as_ref().is_some_and(|d| existing.removed.contains(d)) => {
+                return Err(RoomError::Removed);
+            }
             Some(existing) if existing.members.len() >= self.limits.capacity => {
                 return Err(RoomError::RoomFull { capacity: self.limits.capacity });
             }
@@ -394,7 +431,7 @@ impl Rooms {
         let resume_token = (!token.is_empty()).then(|| token.clone());
         let ice_servers = self.ice.for_participant(id);
         out.push((conn, room.welcome(request_id, &info, &room_name, ice_servers, resume_token)));
-        room.members.insert(id, Member { conn, info, token, away_until: None });
+        room.members.insert(id, Member { conn, info, token, device, away_until: None });
         self.seats.insert(conn, Seat { room: room_name, id });
         Ok(out)
     }
@@ -515,7 +552,14 @@ impl Rooms {
         let mut out = Vec::new();
         match &action {
             Moderation::Remove { .. } => {
-                return Ok((vec![told(member, &action)], vec![member.conn]));
+                let out = vec![told(member, &action)];
+                let conn = member.conn;
+                if let Some(device) = member.device.clone()
+                    && room.removed.len() < MAX_REMOVED
+                {
+                    room.removed.insert(device);
+                }
+                return Ok((out, vec![conn]));
             }
             Moderation::Mute { .. } => {
                 out.push(told(member, &action));
@@ -682,7 +726,7 @@ mod tests {
 
     fn join(rooms: &mut Rooms, conn: u64, room: &str, name: &str) -> Vec<Outgoing> {
         rooms
-            .join(ConnId(conn), None, room, name, MediaState::default(), None, UNIX)
+            .join(ConnId(conn), None, room, name, MediaState::default(), Pass::default(), UNIX)
             .expect("join accepted")
     }
 
@@ -735,13 +779,20 @@ mod tests {
         let mut r = rooms(2);
         join(&mut r, 1, "x", "A");
         join(&mut r, 2, "x", "B");
-        let full =
-            r.join(ConnId(3), Some(RequestId(5)), "x", "C", MediaState::default(), None, UNIX);
+        let full = r.join(
+            ConnId(3),
+            Some(RequestId(5)),
+            "x",
+            "C",
+            MediaState::default(),
+            Pass::default(),
+            UNIX,
+        );
         assert_eq!(full, Err(RoomError::RoomFull { capacity: 2 }));
         assert!(full.unwrap_err().to_string().contains("at most 2"));
         join(&mut r, 4, "y", "D");
         assert_eq!(
-            r.join(ConnId(5), None, "z", "E", MediaState::default(), None, UNIX),
+            r.join(ConnId(5), None, "z", "E", MediaState::default(), Pass::default(), UNIX),
             Err(RoomError::TooManyRooms { limit: 2 })
         );
         // A place frees up when someone leaves.
@@ -752,13 +803,15 @@ mod tests {
     #[test]
     fn bad_names_and_double_joins_are_refused() {
         let mut r = rooms(4);
-        let bad_room = r.join(ConnId(1), None, "a/b", "A", MediaState::default(), None, UNIX);
+        let bad_room =
+            r.join(ConnId(1), None, "a/b", "A", MediaState::default(), Pass::default(), UNIX);
         assert_eq!(bad_room.map_err(|e| e.code()), Err(ErrorCode::InvalidRoomName));
-        let bad_name = r.join(ConnId(1), None, "a", "  ", MediaState::default(), None, UNIX);
+        let bad_name =
+            r.join(ConnId(1), None, "a", "  ", MediaState::default(), Pass::default(), UNIX);
         assert_eq!(bad_name.map_err(|e| e.code()), Err(ErrorCode::InvalidName));
         join(&mut r, 1, "a", "A");
         assert_eq!(
-            r.join(ConnId(1), None, "b", "A", MediaState::default(), None, UNIX),
+            r.join(ConnId(1), None, "b", "A", MediaState::default(), Pass::default(), UNIX),
             Err(RoomError::AlreadyJoined)
         );
         assert_eq!(r.room_count(), 1, "refused joins create no rooms");
@@ -1053,5 +1106,32 @@ mod tests {
             roles(&out).iter().map(|(_, id, _)| *id).collect::<Vec<_>>(),
             [ParticipantId(3); 2]
         );
+    }
+
+    #[test]
+    fn removed_browsers_are_remembered_up_to_a_bound() {
+        let mut r = rooms(1000);
+        join(&mut r, 1, "k", "Host");
+        let join_device = |r: &mut Rooms, conn: u64, device: &str| {
+            let pass = Pass { link: None, device: Some(device) };
+            r.join(ConnId(conn), None, "k", "Pupil", MediaState::default(), pass, UNIX)
+        };
+        for n in 0..(MAX_REMOVED as u64 + 44) {
+            let device = format!("device-{n:012}");
+            let id = welcome_of(&join_device(&mut r, 100 + n, &device).expect("joins"), 100 + n).0;
+            let (_, leaving) =
+                r.moderate(ConnId(1), Moderation::Remove { id }).expect("the host may remove");
+            assert_eq!(leaving, vec![ConnId(100 + n)]);
+            r.leave(ConnId(100 + n));
+        }
+        assert_eq!(r.rooms.get("k").map(|room| room.removed.len()), Some(MAX_REMOVED));
+        assert_eq!(
+            join_device(&mut r, 9_000, "device-000000000000").map_err(|e| e.code()),
+            Err(ErrorCode::Removed)
+        );
+        // Malformed ids are not remembered, and do not keep anyone out.
+        for bad in ["short", "with space 0123456789", &"x".repeat(65)] {
+            assert!(Pass { link: None, device: Some(bad) }.device().is_none(), "{bad}");
+        }
     }
 }

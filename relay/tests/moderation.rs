@@ -89,3 +89,35 @@ async fn ending_the_meeting_sends_everyone_home() {
     }
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_removed_browser_stays_out_of_that_meeting_and_only_that_one() {
+    const ALIS_BROWSER: &str = "ali-browser-7f3k2m9q";
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut host, _, _) = relay.joined("klasse", "Lehrerin").await;
+    let mut ali = relay.greeted().await;
+    ali.join_from_device("klasse", "Ali", ALIS_BROWSER).await;
+    let ServerMessage::Welcome { you: ali_id, .. } = ali.recv().await else { panic!("no welcome") };
+    let _ = host.recv().await;
+    host.send(&ClientMessage::Moderate { action: Moderation::Remove { id: ali_id } }).await;
+    let _ = ali.recv().await;
+    assert!(ali.next().await.is_none());
+    assert_eq!(host.recv().await, ServerMessage::ParticipantLeft { id: ali_id });
+
+    // Ali reloads the page, under another name too: refused, and the room hears nothing.
+    for name in ["Ali", "Alina"] {
+        let mut again = relay.greeted().await;
+        again.join_from_device("klasse", name, ALIS_BROWSER).await;
+        assert_eq!(error_code(&again.recv().await), ErrorCode::Removed, "{name}");
+    }
+    host.expect_silence(Duration::from_millis(300)).await;
+
+    // Another pupil's browser comes in; Ali's browser may still join other rooms.
+    let mut bea = relay.greeted().await;
+    bea.join_from_device("klasse", "Bea", "bea-browser-2k9d8s7a").await;
+    assert!(matches!(bea.recv().await, ServerMessage::Welcome { .. }));
+    let mut elsewhere = relay.greeted().await;
+    elsewhere.join_from_device("sport", "Ali", ALIS_BROWSER).await;
+    assert!(matches!(elsewhere.recv().await, ServerMessage::Welcome { .. }));
+    relay.shutdown().await.unwrap();
+}

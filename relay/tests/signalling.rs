@@ -53,6 +53,7 @@ async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
             media: MediaState { audio: false, video: true, screen: false },
             resume: None,
             link: None,
+            device: None,
         })
         .await;
     match client.recv().await {

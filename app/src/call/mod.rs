@@ -203,6 +203,7 @@ impl Call {
                     media,
                     resume,
                     link,
+                    device: crate::js::device_id(),
                 });
             }
             SocketEvent::Message(message) => {
@@ -619,6 +620,7 @@ impl Call {
                 link: r.link,
                 hand: r.info.hand.is_some(),
                 away: r.info.away,
+                host: r.info.role == protocol::Role::Host,
             })
             .collect();
         if self.view.tiles.with_untracked(|t| *t != tiles) {
@@ -642,6 +644,10 @@ impl Call {
         let own_hand = meeting.me().is_some_and(|me| me.hand.is_some());
         if self.view.own_hand.get_untracked() != own_hand {
             self.view.own_hand.set(own_hand);
+        }
+        let own_host = meeting.me().is_some_and(|me| me.role == protocol::Role::Host);
+        if self.view.own_host.get_untracked() != own_host {
+            self.view.own_host.set(own_host);
         }
         let me = meeting.me().map(|m| m.id).filter(|id| id.0 != 0);
         if self.view.me.get_untracked() != me {
@@ -668,6 +674,11 @@ impl Call {
     /// Raises or lowers our hand.
     pub fn set_hand(&self, raised: bool) {
         self.send(&ClientMessage::Hand { raised });
+    }
+
+    /// A host's action on a participant or the meeting; the relay refuses it from anyone else.
+    pub fn moderate(&self, action: protocol::Moderation) {
+        self.send(&ClientMessage::Moderate { action });
     }
 
     /// Opens or closes a side panel; opening the chat marks it read.

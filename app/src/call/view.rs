@@ -57,6 +57,8 @@ pub struct TileView {
     pub hand: bool,
     /// Their connection broke; the relay keeps their seat while they reconnect.
     pub away: bool,
+    /// They host the meeting.
+    pub host: bool,
 }
 
 /// The reactive state the views read. All handles are `Copy`.
@@ -96,6 +98,8 @@ pub struct CallView {
     pub panel: RwSignal<Panel>,
     /// Our participant id, once welcomed.
     pub me: RwSignal<Option<ParticipantId>>,
+    /// We host the meeting (and may moderate).
+    pub own_host: RwSignal<bool>,
     /// The others' shared screens, by participant.
     pub screens: RwSignal<HashMap<ParticipantId, MediaStream>, LocalStorage>,
     /// Our own shared screen, while sharing.
@@ -141,6 +145,7 @@ impl CallView {
             own_hand: RwSignal::new(false),
             panel: RwSignal::new(Panel::Closed),
             me: RwSignal::new(None),
+            own_host: RwSignal::new(false),
             screens: RwSignal::new_local(HashMap::new()),
             own_screen: RwSignal::new_local(None),
             speaker: RwSignal::new(None),

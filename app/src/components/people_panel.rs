@@ -4,8 +4,10 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
+use protocol::{Moderation, ParticipantId};
+
 use crate::{
-    call::{Call, CallView, Panel},
+    call::{Call, CallView, Panel, TileView},
     components::icons::{CamIcon, HandIcon, MicIcon},
     i18n::Tr,
 };
@@ -27,13 +29,22 @@ fn Person(
     /// Hand raised.
     #[prop(into)]
     hand: Signal<bool>,
+    /// Hosts the meeting.
+    #[prop(into)]
+    host: Signal<bool>,
+    /// What a host may do to this person (nothing for ourselves or when we do not host).
+    #[prop(optional)]
+    children: Option<Children>,
 ) -> impl IntoView {
     let tr = Tr::use_context();
     view! {
         <li class="person" data-testid="person" data-name=name
             data-mic=move || mic.get().to_string() data-cam=move || cam.get().to_string()
-            data-hand=move || hand.get().to_string()>
+            data-hand=move || hand.get().to_string() data-host=move || host.get().to_string()>
             <span class="name">{label}</span>
+            <Show when=move || host.get()>
+                <span class="role">{move || tr.t("participants.host")}</span>
+            </Show>
             <span class="states">
                 <Show when=move || hand.get()>
                     <span class="state hand" role="img" aria-label=move || tr.t("participants.hand")><HandIcon/></span>
@@ -47,7 +58,55 @@ fn Person(
                     <CamIcon off=Signal::derive(move || !cam.get())/>
                 </span>
             </span>
+            {children.map(|c| c())}
         </li>
+    }
+}
+
+/// A host's buttons for one participant: mute, lower the hand, make co-host, remove.
+#[component]
+fn HostActions(
+    /// Whom they act on.
+    id: ParticipantId,
+    /// Their name, for the buttons' labels and the removal question.
+    name: String,
+    /// Their state, to offer only what applies.
+    tile: Signal<Option<TileView>>,
+    /// The call.
+    call: StoredValue<Option<Rc<Call>>, LocalStorage>,
+) -> impl IntoView {
+    let tr = Tr::use_context();
+    let act = move |action: Moderation| {
+        if let Some(call) = call.get_value() {
+            call.moderate(action);
+        }
+    };
+    let name = StoredValue::new(name);
+    let label = move |key: &'static str| name.with_value(|n| tr.f(key, &[("name", n)]));
+    let remove = move |_| {
+        // A removal cannot be undone in this meeting: ask first.
+        let confirmed = crate::js::window().confirm_with_message(&label("host.remove_question"));
+        if confirmed.unwrap_or(false) {
+            act(Moderation::Remove { id });
+        }
+    };
+    view! {
+        <span class="host-actions" role="group" aria-label=move || label("host.actions")>
+            <Show when=move || tile.get().is_some_and(|t| t.media.audio)>
+                <button type="button" data-testid="host-mute" aria-label=move || label("host.mute")
+                    on:click=move |_| act(Moderation::Mute { id })>{move || tr.t("host.mute_short")}</button>
+            </Show>
+            <Show when=move || tile.get().is_some_and(|t| t.hand)>
+                <button type="button" data-testid="host-lower-hand" aria-label=move || label("host.lower_hand")
+                    on:click=move |_| act(Moderation::LowerHand { id })>{move || tr.t("host.lower_hand_short")}</button>
+            </Show>
+            <Show when=move || tile.get().is_some_and(|t| !t.host)>
+                <button type="button" data-testid="host-make-host" aria-label=move || label("host.make_host")
+                    on:click=move |_| act(Moderation::MakeHost { id })>{move || tr.t("host.make_host_short")}</button>
+            </Show>
+            <button type="button" class="danger" data-testid="host-remove" aria-label=move || label("host.remove")
+                on:click=remove>{move || tr.t("host.remove_short")}</button>
+        </span>
     }
 }
 
@@ -91,21 +150,36 @@ pub fn PeoplePanel(
                 <Person label=own_label name=name.clone()
                     mic=Signal::derive(move || view.own_media.get().audio)
                     cam=Signal::derive(move || view.own_media.get().video)
-                    hand=view.own_hand/>
+                    hand=view.own_hand host=view.own_host/>
                 <For each=move || view.tiles.get() key=|t| t.id let:tile>
                     {
                         let id = tile.id;
                         let find = move || view.tiles.with(|ts| ts.iter().find(|t| t.id == id).cloned());
                         let label = tile.name.clone();
+                        let name = tile.name.clone();
                         view! {
                             <Person label=Signal::derive(move || label.clone()) name=tile.name.clone()
                                 mic=Signal::derive(move || find().is_some_and(|t| t.media.audio))
                                 cam=Signal::derive(move || find().is_some_and(|t| t.media.video))
-                                hand=Signal::derive(move || find().is_some_and(|t| t.hand))/>
+                                hand=Signal::derive(move || find().is_some_and(|t| t.hand))
+                                host=Signal::derive(move || find().is_some_and(|t| t.host))>
+                                <Show when=move || view.own_host.get()>
+                                    <HostActions id name=name.clone() tile=Signal::derive(find) call/>
+                                </Show>
+                            </Person>
                         }
                     }
                 </For>
             </ul>
+            <Show when=move || view.own_host.get()>
+                <button type="button" class="danger end-meeting" data-testid="end-meeting" on:click=move |_| {
+                    let question = tr.t("host.end_question");
+                    let confirmed = crate::js::window().confirm_with_message(&question);
+                    if confirmed.unwrap_or(false) && let Some(call) = call.get_value() {
+                        call.moderate(Moderation::EndMeeting);
+                    }
+                }>{move || tr.t("host.end_meeting")}</button>
+            </Show>
         </section>
     }
 }

@@ -107,6 +107,7 @@ impl Client {
             media: MediaState::default(),
             resume,
             link: None,
+            device: None,
         })
         .await;
     }
@@ -120,6 +121,21 @@ impl Client {
             media: MediaState::default(),
             resume: None,
             link: link.map(str::to_owned),
+            device: None,
+        })
+        .await;
+    }
+
+    /// Joins from the browser that keeps the id `device`.
+    pub async fn join_from_device(&mut self, room: &str, name: &str, device: &str) {
+        self.send(&ClientMessage::Join {
+            request_id: None,
+            room: room.into(),
+            name: name.into(),
+            media: MediaState::default(),
+            resume: None,
+            link: None,
+            device: Some(device.into()),
         })
         .await;
     }

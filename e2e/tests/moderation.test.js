@@ -1,0 +1,110 @@
+// Hosts and participants in an open room: whoever opens it hosts it; a host mutes, hands hosting
+// on, removes someone for the rest of the meeting and ends it for everyone. Participants get no
+// such controls (and the relay refuses them anyway: relay/tests/moderation.rs).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+
+import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
+import { reportCpu } from '../lib/cpu.js';
+import { errorText, remoteNames } from '../lib/meeting.js';
+import { Relay } from '../lib/relay.js';
+
+const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+
+/** What `tab`'s participant list says about each person: host, microphone, and which host
+ * buttons it offers for them. */
+function people(tab) {
+  return tab.evaluate(() => Object.fromEntries([...document.querySelectorAll('[data-testid="person"]')].map((p) => [
+    p.dataset.name,
+    {
+      host: p.dataset.host === 'true',
+      mic: p.dataset.mic === 'true',
+      buttons: [...p.querySelectorAll('.host-actions button')].map((b) => b.dataset.testid),
+    },
+  ])));
+}
+
+function hostButton(name, action) {
+  return `[data-testid="person"][data-name="${name}"] [data-testid="host-${action}"]`;
+}
+
+function micMuted(tab) {
+  return tab.evaluate(() => document.querySelector('[data-testid="toggle-mic"]')?.getAttribute('aria-pressed'));
+}
+
+describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 }, () => {
+  reportCpu();
+  let relay;
+  const tabs = {};
+  const url = (name) => relay.url('klasse-7b', { name, autojoin: '1', cam: '0' });
+
+  before(async () => {
+    relay = await Relay.start();
+    tabs.Anna = await chromiumTab();
+    tabs.Anna.acceptDialogs();
+    await tabs.Anna.goto(url('Anna'));
+    await waitFor('Anna in the room', async () => (await tabs.Anna.evaluate(() => !!document.querySelector('main.meeting'))));
+    tabs.Bruno = await firefoxTab();
+    tabs.Cleo = await chromiumTab();
+    await tabs.Bruno.goto(url('Bruno'));
+    await tabs.Cleo.goto(url('Cleo'));
+    await waitFor('all three together', async () => (await remoteNames(tabs.Anna)).length === 2
+      && (await remoteNames(tabs.Bruno)).length === 2 && (await remoteNames(tabs.Cleo)).length === 2, { timeout: 30_000 });
+    for (const tab of Object.values(tabs)) await tab.click('[data-testid="toggle-people"]');
+  });
+
+  after(async () => {
+    await tabs.Anna?.screenshot(`${ARTIFACTS}moderation-anna.png`).catch(() => {});
+    for (const tab of Object.values(tabs)) await tab?.close().catch(() => {});
+    await relay?.stop();
+  });
+
+  it('makes whoever opened the room its host, and gives only hosts the controls', async () => {
+    const atAnna = await waitFor('host controls at Anna', async () => {
+      const p = await people(tabs.Anna);
+      return p.Bruno?.buttons.includes('host-remove') && p.Cleo?.buttons.includes('host-remove') && p;
+    });
+    assert.equal(atAnna.Anna.host, true, 'Anna hosts');
+    assert.deepEqual(atAnna.Anna.buttons, [], 'no buttons for herself');
+    for (const name of ['Bruno', 'Cleo']) {
+      const seen = await people(tabs[name]);
+      assert.equal(seen.Anna.host, true, `${name} sees Anna as host`);
+      assert.equal(seen[name].host, false);
+      assert.deepEqual(Object.values(seen).flatMap((p) => p.buttons), [], `${name} has no host controls`);
+      assert.equal(await tabs[name].evaluate(() => document.querySelector('[data-testid="end-meeting"]')), null);
+    }
+  });
+
+  it("turns off a participant's microphone, which they can turn on again", async () => {
+    assert.equal(await micMuted(tabs.Bruno), 'false', 'Bruno starts with his microphone on');
+    await tabs.Anna.click(hostButton('Bruno', 'mute'));
+    await waitFor('Bruno muted at Bruno', async () => (await micMuted(tabs.Bruno)) === 'true');
+    await waitFor('Bruno muted at Cleo', async () => (await people(tabs.Cleo)).Bruno?.mic === false);
+    await tabs.Bruno.click('[data-testid="toggle-mic"]');
+    await waitFor('Bruno unmuted at Anna', async () => (await people(tabs.Anna)).Bruno?.mic === true);
+  });
+
+  it('makes Cleo a co-host, who then has the controls too', async () => {
+    await tabs.Anna.click(hostButton('Cleo', 'make-host'));
+    await waitFor('Cleo a host at Bruno', async () => (await people(tabs.Bruno)).Cleo?.host === true);
+    await waitFor('host controls at Cleo', async () => (await people(tabs.Cleo)).Bruno?.buttons.includes('host-remove'));
+    assert.equal((await people(tabs.Anna)).Cleo.buttons.includes('host-make-host'), false, 'Cleo hosts already');
+  });
+
+  it('removes Bruno, who cannot come back by reloading', async () => {
+    await tabs.Anna.click(hostButton('Bruno', 'remove'));
+    await waitFor('Bruno told he was removed', async () => /removed you/.test((await errorText(tabs.Bruno)) ?? ''));
+    await waitFor('Bruno gone at Anna and Cleo', async () =>
+      !(await remoteNames(tabs.Anna)).includes('Bruno') && !(await remoteNames(tabs.Cleo)).includes('Bruno'));
+    await tabs.Bruno.goto(url('Bruno'));
+    await waitFor('Bruno refused after a reload', async () => /cannot join it again/.test((await errorText(tabs.Bruno)) ?? ''));
+    assert.deepEqual((await remoteNames(tabs.Anna)).sort(), ['Cleo'], 'Bruno never reappeared');
+  });
+
+  it('ends the meeting for everyone', async () => {
+    await tabs.Anna.click('[data-testid="end-meeting"]');
+    for (const name of ['Anna', 'Cleo']) {
+      await waitFor(`${name} told the meeting ended`, async () => /ended/.test((await errorText(tabs[name])) ?? ''));
+    }
+  });
+});
