@@ -72,6 +72,7 @@ impl UserError {
                 ErrorCode::TooManyRooms => "error.too_many_rooms",
                 ErrorCode::LinkRefused => "error.link_refused",
                 ErrorCode::Removed => "error.removed",
+                ErrorCode::RoomLocked => "error.room_locked",
                 ErrorCode::InvalidName => "error.invalid_name",
                 ErrorCode::InvalidRoomName => "error.invalid_room",
                 ErrorCode::UnsupportedVersion => "error.unsupported_version",
@@ -100,7 +101,10 @@ impl UserError {
             Self::Relay(code, _) => {
                 matches!(
                     code,
-                    ErrorCode::RoomFull | ErrorCode::TooManyRooms | ErrorCode::ShuttingDown
+                    ErrorCode::RoomFull
+                        | ErrorCode::TooManyRooms
+                        | ErrorCode::ShuttingDown
+                        | ErrorCode::RoomLocked
                 )
             }
             Self::Media(_)
@@ -143,6 +147,7 @@ mod tests {
             UserError::Relay(ErrorCode::TooManyRooms, String::new()),
             UserError::Relay(ErrorCode::LinkRefused, String::new()),
             UserError::Relay(ErrorCode::Removed, String::new()),
+            UserError::Relay(ErrorCode::RoomLocked, String::new()),
             UserError::Relay(ErrorCode::InvalidName, String::new()),
             UserError::Relay(ErrorCode::InvalidRoomName, String::new()),
             UserError::Relay(ErrorCode::UnsupportedVersion, String::new()),

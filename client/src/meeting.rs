@@ -137,6 +137,8 @@ pub struct Meeting {
     name: String,
     /// The state of the media connection to the relay (SFU mode).
     relay_link: Option<Link>,
+    /// A host locked the room.
+    locked: bool,
 }
 
 impl Meeting {
@@ -152,7 +154,13 @@ impl Meeting {
             chat: ChatLog::default(),
             name: name.to_owned(),
             relay_link: None,
+            locked: false,
         }
+    }
+
+    /// Whether a host locked the room (nobody new gets in).
+    pub fn locked(&self) -> bool {
+        self.locked
     }
 
     /// The room's chat.
@@ -229,9 +237,11 @@ impl Meeting {
                 participants,
                 ice_servers,
                 chat,
+                locked,
                 ..
             } => {
                 self.phase = Phase::Joined;
+                self.locked = locked;
                 self.room = room;
                 self.mode = mode;
                 self.ice_servers = ice_servers;
@@ -399,8 +409,16 @@ impl Meeting {
                     Moderation::EndMeeting => {
                         vec![Effect::ShowError { error: UserError::MeetingEnded, fatal: true }]
                     }
+                    Moderation::Lock { locked } => {
+                        self.locked = locked;
+                        let key = if locked { "announce.locked" } else { "announce.unlocked" };
+                        vec![Effect::Announce(Announcement::about(key, host))]
+                    }
                     // Told to everyone as `participant_updated`.
-                    Moderation::LowerHand { .. } | Moderation::MakeHost { .. } => Vec::new(),
+                    Moderation::LowerHand { .. }
+                    | Moderation::MakeHost { .. }
+                    | Moderation::MuteAll
+                    | Moderation::LowerAllHands => Vec::new(),
                 }
             }
             ServerMessage::Hello { .. } | ServerMessage::Pong { .. } => Vec::new(),
@@ -506,6 +524,7 @@ mod tests {
             ice_servers: vec![],
             chat: vec![],
             resume_token: None,
+            locked: false,
         }
     }
 
@@ -650,6 +669,7 @@ mod tests {
             ice_servers: vec![],
             chat: vec![history.clone()],
             resume_token: None,
+            locked: false,
         });
         assert_eq!(m.chat().messages().count(), 1);
         let from_dana = protocol::ChatMessage { id: 2, text: "hallo".into(), ..history.clone() };
@@ -706,6 +726,7 @@ mod tests {
             ice_servers: vec![],
             chat: vec![],
             resume_token: None,
+            locked: false,
         };
         assert_eq!(m.on_server_message(welcome), vec![Effect::OpenRelayPeer]);
         let joined =

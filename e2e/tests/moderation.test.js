@@ -84,6 +84,35 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
     await waitFor('Bruno unmuted at Anna', async () => (await people(tabs.Anna)).Bruno?.mic === true);
   });
 
+  it('mutes everyone but the hosts at once', async () => {
+    await tabs.Anna.click('[data-testid="host-mute-all"]');
+    for (const name of ['Bruno', 'Cleo']) {
+      await waitFor(`${name}'s microphone off at ${name}`, async () => (await micMuted(tabs[name])) === 'true');
+    }
+    assert.equal(await micMuted(tabs.Anna), 'false', "the host's own microphone stays on");
+    await tabs.Bruno.click('[data-testid="toggle-mic"]');
+    await waitFor('Bruno unmuted at Anna again', async () => (await people(tabs.Anna)).Bruno?.mic === true);
+  });
+
+  it('locks the room against newcomers, and unlocks it', async () => {
+    await tabs.Anna.click('[data-testid="host-lock"]');
+    await waitFor('the lock shown to Bruno', async () =>
+      await tabs.Bruno.evaluate(() => !!document.querySelector('[data-testid="locked-note"]')));
+    const dora = await chromiumTab();
+    tabs.Dora = dora;
+    await dora.goto(url('Dora'));
+    await waitFor('Dora refused', async () => /locked/.test((await errorText(dora)) ?? ''));
+    assert.equal((await remoteNames(tabs.Anna)).includes('Dora'), false);
+    await tabs.Anna.click('[data-testid="host-lock"]');
+    await waitFor('unlocked at Anna', async () =>
+      (await tabs.Anna.evaluate(() => document.querySelector('[data-testid="host-lock"]').getAttribute('aria-pressed'))) === 'false');
+    await dora.goto(url('Dora'));
+    await waitFor('Dora in after the unlock', async () => (await remoteNames(tabs.Anna)).includes('Dora'));
+    await dora.close();
+    delete tabs.Dora;
+    await waitFor('Dora gone', async () => !(await remoteNames(tabs.Anna)).includes('Dora'));
+  });
+
   it('makes Cleo a co-host, who then has the controls too', async () => {
     await tabs.Anna.click(hostButton('Cleo', 'make-host'));
     await waitFor('Cleo a host at Bruno', async () => (await people(tabs.Bruno)).Cleo?.host === true);

@@ -151,6 +151,7 @@ mod tests {
             }],
             chat: vec![],
             resume_token: Some("0123abcd".into()),
+            locked: true,
         });
         round_trip_server(ServerMessage::ParticipantJoined { participant: anna.clone() });
         round_trip_server(ServerMessage::ParticipantReconnected { participant: anna.clone() });

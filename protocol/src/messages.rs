@@ -124,6 +124,9 @@ pub enum ServerMessage {
         /// Proof of this seat, for `join`'s `resume` after a broken connection. Secret.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume_token: Option<String>,
+        /// A host locked the room: nobody new gets in.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        locked: bool,
     },
     /// A chat message in the room (also echoed to its sender).
     Chat {
@@ -242,6 +245,15 @@ pub enum Moderation {
     Remove {
         /// Whom.
         id: ParticipantId,
+    },
+    /// Turn off every participant's microphone (hosts' excepted); each may turn it on again.
+    MuteAll,
+    /// Lower every raised hand.
+    LowerAllHands,
+    /// Lock the room (nobody new gets in, people whose connection broke still do) or unlock it.
+    Lock {
+        /// Locked or not.
+        locked: bool,
     },
     /// End the meeting for everyone.
     EndMeeting,

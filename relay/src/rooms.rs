@@ -79,6 +79,9 @@ pub enum RoomError {
     /// Only hosts may moderate.
     #[error("Only a host can do that.")]
     Forbidden,
+    /// A host locked the room.
+    #[error("This meeting is locked: nobody new can come in. Ask the host to unlock it.")]
+    Locked,
     /// A host removed this browser from the meeting.
     #[error("A host removed you from this meeting. You cannot join it again.")]
     Removed,
@@ -111,6 +114,7 @@ impl RoomError {
             Self::TooManyRooms { .. } => ErrorCode::TooManyRooms,
             Self::LinkRefused => ErrorCode::LinkRefused,
             Self::Removed => ErrorCode::Removed,
+            Self::Locked => ErrorCode::RoomLocked,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::NotJoined => ErrorCode::NotJoined,
             Self::AlreadyJoined => ErrorCode::AlreadyJoined,
@@ -198,6 +202,8 @@ struct Room {
     next_hand: u64,
     /// Browsers a host removed, kept out while the room lasts (at most [`MAX_REMOVED`]).
     removed: HashSet<String>,
+    /// A host locked the room: nobody new gets in.
+    locked: bool,
 }
 
 /// Removed browsers remembered per room; a host removing more than this many people is not a
@@ -283,6 +289,7 @@ impl Room {
             ice_servers,
             chat: self.chat.iter().cloned().collect(),
             resume_token,
+            locked: self.locked,
         }
     }
 }
@@ -394,6 +401,7 @@ impl Rooms {
             Some(existing) if device.as_ref().is_some_and(|d| existing.removed.contains(d)) => {
                 return Err(RoomError::Removed);
             }
+            Some(existing) if existing.locked => return Err(RoomError::Locked),
             Some(existing) if existing.members.len() >= self.limits.capacity => {
                 return Err(RoomError::RoomFull { capacity: self.limits.capacity });
             }
@@ -538,10 +546,48 @@ impl Rooms {
         let told = |target: &Member, action: &Moderation| {
             (target.conn, ServerMessage::Moderated { action: action.clone(), by })
         };
+        let updated_to_everyone = |room: &Room, changed: Vec<ParticipantInfo>| -> Vec<Outgoing> {
+            changed
+                .into_iter()
+                .flat_map(|participant| {
+                    room.everyone().map(move |c| {
+                        (c, ServerMessage::ParticipantUpdated { participant: participant.clone() })
+                    })
+                })
+                .collect()
+        };
         let target = match &action {
             Moderation::EndMeeting => {
                 let out = room.members.values().map(|m| told(m, &action)).collect();
                 return Ok((out, room.members.values().map(|m| m.conn).collect()));
+            }
+            Moderation::Lock { locked } => {
+                room.locked = *locked;
+                let out = room.members.values().map(|m| told(m, &action)).collect();
+                return Ok((out, Vec::new()));
+            }
+            Moderation::MuteAll => {
+                let mut out = Vec::new();
+                let mut changed = Vec::new();
+                for m in room.members.values_mut() {
+                    if m.info.role != Role::Host && m.info.media.audio {
+                        m.info.media.audio = false;
+                        let mute = Moderation::Mute { id: m.info.id };
+                        out.push(told(m, &mute));
+                        changed.push(m.info.clone());
+                    }
+                }
+                out.extend(updated_to_everyone(room, changed));
+                return Ok((out, Vec::new()));
+            }
+            Moderation::LowerAllHands => {
+                let mut changed = Vec::new();
+                for m in room.members.values_mut() {
+                    if m.info.hand.take().is_some() {
+                        changed.push(m.info.clone());
+                    }
+                }
+                return Ok((updated_to_everyone(room, changed), Vec::new()));
             }
             Moderation::Mute { id }
             | Moderation::LowerHand { id }
@@ -567,14 +613,13 @@ impl Rooms {
             }
             Moderation::LowerHand { .. } => member.info.hand = None,
             Moderation::MakeHost { .. } => member.info.role = Role::Host,
-            Moderation::EndMeeting => {}
+            Moderation::EndMeeting
+            | Moderation::Lock { .. }
+            | Moderation::MuteAll
+            | Moderation::LowerAllHands => {}
         }
         let participant = member.info.clone();
-        out.extend(
-            room.everyone().map(|c| {
-                (c, ServerMessage::ParticipantUpdated { participant: participant.clone() })
-            }),
-        );
+        out.extend(updated_to_everyone(room, vec![participant]));
         Ok((out, Vec::new()))
     }
 

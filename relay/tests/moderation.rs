@@ -20,6 +20,9 @@ async fn participants_cannot_moderate_and_nothing_changes() {
         Moderation::Remove { id: host_id },
         Moderation::MakeHost { id: pupil_id },
         Moderation::LowerHand { id: host_id },
+        Moderation::MuteAll,
+        Moderation::LowerAllHands,
+        Moderation::Lock { locked: true },
         Moderation::EndMeeting,
     ] {
         pupil.send(&ClientMessage::Moderate { action: action.clone() }).await;
@@ -119,5 +122,91 @@ async fn a_removed_browser_stays_out_of_that_meeting_and_only_that_one() {
     let mut elsewhere = relay.greeted().await;
     elsewhere.join_from_device("sport", "Ali", ALIS_BROWSER).await;
     assert!(matches!(elsewhere.recv().await, ServerMessage::Welcome { .. }));
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_host_mutes_everyone_lowers_all_hands_and_locks_the_room() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut host, host_id, _) = relay.joined("klasse", "Lehrerin").await;
+    let mut pupils = Vec::new();
+    for name in ["Ali", "Bea"] {
+        let mut pupil = relay.greeted().await;
+        pupil
+            .send(&ClientMessage::Join {
+                request_id: None,
+                room: "klasse".into(),
+                name: name.into(),
+                media: protocol::MediaState { audio: true, video: false, screen: false },
+                resume: None,
+                link: None,
+                device: None,
+            })
+            .await;
+        let ServerMessage::Welcome { you, .. } = pupil.recv().await else { panic!("no welcome") };
+        pupils.push((pupil, you));
+    }
+    let _ = host.recv().await;
+    let _ = host.recv().await;
+    let _ = pupils[0].0.recv().await; // Bea joined
+    pupils[1].0.send(&ClientMessage::Hand { raised: true }).await;
+    let _ = host.recv().await; // Bea's hand
+    for (pupil, _) in &mut pupils {
+        let _ = pupil.recv().await;
+    }
+
+    host.send(&ClientMessage::Moderate { action: Moderation::MuteAll }).await;
+    for (pupil, id) in &mut pupils {
+        assert_eq!(
+            pupil.recv().await,
+            ServerMessage::Moderated { action: Moderation::Mute { id: *id }, by: host_id }
+        );
+    }
+    let mut muted = Vec::new();
+    for _ in 0..2 {
+        let ServerMessage::ParticipantUpdated { participant } = host.recv().await else {
+            panic!("no update")
+        };
+        assert!(!participant.media.audio);
+        muted.push(participant.id);
+    }
+    assert_eq!(muted, [pupils[0].1, pupils[1].1], "both pupils, not the host");
+
+    host.send(&ClientMessage::Moderate { action: Moderation::LowerAllHands }).await;
+    let ServerMessage::ParticipantUpdated { participant } = host.recv().await else {
+        panic!("no update")
+    };
+    assert_eq!((participant.id, participant.hand), (pupils[1].1, None));
+
+    // Locked: a newcomer is refused and learns nothing; the room hears nothing of it.
+    let lock = Moderation::Lock { locked: true };
+    host.send(&ClientMessage::Moderate { action: lock.clone() }).await;
+    assert_eq!(host.recv().await, ServerMessage::Moderated { action: lock, by: host_id });
+    let mut late = relay.greeted().await;
+    late.join("klasse", "Spät").await;
+    assert_eq!(error_code(&late.recv().await), ErrorCode::RoomLocked);
+    host.expect_silence(Duration::from_millis(300)).await;
+
+    // A pupil cannot unlock it (the messages before the refusal are the ones above); the host
+    // can, and the newcomer gets in.
+    let unlock = Moderation::Lock { locked: false };
+    let ali = &mut pupils[0].0;
+    ali.send(&ClientMessage::Moderate { action: unlock.clone() }).await;
+    let refusal = loop {
+        match ali.recv().await {
+            ServerMessage::Error { code, .. } => break code,
+            ServerMessage::Moderated { action, .. } => {
+                assert_eq!(action, Moderation::Lock { locked: true }, "the lock, told to all");
+            }
+            _ => {}
+        }
+    };
+    assert_eq!(refusal, ErrorCode::Forbidden);
+    host.send(&ClientMessage::Moderate { action: unlock.clone() }).await;
+    assert_eq!(host.recv().await, ServerMessage::Moderated { action: unlock, by: host_id });
+    let mut late = relay.greeted().await;
+    late.join("klasse", "Spät").await;
+    let ServerMessage::Welcome { locked, .. } = late.recv().await else { panic!("no welcome") };
+    assert!(!locked);
     relay.shutdown().await.unwrap();
 }

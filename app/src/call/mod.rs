@@ -645,6 +645,9 @@ impl Call {
         if self.view.own_hand.get_untracked() != own_hand {
             self.view.own_hand.set(own_hand);
         }
+        if self.view.locked.get_untracked() != meeting.locked() {
+            self.view.locked.set(meeting.locked());
+        }
         let own_host = meeting.me().is_some_and(|me| me.role == protocol::Role::Host);
         if self.view.own_host.get_untracked() != own_host {
             self.view.own_host.set(own_host);

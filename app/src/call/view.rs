@@ -100,6 +100,8 @@ pub struct CallView {
     pub me: RwSignal<Option<ParticipantId>>,
     /// We host the meeting (and may moderate).
     pub own_host: RwSignal<bool>,
+    /// A host locked the room.
+    pub locked: RwSignal<bool>,
     /// The others' shared screens, by participant.
     pub screens: RwSignal<HashMap<ParticipantId, MediaStream>, LocalStorage>,
     /// Our own shared screen, while sharing.
@@ -146,6 +148,7 @@ impl CallView {
             panel: RwSignal::new(Panel::Closed),
             me: RwSignal::new(None),
             own_host: RwSignal::new(false),
+            locked: RwSignal::new(false),
             screens: RwSignal::new_local(HashMap::new()),
             own_screen: RwSignal::new_local(None),
             speaker: RwSignal::new(None),

@@ -126,6 +126,11 @@ pub fn PeoplePanel(
             call.set_panel(Panel::Closed);
         }
     };
+    let moderate = move |action: Moderation| {
+        if let Some(call) = call.get_value() {
+            call.moderate(action);
+        }
+    };
     let own_label = {
         let name = name.clone();
         Signal::derive(move || tr.f("tile.you", &[("name", &name)]))
@@ -138,6 +143,22 @@ pub fn PeoplePanel(
                 </h2>
                 <button type="button" class="close" aria-label=move || tr.t("participants.close") on:click=close>"×"</button>
             </header>
+            <Show when=move || view.own_host.get()>
+                <div class="host-room" role="group" aria-label=move || tr.t("host.room_actions")>
+                    <button type="button" data-testid="host-mute-all"
+                        on:click=move |_| moderate(Moderation::MuteAll)>{move || tr.t("host.mute_all")}</button>
+                    <button type="button" data-testid="host-lower-all-hands"
+                        on:click=move |_| moderate(Moderation::LowerAllHands)>{move || tr.t("host.lower_all_hands")}</button>
+                    <button type="button" class="toggle" data-testid="host-lock"
+                        aria-pressed=move || view.locked.get().to_string()
+                        on:click=move |_| moderate(Moderation::Lock { locked: !view.locked.get_untracked() })>
+                        {move || tr.t(if view.locked.get() { "host.unlock" } else { "host.lock" })}
+                    </button>
+                </div>
+            </Show>
+            <Show when=move || view.locked.get()>
+                <p class="hint" data-testid="locked-note">{move || tr.t("host.locked_note")}</p>
+            </Show>
             <Show when=move || !view.hands.with(Vec::is_empty)>
                 <h3>{move || tr.t("participants.hands")}</h3>
                 <ol class="hands" data-testid="hands">
