@@ -96,6 +96,10 @@ pub enum Effect {
     RestartIce(ParticipantId),
     /// Turn our microphone off (a host muted us; we may turn it on again).
     MuteMicrophone,
+    /// Turn our camera off (a host did; we may turn it on again).
+    CameraOff,
+    /// Stop sharing our screen (a host did).
+    StopScreen,
     /// Tell screen-reader users.
     Announce(Announcement),
     /// Show an error; `fatal` ends the meeting (back to the pre-join screen).
@@ -402,6 +406,17 @@ impl Meeting {
                     Moderation::Mute { .. } => vec![
                         Effect::MuteMicrophone,
                         Effect::Announce(Announcement::about("announce.muted_by_host", host)),
+                    ],
+                    Moderation::CameraOff { .. } => vec![
+                        Effect::CameraOff,
+                        Effect::Announce(Announcement::about("announce.camera_off_by_host", host)),
+                    ],
+                    Moderation::StopScreen { .. } => vec![
+                        Effect::StopScreen,
+                        Effect::Announce(Announcement::about(
+                            "announce.screen_stopped_by_host",
+                            host,
+                        )),
                     ],
                     Moderation::Remove { .. } => {
                         vec![Effect::ShowError { error: UserError::Removed, fatal: true }]

@@ -32,11 +32,16 @@ function micMuted(tab) {
   return tab.evaluate(() => document.querySelector('[data-testid="toggle-mic"]')?.getAttribute('aria-pressed'));
 }
 
+function cameraOff(tab) {
+  return tab.evaluate(() => document.querySelector('[data-testid="toggle-camera"]')?.getAttribute('aria-pressed'));
+}
+
 describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 }, () => {
   reportCpu();
   let relay;
   const tabs = {};
-  const url = (name) => relay.url('klasse-7b', { name, autojoin: '1', cam: '0' });
+  // Bruno alone has his camera on: the host turns it off.
+  const url = (name) => relay.url('klasse-7b', { name, autojoin: '1', ...(name === 'Bruno' ? {} : { cam: '0' }) });
 
   before(async () => {
     relay = await Relay.start();
@@ -73,6 +78,17 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
       assert.deepEqual(Object.values(seen).flatMap((p) => p.buttons), [], `${name} has no host controls`);
       assert.equal(await tabs[name].evaluate(() => document.querySelector('[data-testid="end-meeting"]')), null);
     }
+  });
+
+  it("turns off a participant's camera, which they can turn on again", async () => {
+    await waitFor("Bruno's camera on", async () => (await cameraOff(tabs.Bruno)) === 'false');
+    await tabs.Anna.click(hostButton('Bruno', 'camera-off'));
+    await waitFor("Bruno's camera off at Bruno", async () => (await cameraOff(tabs.Bruno)) === 'true');
+    await waitFor('and at Cleo', async () => (await tabs.Cleo.evaluate(() =>
+      document.querySelector('[data-testid="person"][data-name="Bruno"]')?.dataset.cam)) === 'false');
+    await tabs.Bruno.click('[data-testid="toggle-camera"]');
+    await waitFor("Bruno's camera on again at Anna", async () => (await tabs.Anna.evaluate(() =>
+      document.querySelector('[data-testid="person"][data-name="Bruno"]')?.dataset.cam)) === 'true');
   });
 
   it("turns off a participant's microphone, which they can turn on again", async () => {

@@ -231,6 +231,16 @@ pub enum Moderation {
         /// Whom.
         id: ParticipantId,
     },
+    /// Turn off this participant's camera (they may turn it on again).
+    CameraOff {
+        /// Whose.
+        id: ParticipantId,
+    },
+    /// Stop this participant's screen share.
+    StopScreen {
+        /// Whose.
+        id: ParticipantId,
+    },
     /// Lower this participant's raised hand.
     LowerHand {
         /// Whose.

@@ -590,6 +590,8 @@ impl Rooms {
                 return Ok((updated_to_everyone(room, changed), Vec::new()));
             }
             Moderation::Mute { id }
+            | Moderation::CameraOff { id }
+            | Moderation::StopScreen { id }
             | Moderation::LowerHand { id }
             | Moderation::MakeHost { id }
             | Moderation::Remove { id } => *id,
@@ -610,6 +612,14 @@ impl Rooms {
             Moderation::Mute { .. } => {
                 out.push(told(member, &action));
                 member.info.media.audio = false;
+            }
+            Moderation::CameraOff { .. } => {
+                out.push(told(member, &action));
+                member.info.media.video = false;
+            }
+            Moderation::StopScreen { .. } => {
+                out.push(told(member, &action));
+                member.info.media.screen = false;
             }
             Moderation::LowerHand { .. } => member.info.hand = None,
             Moderation::MakeHost { .. } => member.info.role = Role::Host,

@@ -210,3 +210,30 @@ async fn a_host_mutes_everyone_lowers_all_hands_and_locks_the_room() {
     assert!(!locked);
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_host_turns_off_a_camera_and_stops_a_screen_share() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut host, host_id, _) = relay.joined("rat", "Vorsitz").await;
+    let (mut ali, ali_id, _) = relay.joined("rat", "Ali").await;
+    let _ = host.recv().await;
+    let on = protocol::MediaState { audio: true, video: true, screen: true };
+    ali.send(&ClientMessage::Media { media: on }).await;
+    let _ = host.recv().await;
+    for (action, expected) in [
+        (Moderation::CameraOff { id: ali_id }, protocol::MediaState { video: false, ..on }),
+        (
+            Moderation::StopScreen { id: ali_id },
+            protocol::MediaState { video: false, screen: false, ..on },
+        ),
+    ] {
+        host.send(&ClientMessage::Moderate { action: action.clone() }).await;
+        assert_eq!(ali.recv().await, ServerMessage::Moderated { action, by: host_id });
+        let ServerMessage::ParticipantUpdated { participant } = host.recv().await else {
+            panic!("no update")
+        };
+        assert_eq!((participant.id, participant.media), (ali_id, expected));
+        let _ = ali.recv().await; // the same update
+    }
+    relay.shutdown().await.unwrap();
+}

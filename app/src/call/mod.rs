@@ -326,6 +326,22 @@ impl Call {
                 Effect::MuteMicrophone => {
                     self.set_microphone(false);
                 }
+                Effect::CameraOff => {
+                    let this = self.this.clone();
+                    leptos::task::spawn_local(async move {
+                        if let Some(call) = this.upgrade() {
+                            call.set_camera(false).await;
+                        }
+                    });
+                }
+                Effect::StopScreen => {
+                    let this = self.this.clone();
+                    leptos::task::spawn_local(async move {
+                        if let Some(call) = this.upgrade() {
+                            call.stop_screen_share().await;
+                        }
+                    });
+                }
                 Effect::RestartIce(id) => {
                     if let Some(peer) = self.inner.borrow().peers.get(&id) {
                         peer.restart_ice();

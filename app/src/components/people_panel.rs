@@ -63,7 +63,8 @@ fn Person(
     }
 }
 
-/// A host's buttons for one participant: mute, lower the hand, make co-host, remove.
+/// A host's buttons for one participant: mute, camera off, stop the screen share, lower the
+/// hand, make co-host, remove.
 #[component]
 fn HostActions(
     /// Whom they act on.
@@ -95,6 +96,14 @@ fn HostActions(
             <Show when=move || tile.get().is_some_and(|t| t.media.audio)>
                 <button type="button" data-testid="host-mute" aria-label=move || label("host.mute")
                     on:click=move |_| act(Moderation::Mute { id })>{move || tr.t("host.mute_short")}</button>
+            </Show>
+            <Show when=move || tile.get().is_some_and(|t| t.media.video)>
+                <button type="button" data-testid="host-camera-off" aria-label=move || label("host.camera_off")
+                    on:click=move |_| act(Moderation::CameraOff { id })>{move || tr.t("host.camera_off_short")}</button>
+            </Show>
+            <Show when=move || tile.get().is_some_and(|t| t.media.screen)>
+                <button type="button" data-testid="host-stop-screen" aria-label=move || label("host.stop_screen")
+                    on:click=move |_| act(Moderation::StopScreen { id })>{move || tr.t("host.stop_screen_short")}</button>
             </Show>
             <Show when=move || tile.get().is_some_and(|t| t.hand)>
                 <button type="button" data-testid="host-lower-hand" aria-label=move || label("host.lower_hand")
