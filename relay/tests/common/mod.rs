@@ -100,42 +100,35 @@ impl Client {
 
     /// Joins, asking for the seat `resume` (a `welcome`'s `resume_token`) back.
     pub async fn join_resuming(&mut self, room: &str, name: &str, resume: Option<String>) {
+        self.join_as(room, name, resume, None, None).await;
+    }
+
+    /// Joins with the signed invitation `link`.
+    pub async fn join_with_link(&mut self, room: &str, name: &str, link: Option<&str>) {
+        self.join_as(room, name, None, link, None).await;
+    }
+
+    /// Joins from the browser that keeps the id `device`.
+    pub async fn join_from_device(&mut self, room: &str, name: &str, device: &str) {
+        self.join_as(room, name, None, None, Some(device)).await;
+    }
+
+    async fn join_as(
+        &mut self,
+        room: &str,
+        name: &str,
+        resume: Option<String>,
+        link: Option<&str>,
+        device: Option<&str>,
+    ) {
         self.send(&ClientMessage::Join {
             request_id: None,
             room: room.into(),
             name: name.into(),
             media: MediaState::default(),
             resume,
-            link: None,
-            device: None,
-        })
-        .await;
-    }
-
-    /// Joins with the signed invitation `link`.
-    pub async fn join_with_link(&mut self, room: &str, name: &str, link: Option<&str>) {
-        self.send(&ClientMessage::Join {
-            request_id: None,
-            room: room.into(),
-            name: name.into(),
-            media: MediaState::default(),
-            resume: None,
             link: link.map(str::to_owned),
-            device: None,
-        })
-        .await;
-    }
-
-    /// Joins from the browser that keeps the id `device`.
-    pub async fn join_from_device(&mut self, room: &str, name: &str, device: &str) {
-        self.send(&ClientMessage::Join {
-            request_id: None,
-            room: room.into(),
-            name: name.into(),
-            media: MediaState::default(),
-            resume: None,
-            link: None,
-            device: Some(device.into()),
+            device: device.map(str::to_owned),
         })
         .await;
     }
