@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
+import { seriousViolations } from '../lib/a11y.js';
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
 import { errorText, remoteNames } from '../lib/meeting.js';
@@ -78,6 +79,7 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
       assert.deepEqual(Object.values(seen).flatMap((p) => p.buttons), [], `${name} has no host controls`);
       assert.equal(await tabs[name].evaluate(() => document.querySelector('[data-testid="end-meeting"]')), null);
     }
+    assert.deepEqual(await seriousViolations(tabs.Anna), [], "axe on the host's participant list");
   });
 
   it("turns off a participant's camera, which they can turn on again", async () => {
