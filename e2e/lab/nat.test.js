@@ -140,11 +140,13 @@ for (const [phone, home] of [['chromium', 'firefox'], ['firefox', 'chromium']]) 
   });
 }
 
-// Pupils behind the two kinds of school firewall: TURN on TCP where UDP is blocked, TURN on TLS
-// (port 443 of the relay's second address) where only HTTPS gets out.
+// Pupils behind the two kinds of school firewall: where UDP is blocked but TCP gets out, TURN on
+// TCP or on TLS (both pass; which one the browser picks varies from run to run: Firefox took TLS
+// in one CI rehearsal of many); where only HTTPS gets out, TURN on TLS (port 443 of the relay's
+// second address).
 const FIREWALLS = [
-  { kind: 'school', what: 'lets no UDP out', room: 'schule-daheim', route: 'relay/tcp', via: 'TURN over TCP' },
-  { kind: 'https', what: 'lets only HTTPS out', room: 'nur-https', route: 'relay/tls', via: 'TURN over TLS' },
+  { kind: 'school', what: 'lets no UDP out', room: 'schule-daheim', route: /^relay\/(tcp|tls)$/, via: 'TURN over (?:TCP|TLS)' },
+  { kind: 'https', what: 'lets only HTTPS out', room: 'nur-https', route: /^relay\/tls$/, via: 'TURN over TLS' },
 ];
 
 for (const { kind, what, room, route, via } of FIREWALLS) {
@@ -153,10 +155,10 @@ for (const { kind, what, room, route, via } of FIREWALLS) {
       reportCpu();
       const { people, lab } = meshBetween({ Anna: [kind, pupil], Bruno: ['home', home] }, room);
 
-      it(`carries the pupil's media over ${via}, past the firewall`, async () => {
+      it(`carries the pupil's media over ${via.replace('(?:TCP|TLS)', 'TCP or TLS')}, past the firewall`, async () => {
         const paths = await mediaPaths(people.Anna);
         console.log(`media paths: ${JSON.stringify({ Anna: paths, Bruno: await mediaPaths(people.Bruno) })}`);
-        assert.equal(paths[0].local, route);
+        assert.match(paths[0].local ?? '', route);
         const dropped = lab.current.dropped('Anna');
         console.log(`the school's firewall dropped ${dropped} packets`);
         assert.ok(dropped > 0, 'the firewall was in the way');
@@ -177,7 +179,7 @@ for (const { kind, what, room, route, via } of FIREWALLS) {
   }
 }
 
-for (const [school, route, what] of [['school', 'relay/tcp', 'TURN on TCP'], ['https', 'relay/tls', 'TURN on TLS, port 443']]) {
+for (const [school, route, what] of [['school', /^relay\/(tcp|tls)$/, 'TURN on TCP or TLS'], ['https', /^relay\/tls$/, 'TURN on TLS, port 443']]) {
   describe(`a pupil behind a ${school === 'https' ? 'firewall that lets only HTTPS out' : 'school firewall without UDP'} (Firefox) in a server-forwarded room of five`, { timeout: 240_000 }, () => {
     reportCpu();
     const lab = { current: null };
@@ -225,7 +227,7 @@ for (const [school, route, what] of [['school', 'relay/tcp', 'TURN on TCP'], ['h
       }
       const paths = await mediaPaths(people.Anna);
       console.log(`pupil's media paths: ${JSON.stringify(paths)}`);
-      assert.ok(paths.some((p) => p.local === route && p.state === 'connected'),
+      assert.ok(paths.some((p) => route.test(p.local ?? '') && p.state === 'connected'),
         `the pupil reaches the relay over ${what}: ${JSON.stringify(paths)}`);
     });
 
