@@ -254,7 +254,17 @@ impl Meeting {
                 // Back in our own seat, our hand is still where it was.
                 let hand = self.me.as_ref().filter(|m| m.id == you).and_then(|m| m.hand);
                 let name = self.name.clone();
-                self.me = Some(ParticipantInfo { id: you, name, role, media, hand, away: false });
+                let mic_locked =
+                    self.me.as_ref().filter(|m| m.id == you).is_some_and(|m| m.mic_locked);
+                self.me = Some(ParticipantInfo {
+                    id: you,
+                    name,
+                    role,
+                    media,
+                    hand,
+                    away: false,
+                    mic_locked,
+                });
                 // In a mesh the newcomer offers to everyone already there; with server
                 // forwarding it offers once, to the relay.
                 let mut effects = Vec::new();
@@ -298,6 +308,7 @@ impl Meeting {
                     // has passed to us.
                     me.hand = participant.hand;
                     me.role = participant.role;
+                    me.mic_locked = participant.mic_locked;
                     return Vec::new();
                 }
                 let Some(remote) = self.others.get_mut(&participant.id) else {
@@ -407,6 +418,16 @@ impl Meeting {
                         Effect::MuteMicrophone,
                         Effect::Announce(Announcement::about("announce.muted_by_host", host)),
                     ],
+                    Moderation::LockMicrophone { locked: true, .. } => vec![
+                        Effect::MuteMicrophone,
+                        Effect::Announce(Announcement::about("announce.mic_locked_by_host", host)),
+                    ],
+                    Moderation::LockMicrophone { locked: false, .. } => {
+                        vec![Effect::Announce(Announcement::about(
+                            "announce.mic_unlocked_by_host",
+                            host,
+                        ))]
+                    }
                     Moderation::CameraOff { .. } => vec![
                         Effect::CameraOff,
                         Effect::Announce(Announcement::about("announce.camera_off_by_host", host)),
@@ -452,6 +473,7 @@ impl Meeting {
                 media,
                 hand: None,
                 away: false,
+                mic_locked: false,
             });
         }
     }
@@ -525,6 +547,7 @@ mod tests {
             media: MediaState::default(),
             hand: None,
             away: false,
+            mic_locked: false,
         }
     }
 

@@ -102,6 +102,23 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
     await waitFor('Bruno unmuted at Anna', async () => (await people(tabs.Anna)).Bruno?.mic === true);
   });
 
+  it('keeps a microphone off until the host allows it again', async () => {
+    await tabs.Anna.click(hostButton('Bruno', 'lock-mic'));
+    await waitFor('Bruno muted and held', async () => (await micMuted(tabs.Bruno)) === 'true'
+      && (await tabs.Bruno.evaluate(() =>
+        document.querySelector('[data-testid="toggle-mic"]').getAttribute('aria-disabled'))) === 'true');
+    await tabs.Bruno.click('[data-testid="toggle-mic"]');
+    await waitFor('the others see the room on the relay', async () =>
+      (await tabs.Cleo.evaluate(() => document.querySelector('main.meeting')?.dataset.mode)) === 'sfu');
+    assert.equal(await micMuted(tabs.Bruno), 'true', 'Bruno cannot turn it on');
+    assert.equal((await people(tabs.Anna)).Bruno.mic, false);
+    await tabs.Anna.click(hostButton('Bruno', 'lock-mic'));
+    await waitFor('Bruno allowed again', async () => (await tabs.Bruno.evaluate(() =>
+      document.querySelector('[data-testid="toggle-mic"]').getAttribute('aria-disabled'))) === 'false');
+    await tabs.Bruno.click('[data-testid="toggle-mic"]');
+    await waitFor('Bruno unmuted at Anna', async () => (await people(tabs.Anna)).Bruno?.mic === true);
+  });
+
   it('mutes everyone but the hosts at once', async () => {
     await tabs.Anna.click('[data-testid="host-mute-all"]');
     for (const name of ['Bruno', 'Cleo']) {

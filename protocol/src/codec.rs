@@ -126,6 +126,7 @@ mod tests {
             media: MediaState::default(),
             hand: Some(3),
             away: true,
+            mic_locked: true,
         };
         round_trip_server(ServerMessage::Hello { version: 1 });
         round_trip_server(ServerMessage::Chat {

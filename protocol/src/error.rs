@@ -31,6 +31,8 @@ pub enum ErrorCode {
     /// The relay needs a signed invitation link for the room, and the join had none that opens
     /// it (missing, forged, expired or for another room: the relay does not say which).
     LinkRefused,
+    /// A host locked this participant's microphone: only a host can allow it again.
+    MicrophoneLocked,
     /// A host locked the room: nobody new gets in.
     RoomLocked,
     /// A host removed this person (this browser) from the meeting; they cannot come back into

@@ -231,6 +231,14 @@ pub enum Moderation {
         /// Whom.
         id: ParticipantId,
     },
+    /// Turn this participant's microphone off until a host allows it again (`locked: false`):
+    /// they cannot turn it on, and the relay forwards none of their sound.
+    LockMicrophone {
+        /// Whose.
+        id: ParticipantId,
+        /// Locked, or allowed again (the microphone stays off until they turn it on).
+        locked: bool,
+    },
     /// Turn off this participant's camera (they may turn it on again).
     CameraOff {
         /// Whose.

@@ -95,6 +95,10 @@ pub struct ParticipantInfo {
     /// ("reconnecting" on their tile).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub away: bool,
+    /// A host turned their microphone off until a host allows it again: they cannot turn it on,
+    /// and the relay forwards none of their sound.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mic_locked: bool,
 }
 
 /// One chat message, as the relay stamped it.

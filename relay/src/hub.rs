@@ -2,7 +2,9 @@
 
 use std::{collections::HashMap, time::Instant};
 
-use protocol::{ClientMessage, ErrorCode, ParticipantId, RequestId, RoomMode, ServerMessage};
+use protocol::{
+    ClientMessage, ErrorCode, Moderation, ParticipantId, RequestId, RoomMode, ServerMessage,
+};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
@@ -49,6 +51,26 @@ impl Hub {
     /// The participant `conn` is, if it sits in an SFU room.
     fn sfu_participant(&self, conn: ConnId) -> Option<ParticipantId> {
         self.rooms.seat(conn).filter(|(_, _, mode)| *mode == RoomMode::Sfu).map(|(id, _, _)| id)
+    }
+
+    /// Gives `conn`'s participant a media connection at the relay if its room forwards media,
+    /// with its sound dropped if a host locked its microphone.
+    fn join_media(&self, conn: ConnId) {
+        if let (Some((id, room, RoomMode::Sfu)), Some(media)) = (self.rooms.seat(conn), &self.media)
+        {
+            media.send(MediaCommand::Join { id, room: room.to_owned() });
+            if self.rooms.mic_locked(conn) {
+                media.send(MediaCommand::Silence { id, silenced: true });
+            }
+        }
+    }
+
+    /// The connections that `out` moves to server forwarding.
+    fn moved_to_sfu(out: &[Outgoing]) -> Vec<ConnId> {
+        out.iter()
+            .filter(|(_, m)| matches!(m, ServerMessage::ModeChanged { mode: RoomMode::Sfu }))
+            .map(|(c, _)| *c)
+            .collect()
     }
 
     /// Takes `conn` out of its room, and its media connection down with it.
@@ -121,12 +143,10 @@ impl Hub {
             // Dropping its outbox ends the old connection's task.
             self.outboxes.remove(&old);
         }
-        if let (RoomMode::Sfu, Some(media), Some((_, room, _))) =
-            (resumed.mode, &self.media, self.rooms.seat(conn))
-        {
+        if let (RoomMode::Sfu, Some(media)) = (resumed.mode, &self.media) {
             // The browser builds a new media connection; the old one goes.
             media.send(MediaCommand::Leave { id: resumed.id });
-            media.send(MediaCommand::Join { id: resumed.id, room: room.to_owned() });
+            self.join_media(conn);
         }
         self.deliver(resumed.out);
         true
@@ -157,19 +177,8 @@ impl Hub {
                 if let Ok(out) = &joined {
                     // Everyone entering an SFU room, or moved into one by a switch, gets a media
                     // connection at the relay.
-                    let moved = out
-                        .iter()
-                        .filter(|(_, m)| {
-                            matches!(m, ServerMessage::ModeChanged { mode: RoomMode::Sfu })
-                        })
-                        .map(|(c, _)| *c);
-                    let entering: Vec<ConnId> = moved.chain([conn]).collect();
-                    for c in entering {
-                        if let (Some((id, room, RoomMode::Sfu)), Some(media)) =
-                            (self.rooms.seat(c), &self.media)
-                        {
-                            media.send(MediaCommand::Join { id, room: room.to_owned() });
-                        }
+                    for c in Self::moved_to_sfu(out).into_iter().chain([conn]) {
+                        self.join_media(c);
                     }
                 }
                 joined.map_err(|e| e.to_message(request_id))
@@ -207,8 +216,16 @@ impl Hub {
             ClientMessage::Hand { raised } => {
                 self.rooms.hand(conn, raised).map_err(|e| e.to_message(None))
             }
-            ClientMessage::Moderate { action } => match self.rooms.moderate(conn, action) {
+            ClientMessage::Moderate { action } => match self.rooms.moderate(conn, action.clone()) {
                 Ok((out, leaving)) => {
+                    for c in Self::moved_to_sfu(&out) {
+                        self.join_media(c);
+                    }
+                    if let (Moderation::LockMicrophone { id, locked }, Some(media)) =
+                        (&action, &self.media)
+                    {
+                        media.send(MediaCommand::Silence { id: *id, silenced: *locked });
+                    }
                     self.deliver(out);
                     let mut out = Vec::new();
                     for gone in leaving {

@@ -79,6 +79,9 @@ pub enum RoomError {
     /// Only hosts may moderate.
     #[error("Only a host can do that.")]
     Forbidden,
+    /// A host locked this participant's microphone.
+    #[error("A host turned your microphone off. Only a host can allow it again.")]
+    MicrophoneLocked,
     /// A host locked the room.
     #[error("This meeting is locked: nobody new can come in. Ask the host to unlock it.")]
     Locked,
@@ -115,6 +118,7 @@ impl RoomError {
             Self::LinkRefused => ErrorCode::LinkRefused,
             Self::Removed => ErrorCode::Removed,
             Self::Locked => ErrorCode::RoomLocked,
+            Self::MicrophoneLocked => ErrorCode::MicrophoneLocked,
             Self::Forbidden => ErrorCode::Forbidden,
             Self::NotJoined => ErrorCode::NotJoined,
             Self::AlreadyJoined => ErrorCode::AlreadyJoined,
@@ -359,6 +363,16 @@ impl Rooms {
         Some((seat.id, seat.room.as_str(), room.mode))
     }
 
+    /// Whether a host locked the microphone of `conn`'s participant.
+    pub fn mic_locked(&self, conn: ConnId) -> bool {
+        self.seats.get(&conn).is_some_and(|seat| {
+            self.rooms
+                .get(&seat.room)
+                .and_then(|room| room.members.get(&seat.id))
+                .is_some_and(|m| m.info.mic_locked)
+        })
+    }
+
     /// The connection of participant `id`.
     pub fn conn_of(&self, id: ParticipantId) -> Option<ConnId> {
         self.seats.iter().find(|(_, seat)| seat.id == id).map(|(conn, _)| *conn)
@@ -413,7 +427,8 @@ impl Rooms {
 
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
-        let info = ParticipantInfo { id, name, role, media, hand: None, away: false };
+        let info =
+            ParticipantInfo { id, name, role, media, hand: None, away: false, mic_locked: false };
         let token = self.tokens.as_ref().and_then(Tokens::make).unwrap_or_default();
         let mode = self.limits.mode_for(&room_name);
         let room =
@@ -472,6 +487,9 @@ impl Rooms {
         let member = room.members.get_mut(&seat.id).ok_or(RoomError::NotJoined)?;
         if member.info.media == media {
             return Ok(Vec::new());
+        }
+        if member.info.mic_locked && media.audio {
+            return Err(RoomError::MicrophoneLocked);
         }
         member.info.media = media;
         let participant = member.info.clone();
@@ -590,6 +608,7 @@ impl Rooms {
                 return Ok((updated_to_everyone(room, changed), Vec::new()));
             }
             Moderation::Mute { id }
+            | Moderation::LockMicrophone { id, .. }
             | Moderation::CameraOff { id }
             | Moderation::StopScreen { id }
             | Moderation::LowerHand { id }
@@ -613,6 +632,13 @@ impl Rooms {
                 out.push(told(member, &action));
                 member.info.media.audio = false;
             }
+            Moderation::LockMicrophone { locked, .. } => {
+                out.push(told(member, &action));
+                member.info.mic_locked = *locked;
+                if *locked {
+                    member.info.media.audio = false;
+                }
+            }
             Moderation::CameraOff { .. } => {
                 out.push(told(member, &action));
                 member.info.media.video = false;
@@ -630,6 +656,16 @@ impl Rooms {
         }
         let participant = member.info.clone();
         out.extend(updated_to_everyone(room, vec![participant]));
+        // A locked microphone is enforced by not forwarding its sound, which a mesh cannot do:
+        // the room moves to server forwarding, for good, as when it grows.
+        if matches!(action, Moderation::LockMicrophone { locked: true, .. })
+            && room.mode == RoomMode::Mesh
+        {
+            room.mode = RoomMode::Sfu;
+            out.extend(
+                room.everyone().map(|c| (c, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
+            );
+        }
         Ok((out, Vec::new()))
     }
 

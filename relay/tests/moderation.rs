@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TestRelay, error_code};
-use protocol::{ClientMessage, ErrorCode, Moderation, Role, ServerMessage};
+use protocol::{ClientMessage, ErrorCode, Moderation, Role, RoomMode, ServerMessage};
 
 #[tokio::test]
 async fn participants_cannot_moderate_and_nothing_changes() {
@@ -235,5 +235,48 @@ async fn a_host_turns_off_a_camera_and_stops_a_screen_share() {
         assert_eq!((participant.id, participant.media), (ali_id, expected));
         let _ = ali.recv().await; // the same update
     }
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_locked_microphone_stays_off_until_a_host_allows_it_and_moves_the_room_to_the_relay() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut host, host_id, _) = relay.joined("klasse", "Lehrerin").await;
+    let (mut ali, ali_id, _) = relay.joined("klasse", "Ali").await;
+    let _ = host.recv().await;
+    let on = protocol::MediaState { audio: true, video: false, screen: false };
+
+    let lock = Moderation::LockMicrophone { id: ali_id, locked: true };
+    host.send(&ClientMessage::Moderate { action: lock.clone() }).await;
+    assert_eq!(ali.recv().await, ServerMessage::Moderated { action: lock, by: host_id });
+    for client in [&mut host, &mut ali] {
+        let ServerMessage::ParticipantUpdated { participant } = client.recv().await else {
+            panic!("no update")
+        };
+        assert_eq!(
+            (participant.id, participant.mic_locked, participant.media.audio),
+            (ali_id, true, false)
+        );
+        // The relay enforces it by forwarding media itself, so the mesh ends.
+        assert_eq!(client.recv().await, ServerMessage::ModeChanged { mode: RoomMode::Sfu });
+    }
+
+    ali.send(&ClientMessage::Media { media: on }).await;
+    assert_eq!(error_code(&ali.recv().await), ErrorCode::MicrophoneLocked);
+    host.expect_silence(Duration::from_millis(300)).await;
+
+    let allow = Moderation::LockMicrophone { id: ali_id, locked: false };
+    host.send(&ClientMessage::Moderate { action: allow.clone() }).await;
+    assert_eq!(ali.recv().await, ServerMessage::Moderated { action: allow, by: host_id });
+    let _ = ali.recv().await;
+    let ServerMessage::ParticipantUpdated { participant } = host.recv().await else {
+        panic!("no update")
+    };
+    assert_eq!((participant.mic_locked, participant.media.audio), (false, false), "still off");
+    ali.send(&ClientMessage::Media { media: on }).await;
+    let ServerMessage::ParticipantUpdated { participant } = host.recv().await else {
+        panic!("no update")
+    };
+    assert!(participant.media.audio, "Ali may turn it on himself now");
     relay.shutdown().await.unwrap();
 }

@@ -382,3 +382,61 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     stream.read_to_string(&mut response).await.unwrap();
     response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_forwards_no_sound_from_a_microphone_a_host_locked() {
+    use protocol::{ClientMessage, Moderation};
+    let relay = sfu_relay().await;
+    // The host opens the room; Anna keeps sending her sound whatever the host does, as a
+    // modified browser would.
+    let (mut host, _, _) = relay.joined("sfu-klasse", "Lehrerin").await;
+    let anna = start(options(&relay, "sfu-klasse", "Anna", true, 9));
+    let mut bruno = start(options(&relay, "sfu-klasse", "Bruno", false, 8));
+    let anna_id = loop {
+        if let ServerMessage::ParticipantJoined { participant } = host.recv().await
+            && participant.name == "Anna"
+        {
+            break participant.id;
+        }
+    };
+    let stream = format!("p{}", anna_id.0);
+    let mut seen: Vec<Observed> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while !seen.iter().any(|p| p.kind == Kind::Audio && p.from == stream) {
+        assert!(Instant::now() < deadline, "Bruno never heard Anna");
+        if let Ok(Some(p)) =
+            tokio::time::timeout(Duration::from_millis(200), bruno.observed.recv()).await
+        {
+            seen.push(p);
+        }
+    }
+
+    let lock = |locked| ClientMessage::Moderate {
+        action: Moderation::LockMicrophone { id: anna_id, locked },
+    };
+    host.send(&lock(true)).await;
+    let locked_at = Instant::now();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    host.send(&lock(false)).await;
+    let allowed_at = Instant::now();
+
+    let bruno_report = bruno.task.await.unwrap();
+    let anna_report = anna.task.await.unwrap();
+    assert_eq!((anna_report.error, bruno_report.error), (None, None));
+    while let Ok(p) = bruno.observed.try_recv() {
+        seen.push(p);
+    }
+    let from_anna = |kind: Kind, from: Instant, to: Instant| {
+        seen.iter()
+            .filter(|p| p.kind == kind && p.from == stream && p.at > from && p.at < to)
+            .count()
+    };
+    // Packets on their way when the lock came may still arrive in its first half second.
+    let (quiet_from, quiet_to) = (locked_at + Duration::from_millis(500), allowed_at);
+    assert_eq!(from_anna(Kind::Audio, quiet_from, quiet_to), 0, "no sound while locked");
+    assert!(from_anna(Kind::Video, quiet_from, quiet_to) > 20, "her picture still comes");
+    let later = allowed_at + Duration::from_millis(500);
+    let after = from_anna(Kind::Audio, later, later + Duration::from_secs(60));
+    assert!(after > 20, "her sound comes again once allowed ({after} packets)");
+    relay.shutdown().await.unwrap();
+}

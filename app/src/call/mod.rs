@@ -637,6 +637,7 @@ impl Call {
                 hand: r.info.hand.is_some(),
                 away: r.info.away,
                 host: r.info.role == protocol::Role::Host,
+                mic_locked: r.info.mic_locked,
             })
             .collect();
         if self.view.tiles.with_untracked(|t| *t != tiles) {
@@ -663,6 +664,10 @@ impl Call {
         }
         if self.view.locked.get_untracked() != meeting.locked() {
             self.view.locked.set(meeting.locked());
+        }
+        let own_mic_locked = meeting.me().is_some_and(|me| me.mic_locked);
+        if self.view.own_mic_locked.get_untracked() != own_mic_locked {
+            self.view.own_mic_locked.set(own_mic_locked);
         }
         let own_host = meeting.me().is_some_and(|me| me.role == protocol::Role::Host);
         if self.view.own_host.get_untracked() != own_host {

@@ -59,6 +59,8 @@ pub struct TileView {
     pub away: bool,
     /// They host the meeting.
     pub host: bool,
+    /// A host keeps their microphone off.
+    pub mic_locked: bool,
 }
 
 /// The reactive state the views read. All handles are `Copy`.
@@ -102,6 +104,8 @@ pub struct CallView {
     pub own_host: RwSignal<bool>,
     /// A host locked the room.
     pub locked: RwSignal<bool>,
+    /// A host keeps our microphone off.
+    pub own_mic_locked: RwSignal<bool>,
     /// The others' shared screens, by participant.
     pub screens: RwSignal<HashMap<ParticipantId, MediaStream>, LocalStorage>,
     /// Our own shared screen, while sharing.
@@ -149,6 +153,7 @@ impl CallView {
             me: RwSignal::new(None),
             own_host: RwSignal::new(false),
             locked: RwSignal::new(false),
+            own_mic_locked: RwSignal::new(false),
             screens: RwSignal::new_local(HashMap::new()),
             own_screen: RwSignal::new_local(None),
             speaker: RwSignal::new(None),

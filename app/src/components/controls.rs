@@ -50,6 +50,10 @@ pub fn Controls(
     };
 
     let toggle_mic = move |_| {
+        // A host keeps it off; the relay would refuse anyway.
+        if view.own_mic_locked.get_untracked() {
+            return;
+        }
         with_call(&|call| {
             call.set_microphone(muted.get_untracked());
         })
@@ -130,7 +134,8 @@ pub fn Controls(
         <div class="controls" role="toolbar" aria-label=move || tr.t("controls.toolbar")>
             <button type="button" class="toggle" data-testid="toggle-mic"
                 aria-pressed=move || muted.get().to_string()
-                title=move || tr.t("controls.mute")
+                aria-disabled=move || view.own_mic_locked.get().to_string()
+                title=move || tr.t(if view.own_mic_locked.get() { "controls.mic_locked" } else { "controls.mute" })
                 on:click=toggle_mic>
                 <MicIcon off=muted/>
                 <span>{move || tr.t("controls.mute_short")}</span>

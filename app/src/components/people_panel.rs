@@ -97,6 +97,15 @@ fn HostActions(
                 <button type="button" data-testid="host-mute" aria-label=move || label("host.mute")
                     on:click=move |_| act(Moderation::Mute { id })>{move || tr.t("host.mute_short")}</button>
             </Show>
+            <button type="button" class="toggle" data-testid="host-lock-mic"
+                aria-pressed=move || tile.get().is_some_and(|t| t.mic_locked).to_string()
+                aria-label=move || label("host.lock_mic")
+                on:click=move |_| {
+                    let locked = !tile.get_untracked().is_some_and(|t| t.mic_locked);
+                    act(Moderation::LockMicrophone { id, locked });
+                }>
+                {move || tr.t("host.lock_mic_short")}
+            </button>
             <Show when=move || tile.get().is_some_and(|t| t.media.video)>
                 <button type="button" data-testid="host-camera-off" aria-label=move || label("host.camera_off")
                     on:click=move |_| act(Moderation::CameraOff { id })>{move || tr.t("host.camera_off_short")}</button>

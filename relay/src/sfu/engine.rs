@@ -269,6 +269,8 @@ struct Member {
     negotiated: bool,
     /// The relay has changes to offer, from this time on (once signalling is stable).
     offer_due: Option<Instant>,
+    /// A host locked this participant's microphone: their audio is not forwarded.
+    silenced: bool,
     /// The connection's signalling state.
     signaling: RTCSignalingState,
     /// When the relay's offer that awaits an answer went out, and whether its wait was logged.
@@ -535,6 +537,7 @@ impl Sfu {
                 negotiated: false,
                 offer_due: None,
                 signaling: RTCSignalingState::Stable,
+                silenced: false,
                 offered_at: None,
                 connected: false,
                 next_timeout: None,
@@ -611,6 +614,14 @@ impl Sfu {
             self.members.get_mut(&subscriber).ok_or(SfuError::UnknownParticipant(subscriber))?;
         member.wanted.insert(publisher, wanted);
         self.choose_layers(now, subscriber);
+        Ok(())
+    }
+
+    /// Drops (or forwards again) `id`'s audio: a host locked their microphone. The room must
+    /// not depend on the participant's own browser to keep quiet.
+    pub fn set_silenced(&mut self, id: ParticipantId, silenced: bool) -> Result<(), SfuError> {
+        let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
+        member.silenced = silenced;
         Ok(())
     }
 
@@ -1211,7 +1222,11 @@ impl Sfu {
 
     /// Sends `source`'s packets to every subscriber, each rewritten for its connection.
     fn forward(&mut self, now: Instant, source: ParticipantId, media: &[Incoming]) {
-        let Some(room) = self.members.get(&source).map(|m| m.room.clone()) else { return };
+        let Some((room, silenced)) =
+            self.members.get(&source).map(|m| (m.room.clone(), m.silenced))
+        else {
+            return;
+        };
         let mut flush = Vec::new();
         for other in self.rooms.get(&room).map(Vec::as_slice).unwrap_or_default() {
             let Some(member) = self.members.get_mut(other) else { continue };
@@ -1222,6 +1237,9 @@ impl Sfu {
                 continue;
             }
             for incoming in media {
+                if silenced && incoming.slot == Slot::Audio {
+                    continue;
+                }
                 let Some(sender_id) = member.forwards.get(&(source, incoming.slot)).copied() else {
                     continue;
                 };

@@ -64,6 +64,14 @@ pub enum MediaCommand {
         /// The quality that fits the tile.
         quality: VideoQuality,
     },
+    /// A host locked (or allowed again) a participant's microphone: none of their sound is
+    /// forwarded while `silenced`.
+    Silence {
+        /// Whose.
+        id: ParticipantId,
+        /// Whether their audio is dropped.
+        silenced: bool,
+    },
     /// A participant left or was disconnected.
     Leave {
         /// Who.
@@ -289,6 +297,11 @@ async fn media_loop(
                         };
                         if let Err(e) = sfu.set_wanted(now, id, from, wanted) {
                             tracing::debug!(participant = %id, "video quality: {e}");
+                        }
+                    }
+                    Some(MediaCommand::Silence { id, silenced }) => {
+                        if let Err(e) = sfu.set_silenced(id, silenced) {
+                            warn!(participant = %id, "cannot silence: {e}");
                         }
                     }
                     Some(MediaCommand::Leave { id }) => sfu.leave(now, id),
