@@ -50,6 +50,8 @@ pub enum UserError {
     Removed,
     /// A host ended the meeting for everyone.
     MeetingEnded,
+    /// A host did not let us in from the lobby.
+    Denied,
 }
 
 impl UserError {
@@ -67,6 +69,7 @@ impl UserError {
             Self::ScreenShare => "error.screen_failed",
             Self::Removed => "error.removed",
             Self::MeetingEnded => "error.meeting_ended",
+            Self::Denied => "error.denied",
             Self::Relay(code, _) => match code {
                 ErrorCode::RoomFull => "error.room_full",
                 ErrorCode::TooManyRooms => "error.too_many_rooms",
@@ -112,7 +115,8 @@ impl UserError {
             | Self::PeerFailed(_)
             | Self::ScreenShare
             | Self::Removed
-            | Self::MeetingEnded => false,
+            | Self::MeetingEnded
+            | Self::Denied => false,
         }
     }
 }
@@ -143,6 +147,7 @@ mod tests {
             UserError::PeerFailed("Anna".into()),
             UserError::ScreenShare,
             UserError::Removed,
+            UserError::Denied,
             UserError::MeetingEnded,
             UserError::Relay(ErrorCode::RoomFull, String::new()),
             UserError::Relay(ErrorCode::TooManyRooms, String::new()),

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use protocol::{
-    ErrorCode, IceServer, MediaState, Moderation, ParticipantId, ParticipantInfo, RoomMode,
-    ServerMessage, Signal,
+    ErrorCode, IceServer, MediaState, Moderation, ParticipantId, ParticipantInfo, Role, RoomMode,
+    ServerMessage, Signal, Waiter,
 };
 
 use crate::{chat::ChatLog, errors::UserError};
@@ -116,6 +116,8 @@ pub enum Effect {
 pub enum Phase {
     /// Waiting for `welcome`.
     Joining,
+    /// In the lobby, until a host lets us in (`welcome`) or not.
+    Waiting,
     /// In the room.
     Joined,
 }
@@ -143,6 +145,10 @@ pub struct Meeting {
     relay_link: Option<Link>,
     /// A host locked the room.
     locked: bool,
+    /// The lobby is on.
+    lobby: bool,
+    /// Who waits in the lobby (hosts are told; empty for everyone else).
+    waiting: Vec<Waiter>,
 }
 
 impl Meeting {
@@ -159,7 +165,19 @@ impl Meeting {
             name: name.to_owned(),
             relay_link: None,
             locked: false,
+            lobby: false,
+            waiting: Vec::new(),
         }
+    }
+
+    /// Whether the lobby is on (newcomers wait to be let in).
+    pub fn lobby(&self) -> bool {
+        self.lobby
+    }
+
+    /// Who waits in the lobby, in the order they knocked (known to hosts only).
+    pub fn waiting(&self) -> &[Waiter] {
+        &self.waiting
     }
 
     /// Whether a host locked the room (nobody new gets in).
@@ -242,10 +260,15 @@ impl Meeting {
                 ice_servers,
                 chat,
                 locked,
+                lobby,
                 ..
             } => {
                 self.phase = Phase::Joined;
                 self.locked = locked;
+                self.lobby = lobby;
+                if role != Role::Host {
+                    self.waiting.clear();
+                }
                 self.room = room;
                 self.mode = mode;
                 self.ice_servers = ice_servers;
@@ -450,12 +473,37 @@ impl Meeting {
                         let key = if locked { "announce.locked" } else { "announce.unlocked" };
                         vec![Effect::Announce(Announcement::about(key, host))]
                     }
+                    Moderation::Lobby { on } => {
+                        self.lobby = on;
+                        let key = if on { "announce.lobby_on" } else { "announce.lobby_off" };
+                        vec![Effect::Announce(Announcement::about(key, host))]
+                    }
+                    Moderation::Deny { .. } => {
+                        vec![Effect::ShowError { error: UserError::Denied, fatal: true }]
+                    }
                     // Told to everyone as `participant_updated`.
                     Moderation::LowerHand { .. }
                     | Moderation::MakeHost { .. }
                     | Moderation::MuteAll
-                    | Moderation::LowerAllHands => Vec::new(),
+                    | Moderation::LowerAllHands
+                    | Moderation::Admit { .. }
+                    | Moderation::AdmitAll => Vec::new(),
                 }
+            }
+            ServerMessage::Waiting { room, .. } => {
+                self.phase = Phase::Waiting;
+                self.room = room;
+                Vec::new()
+            }
+            ServerMessage::Lobby { waiting } => {
+                // Hosts hear of each newcomer once.
+                let effects = waiting
+                    .iter()
+                    .filter(|w| !self.waiting.iter().any(|known| known.id == w.id))
+                    .map(|w| Effect::Announce(Announcement::about("announce.knocking", &w.name)))
+                    .collect();
+                self.waiting = waiting;
+                effects
             }
             ServerMessage::Hello { .. } | ServerMessage::Pong { .. } => Vec::new(),
         }
@@ -563,6 +611,7 @@ mod tests {
             chat: vec![],
             resume_token: None,
             locked: false,
+            lobby: false,
         }
     }
 
@@ -708,6 +757,7 @@ mod tests {
             chat: vec![history.clone()],
             resume_token: None,
             locked: false,
+            lobby: false,
         });
         assert_eq!(m.chat().messages().count(), 1);
         let from_dana = protocol::ChatMessage { id: 2, text: "hallo".into(), ..history.clone() };
@@ -765,6 +815,7 @@ mod tests {
             chat: vec![],
             resume_token: None,
             locked: false,
+            lobby: false,
         };
         assert_eq!(m.on_server_message(welcome), vec![Effect::OpenRelayPeer]);
         let joined =
@@ -853,5 +904,57 @@ mod tests {
             ]
         );
         assert!(m.other(ParticipantId(2)).is_some_and(|r| !r.info.away));
+    }
+
+    #[test]
+    fn waiting_in_the_lobby_then_let_in_or_turned_away() {
+        let mut m = Meeting::new("klasse", "Bea");
+        let effects =
+            m.on_server_message(ServerMessage::Waiting { request_id: None, room: "klasse".into() });
+        assert!(effects.is_empty());
+        assert_eq!(m.phase(), &Phase::Waiting);
+        assert!(m.others().next().is_none(), "nobody is known while waiting");
+        m.on_server_message(welcome(4, vec![info(1, "Lehrerin")]));
+        assert_eq!(m.phase(), &Phase::Joined);
+
+        let mut turned_away = Meeting::new("klasse", "Cem");
+        turned_away
+            .on_server_message(ServerMessage::Waiting { request_id: None, room: "klasse".into() });
+        let effects = turned_away.on_server_message(ServerMessage::Moderated {
+            action: Moderation::Deny { id: ParticipantId(5) },
+            by: ParticipantId(1),
+        });
+        assert_eq!(effects, vec![Effect::ShowError { error: UserError::Denied, fatal: true }]);
+    }
+
+    #[test]
+    fn hosts_hear_of_each_knock_once() {
+        let mut m = Meeting::new("klasse", "Lehrerin");
+        m.on_server_message(welcome(1, vec![]));
+        let lobby = |names: &[(u64, &str)]| ServerMessage::Lobby {
+            waiting: names
+                .iter()
+                .map(|(id, name)| Waiter { id: ParticipantId(*id), name: (*name).into() })
+                .collect(),
+        };
+        let announced = |effects: Vec<Effect>| -> Vec<String> {
+            effects
+                .into_iter()
+                .filter_map(|e| match e {
+                    Effect::Announce(a) if a.key == "announce.knocking" => Some(a.name),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(announced(m.on_server_message(lobby(&[(2, "Ali")]))), ["Ali"]);
+        assert_eq!(announced(m.on_server_message(lobby(&[(2, "Ali"), (3, "Bea")]))), ["Bea"]);
+        assert!(announced(m.on_server_message(lobby(&[(3, "Bea")]))).is_empty());
+        assert_eq!(m.waiting().len(), 1);
+        assert!(!m.lobby());
+        m.on_server_message(ServerMessage::Moderated {
+            action: Moderation::Lobby { on: true },
+            by: ParticipantId(1),
+        });
+        assert!(m.lobby());
     }
 }

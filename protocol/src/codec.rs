@@ -115,6 +115,14 @@ mod tests {
             quality: crate::VideoQuality::Low,
         });
         round_trip_client(ClientMessage::Ping { nonce: 42 });
+        for action in [
+            crate::Moderation::Lobby { on: true },
+            crate::Moderation::Admit { id: ParticipantId(4) },
+            crate::Moderation::Deny { id: ParticipantId(4) },
+            crate::Moderation::AdmitAll,
+        ] {
+            round_trip_client(ClientMessage::Moderate { action });
+        }
     }
 
     #[test]
@@ -153,6 +161,14 @@ mod tests {
             chat: vec![],
             resume_token: Some("0123abcd".into()),
             locked: true,
+            lobby: true,
+        });
+        round_trip_server(ServerMessage::Waiting {
+            request_id: Some(RequestId(3)),
+            room: "demo".into(),
+        });
+        round_trip_server(ServerMessage::Lobby {
+            waiting: vec![crate::Waiter { id: ParticipantId(4), name: "Dana".into() }],
         });
         round_trip_server(ServerMessage::ParticipantJoined { participant: anna.clone() });
         round_trip_server(ServerMessage::ParticipantReconnected { participant: anna.clone() });
@@ -182,6 +198,10 @@ mod tests {
         assert_eq!(text, r#"{"type":"media","media":{"audio":false,"video":true}}"#);
         let text = encode(&ServerMessage::ParticipantLeft { id: ParticipantId(5) });
         assert_eq!(text, r#"{"type":"participant_left","id":5}"#);
+        let text = encode(&ClientMessage::Moderate {
+            action: crate::Moderation::Admit { id: ParticipantId(4) },
+        });
+        assert_eq!(text, r#"{"type":"moderate","action":{"kind":"admit","id":4}}"#);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use error::ErrorCode;
 pub use messages::{ClientMessage, Moderation, ServerMessage, Signal};
 pub use types::{
     ChatMessage, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,
-    Role, RoomMode, VideoQuality,
+    Role, RoomMode, VideoQuality, Waiter,
 };
 pub use validate::{
     ChatError, MAX_CHAT_CHARS, MAX_NAME_CHARS, MAX_ROOM_CHARS, NameError, RoomNameError,

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ChatMessage, ErrorCode, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo,
-    RequestId, Role, RoomMode, VideoQuality,
+    RequestId, Role, RoomMode, VideoQuality, Waiter,
 };
 
 /// Messages a client sends to the relay ("requests").
@@ -127,6 +127,25 @@ pub enum ServerMessage {
         /// A host locked the room: nobody new gets in.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         locked: bool,
+        /// The lobby is on: newcomers wait until a host admits them.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        lobby: bool,
+    },
+    /// Answer to `join` in a room whose lobby is on: the client waits until a host admits it
+    /// (then `welcome` follows) or turns it away (`moderated` with `deny`). Until then it learns
+    /// nothing about the room: no roster, no chat, no media.
+    Waiting {
+        /// The `request_id` of the `join`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request_id: Option<RequestId>,
+        /// The room's normalised name.
+        room: String,
+    },
+    /// To hosts only: who is waiting in the lobby now, in the order they knocked. Sent whenever
+    /// that changes, and to someone who becomes a host while people wait.
+    Lobby {
+        /// Everyone waiting; empty when nobody is.
+        waiting: Vec<Waiter>,
     },
     /// A chat message in the room (also echoed to its sender).
     Chat {
@@ -275,4 +294,22 @@ pub enum Moderation {
     },
     /// End the meeting for everyone.
     EndMeeting,
+    /// Turn the lobby on (newcomers wait until a host admits them) or off (everyone waiting
+    /// comes in).
+    Lobby {
+        /// On or off.
+        on: bool,
+    },
+    /// Let this person in from the lobby.
+    Admit {
+        /// Whom (the id in `lobby`).
+        id: ParticipantId,
+    },
+    /// Turn this person in the lobby away; their connection closes (they may knock again).
+    Deny {
+        /// Whom (the id in `lobby`).
+        id: ParticipantId,
+    },
+    /// Let everyone in the lobby in.
+    AdmitAll,
 }

@@ -101,6 +101,15 @@ pub struct ParticipantInfo {
     pub mic_locked: bool,
 }
 
+/// Someone waiting in a room's lobby, as hosts see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiter {
+    /// Their id (kept when they are admitted).
+    pub id: ParticipantId,
+    /// The name they gave.
+    pub name: String,
+}
+
 /// One chat message, as the relay stamped it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {

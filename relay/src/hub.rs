@@ -65,10 +65,18 @@ impl Hub {
         }
     }
 
-    /// The connections that `out` moves to server forwarding.
-    fn moved_to_sfu(out: &[Outgoing]) -> Vec<ConnId> {
+    /// The connections that `out` brings into a room (`welcome`) or moves to server forwarding:
+    /// in an SFU room each needs a media connection at the relay. Someone put in the lobby gets
+    /// `waiting` instead, and no media connection.
+    fn entering_media(out: &[Outgoing]) -> Vec<ConnId> {
         out.iter()
-            .filter(|(_, m)| matches!(m, ServerMessage::ModeChanged { mode: RoomMode::Sfu }))
+            .filter(|(_, m)| {
+                matches!(
+                    m,
+                    ServerMessage::ModeChanged { mode: RoomMode::Sfu }
+                        | ServerMessage::Welcome { .. }
+                )
+            })
             .map(|(c, _)| *c)
             .collect()
     }
@@ -177,7 +185,7 @@ impl Hub {
                 if let Ok(out) = &joined {
                     // Everyone entering an SFU room, or moved into one by a switch, gets a media
                     // connection at the relay.
-                    for c in Self::moved_to_sfu(out).into_iter().chain([conn]) {
+                    for c in Self::entering_media(out) {
                         self.join_media(c);
                     }
                 }
@@ -218,7 +226,8 @@ impl Hub {
             }
             ClientMessage::Moderate { action } => match self.rooms.moderate(conn, action.clone()) {
                 Ok((out, leaving)) => {
-                    for c in Self::moved_to_sfu(&out) {
+                    // Switched to server forwarding, or admitted from the lobby.
+                    for c in Self::entering_media(&out) {
                         self.join_media(c);
                     }
                     if let (Moderation::LockMicrophone { id, locked }, Some(media)) =

@@ -21,8 +21,8 @@ pub struct InviteArgs {
     /// How long the link works: a number and d, h, m or s.
     #[arg(long, default_value = "30d", value_parser = parse_validity)]
     pub valid: u64,
-    /// Marks the link "lobby on" (newcomers wait until a host admits them). The waiting room is
-    /// not built yet: today's relay ignores the mark.
+    /// Marks the link "lobby on": its holders wait until a host lets them in (unless a host has
+    /// turned the room's lobby off), and a room it opens starts with the lobby on.
     #[arg(long)]
     pub lobby: bool,
     /// Where people open Treffpunkt (the page's address, without a query).

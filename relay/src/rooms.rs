@@ -12,7 +12,7 @@ use std::{
 use crate::{ice::IceServers, links::LinkKeys};
 use protocol::{
     ChatMessage, ErrorCode, MediaState, Moderation, ParticipantId, ParticipantInfo, RequestId,
-    Role, RoomMode, ServerMessage, Signal,
+    Role, RoomMode, ServerMessage, Signal, Waiter,
 };
 
 /// A WebSocket connection, as the shell numbers them.
@@ -148,6 +148,21 @@ struct Member {
     away_until: Option<Instant>,
 }
 
+/// Someone waiting in a room's lobby: what they will enter with once admitted.
+#[derive(Debug)]
+struct Knock {
+    /// Their connection.
+    conn: ConnId,
+    /// Their normalised display name.
+    name: String,
+    /// The role their link gives them (never host: hosts do not wait).
+    role: Role,
+    /// Microphone and camera as they asked to join.
+    media: MediaState,
+    /// The browser's own id.
+    device: Option<String>,
+}
+
 /// A participant whose seat ran out (see [`Rooms::expire`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expired {
@@ -208,6 +223,13 @@ struct Room {
     removed: HashSet<String>,
     /// A host locked the room: nobody new gets in.
     locked: bool,
+    /// The lobby is on: newcomers other than hosts wait until a host admits them.
+    lobby: bool,
+    /// A host has set the lobby; from then on links no longer turn it on.
+    lobby_chosen: bool,
+    /// People waiting in the lobby, in the order they knocked (at most the room's capacity).
+    /// They are not members: they get no roster, chat or media, and count in no `everyone`.
+    waiting: BTreeMap<ParticipantId, Knock>,
 }
 
 /// Removed browsers remembered per room; a host removing more than this many people is not a
@@ -257,16 +279,50 @@ impl Room {
         };
         member.info.role = Role::Host;
         let participant = member.info.clone();
-        self.everyone()
+        let conn = member.conn;
+        let mut out: Vec<Outgoing> = self
+            .everyone()
             .map(|conn| {
                 (conn, ServerMessage::ParticipantUpdated { participant: participant.clone() })
             })
-            .collect()
+            .collect();
+        out.extend(self.lobby_for(conn));
+        out
     }
 
     /// Everyone in the room.
     fn everyone(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.members.values().map(|m| m.conn)
+    }
+
+    /// Whether the room is gone: nobody in it and nobody waiting to come in.
+    fn is_empty(&self) -> bool {
+        self.members.is_empty() && self.waiting.is_empty()
+    }
+
+    /// The `lobby` message: who waits, in order.
+    fn lobby_message(&self) -> ServerMessage {
+        ServerMessage::Lobby {
+            waiting: self
+                .waiting
+                .iter()
+                .map(|(id, knock)| Waiter { id: *id, name: knock.name.clone() })
+                .collect(),
+        }
+    }
+
+    /// The lobby as it is now, for every connected host (after it changed).
+    fn lobby_to_hosts(&self) -> Vec<Outgoing> {
+        self.members
+            .values()
+            .filter(|m| m.info.role == Role::Host && !m.info.away)
+            .map(|m| (m.conn, self.lobby_message()))
+            .collect()
+    }
+
+    /// The lobby for `conn`, a host who just came in or was made one, if anyone waits.
+    fn lobby_for(&self, conn: ConnId) -> Option<Outgoing> {
+        (!self.waiting.is_empty()).then(|| (conn, self.lobby_message()))
     }
 
     /// The `welcome` for `you`: everyone else, in join order, and the recent chat.
@@ -294,6 +350,7 @@ impl Room {
             chat: self.chat.iter().cloned().collect(),
             resume_token,
             locked: self.locked,
+            lobby: self.lobby,
         }
     }
 }
@@ -318,6 +375,8 @@ pub struct Rooms {
     rooms: HashMap<String, Room>,
     /// Which connection sits where.
     seats: HashMap<ConnId, Seat>,
+    /// Which connection waits in which room's lobby.
+    lobby_seats: HashMap<ConnId, Seat>,
     /// The next participant id; never reused while the process lives.
     next_id: u64,
     /// Resume tokens; without a random source, seats cannot be resumed.
@@ -334,6 +393,7 @@ impl Rooms {
             ice,
             rooms: HashMap::new(),
             seats: HashMap::new(),
+            lobby_seats: HashMap::new(),
             next_id: 1,
             tokens: Tokens::new(),
             links: None,
@@ -379,7 +439,8 @@ impl Rooms {
     }
 
     /// `conn` asks to join `room` as `name`. On success the joiner gets `welcome` and everyone else
-    /// in the room gets `participant_joined`.
+    /// in the room gets `participant_joined`; or, when the room's lobby is on, the joiner gets
+    /// `waiting` and the hosts an updated `lobby`.
     #[allow(clippy::too_many_arguments)]
     pub fn join(
         &mut self,
@@ -391,49 +452,86 @@ impl Rooms {
         pass: Pass<'_>,
         unix_now: u64,
     ) -> Result<Vec<Outgoing>, RoomError> {
-        if self.seats.contains_key(&conn) {
+        if self.seats.contains_key(&conn) || self.lobby_seats.contains_key(&conn) {
             return Err(RoomError::AlreadyJoined);
         }
         let room_name = protocol::validate_room_name(room).map_err(RoomError::InvalidRoomName)?;
         let name = protocol::normalize_display_name(name).map_err(RoomError::InvalidName)?;
         // The link first: someone without one learns nothing, not even whether the room exists
         // or is full.
-        let role = match &self.links {
+        let (role, lobby_link) = match &self.links {
             Some(keys) => match keys.verify(pass.link, &room_name, unix_now) {
-                Ok(grant) => grant.role,
+                Ok(grant) => (grant.role, grant.lobby),
                 Err(e) => {
                     tracing::debug!(room = %room_name, "join refused: {e}");
                     return Err(RoomError::LinkRefused);
                 }
             },
             // Open rooms: whoever opens the room hosts it.
-            None if self.rooms.get(&room_name).is_none_or(|r| r.members.is_empty()) => Role::Host,
-            None => Role::Participant,
+            None if self.rooms.get(&room_name).is_none_or(|r| r.members.is_empty()) => {
+                (Role::Host, false)
+            }
+            None => (Role::Participant, false),
         };
         let device = pass.device();
+        let capacity = self.limits.capacity;
         match self.rooms.get(&room_name) {
             Some(existing) if device.as_ref().is_some_and(|d| existing.removed.contains(d)) => {
                 return Err(RoomError::Removed);
             }
             Some(existing) if existing.locked => return Err(RoomError::Locked),
-            Some(existing) if existing.members.len() >= self.limits.capacity => {
-                return Err(RoomError::RoomFull { capacity: self.limits.capacity });
+            Some(existing) => {
+                let waits =
+                    role != Role::Host && (existing.lobby || lobby_link && !existing.lobby_chosen);
+                let queue = if waits { existing.waiting.len() } else { existing.members.len() };
+                if queue >= capacity {
+                    return Err(RoomError::RoomFull { capacity });
+                }
             }
             None if self.rooms.len() >= self.limits.max_rooms => {
                 return Err(RoomError::TooManyRooms { limit: self.limits.max_rooms });
             }
-            _ => {}
+            None => {}
         }
 
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
-        let info =
-            ParticipantInfo { id, name, role, media, hand: None, away: false, mic_locked: false };
-        let token = self.tokens.as_ref().and_then(Tokens::make).unwrap_or_default();
         let mode = self.limits.mode_for(&room_name);
         let room =
             self.rooms.entry(room_name.clone()).or_insert_with(|| Room { mode, ..Room::default() });
+        // A link can start a room with its lobby on, until a host decides otherwise.
+        if lobby_link && !room.lobby_chosen {
+            room.lobby = true;
+        }
+        if role != Role::Host && room.lobby {
+            room.waiting.insert(id, Knock { conn, name, role, media, device });
+            let mut out =
+                vec![(conn, ServerMessage::Waiting { request_id, room: room_name.clone() })];
+            out.extend(room.lobby_to_hosts());
+            self.lobby_seats.insert(conn, Seat { room: room_name, id });
+            return Ok(out);
+        }
+        let info =
+            ParticipantInfo { id, name, role, media, hand: None, away: false, mic_locked: false };
+        Ok(self.enter(&room_name, conn, request_id, info, device))
+    }
 
+    /// Seats `info` in `room_name` (which exists) for `conn`: the welcome for them,
+    /// `participant_joined` for everyone else, and a switch to server forwarding when the mesh
+    /// grows past the threshold.
+    fn enter(
+        &mut self,
+        room_name: &str,
+        conn: ConnId,
+        request_id: Option<RequestId>,
+        info: ParticipantInfo,
+        device: Option<String>,
+    ) -> Vec<Outgoing> {
+        let token = self.tokens.as_ref().and_then(Tokens::make).unwrap_or_default();
+        let ice_servers = self.ice.for_participant(info.id);
+        let Some(room) = self.rooms.get_mut(room_name) else {
+            return Vec::new();
+        };
         let mut out: Vec<Outgoing> = room
             .members
             .values()
@@ -452,10 +550,50 @@ impl Rooms {
             );
         }
         let resume_token = (!token.is_empty()).then(|| token.clone());
-        let ice_servers = self.ice.for_participant(id);
-        out.push((conn, room.welcome(request_id, &info, &room_name, ice_servers, resume_token)));
+        out.push((conn, room.welcome(request_id, &info, room_name, ice_servers, resume_token)));
+        if info.role == Role::Host {
+            out.extend(room.lobby_for(conn));
+        }
+        let id = info.id;
         room.members.insert(id, Member { conn, info, token, device, away_until: None });
-        self.seats.insert(conn, Seat { room: room_name, id });
+        self.seats.insert(conn, Seat { room: room_name.to_owned(), id });
+        out
+    }
+
+    /// Lets `ids` in from the lobby of `room_name`, in order, while the room has space; the
+    /// hosts then get the lobby as it is left. Someone not waiting (any more) is skipped.
+    fn admit(
+        &mut self,
+        room_name: &str,
+        ids: &[ParticipantId],
+    ) -> Result<Vec<Outgoing>, RoomError> {
+        let mut out = Vec::new();
+        let mut full = false;
+        for id in ids {
+            let Some(room) = self.rooms.get_mut(room_name) else { break };
+            if room.members.len() >= self.limits.capacity {
+                full = true;
+                break;
+            }
+            let Some(knock) = room.waiting.remove(id) else { continue };
+            self.lobby_seats.remove(&knock.conn);
+            let info = ParticipantInfo {
+                id: *id,
+                name: knock.name,
+                role: knock.role,
+                media: knock.media,
+                hand: None,
+                away: false,
+                mic_locked: false,
+            };
+            out.extend(self.enter(room_name, knock.conn, None, info, knock.device));
+        }
+        if full && out.is_empty() {
+            return Err(RoomError::RoomFull { capacity: self.limits.capacity });
+        }
+        if let Some(room) = self.rooms.get(room_name) {
+            out.extend(room.lobby_to_hosts());
+        }
         Ok(out)
     }
 
@@ -556,10 +694,46 @@ impl Rooms {
         action: Moderation,
     ) -> Result<(Vec<Outgoing>, Vec<ConnId>), RoomError> {
         let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
+        let room_name = seat.room.clone();
         let room = self.rooms.get_mut(&seat.room).ok_or(RoomError::NotJoined)?;
         let by = seat.id;
         if room.members.get(&by).map(|m| m.info.role) != Some(Role::Host) {
             return Err(RoomError::Forbidden);
+        }
+        // The lobby.
+        match &action {
+            Moderation::Admit { id } => {
+                if !room.waiting.contains_key(id) {
+                    return Err(RoomError::UnknownParticipant(*id));
+                }
+                return Ok((self.admit(&room_name, &[*id])?, Vec::new()));
+            }
+            Moderation::AdmitAll => {
+                let ids: Vec<ParticipantId> = room.waiting.keys().copied().collect();
+                return Ok((self.admit(&room_name, &ids)?, Vec::new()));
+            }
+            Moderation::Deny { id } => {
+                let knock = room.waiting.get(id).ok_or(RoomError::UnknownParticipant(*id))?;
+                let out =
+                    vec![(knock.conn, ServerMessage::Moderated { action: action.clone(), by })];
+                // Leaving takes them out of the lobby and tells the hosts.
+                return Ok((out, vec![knock.conn]));
+            }
+            Moderation::Lobby { on } => {
+                room.lobby = *on;
+                room.lobby_chosen = true;
+                let mut out: Vec<Outgoing> = room
+                    .everyone()
+                    .map(|c| (c, ServerMessage::Moderated { action: action.clone(), by }))
+                    .collect();
+                // Turning the lobby off lets everyone waiting in.
+                if !*on {
+                    let ids: Vec<ParticipantId> = room.waiting.keys().copied().collect();
+                    out.extend(self.admit(&room_name, &ids).unwrap_or_default());
+                }
+                return Ok((out, Vec::new()));
+            }
+            _ => {}
         }
         let told = |target: &Member, action: &Moderation| {
             (target.conn, ServerMessage::Moderated { action: action.clone(), by })
@@ -576,8 +750,13 @@ impl Rooms {
         };
         let target = match &action {
             Moderation::EndMeeting => {
-                let out = room.members.values().map(|m| told(m, &action)).collect();
-                return Ok((out, room.members.values().map(|m| m.conn).collect()));
+                let everyone: Vec<ConnId> =
+                    room.everyone().chain(room.waiting.values().map(|k| k.conn)).collect();
+                let out = everyone
+                    .iter()
+                    .map(|c| (*c, ServerMessage::Moderated { action: action.clone(), by }))
+                    .collect();
+                return Ok((out, everyone));
             }
             Moderation::Lock { locked } => {
                 room.locked = *locked;
@@ -607,6 +786,10 @@ impl Rooms {
                 }
                 return Ok((updated_to_everyone(room, changed), Vec::new()));
             }
+            Moderation::Lobby { .. }
+            | Moderation::Admit { .. }
+            | Moderation::Deny { .. }
+            | Moderation::AdmitAll => return Ok((Vec::new(), Vec::new())),
             Moderation::Mute { id }
             | Moderation::LockMicrophone { id, .. }
             | Moderation::CameraOff { id }
@@ -652,10 +835,19 @@ impl Rooms {
             Moderation::EndMeeting
             | Moderation::Lock { .. }
             | Moderation::MuteAll
-            | Moderation::LowerAllHands => {}
+            | Moderation::LowerAllHands
+            | Moderation::Lobby { .. }
+            | Moderation::Admit { .. }
+            | Moderation::Deny { .. }
+            | Moderation::AdmitAll => {}
         }
         let participant = member.info.clone();
+        let target_conn = member.conn;
         out.extend(updated_to_everyone(room, vec![participant]));
+        // A new host sees who waits.
+        if matches!(action, Moderation::MakeHost { .. }) {
+            out.extend(room.lobby_for(target_conn));
+        }
         // A locked microphone is enforced by not forwarding its sound, which a mesh cannot do:
         // the room moves to server forwarding, for good, as when it grows.
         if matches!(action, Moderation::LockMicrophone { locked: true, .. })
@@ -709,6 +901,9 @@ impl Rooms {
         let welcome =
             room.welcome(request_id, &participant, &room_name, ice_servers, Some(fresh_token));
         out.push((conn, welcome));
+        if participant.role == Role::Host {
+            out.extend(room.lobby_for(conn));
+        }
         let mode = room.mode;
         self.seats.insert(conn, Seat { room: room_name, id });
         Some(Resumed { out, id, replaced, mode })
@@ -717,7 +912,11 @@ impl Rooms {
     /// `conn`'s connection broke (it did not leave). Its participant keeps the seat for the
     /// grace period, shown to the others as away, and may [`Rooms::resume`] it.
     pub fn disconnect(&mut self, conn: ConnId, now: Instant) -> Vec<Outgoing> {
-        if self.limits.resume_grace.is_zero() || self.tokens.is_none() {
+        // Nobody keeps a place in the lobby: they knock again when they are back.
+        if self.limits.resume_grace.is_zero()
+            || self.tokens.is_none()
+            || self.lobby_seats.contains_key(&conn)
+        {
             return self.leave(conn);
         }
         let Some(seat) = self.seats.remove(&conn) else {
@@ -760,7 +959,7 @@ impl Rooms {
                 );
             }
             out.extend(room.hand_on_hosting());
-            !room.members.is_empty()
+            !room.is_empty()
         });
         (out, expired)
     }
@@ -768,6 +967,17 @@ impl Rooms {
     /// `conn` leaves its room, by request or because the connection ended. Leaving when not in a
     /// room does nothing, so the shell may call this on every disconnect.
     pub fn leave(&mut self, conn: ConnId) -> Vec<Outgoing> {
+        if let Some(seat) = self.lobby_seats.remove(&conn) {
+            let Some(room) = self.rooms.get_mut(&seat.room) else {
+                return Vec::new();
+            };
+            room.waiting.remove(&seat.id);
+            let out = room.lobby_to_hosts();
+            if room.is_empty() {
+                self.rooms.remove(&seat.room);
+            }
+            return out;
+        }
         let Some(seat) = self.seats.remove(&conn) else {
             return Vec::new();
         };
@@ -775,7 +985,7 @@ impl Rooms {
             return Vec::new();
         };
         room.members.remove(&seat.id);
-        if room.members.is_empty() {
+        if room.is_empty() {
             self.rooms.remove(&seat.room);
             return Vec::new();
         }
@@ -1182,6 +1392,44 @@ mod tests {
         assert_eq!(roles(&out), vec![(2, ali, Role::Host), (3, ali, Role::Host)]);
         // Ali hosts now; Bea leaving changes nothing about that.
         assert!(roles(&r.leave(ConnId(3))).is_empty());
+    }
+
+    fn lobby_of(out: &[Outgoing], conn: u64) -> Option<Vec<String>> {
+        out.iter().find_map(|(c, m)| match m {
+            ServerMessage::Lobby { waiting } if *c == ConnId(conn) => {
+                Some(waiting.iter().map(|w| w.name.clone()).collect())
+            }
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn whoever_takes_over_hosting_sees_who_waits_and_a_locked_room_takes_no_knocks() {
+        let mut r = rooms(10);
+        join(&mut r, 1, "klasse", "Lehrerin");
+        join(&mut r, 2, "klasse", "Ali");
+        r.moderate(ConnId(1), Moderation::Lobby { on: true }).expect("host sets the lobby");
+        let out = join(&mut r, 3, "klasse", "Bea");
+        assert!(matches!(
+            out.iter().find(|(c, _)| *c == ConnId(3)),
+            Some((_, ServerMessage::Waiting { .. }))
+        ));
+        assert_eq!(lobby_of(&out, 1), Some(vec!["Bea".into()]));
+        assert_eq!(lobby_of(&out, 2), None, "participants do not see the lobby");
+        assert_eq!(r.participant_count(), 2, "Bea is not in the room");
+        // The host leaves: Ali hosts now, and is shown who waits.
+        let out = r.leave(ConnId(1));
+        assert_eq!(lobby_of(&out, 2), Some(vec!["Bea".into()]));
+        // Locked: not even the lobby takes newcomers.
+        r.moderate(ConnId(2), Moderation::Lock { locked: true }).expect("host locks");
+        let knock =
+            r.join(ConnId(4), None, "klasse", "Cem", MediaState::default(), Pass::default(), UNIX);
+        assert_eq!(knock.unwrap_err(), RoomError::Locked);
+        // Everyone in it leaves; the room lasts while someone waits, and then is gone.
+        r.leave(ConnId(2));
+        assert_eq!(r.room_count(), 1);
+        r.leave(ConnId(3));
+        assert_eq!(r.room_count(), 0);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::{
 
 use client::{
     errors::UserError,
-    meeting::{Effect, Link, Meeting, RELAY_PEER},
+    meeting::{Effect, Link, Meeting, Phase, RELAY_PEER},
     reconnect::{Next, Reconnect, Rejoined},
 };
 use leptos::prelude::*;
@@ -229,6 +229,11 @@ impl Call {
                 if welcomed {
                     self.view.notice.set(None);
                     self.view.phase.set(CallPhase::Joined);
+                } else if *self.inner.borrow().meeting.phase() == Phase::Waiting
+                    && self.view.phase.get_untracked() != CallPhase::Waiting
+                {
+                    self.view.notice.set(None);
+                    self.view.phase.set(CallPhase::Waiting);
                 }
                 let mode = self.inner.borrow().meeting.mode();
                 if self.view.mode.get_untracked() != mode {
@@ -664,6 +669,12 @@ impl Call {
         }
         if self.view.locked.get_untracked() != meeting.locked() {
             self.view.locked.set(meeting.locked());
+        }
+        if self.view.lobby.get_untracked() != meeting.lobby() {
+            self.view.lobby.set(meeting.lobby());
+        }
+        if self.view.waiting.with_untracked(|w| w.as_slice() != meeting.waiting()) {
+            self.view.waiting.set(meeting.waiting().to_vec());
         }
         let own_mic_locked = meeting.me().is_some_and(|me| me.mic_locked);
         if self.view.own_mic_locked.get_untracked() != own_mic_locked {

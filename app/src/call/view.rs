@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use client::{errors::UserError, meeting::Link, quality::Quality};
 use leptos::prelude::*;
-use protocol::{ChatMessage, MediaState, ParticipantId, RoomMode};
+use protocol::{ChatMessage, MediaState, ParticipantId, RoomMode, Waiter};
 use web_sys::MediaStream;
 
 /// How tiles are arranged.
@@ -21,6 +21,8 @@ pub enum Layout {
 pub enum CallPhase {
     /// Opening the connection and joining.
     Connecting,
+    /// In the lobby: a host has to let us in.
+    Waiting,
     /// In the room.
     Joined,
     /// The relay connection broke; trying again.
@@ -104,6 +106,10 @@ pub struct CallView {
     pub own_host: RwSignal<bool>,
     /// A host locked the room.
     pub locked: RwSignal<bool>,
+    /// The lobby is on: newcomers wait until a host lets them in.
+    pub lobby: RwSignal<bool>,
+    /// Who waits in the lobby (hosts only), in the order they knocked.
+    pub waiting: RwSignal<Vec<Waiter>>,
     /// A host keeps our microphone off.
     pub own_mic_locked: RwSignal<bool>,
     /// The others' shared screens, by participant.
@@ -153,6 +159,8 @@ impl CallView {
             me: RwSignal::new(None),
             own_host: RwSignal::new(false),
             locked: RwSignal::new(false),
+            lobby: RwSignal::new(false),
+            waiting: RwSignal::new(Vec::new()),
             own_mic_locked: RwSignal::new(false),
             screens: RwSignal::new_local(HashMap::new()),
             own_screen: RwSignal::new_local(None),

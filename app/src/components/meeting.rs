@@ -160,6 +160,7 @@ pub fn MeetingView(
         wanted
     });
     let in_room = move || matches!(view.phase.get(), CallPhase::Joined | CallPhase::Reconnecting);
+    let waiting_name = name.clone();
 
     view! {
         <main class="meeting" data-mode=mode data-layout=layout_name data-phase=move || format!("{:?}", view.phase.get()).to_lowercase()>
@@ -170,6 +171,15 @@ pub fn MeetingView(
             {move || match view.phase.get() {
                 CallPhase::Connecting => view! {
                     <p class="status" role="status">{move || tr.t("meeting.connecting")}</p>
+                }.into_any(),
+                CallPhase::Waiting => view! {
+                    <section class="lobby-wait" data-testid="waiting" aria-labelledby="waiting-heading">
+                        <h2 id="waiting-heading" role="status">{move || tr.t("lobby.waiting")}</h2>
+                        <p class="hint">{move || tr.t("lobby.waiting_hint")}</p>
+                        <SelfTile name=waiting_name.clone() view=view/>
+                        <button type="button" data-testid="stop-waiting"
+                            on:click=move |_| with_call(Call::leave)>{move || tr.t("lobby.leave")}</button>
+                    </section>
                 }.into_any(),
                 CallPhase::Reconnecting => view! {
                     <p class="status warning" role="status">{move || tr.t("error.relay_lost")}</p>
@@ -209,6 +219,20 @@ pub fn MeetingView(
                 </ErrorNotice>
             })}
             <Show when=in_room>
+                <Show when=move || view.own_host.get() && !view.waiting.with(Vec::is_empty)>
+                    <div class="notice info lobby-notice" data-testid="lobby-notice">
+                        <p>{move || {
+                            let names = view.waiting.with(|w| w.iter().map(|w| w.name.clone()).collect::<Vec<_>>().join(", "));
+                            tr.f("lobby.notice", &[("detail", &names)])
+                        }}</p>
+                        <div class="notice-actions">
+                            <button type="button" class="primary" data-testid="lobby-show"
+                                on:click=move |_| if let Some(call) = call.get_value() { call.set_panel(Panel::People) }>
+                                {move || tr.t("lobby.show")}
+                            </button>
+                        </div>
+                    </div>
+                </Show>
                 <p class="count">{move || tr.f("meeting.participants", &[("detail", &count().to_string())])}</p>
                 {move || invite_fallback.get().map(|link| view! {
                     <div class="notice info" role="status">

@@ -172,10 +172,53 @@ pub fn PeoplePanel(
                         on:click=move |_| moderate(Moderation::Lock { locked: !view.locked.get_untracked() })>
                         {move || tr.t(if view.locked.get() { "host.unlock" } else { "host.lock" })}
                     </button>
+                    <button type="button" class="toggle" data-testid="host-lobby"
+                        aria-pressed=move || view.lobby.get().to_string()
+                        on:click=move |_| moderate(Moderation::Lobby { on: !view.lobby.get_untracked() })>
+                        {move || tr.t("host.lobby")}
+                    </button>
                 </div>
             </Show>
             <Show when=move || view.locked.get()>
                 <p class="hint" data-testid="locked-note">{move || tr.t("host.locked_note")}</p>
+            </Show>
+            <Show when=move || view.lobby.get()>
+                <p class="hint" data-testid="lobby-note">{move || tr.t("host.lobby_note")}</p>
+            </Show>
+            <Show when=move || view.own_host.get() && !view.waiting.with(Vec::is_empty)>
+                <section class="lobby" aria-labelledby="lobby-heading" data-testid="lobby">
+                    <h3 id="lobby-heading">
+                        {move || tr.t("lobby.heading")} " (" {move || view.waiting.with(Vec::len)} ")"
+                    </h3>
+                    <ul class="people-list">
+                        <For each=move || view.waiting.get() key=|w| w.id let:waiter>
+                            {
+                                let id = waiter.id;
+                                let name = StoredValue::new(waiter.name.clone());
+                                let label = move |key: &'static str| name.with_value(|n| tr.f(key, &[("name", n)]));
+                                view! {
+                                    <li class="person" data-testid="waiter" data-name=waiter.name.clone()>
+                                        <span class="name">{waiter.name.clone()}</span>
+                                        <span class="host-actions" role="group" aria-label=move || label("lobby.actions")>
+                                            <button type="button" class="primary" data-testid="lobby-admit"
+                                                aria-label=move || label("lobby.admit")
+                                                on:click=move |_| moderate(Moderation::Admit { id })>
+                                                {move || tr.t("lobby.admit_short")}
+                                            </button>
+                                            <button type="button" data-testid="lobby-deny"
+                                                aria-label=move || label("lobby.deny")
+                                                on:click=move |_| moderate(Moderation::Deny { id })>
+                                                {move || tr.t("lobby.deny_short")}
+                                            </button>
+                                        </span>
+                                    </li>
+                                }
+                            }
+                        </For>
+                    </ul>
+                    <button type="button" data-testid="lobby-admit-all"
+                        on:click=move |_| moderate(Moderation::AdmitAll)>{move || tr.t("lobby.admit_all")}</button>
+                </section>
             </Show>
             <Show when=move || !view.hands.with(Vec::is_empty)>
                 <h3>{move || tr.t("participants.hands")}</h3>

@@ -11,6 +11,28 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// An offer as a browser would make it: one send-only Opus track.
+pub const OFFER: &str = "v=0\r\n\
+o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n\
+s=-\r\n\
+t=0 0\r\n\
+a=group:BUNDLE 0\r\n\
+a=msid-semantic: WMS\r\n\
+m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+c=IN IP4 0.0.0.0\r\n\
+a=rtcp:9 IN IP4 0.0.0.0\r\n\
+a=ice-ufrag:Wq1P\r\n\
+a=ice-pwd:0123456789abcdefghijklmn\r\n\
+a=ice-options:trickle\r\n\
+a=fingerprint:sha-256 5A:3B:1F:8D:6E:2C:9A:44:71:0E:BB:C3:52:96:7D:0F:A8:11:E4:3C:2D:9F:60:B7:85:1A:CE:47:32:0B:DD:69\r\n\
+a=setup:actpass\r\n\
+a=mid:0\r\n\
+a=sendonly\r\n\
+a=rtcp-mux\r\n\
+a=rtpmap:111 opus/48000/2\r\n\
+a=fmtp:111 minptime=10;useinbandfec=1\r\n\
+a=ssrc:1001 cname:treffpunkt-test\r\n";
+
 pub struct TestRelay {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
