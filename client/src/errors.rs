@@ -77,6 +77,9 @@ impl UserError {
                 ErrorCode::Removed => "error.removed",
                 ErrorCode::RoomLocked => "error.room_locked",
                 ErrorCode::MicrophoneLocked => "error.microphone_locked",
+                ErrorCode::PasswordRequired => "error.password_required",
+                ErrorCode::WrongPassword => "error.wrong_password",
+                ErrorCode::TooManyAttempts => "error.too_many_attempts",
                 ErrorCode::InvalidName => "error.invalid_name",
                 ErrorCode::InvalidRoomName => "error.invalid_room",
                 ErrorCode::UnsupportedVersion => "error.unsupported_version",
@@ -98,6 +101,11 @@ impl UserError {
         }
     }
 
+    /// Whether the answer is to type the meeting's password (offer a password field).
+    pub fn wants_password(&self) -> bool {
+        matches!(self, Self::Relay(ErrorCode::PasswordRequired | ErrorCode::WrongPassword, _))
+    }
+
     /// Whether a retry of the same thing can help (offer a "Try again" button).
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -109,6 +117,7 @@ impl UserError {
                         | ErrorCode::TooManyRooms
                         | ErrorCode::ShuttingDown
                         | ErrorCode::RoomLocked
+                        | ErrorCode::TooManyAttempts
                 )
             }
             Self::Media(_)
@@ -155,6 +164,9 @@ mod tests {
             UserError::Relay(ErrorCode::Removed, String::new()),
             UserError::Relay(ErrorCode::RoomLocked, String::new()),
             UserError::Relay(ErrorCode::MicrophoneLocked, String::new()),
+            UserError::Relay(ErrorCode::PasswordRequired, String::new()),
+            UserError::Relay(ErrorCode::WrongPassword, String::new()),
+            UserError::Relay(ErrorCode::TooManyAttempts, String::new()),
             UserError::Relay(ErrorCode::InvalidName, String::new()),
             UserError::Relay(ErrorCode::InvalidRoomName, String::new()),
             UserError::Relay(ErrorCode::UnsupportedVersion, String::new()),

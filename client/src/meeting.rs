@@ -149,6 +149,10 @@ pub struct Meeting {
     lobby: bool,
     /// Who waits in the lobby (hosts are told; empty for everyone else).
     waiting: Vec<Waiter>,
+    /// Participants' cameras go to the hosts only.
+    cameras_to_hosts: bool,
+    /// The room's password, as hosts are told it.
+    password: Option<String>,
 }
 
 impl Meeting {
@@ -167,12 +171,32 @@ impl Meeting {
             locked: false,
             lobby: false,
             waiting: Vec::new(),
+            cameras_to_hosts: false,
+            password: None,
         }
     }
 
     /// Whether the lobby is on (newcomers wait to be let in).
     pub fn lobby(&self) -> bool {
         self.lobby
+    }
+
+    /// The room's password, if a host set one (hosts are told; others never).
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+
+    /// Whether participants' cameras go to the hosts only.
+    pub fn cameras_to_hosts(&self) -> bool {
+        self.cameras_to_hosts
+    }
+
+    /// Whether the relay withholds `other`'s camera from us: in a room whose cameras go to the
+    /// hosts only, a participant sees the hosts' cameras and no one else's.
+    pub fn camera_withheld(&self, other: &ParticipantInfo) -> bool {
+        self.cameras_to_hosts
+            && other.role != Role::Host
+            && self.me.as_ref().is_none_or(|me| me.role != Role::Host)
     }
 
     /// Who waits in the lobby, in the order they knocked (known to hosts only).
@@ -261,11 +285,13 @@ impl Meeting {
                 chat,
                 locked,
                 lobby,
+                cameras_to_hosts,
                 ..
             } => {
                 self.phase = Phase::Joined;
                 self.locked = locked;
                 self.lobby = lobby;
+                self.cameras_to_hosts = cameras_to_hosts;
                 if role != Role::Host {
                     self.waiting.clear();
                 }
@@ -478,6 +504,24 @@ impl Meeting {
                         let key = if on { "announce.lobby_on" } else { "announce.lobby_off" };
                         vec![Effect::Announce(Announcement::about(key, host))]
                     }
+                    Moderation::CamerasToHosts { on } => {
+                        self.cameras_to_hosts = on;
+                        let key = if on {
+                            "announce.cameras_to_hosts_on"
+                        } else {
+                            "announce.cameras_to_hosts_off"
+                        };
+                        vec![Effect::Announce(Announcement::about(key, host))]
+                    }
+                    Moderation::SetPassword { password } => {
+                        let key = if password.is_some() {
+                            "announce.password_set"
+                        } else {
+                            "announce.password_removed"
+                        };
+                        self.password = password;
+                        vec![Effect::Announce(Announcement::about(key, host))]
+                    }
                     Moderation::Deny { .. } => {
                         vec![Effect::ShowError { error: UserError::Denied, fatal: true }]
                     }
@@ -612,6 +656,7 @@ mod tests {
             resume_token: None,
             locked: false,
             lobby: false,
+            cameras_to_hosts: false,
         }
     }
 
@@ -758,6 +803,7 @@ mod tests {
             resume_token: None,
             locked: false,
             lobby: false,
+            cameras_to_hosts: false,
         });
         assert_eq!(m.chat().messages().count(), 1);
         let from_dana = protocol::ChatMessage { id: 2, text: "hallo".into(), ..history.clone() };
@@ -816,6 +862,7 @@ mod tests {
             resume_token: None,
             locked: false,
             lobby: false,
+            cameras_to_hosts: false,
         };
         assert_eq!(m.on_server_message(welcome), vec![Effect::OpenRelayPeer]);
         let joined =
@@ -956,5 +1003,29 @@ mod tests {
             by: ParticipantId(1),
         });
         assert!(m.lobby());
+    }
+
+    #[test]
+    fn in_a_class_participants_see_the_hosts_cameras_only() {
+        let host = ParticipantInfo { role: Role::Host, ..info(1, "Lehrerin") };
+        let mut pupil = Meeting::new("klasse", "Bea");
+        pupil.on_server_message(welcome(3, vec![host.clone(), info(2, "Ali")]));
+        let ali = info(2, "Ali");
+        assert!(!pupil.camera_withheld(&ali), "everyone sees everyone until the host decides");
+        pupil.on_server_message(ServerMessage::Moderated {
+            action: Moderation::CamerasToHosts { on: true },
+            by: ParticipantId(1),
+        });
+        assert!(pupil.camera_withheld(&ali));
+        assert!(!pupil.camera_withheld(&host), "the teacher is seen by all");
+
+        let mut teacher = Meeting::new("klasse", "Lehrerin");
+        let mut welcome_host = welcome(1, vec![ali.clone()]);
+        if let ServerMessage::Welcome { role, cameras_to_hosts, .. } = &mut welcome_host {
+            *role = Role::Host;
+            *cameras_to_hosts = true;
+        }
+        teacher.on_server_message(welcome_host);
+        assert!(!teacher.camera_withheld(&ali), "the teacher sees every pupil");
     }
 }

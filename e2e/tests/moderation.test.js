@@ -148,6 +148,29 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
     await waitFor('Dora gone', async () => !(await remoteNames(tabs.Anna)).includes('Dora'));
   });
 
+  it('asks newcomers for the password a host set, and counts wrong ones', async () => {
+    await tabs.Anna.type('[data-testid="host-password"]', 'Kastanie 12');
+    await tabs.Anna.click('[data-testid="host-password-form"] button[type="submit"]');
+    await waitFor('the password shown to the host', async () => /Kastanie 12/.test(await tabs.Anna.evaluate(() =>
+      document.querySelector('[data-testid="host-password-current"]')?.textContent ?? '')));
+    const erik = await firefoxTab();
+    tabs.Erik = erik;
+    await erik.goto(url('Erik'));
+    await waitFor('Erik asked for the password', async () => /has a password/.test((await errorText(erik)) ?? ''));
+    await erik.type('[data-testid="password"]', 'kastanie');
+    await erik.click('[data-testid="password-join"]');
+    await waitFor('a wrong one refused', async () => /not right/.test((await errorText(erik)) ?? ''));
+    assert.equal((await remoteNames(tabs.Anna)).includes('Erik'), false);
+    await erik.type('[data-testid="password"]', 'Kastanie 12');
+    await erik.click('[data-testid="password-join"]');
+    await waitFor('Erik in with the right one', async () => (await remoteNames(tabs.Anna)).includes('Erik'));
+    await erik.close();
+    delete tabs.Erik;
+    await tabs.Anna.click('[data-testid="host-password-remove"]');
+    await waitFor('the password gone', async () => tabs.Anna.evaluate(() => !!document.querySelector('[data-testid="host-password-form"]')));
+    await waitFor('Erik gone', async () => !(await remoteNames(tabs.Anna)).includes('Erik'));
+  });
+
   it('makes Cleo a co-host, who then has the controls too', async () => {
     await tabs.Anna.click(hostButton('Cleo', 'make-host'));
     await waitFor('Cleo a host at Bruno', async () => (await people(tabs.Bruno)).Cleo?.host === true);

@@ -179,6 +179,7 @@ async fn run_inner(
         resume: None,
         link: options.link.clone(),
         device: None,
+        password: None,
     };
     send(&mut ws, &join).await?;
     let mut mode = loop {

@@ -85,6 +85,7 @@ mod tests {
             resume: None,
             link: Some("v1.e30.AAAA".into()),
             device: Some("k3JH0a9xQ2Lm8Pz1".into()),
+            password: Some("Eichhörnchen".into()),
         });
         round_trip_client(ClientMessage::Signal {
             to: ParticipantId(3),
@@ -120,6 +121,9 @@ mod tests {
             crate::Moderation::Admit { id: ParticipantId(4) },
             crate::Moderation::Deny { id: ParticipantId(4) },
             crate::Moderation::AdmitAll,
+            crate::Moderation::CamerasToHosts { on: true },
+            crate::Moderation::SetPassword { password: Some("geheim".into()) },
+            crate::Moderation::SetPassword { password: None },
         ] {
             round_trip_client(ClientMessage::Moderate { action });
         }
@@ -162,6 +166,7 @@ mod tests {
             resume_token: Some("0123abcd".into()),
             locked: true,
             lobby: true,
+            cameras_to_hosts: true,
         });
         round_trip_server(ServerMessage::Waiting {
             request_id: Some(RequestId(3)),

@@ -38,6 +38,12 @@ pub enum ErrorCode {
     /// A host removed this person (this browser) from the meeting; they cannot come back into
     /// it while it lasts.
     Removed,
+    /// The room has a password, and the join had none: ask for it.
+    PasswordRequired,
+    /// The password was wrong.
+    WrongPassword,
+    /// Too many wrong passwords from this connection or address; wait before trying again.
+    TooManyAttempts,
     /// The message needs a joined room, and this connection has not joined one.
     NotJoined,
     /// `join` was sent twice on one connection.

@@ -26,6 +26,9 @@ pub use validate::{
     normalize_chat_text, normalize_display_name, validate_room_name,
 };
 
+/// The longest room password, in characters.
+pub const MAX_PASSWORD_CHARS: usize = 64;
+
 /// The protocol version this build speaks. Sent in `hello`; bumped on incompatible changes.
 pub const PROTOCOL_VERSION: u32 = 1;
 

@@ -41,6 +41,9 @@ pub enum ClientMessage {
         /// someone a host removed stays out for the rest of the meeting when they reload.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         device: Option<String>,
+        /// The room's password, for rooms a host gave one (hosts by link need none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<String>,
     },
     /// A WebRTC negotiation message for one other participant of the same room.
     Signal {
@@ -130,6 +133,10 @@ pub enum ServerMessage {
         /// The lobby is on: newcomers wait until a host admits them.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         lobby: bool,
+        /// Participants' cameras go to the hosts only (a class): the relay forwards no
+        /// participant's camera to another participant.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        cameras_to_hosts: bool,
     },
     /// Answer to `join` in a room whose lobby is on: the client waits until a host admits it
     /// (then `welcome` follows) or turns it away (`moderated` with `deny`). Until then it learns
@@ -312,4 +319,18 @@ pub enum Moderation {
     },
     /// Let everyone in the lobby in.
     AdmitAll,
+    /// Give the room a password newcomers must enter (hosts by link excepted), or take it away
+    /// (`null` or empty). Only hosts are told (`moderated`), with the password, so co-hosts can
+    /// pass it on.
+    SetPassword {
+        /// The new password (at most [`crate::MAX_PASSWORD_CHARS`] characters), or none.
+        #[serde(default)]
+        password: Option<String>,
+    },
+    /// Participants' cameras go to the hosts only, while everyone sees the hosts (a class), or
+    /// to everyone again. The room moves to server forwarding, which enforces it.
+    CamerasToHosts {
+        /// On or off.
+        on: bool,
+    },
 }

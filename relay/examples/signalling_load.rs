@@ -39,6 +39,7 @@ async fn main() {
             resume: None,
             link: None,
             device: None,
+            password: None,
         };
         ws.send(Message::text(protocol::encode(&join))).await.unwrap();
         let mut you = None;

@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use crate::{
-    rooms::{ConnId, Outgoing, Pass, Rooms},
+    attempts::Attempts,
+    rooms::{ConnId, Outgoing, Pass, RoomError, Rooms},
     sfu::{MediaCommand, MediaHandle},
 };
 
@@ -35,12 +36,22 @@ pub struct Hub {
     outboxes: HashMap<ConnId, mpsc::Sender<ServerMessage>>,
     /// The media loop, when SFU rooms are configured.
     media: Option<MediaHandle>,
+    /// Each open connection's address (for counting wrong passwords per address).
+    addrs: HashMap<ConnId, std::net::IpAddr>,
+    /// Wrong room passwords, per connection and per address.
+    attempts: Attempts,
 }
 
 impl Hub {
     /// A hub around `rooms`, with no connections.
     pub fn new(rooms: Rooms) -> Self {
-        Self { rooms, outboxes: HashMap::new(), media: None }
+        Self {
+            rooms,
+            outboxes: HashMap::new(),
+            media: None,
+            addrs: HashMap::new(),
+            attempts: Attempts::default(),
+        }
     }
 
     /// Connects the media loop.
@@ -61,6 +72,42 @@ impl Hub {
             media.send(MediaCommand::Join { id, room: room.to_owned() });
             if self.rooms.mic_locked(conn) {
                 media.send(MediaCommand::Silence { id, silenced: true });
+            }
+            self.send_camera_rule(conn);
+        }
+    }
+
+    /// Tells the media loop whose camera `conn`'s participant may send to whom and see.
+    fn send_camera_rule(&self, conn: ConnId) {
+        if let (Some((_, _, RoomMode::Sfu)), Some((id, private, sees_all)), Some(media)) =
+            (self.rooms.seat(conn), self.rooms.camera_rule(conn), &self.media)
+        {
+            media.send(MediaCommand::CameraRule { id, private, sees_all });
+        }
+    }
+
+    /// Someone who becomes a host sees every camera, and their own reaches everyone: after any
+    /// change that may make hosts (`participant_updated` with the host role), tell the media loop.
+    fn sync_hosts_cameras(&self, out: &[Outgoing]) {
+        if self.media.is_none() {
+            return;
+        }
+        let mut hosts: Vec<ParticipantId> = out
+            .iter()
+            .filter_map(|(_, m)| match m {
+                ServerMessage::ParticipantUpdated { participant }
+                    if participant.role == protocol::Role::Host =>
+                {
+                    Some(participant.id)
+                }
+                _ => None,
+            })
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        for id in hosts {
+            if let Some(conn) = self.rooms.conn_of(id) {
+                self.send_camera_rule(conn);
             }
         }
     }
@@ -86,7 +133,9 @@ impl Hub {
         if let (Some(id), Some(media)) = (self.sfu_participant(conn), &self.media) {
             media.send(MediaCommand::Leave { id });
         }
-        self.rooms.leave(conn)
+        let out = self.rooms.leave(conn);
+        self.sync_hosts_cameras(&out);
+        out
     }
 
     /// Sends a message to participant `id`, wherever it is connected.
@@ -107,8 +156,16 @@ impl Hub {
     }
 
     /// Registers a new connection's outbox.
-    pub fn connect(&mut self, conn: ConnId, outbox: mpsc::Sender<ServerMessage>) {
+    pub fn connect(
+        &mut self,
+        conn: ConnId,
+        outbox: mpsc::Sender<ServerMessage>,
+        addr: Option<std::net::IpAddr>,
+    ) {
         self.outboxes.insert(conn, outbox);
+        if let Some(addr) = addr {
+            self.addrs.insert(conn, addr);
+        }
     }
 
     /// Forgets a connection whose socket ended. With `for_good` (the browser closed it, or it
@@ -116,6 +173,8 @@ impl Hub {
     /// grace period (and its media connection, in server forwarding) to come back to.
     pub fn disconnect(&mut self, conn: ConnId, for_good: bool) {
         self.outboxes.remove(&conn);
+        self.addrs.remove(&conn);
+        self.attempts.forget(conn);
         let out = if for_good {
             self.leave_room(conn)
         } else {
@@ -127,6 +186,7 @@ impl Hub {
     /// Ends seats whose grace period is over; the shell calls it every second.
     pub fn tick(&mut self, now: Instant) {
         let (out, expired) = self.rooms.expire(now);
+        self.sync_hosts_cameras(&out);
         if let Some(media) = &self.media {
             for gone in expired.iter().filter(|e| e.mode == RoomMode::Sfu) {
                 media.send(MediaCommand::Leave { id: gone.id });
@@ -168,20 +228,28 @@ impl Hub {
             {
                 Ok(Vec::new())
             }
-            ClientMessage::Join { request_id, room, name, media, link, device, .. } => {
+            ClientMessage::Join {
+                request_id, room, name, media, link, device, password, ..
+            } => {
                 let unix_now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_secs())
                     .unwrap_or(0);
-                let joined = self.rooms.join(
-                    conn,
-                    request_id,
-                    &room,
-                    &name,
-                    media,
-                    Pass { link: link.as_deref(), device: device.as_deref() },
-                    unix_now,
-                );
+                let (now, addr) = (Instant::now(), self.addrs.get(&conn).copied());
+                // Someone who got the password wrong too often does not get it looked at.
+                let joined = if password.is_some() && !self.attempts.may_try(conn, addr, now) {
+                    Err(RoomError::TooManyAttempts)
+                } else {
+                    let pass = Pass {
+                        link: link.as_deref(),
+                        device: device.as_deref(),
+                        password: password.as_deref(),
+                    };
+                    self.rooms.join(conn, request_id, &room, &name, media, pass, unix_now)
+                };
+                if let Err(RoomError::WrongPassword) = joined {
+                    self.attempts.failed(conn, addr, now);
+                }
                 if let Ok(out) = &joined {
                     // Everyone entering an SFU room, or moved into one by a switch, gets a media
                     // connection at the relay.
@@ -235,6 +303,12 @@ impl Hub {
                     {
                         media.send(MediaCommand::Silence { id: *id, silenced: *locked });
                     }
+                    if let Moderation::CamerasToHosts { .. } = action {
+                        for c in self.rooms.room_conns(conn) {
+                            self.send_camera_rule(c);
+                        }
+                    }
+                    self.sync_hosts_cameras(&out);
                     self.deliver(out);
                     let mut out = Vec::new();
                     for gone in leaving {

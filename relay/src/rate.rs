@@ -22,11 +22,34 @@ impl TokenBucket {
         Self { rate: f64::from(rate.max(1)), burst, tokens: burst, updated: now }
     }
 
-    /// Takes a token if there is one; `false` means the event exceeds the rate.
-    pub fn try_take(&mut self, now: Instant) -> bool {
+    /// A full bucket that gains one token per `interval` (for rates slower than one a second).
+    pub fn one_per(interval: std::time::Duration, burst: u32, now: Instant) -> Self {
+        let burst = f64::from(burst.max(1));
+        let rate = 1.0 / interval.as_secs_f64().max(0.001);
+        Self { rate, burst, tokens: burst, updated: now }
+    }
+
+    /// Whether a token is there, without taking it.
+    pub fn has_token(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= 1.0
+    }
+
+    /// Whether the bucket is full again (nothing to remember about it).
+    pub fn is_full(&mut self, now: Instant) -> bool {
+        self.refill(now);
+        self.tokens >= self.burst
+    }
+
+    fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.updated);
         self.updated = now;
         self.tokens = (self.tokens + elapsed.as_secs_f64() * self.rate).min(self.burst);
+    }
+
+    /// Takes a token if there is one; `false` means the event exceeds the rate.
+    pub fn try_take(&mut self, now: Instant) -> bool {
+        self.refill(now);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
             true

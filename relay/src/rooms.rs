@@ -93,6 +93,18 @@ pub enum RoomError {
         "This link does not open the room: it may have expired or be meant for another room. Ask whoever invited you for a new link."
     )]
     LinkRefused,
+    /// The room has a password and the join had none.
+    #[error("This meeting has a password. Enter it to join.")]
+    PasswordRequired,
+    /// The password was wrong.
+    #[error("That password is not right.")]
+    WrongPassword,
+    /// Too many wrong passwords from this connection or address.
+    #[error("Too many wrong passwords. Wait a minute, then try again.")]
+    TooManyAttempts,
+    /// A host's new password is too long.
+    #[error("A password may have at most {max} characters.", max = protocol::MAX_PASSWORD_CHARS)]
+    PasswordTooLong,
     /// The connection has not joined a room.
     #[error("Join a room first.")]
     NotJoined,
@@ -120,6 +132,10 @@ impl RoomError {
             Self::Locked => ErrorCode::RoomLocked,
             Self::MicrophoneLocked => ErrorCode::MicrophoneLocked,
             Self::Forbidden => ErrorCode::Forbidden,
+            Self::PasswordRequired => ErrorCode::PasswordRequired,
+            Self::WrongPassword => ErrorCode::WrongPassword,
+            Self::TooManyAttempts => ErrorCode::TooManyAttempts,
+            Self::PasswordTooLong => ErrorCode::InvalidMessage,
             Self::NotJoined => ErrorCode::NotJoined,
             Self::AlreadyJoined => ErrorCode::AlreadyJoined,
             Self::UnknownParticipant(_) => ErrorCode::UnknownParticipant,
@@ -227,6 +243,10 @@ struct Room {
     lobby: bool,
     /// A host has set the lobby; from then on links no longer turn it on.
     lobby_chosen: bool,
+    /// Participants' cameras go to the hosts only (see [`Rooms::camera_rule`]).
+    cameras_to_hosts: bool,
+    /// Newcomers other than hosts must give this password.
+    password: Option<String>,
     /// People waiting in the lobby, in the order they knocked (at most the room's capacity).
     /// They are not members: they get no roster, chat or media, and count in no `everyone`.
     waiting: BTreeMap<ParticipantId, Knock>,
@@ -243,6 +263,8 @@ pub struct Pass<'a> {
     pub link: Option<&'a str>,
     /// The random id the browser keeps; ignored unless 16 to 64 of `A-Z a-z 0-9 - _`.
     pub device: Option<&'a str>,
+    /// The room password the person typed.
+    pub password: Option<&'a str>,
 }
 
 impl Pass<'_> {
@@ -351,6 +373,7 @@ impl Room {
             resume_token,
             locked: self.locked,
             lobby: self.lobby,
+            cameras_to_hosts: self.cameras_to_hosts,
         }
     }
 }
@@ -433,6 +456,26 @@ impl Rooms {
         })
     }
 
+    /// Whose camera `conn`'s participant may send and see, in a room that forwards media:
+    /// `(id, private, sees_all)`. In a room whose cameras go to the hosts only, a participant's
+    /// camera is private (it reaches hosts only) and only hosts see every camera.
+    pub fn camera_rule(&self, conn: ConnId) -> Option<(ParticipantId, bool, bool)> {
+        let seat = self.seats.get(&conn)?;
+        let room = self.rooms.get(&seat.room)?;
+        let host = room.members.get(&seat.id)?.info.role == Role::Host;
+        let restricted = room.cameras_to_hosts;
+        Some((seat.id, restricted && !host, !restricted || host))
+    }
+
+    /// The connections of everyone in `conn`'s room.
+    pub fn room_conns(&self, conn: ConnId) -> Vec<ConnId> {
+        self.seats
+            .get(&conn)
+            .and_then(|seat| self.rooms.get(&seat.room))
+            .map(|room| room.everyone().collect())
+            .unwrap_or_default()
+    }
+
     /// The connection of participant `id`.
     pub fn conn_of(&self, id: ParticipantId) -> Option<ConnId> {
         self.seats.iter().find(|(_, seat)| seat.id == id).map(|(conn, _)| *conn)
@@ -475,11 +518,25 @@ impl Rooms {
         };
         let device = pass.device();
         let capacity = self.limits.capacity;
-        match self.rooms.get(&room_name) {
-            Some(existing) if device.as_ref().is_some_and(|d| existing.removed.contains(d)) => {
+        let existing = self.rooms.get(&room_name);
+        if let Some(existing) = existing {
+            if device.as_ref().is_some_and(|d| existing.removed.contains(d)) {
                 return Err(RoomError::Removed);
             }
-            Some(existing) if existing.locked => return Err(RoomError::Locked),
+            if existing.locked {
+                return Err(RoomError::Locked);
+            }
+            if let Some(expected) = existing.password.as_deref().filter(|_| role != Role::Host) {
+                match pass.password {
+                    None | Some("") => return Err(RoomError::PasswordRequired),
+                    Some(given) if !constant_time_eq(given.as_bytes(), expected.as_bytes()) => {
+                        return Err(RoomError::WrongPassword);
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        match existing {
             Some(existing) => {
                 let waits =
                     role != Role::Host && (existing.lobby || lobby_link && !existing.lobby_chosen);
@@ -719,6 +776,39 @@ impl Rooms {
                 // Leaving takes them out of the lobby and tells the hosts.
                 return Ok((out, vec![knock.conn]));
             }
+            Moderation::SetPassword { password } => {
+                let password = password.as_deref().map(str::trim).filter(|p| !p.is_empty());
+                if password.is_some_and(|p| p.chars().count() > protocol::MAX_PASSWORD_CHARS) {
+                    return Err(RoomError::PasswordTooLong);
+                }
+                room.password = password.map(str::to_owned);
+                // Only hosts learn it (with the password, so co-hosts can pass it on).
+                let told = Moderation::SetPassword { password: room.password.clone() };
+                let out = room
+                    .members
+                    .values()
+                    .filter(|m| m.info.role == Role::Host)
+                    .map(|m| (m.conn, ServerMessage::Moderated { action: told.clone(), by }))
+                    .collect();
+                return Ok((out, Vec::new()));
+            }
+            Moderation::CamerasToHosts { on } => {
+                room.cameras_to_hosts = *on;
+                let mut out: Vec<Outgoing> = room
+                    .everyone()
+                    .map(|c| (c, ServerMessage::Moderated { action: action.clone(), by }))
+                    .collect();
+                // Enforced by not forwarding, which a mesh cannot do: the room moves to server
+                // forwarding, for good.
+                if *on && room.mode == RoomMode::Mesh {
+                    room.mode = RoomMode::Sfu;
+                    out.extend(
+                        room.everyone()
+                            .map(|c| (c, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
+                    );
+                }
+                return Ok((out, Vec::new()));
+            }
             Moderation::Lobby { on } => {
                 room.lobby = *on;
                 room.lobby_chosen = true;
@@ -789,7 +879,9 @@ impl Rooms {
             Moderation::Lobby { .. }
             | Moderation::Admit { .. }
             | Moderation::Deny { .. }
-            | Moderation::AdmitAll => return Ok((Vec::new(), Vec::new())),
+            | Moderation::AdmitAll
+            | Moderation::SetPassword { .. }
+            | Moderation::CamerasToHosts { .. } => return Ok((Vec::new(), Vec::new())),
             Moderation::Mute { id }
             | Moderation::LockMicrophone { id, .. }
             | Moderation::CameraOff { id }
@@ -839,7 +931,9 @@ impl Rooms {
             | Moderation::Lobby { .. }
             | Moderation::Admit { .. }
             | Moderation::Deny { .. }
-            | Moderation::AdmitAll => {}
+            | Moderation::AdmitAll
+            | Moderation::SetPassword { .. }
+            | Moderation::CamerasToHosts { .. } => {}
         }
         let participant = member.info.clone();
         let target_conn = member.conn;
@@ -1452,7 +1546,7 @@ mod tests {
         let mut r = rooms(1000);
         join(&mut r, 1, "k", "Host");
         let join_device = |r: &mut Rooms, conn: u64, device: &str| {
-            let pass = Pass { link: None, device: Some(device) };
+            let pass = Pass { device: Some(device), ..Pass::default() };
             r.join(ConnId(conn), None, "k", "Pupil", MediaState::default(), pass, UNIX)
         };
         for n in 0..(MAX_REMOVED as u64 + 44) {
@@ -1470,7 +1564,7 @@ mod tests {
         );
         // Malformed ids are not remembered, and do not keep anyone out.
         for bad in ["short", "with space 0123456789", &"x".repeat(65)] {
-            assert!(Pass { link: None, device: Some(bad) }.device().is_none(), "{bad}");
+            assert!(Pass { device: Some(bad), ..Pass::default() }.device().is_none(), "{bad}");
         }
     }
 }

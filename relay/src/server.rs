@@ -261,11 +261,29 @@ async fn no_app() -> &'static str {
     "Treffpunkt relay. This relay was started without --static-dir, so it serves signalling only.\n"
 }
 
+/// The address a person connects from: the TCP peer's, or, when that is a reverse proxy on the
+/// same machine (loopback), the last address the proxy put into `X-Forwarded-For` (nginx:
+/// `proxy_set_header X-Forwarded-For $remote_addr;`). Only for counting wrong passwords per
+/// address; a header from anyone but a local proxy is ignored.
+fn client_ip(peer: SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
+    if !peer.ip().is_loopback() {
+        return peer.ip();
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|last| last.trim().parse().ok())
+        .unwrap_or(peer.ip())
+}
+
 async fn websocket(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> impl IntoResponse {
+    let addr = client_ip(peer, &headers);
     // Frames somewhat over the limit are read and answered with `message_too_large`; frames far
     // over it are not even buffered, and end the connection.
     let hard_limit = shared.config.max_message_bytes.saturating_mul(4).max(1 << 20);
@@ -276,16 +294,21 @@ async fn websocket(
         .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
-        .on_upgrade(move |socket| connection(socket, shared, peer))
+        .on_upgrade(move |socket| connection(socket, shared, peer, addr))
 }
 
 /// Runs one WebSocket connection from upgrade to close.
-async fn connection(socket: WebSocket, shared: Arc<Shared>, peer: SocketAddr) {
+async fn connection(
+    socket: WebSocket,
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    addr: std::net::IpAddr,
+) {
     let _alive = shared.alive.clone();
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     debug!(?conn, %peer, "connected");
     let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
-    shared.hub().connect(conn, outbox);
+    shared.hub().connect(conn, outbox, Some(addr));
 
     let config = &shared.config;
     let mut session = Session::new(

@@ -23,6 +23,8 @@ async fn participants_cannot_moderate_and_nothing_changes() {
         Moderation::MuteAll,
         Moderation::LowerAllHands,
         Moderation::Lock { locked: true },
+        Moderation::Lobby { on: true },
+        Moderation::CamerasToHosts { on: true },
         Moderation::EndMeeting,
     ] {
         pupil.send(&ClientMessage::Moderate { action: action.clone() }).await;
@@ -141,6 +143,7 @@ async fn a_host_mutes_everyone_lowers_all_hands_and_locks_the_room() {
                 resume: None,
                 link: None,
                 device: None,
+                password: None,
             })
             .await;
         let ServerMessage::Welcome { you, .. } = pupil.recv().await else { panic!("no welcome") };
@@ -278,5 +281,28 @@ async fn a_locked_microphone_stays_off_until_a_host_allows_it_and_moves_the_room
         panic!("no update")
     };
     assert!(participant.media.audio, "Ali may turn it on himself now");
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn cameras_to_the_hosts_only_moves_a_class_to_server_forwarding() {
+    let relay = TestRelay::start(|_| {}).await;
+    let (mut host, host_id, _) = relay.joined("klasse", "Lehrerin").await;
+    let (mut ali, _, _) = relay.joined("klasse", "Ali").await;
+    let _ = host.recv().await;
+    host.send(&ClientMessage::Moderate { action: Moderation::CamerasToHosts { on: true } }).await;
+    let told =
+        ServerMessage::Moderated { action: Moderation::CamerasToHosts { on: true }, by: host_id };
+    for client in [&mut host, &mut ali] {
+        assert_eq!(client.recv().await, told);
+        assert_eq!(client.recv().await, ServerMessage::ModeChanged { mode: RoomMode::Sfu });
+    }
+    // Whoever comes later learns it in the welcome.
+    let mut bea = relay.greeted().await;
+    bea.join("klasse", "Bea").await;
+    let ServerMessage::Welcome { cameras_to_hosts, mode, .. } = bea.recv().await else {
+        panic!("no welcome")
+    };
+    assert_eq!((cameras_to_hosts, mode), (true, RoomMode::Sfu));
     relay.shutdown().await.unwrap();
 }

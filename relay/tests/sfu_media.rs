@@ -440,3 +440,59 @@ async fn the_relay_forwards_no_sound_from_a_microphone_a_host_locked() {
     assert!(after > 20, "her sound comes again once allowed ({after} packets)");
     relay.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_class_pupils_cameras_reach_the_teachers_only() {
+    use protocol::{ClientMessage, Moderation, Role};
+    use relay::links::{Grant, LinkKeys};
+    const SECRET: &str = "the school's link secret, 32 chr";
+    let keys = LinkKeys::new(SECRET.as_bytes(), None);
+    let expires =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
+    let link = |role| keys.sign(&Grant { room: "sfu-klasse".into(), role, expires, lobby: false });
+    let relay = TestRelay::start(|c| {
+        c.sfu_rooms = vec!["sfu-*".into()];
+        c.media_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.link_secret = Some(SECRET.into());
+    })
+    .await;
+    // The class's settings come from a host without media; the teacher's browser is a
+    // synthetic host that receives; Anna publishes her camera and sound; Bruno receives.
+    let mut admin = relay.greeted().await;
+    admin.join_with_link("sfu-klasse", "Sekretariat", Some(&link(Role::Host))).await;
+    let ServerMessage::Welcome { .. } = admin.recv().await else { panic!("no welcome") };
+    admin.send(&ClientMessage::Moderate { action: Moderation::CamerasToHosts { on: true } }).await;
+    let with_link = |name, publish, role| {
+        let mut o = options(&relay, "sfu-klasse", name, publish, 7);
+        o.link = Some(link(role));
+        start(o)
+    };
+    let mut teacher = with_link("Lehrerin", false, Role::Host);
+    let anna = with_link("Anna", true, Role::Participant);
+    let mut bruno = with_link("Bruno", false, Role::Participant);
+    let anna_id = loop {
+        if let ServerMessage::ParticipantJoined { participant } = admin.recv().await
+            && participant.name == "Anna"
+        {
+            break participant.id;
+        }
+    };
+    let stream = format!("p{}", anna_id.0);
+    let (mut at_teacher, mut at_bruno) = (Vec::new(), Vec::new());
+    let reports = (teacher.task, anna.task, bruno.task);
+    let (t, a, b) = (reports.0.await.unwrap(), reports.1.await.unwrap(), reports.2.await.unwrap());
+    assert_eq!((t.error, a.error, b.error), (None, None, None));
+    while let Ok(p) = teacher.observed.try_recv() {
+        at_teacher.push(p);
+    }
+    while let Ok(p) = bruno.observed.try_recv() {
+        at_bruno.push(p);
+    }
+    let count = |seen: &[Observed], kind: Kind| {
+        seen.iter().filter(|p| p.kind == kind && p.from == stream).count()
+    };
+    assert!(count(&at_teacher, Kind::Video) > 50, "the teacher sees Anna");
+    assert!(count(&at_bruno, Kind::Audio) > 50, "Bruno hears Anna");
+    assert_eq!(count(&at_bruno, Kind::Video), 0, "Bruno never gets Anna's camera");
+    relay.shutdown().await.unwrap();
+}

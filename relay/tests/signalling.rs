@@ -54,6 +54,7 @@ async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
             resume: None,
             link: None,
             device: None,
+            password: None,
         })
         .await;
     match client.recv().await {

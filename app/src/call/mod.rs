@@ -43,6 +43,8 @@ struct Inner {
     name: String,
     /// The signed invitation the link carried, sent in every `join`.
     link: Option<String>,
+    /// The room's password, once the person typed it.
+    password: Option<String>,
     /// What the relay and the room told us.
     meeting: Meeting,
     /// The signalling connection.
@@ -121,6 +123,7 @@ impl Call {
                 meeting: Meeting::new(&room, &name),
                 name,
                 link,
+                password: None,
                 socket: None,
                 peers: HashMap::new(),
                 reconnect: Reconnect::default(),
@@ -169,6 +172,12 @@ impl Call {
         self.connect();
     }
 
+    /// Joins again with the room's password (the password field of the error notice).
+    pub fn retry_with_password(&self, password: String) {
+        self.inner.borrow_mut().password = Some(password);
+        self.retry();
+    }
+
     /// Drops the socket outside of its own event handler (a handler must not free itself).
     fn drop_socket(&self) {
         if let Some(socket) = self.inner.borrow_mut().socket.take() {
@@ -194,7 +203,10 @@ impl Call {
                     let resume = inner.reconnect.resume_token().map(str::to_owned);
                     (inner.room.clone(), inner.name.clone(), RequestId(inner.next_request), resume)
                 };
-                let link = self.inner.borrow().link.clone();
+                let (link, password) = {
+                    let inner = self.inner.borrow();
+                    (inner.link.clone(), inner.password.clone())
+                };
                 let media = self.view.own_media.get_untracked();
                 self.send(&ClientMessage::Join {
                     request_id: Some(request),
@@ -204,6 +216,7 @@ impl Call {
                     resume,
                     link,
                     device: crate::js::device_id(),
+                    password,
                 });
             }
             SocketEvent::Message(message) => {
@@ -643,6 +656,7 @@ impl Call {
                 away: r.info.away,
                 host: r.info.role == protocol::Role::Host,
                 mic_locked: r.info.mic_locked,
+                camera_withheld: meeting.camera_withheld(&r.info),
             })
             .collect();
         if self.view.tiles.with_untracked(|t| *t != tiles) {
@@ -672,6 +686,13 @@ impl Call {
         }
         if self.view.lobby.get_untracked() != meeting.lobby() {
             self.view.lobby.set(meeting.lobby());
+        }
+        let password = meeting.password().map(str::to_owned);
+        if self.view.password.with_untracked(|p| *p != password) {
+            self.view.password.set(password);
+        }
+        if self.view.cameras_to_hosts.get_untracked() != meeting.cameras_to_hosts() {
+            self.view.cameras_to_hosts.set(meeting.cameras_to_hosts());
         }
         if self.view.waiting.with_untracked(|w| w.as_slice() != meeting.waiting()) {
             self.view.waiting.set(meeting.waiting().to_vec());

@@ -63,6 +63,8 @@ pub struct TileView {
     pub host: bool,
     /// A host keeps their microphone off.
     pub mic_locked: bool,
+    /// The relay does not send us their camera (cameras go to the hosts only).
+    pub camera_withheld: bool,
 }
 
 /// The reactive state the views read. All handles are `Copy`.
@@ -108,6 +110,10 @@ pub struct CallView {
     pub locked: RwSignal<bool>,
     /// The lobby is on: newcomers wait until a host lets them in.
     pub lobby: RwSignal<bool>,
+    /// Participants' cameras go to the hosts only.
+    pub cameras_to_hosts: RwSignal<bool>,
+    /// The room's password (hosts are told it).
+    pub password: RwSignal<Option<String>>,
     /// Who waits in the lobby (hosts only), in the order they knocked.
     pub waiting: RwSignal<Vec<Waiter>>,
     /// A host keeps our microphone off.
@@ -160,6 +166,8 @@ impl CallView {
             own_host: RwSignal::new(false),
             locked: RwSignal::new(false),
             lobby: RwSignal::new(false),
+            cameras_to_hosts: RwSignal::new(false),
+            password: RwSignal::new(None),
             waiting: RwSignal::new(Vec::new()),
             own_mic_locked: RwSignal::new(false),
             screens: RwSignal::new_local(HashMap::new()),

@@ -186,8 +186,28 @@ pub fn MeetingView(
                 }.into_any(),
                 CallPhase::Failed(error) => {
                     let retryable = error.is_retryable();
+                    let wants_password = error.wants_password();
+                    let typed = RwSignal::new(String::new());
                     view! {
                         <ErrorNotice error=error>
+                            <Show when=move || wants_password>
+                                <form class="password-form" data-testid="password-form" on:submit=move |ev| {
+                                    ev.prevent_default();
+                                    let password = typed.get_untracked();
+                                    if let Some(call) = call.get_value() && !password.trim().is_empty() {
+                                        call.retry_with_password(password);
+                                    }
+                                }>
+                                    <label for="meeting-password">{move || tr.t("password.label")}</label>
+                                    <input id="meeting-password" type="password" data-testid="password"
+                                        autocomplete="off" maxlength="64" autofocus=true
+                                        prop:value=move || typed.get()
+                                        on:input=move |ev| typed.set(event_target_value(&ev))/>
+                                    <button type="submit" class="primary" data-testid="password-join">
+                                        {move || tr.t("password.join")}
+                                    </button>
+                                </form>
+                            </Show>
                             <Show when=move || retryable>
                                 <button type="button" class="primary" data-testid="retry"
                                     on:click=move |_| with_call(Call::retry)>

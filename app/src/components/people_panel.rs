@@ -128,6 +128,50 @@ fn HostActions(
     }
 }
 
+/// The hosts' password setting: the current password, or a field to set one.
+#[component]
+fn HostPassword(
+    /// The call's state.
+    view: CallView,
+    /// The call.
+    call: StoredValue<Option<Rc<Call>>, LocalStorage>,
+) -> impl IntoView {
+    let tr = Tr::use_context();
+    let typed = RwSignal::new(String::new());
+    let set = move |password: Option<String>| {
+        if let Some(call) = call.get_value() {
+            call.moderate(Moderation::SetPassword { password });
+        }
+    };
+    view! {
+        {move || match view.password.get() {
+            Some(current) => view! {
+                <div class="host-password">
+                    <p data-testid="host-password-current">{tr.f("host.password_current", &[("detail", &current)])}</p>
+                    <button type="button" data-testid="host-password-remove" on:click=move |_| set(None)>
+                        {move || tr.t("host.password_remove")}
+                    </button>
+                </div>
+            }.into_any(),
+            None => view! {
+                <form class="host-password" data-testid="host-password-form" on:submit=move |ev| {
+                    ev.prevent_default();
+                    let password = typed.get_untracked().trim().to_owned();
+                    if !password.is_empty() {
+                        set(Some(password));
+                        typed.set(String::new());
+                    }
+                }>
+                    <label for="host-password">{move || tr.t("host.password")}</label>
+                    <input id="host-password" type="text" data-testid="host-password" maxlength="64" autocomplete="off"
+                        prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev))/>
+                    <button type="submit">{move || tr.t("host.password_set")}</button>
+                </form>
+            }.into_any(),
+        }}
+    }
+}
+
 /// The participant list side panel.
 #[component]
 pub fn PeoplePanel(
@@ -172,6 +216,11 @@ pub fn PeoplePanel(
                         on:click=move |_| moderate(Moderation::Lock { locked: !view.locked.get_untracked() })>
                         {move || tr.t(if view.locked.get() { "host.unlock" } else { "host.lock" })}
                     </button>
+                    <button type="button" class="toggle" data-testid="host-cameras-to-hosts"
+                        aria-pressed=move || view.cameras_to_hosts.get().to_string()
+                        on:click=move |_| moderate(Moderation::CamerasToHosts { on: !view.cameras_to_hosts.get_untracked() })>
+                        {move || tr.t("host.cameras_to_hosts")}
+                    </button>
                     <button type="button" class="toggle" data-testid="host-lobby"
                         aria-pressed=move || view.lobby.get().to_string()
                         on:click=move |_| moderate(Moderation::Lobby { on: !view.lobby.get_untracked() })>
@@ -181,6 +230,12 @@ pub fn PeoplePanel(
             </Show>
             <Show when=move || view.locked.get()>
                 <p class="hint" data-testid="locked-note">{move || tr.t("host.locked_note")}</p>
+            </Show>
+            <Show when=move || view.own_host.get()>
+                <HostPassword view=view call=call/>
+            </Show>
+            <Show when=move || view.cameras_to_hosts.get()>
+                <p class="hint" data-testid="cameras-note">{move || tr.t("host.cameras_to_hosts_note")}</p>
             </Show>
             <Show when=move || view.lobby.get()>
                 <p class="hint" data-testid="lobby-note">{move || tr.t("host.lobby_note")}</p>

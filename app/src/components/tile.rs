@@ -64,7 +64,7 @@ pub fn RemoteTile(
         Memo::new(move |_| view.tiles.with(|tiles| tiles.iter().find(|t| t.id == id).cloned()));
     let name = move || tile.get().map(|t| t.name).unwrap_or_default();
     let mic_off = Signal::derive(move || tile.get().is_some_and(|t| !t.media.audio));
-    let cam_off = move || tile.get().is_some_and(|t| !t.media.video);
+    let cam_off = move || tile.get().is_some_and(|t| !t.media.video || t.camera_withheld);
     let link = move || tile.get().map(|t| t.link).unwrap_or(Link::Connecting);
     let stream = Signal::derive_local(move || view.streams.with(|s| s.get(&id).cloned()));
     let epoch = Signal::derive(move || view.track_epoch.get());

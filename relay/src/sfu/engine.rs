@@ -271,6 +271,11 @@ struct Member {
     offer_due: Option<Instant>,
     /// A host locked this participant's microphone: their audio is not forwarded.
     silenced: bool,
+    /// This participant's camera goes only to those who see every camera (hosts, in a room
+    /// whose cameras go to the hosts only).
+    camera_private: bool,
+    /// This participant receives every camera, private ones too.
+    sees_all_cameras: bool,
     /// The connection's signalling state.
     signaling: RTCSignalingState,
     /// When the relay's offer that awaits an answer went out, and whether its wait was logged.
@@ -538,6 +543,8 @@ impl Sfu {
                 offer_due: None,
                 signaling: RTCSignalingState::Stable,
                 silenced: false,
+                camera_private: false,
+                sees_all_cameras: true,
                 offered_at: None,
                 connected: false,
                 next_timeout: None,
@@ -622,6 +629,21 @@ impl Sfu {
     pub fn set_silenced(&mut self, id: ParticipantId, silenced: bool) -> Result<(), SfuError> {
         let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
         member.silenced = silenced;
+        Ok(())
+    }
+
+    /// Whose camera goes to whom: `private`, `id`'s camera reaches only participants who see
+    /// every camera; `sees_all`, `id` receives private cameras too. The rooms decide (a room
+    /// whose cameras go to the hosts only); the relay enforces it by not forwarding.
+    pub fn set_camera_rule(
+        &mut self,
+        id: ParticipantId,
+        private: bool,
+        sees_all: bool,
+    ) -> Result<(), SfuError> {
+        let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
+        member.camera_private = private;
+        member.sees_all_cameras = sees_all;
         Ok(())
     }
 
@@ -1222,8 +1244,8 @@ impl Sfu {
 
     /// Sends `source`'s packets to every subscriber, each rewritten for its connection.
     fn forward(&mut self, now: Instant, source: ParticipantId, media: &[Incoming]) {
-        let Some((room, silenced)) =
-            self.members.get(&source).map(|m| (m.room.clone(), m.silenced))
+        let Some((room, silenced, private)) =
+            self.members.get(&source).map(|m| (m.room.clone(), m.silenced, m.camera_private))
         else {
             return;
         };
@@ -1238,6 +1260,9 @@ impl Sfu {
             }
             for incoming in media {
                 if silenced && incoming.slot == Slot::Audio {
+                    continue;
+                }
+                if private && incoming.slot == Slot::Camera && !member.sees_all_cameras {
                     continue;
                 }
                 let Some(sender_id) = member.forwards.get(&(source, incoming.slot)).copied() else {

@@ -72,6 +72,15 @@ pub enum MediaCommand {
         /// Whether their audio is dropped.
         silenced: bool,
     },
+    /// Whose camera goes to whom (see [`Sfu::set_camera_rule`]).
+    CameraRule {
+        /// Whose.
+        id: ParticipantId,
+        /// Their camera goes only to those who see every camera.
+        private: bool,
+        /// They see every camera.
+        sees_all: bool,
+    },
     /// A participant left or was disconnected.
     Leave {
         /// Who.
@@ -302,6 +311,11 @@ async fn media_loop(
                     Some(MediaCommand::Silence { id, silenced }) => {
                         if let Err(e) = sfu.set_silenced(id, silenced) {
                             warn!(participant = %id, "cannot silence: {e}");
+                        }
+                    }
+                    Some(MediaCommand::CameraRule { id, private, sees_all }) => {
+                        if let Err(e) = sfu.set_camera_rule(id, private, sees_all) {
+                            warn!(participant = %id, "cannot set who sees the camera: {e}");
                         }
                     }
                     Some(MediaCommand::Leave { id }) => sfu.leave(now, id),

@@ -135,6 +135,21 @@ impl Client {
         self.join_as(room, name, None, None, Some(device)).await;
     }
 
+    /// Joins with a room password.
+    pub async fn join_with_password(&mut self, room: &str, name: &str, password: &str) {
+        self.send(&ClientMessage::Join {
+            request_id: None,
+            room: room.into(),
+            name: name.into(),
+            media: MediaState::default(),
+            resume: None,
+            link: None,
+            device: None,
+            password: Some(password.into()),
+        })
+        .await;
+    }
+
     async fn join_as(
         &mut self,
         room: &str,
@@ -151,6 +166,7 @@ impl Client {
             resume,
             link: link.map(str::to_owned),
             device: device.map(str::to_owned),
+            password: None,
         })
         .await;
     }
