@@ -153,6 +153,10 @@ pub struct Meeting {
     cameras_to_hosts: bool,
     /// The room's password, as hosts are told it.
     password: Option<String>,
+    /// How many listen (hosts also see who).
+    listeners: u32,
+    /// Listeners may chat.
+    listener_chat: bool,
 }
 
 impl Meeting {
@@ -173,12 +177,34 @@ impl Meeting {
             waiting: Vec::new(),
             cameras_to_hosts: false,
             password: None,
+            listeners: 0,
+            listener_chat: false,
         }
     }
 
     /// Whether the lobby is on (newcomers wait to be let in).
     pub fn lobby(&self) -> bool {
         self.lobby
+    }
+
+    /// How many people listen.
+    pub fn listeners(&self) -> u32 {
+        self.listeners
+    }
+
+    /// Whether we listen only (no camera, no microphone).
+    pub fn listening(&self) -> bool {
+        self.me.as_ref().is_some_and(|me| me.role == Role::Listener)
+    }
+
+    /// Whether listeners may chat.
+    pub fn listener_chat(&self) -> bool {
+        self.listener_chat
+    }
+
+    /// Whether we may chat (listeners only when a host allows it).
+    pub fn may_chat(&self) -> bool {
+        !self.listening() || self.listener_chat
     }
 
     /// The room's password, if a host set one (hosts are told; others never).
@@ -286,8 +312,12 @@ impl Meeting {
                 locked,
                 lobby,
                 cameras_to_hosts,
+                listeners,
+                listener_chat,
                 ..
             } => {
+                self.listeners = listeners;
+                self.listener_chat = listener_chat;
                 self.phase = Phase::Joined;
                 self.locked = locked;
                 self.lobby = lobby;
@@ -513,6 +543,15 @@ impl Meeting {
                         };
                         vec![Effect::Announce(Announcement::about(key, host))]
                     }
+                    Moderation::ListenerChat { allowed } => {
+                        self.listener_chat = allowed;
+                        let key = if allowed {
+                            "announce.listener_chat_on"
+                        } else {
+                            "announce.listener_chat_off"
+                        };
+                        vec![Effect::Announce(Announcement::about(key, host))]
+                    }
                     Moderation::SetPassword { password } => {
                         let key = if password.is_some() {
                             "announce.password_set"
@@ -533,6 +572,10 @@ impl Meeting {
                     | Moderation::Admit { .. }
                     | Moderation::AdmitAll => Vec::new(),
                 }
+            }
+            ServerMessage::Audience { listeners } => {
+                self.listeners = listeners;
+                Vec::new()
             }
             ServerMessage::Waiting { room, .. } => {
                 self.phase = Phase::Waiting;
@@ -657,6 +700,8 @@ mod tests {
             locked: false,
             lobby: false,
             cameras_to_hosts: false,
+            listeners: 0,
+            listener_chat: false,
         }
     }
 
@@ -804,6 +849,8 @@ mod tests {
             locked: false,
             lobby: false,
             cameras_to_hosts: false,
+            listeners: 0,
+            listener_chat: false,
         });
         assert_eq!(m.chat().messages().count(), 1);
         let from_dana = protocol::ChatMessage { id: 2, text: "hallo".into(), ..history.clone() };
@@ -863,6 +910,8 @@ mod tests {
             locked: false,
             lobby: false,
             cameras_to_hosts: false,
+            listeners: 0,
+            listener_chat: false,
         };
         assert_eq!(m.on_server_message(welcome), vec![Effect::OpenRelayPeer]);
         let joined =

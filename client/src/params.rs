@@ -43,6 +43,26 @@ impl LinkParams {
         }
         params
     }
+
+    /// The role the invitation link gives, read from its payload without checking the
+    /// signature (the relay checks it). The page uses it only to skip camera and microphone for
+    /// a listener link; the relay decides the role.
+    pub fn link_role(&self) -> Option<protocol::Role> {
+        use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+        #[derive(serde::Deserialize)]
+        struct Payload {
+            role: protocol::Role,
+        }
+        let mut parts = self.link.as_deref()?.split('.');
+        let (Some("v1"), Some(payload)) = (parts.next(), parts.next()) else { return None };
+        let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        serde_json::from_slice::<Payload>(&json).ok().map(|p| p.role)
+    }
+
+    /// Whether the link makes its holder a listener (no camera, no microphone).
+    pub fn listener(&self) -> bool {
+        self.link_role() == Some(protocol::Role::Listener)
+    }
 }
 
 #[cfg(test)]
@@ -77,5 +97,22 @@ mod tests {
         let p = LinkParams::from_pairs([("room", "  "), ("mic", "maybe"), ("autojoin", "")]);
         assert_eq!(p.room, None);
         assert!(p.mic && !p.autojoin);
+    }
+
+    #[test]
+    fn a_listener_link_is_recognised_without_its_secret() {
+        use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+        let token = |json: &str| format!("v1.{}.c2lnbmF0dXJl", URL_SAFE_NO_PAD.encode(json));
+        let listener = token(r#"{"r":"rat","role":"listener","exp":1}"#);
+        let p = LinkParams::from_pairs([("room", "rat"), ("link", listener.as_str())]);
+        assert!(p.listener());
+        let host = token(r#"{"r":"rat","role":"host","exp":1}"#);
+        let p = LinkParams::from_pairs([("room", "rat"), ("link", host.as_str())]);
+        assert_eq!(p.link_role(), Some(protocol::Role::Host));
+        for broken in ["", "v1", "v1.!!!.x", "v2.eyJyb2xlIjoibGlzdGVuZXIifQ.x", "v1.bm90IGpzb24.x"]
+        {
+            let p = LinkParams::from_pairs([("room", "rat"), ("link", broken)]);
+            assert!(!p.listener(), "{broken}");
+        }
     }
 }

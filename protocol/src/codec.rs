@@ -124,6 +124,7 @@ mod tests {
             crate::Moderation::CamerasToHosts { on: true },
             crate::Moderation::SetPassword { password: Some("geheim".into()) },
             crate::Moderation::SetPassword { password: None },
+            crate::Moderation::ListenerChat { allowed: true },
         ] {
             round_trip_client(ClientMessage::Moderate { action });
         }
@@ -167,7 +168,10 @@ mod tests {
             locked: true,
             lobby: true,
             cameras_to_hosts: true,
+            listeners: 3,
+            listener_chat: true,
         });
+        round_trip_server(ServerMessage::Audience { listeners: 4 });
         round_trip_server(ServerMessage::Waiting {
             request_id: Some(RequestId(3)),
             room: "demo".into(),

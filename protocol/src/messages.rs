@@ -137,6 +137,18 @@ pub enum ServerMessage {
         /// participant's camera to another participant.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         cameras_to_hosts: bool,
+        /// How many listeners are in the room (hosts also find them in `participants`; others
+        /// only learn the number).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        listeners: u32,
+        /// Listeners may chat.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        listener_chat: bool,
+    },
+    /// The number of listeners changed (sent to everyone; only hosts see who they are).
+    Audience {
+        /// Listeners in the room now.
+        listeners: u32,
     },
     /// Answer to `join` in a room whose lobby is on: the client waits until a host admits it
     /// (then `welcome` follows) or turns it away (`moderated` with `deny`). Until then it learns
@@ -327,10 +339,20 @@ pub enum Moderation {
         #[serde(default)]
         password: Option<String>,
     },
+    /// Allow listeners to chat, or not (the default).
+    ListenerChat {
+        /// Allowed or not.
+        allowed: bool,
+    },
     /// Participants' cameras go to the hosts only, while everyone sees the hosts (a class), or
     /// to everyone again. The room moves to server forwarding, which enforces it.
     CamerasToHosts {
         /// On or off.
         on: bool,
     },
+}
+
+/// For `skip_serializing_if`.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

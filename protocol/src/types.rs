@@ -69,6 +69,11 @@ pub struct MediaState {
     pub screen: bool,
 }
 
+impl MediaState {
+    /// Nothing on (a listener).
+    pub const OFF: Self = Self { audio: false, video: false, screen: false };
+}
+
 impl Default for MediaState {
     fn default() -> Self {
         Self { audio: true, video: true, screen: false }

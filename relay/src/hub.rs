@@ -73,6 +73,9 @@ impl Hub {
             if self.rooms.mic_locked(conn) {
                 media.send(MediaCommand::Silence { id, silenced: true });
             }
+            if self.rooms.is_listener(conn) {
+                media.send(MediaCommand::ReceiveOnly { id });
+            }
             self.send_camera_rule(conn);
         }
     }
@@ -342,6 +345,9 @@ impl Hub {
         while !pending.is_empty() {
             let mut overflowed = Vec::new();
             for (conn, message) in pending.drain(..) {
+                if !self.rooms.may_see(conn, &message) {
+                    continue;
+                }
                 let Some(outbox) = self.outboxes.get(&conn) else {
                     debug!(?conn, "message for a connection that is gone");
                     continue;

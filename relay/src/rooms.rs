@@ -247,6 +247,8 @@ struct Room {
     cameras_to_hosts: bool,
     /// Newcomers other than hosts must give this password.
     password: Option<String>,
+    /// Listeners may chat.
+    listener_chat: bool,
     /// People waiting in the lobby, in the order they knocked (at most the room's capacity).
     /// They are not members: they get no roster, chat or media, and count in no `everyone`.
     waiting: BTreeMap<ParticipantId, Knock>,
@@ -309,12 +311,34 @@ impl Room {
             })
             .collect();
         out.extend(self.lobby_for(conn));
+        out.extend(self.listeners_for(conn));
         out
     }
 
     /// Everyone in the room.
     fn everyone(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.members.values().map(|m| m.conn)
+    }
+
+    /// How many listeners are in the room.
+    fn listeners(&self) -> u32 {
+        let n = self.members.values().filter(|m| m.info.role == Role::Listener).count();
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// The listener count, for everyone (after it changed).
+    fn audience(&self) -> Vec<Outgoing> {
+        let listeners = self.listeners();
+        self.everyone().map(|c| (c, ServerMessage::Audience { listeners })).collect()
+    }
+
+    /// Who listens, for `conn`, who just became a host (participants never learn it).
+    fn listeners_for(&self, conn: ConnId) -> Vec<Outgoing> {
+        self.members
+            .values()
+            .filter(|m| m.info.role == Role::Listener)
+            .map(|m| (conn, ServerMessage::ParticipantJoined { participant: m.info.clone() }))
+            .collect()
     }
 
     /// Whether the room is gone: nobody in it and nobody waiting to come in.
@@ -362,10 +386,12 @@ impl Room {
             room: name.to_owned(),
             role: you.role,
             mode: self.mode,
+            // Only hosts see who listens; everyone learns how many do.
             participants: self
                 .members
                 .values()
                 .filter(|m| m.info.id != you.id)
+                .filter(|m| you.role == Role::Host || m.info.role != Role::Listener)
                 .map(|m| m.info.clone())
                 .collect(),
             ice_servers,
@@ -374,6 +400,8 @@ impl Room {
             locked: self.locked,
             lobby: self.lobby,
             cameras_to_hosts: self.cameras_to_hosts,
+            listeners: self.listeners(),
+            listener_chat: self.listener_chat,
         }
     }
 }
@@ -476,6 +504,37 @@ impl Rooms {
             .unwrap_or_default()
     }
 
+    /// Whether `conn`'s participant is a listener.
+    pub fn is_listener(&self, conn: ConnId) -> bool {
+        self.seats.get(&conn).is_some_and(|seat| {
+            self.rooms
+                .get(&seat.room)
+                .and_then(|room| room.members.get(&seat.id))
+                .is_some_and(|m| m.info.role == Role::Listener)
+        })
+    }
+
+    /// Whether `message` may reach `conn`: news of a listener (joined, updated, back) reaches
+    /// hosts and the listener only. Every message the relay sends passes here last.
+    pub fn may_see(&self, conn: ConnId, message: &ServerMessage) -> bool {
+        let subject = match message {
+            ServerMessage::ParticipantJoined { participant }
+            | ServerMessage::ParticipantUpdated { participant }
+            | ServerMessage::ParticipantReconnected { participant } => participant,
+            _ => return true,
+        };
+        if subject.role != Role::Listener {
+            return true;
+        }
+        let Some(seat) = self.seats.get(&conn) else { return false };
+        seat.id == subject.id
+            || self
+                .rooms
+                .get(&seat.room)
+                .and_then(|room| room.members.get(&seat.id))
+                .is_some_and(|m| m.info.role == Role::Host)
+    }
+
     /// The connection of participant `id`.
     pub fn conn_of(&self, id: ParticipantId) -> Option<ConnId> {
         self.seats.iter().find(|(_, seat)| seat.id == id).map(|(conn, _)| *conn)
@@ -568,6 +627,8 @@ impl Rooms {
             self.lobby_seats.insert(conn, Seat { room: room_name, id });
             return Ok(out);
         }
+        // Listeners send nothing.
+        let media = if role == Role::Listener { MediaState::OFF } else { media };
         let info =
             ParticipantInfo { id, name, role, media, hand: None, away: false, mic_locked: false };
         Ok(self.enter(&room_name, conn, request_id, info, device))
@@ -598,7 +659,10 @@ impl Rooms {
         // welcomed into SFU mode, everyone else is told to move over (and keeps its mesh
         // connections until the relay delivers, so nobody's media stops).
         let grows_past = self.limits.mesh_threshold.is_some_and(|t| room.members.len() + 1 > t);
-        if room.mode == RoomMode::Mesh && grows_past {
+        // A listener is hidden from participants, which a mesh (where everyone connects to
+        // everyone) cannot do: their room moves to server forwarding, for good.
+        let hides_listener = info.role == Role::Listener;
+        if room.mode == RoomMode::Mesh && (grows_past || hides_listener) {
             room.mode = RoomMode::Sfu;
             out.extend(
                 room.members
@@ -612,7 +676,11 @@ impl Rooms {
             out.extend(room.lobby_for(conn));
         }
         let id = info.id;
+        let listener = info.role == Role::Listener;
         room.members.insert(id, Member { conn, info, token, device, away_until: None });
+        if listener {
+            out.extend(room.audience());
+        }
         self.seats.insert(conn, Seat { room: room_name.to_owned(), id });
         out
     }
@@ -686,6 +754,9 @@ impl Rooms {
         if member.info.mic_locked && media.audio {
             return Err(RoomError::MicrophoneLocked);
         }
+        if member.info.role == Role::Listener && (media.audio || media.video || media.screen) {
+            return Err(RoomError::Forbidden);
+        }
         member.info.media = media;
         let participant = member.info.clone();
         Ok(room
@@ -709,7 +780,11 @@ impl Rooms {
         let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
         let room = self.rooms.get_mut(&seat.room).ok_or(RoomError::NotJoined)?;
         let text = protocol::normalize_chat_text(text).map_err(RoomError::InvalidChat)?;
-        let name = room.members.get(&seat.id).map(|m| m.info.name.clone()).unwrap_or_default();
+        let sender = room.members.get(&seat.id).ok_or(RoomError::NotJoined)?;
+        if sender.info.role == Role::Listener && !room.listener_chat {
+            return Err(RoomError::Forbidden);
+        }
+        let name = sender.info.name.clone();
         room.next_chat_id += 1;
         let message =
             ChatMessage { id: room.next_chat_id, from: seat.id, name, text, sent_at_ms: now_ms };
@@ -775,6 +850,14 @@ impl Rooms {
                     vec![(knock.conn, ServerMessage::Moderated { action: action.clone(), by })];
                 // Leaving takes them out of the lobby and tells the hosts.
                 return Ok((out, vec![knock.conn]));
+            }
+            Moderation::ListenerChat { allowed } => {
+                room.listener_chat = *allowed;
+                let out = room
+                    .everyone()
+                    .map(|c| (c, ServerMessage::Moderated { action: action.clone(), by }))
+                    .collect();
+                return Ok((out, Vec::new()));
             }
             Moderation::SetPassword { password } => {
                 let password = password.as_deref().map(str::trim).filter(|p| !p.is_empty());
@@ -881,6 +964,7 @@ impl Rooms {
             | Moderation::Deny { .. }
             | Moderation::AdmitAll
             | Moderation::SetPassword { .. }
+            | Moderation::ListenerChat { .. }
             | Moderation::CamerasToHosts { .. } => return Ok((Vec::new(), Vec::new())),
             Moderation::Mute { id }
             | Moderation::LockMicrophone { id, .. }
@@ -923,6 +1007,10 @@ impl Rooms {
                 member.info.media.screen = false;
             }
             Moderation::LowerHand { .. } => member.info.hand = None,
+            // A listener stays one: hosting would show them to everyone.
+            Moderation::MakeHost { .. } if member.info.role == Role::Listener => {
+                return Err(RoomError::Forbidden);
+            }
             Moderation::MakeHost { .. } => member.info.role = Role::Host,
             Moderation::EndMeeting
             | Moderation::Lock { .. }
@@ -933,6 +1021,7 @@ impl Rooms {
             | Moderation::Deny { .. }
             | Moderation::AdmitAll
             | Moderation::SetPassword { .. }
+            | Moderation::ListenerChat { .. }
             | Moderation::CamerasToHosts { .. } => {}
         }
         let participant = member.info.clone();
@@ -941,6 +1030,7 @@ impl Rooms {
         // A new host sees who waits.
         if matches!(action, Moderation::MakeHost { .. }) {
             out.extend(room.lobby_for(target_conn));
+            out.extend(room.listeners_for(target_conn));
         }
         // A locked microphone is enforced by not forwarding its sound, which a mesh cannot do:
         // the room moves to server forwarding, for good, as when it grows.
@@ -1046,11 +1136,15 @@ impl Rooms {
                 .map(|m| m.info.id)
                 .collect();
             for id in gone {
-                room.members.remove(&id);
+                let listener =
+                    room.members.remove(&id).is_some_and(|m| m.info.role == Role::Listener);
                 expired.push(Expired { id, mode: room.mode });
                 out.extend(
                     room.members.values().map(|m| (m.conn, ServerMessage::ParticipantLeft { id })),
                 );
+                if listener {
+                    out.extend(room.audience());
+                }
             }
             out.extend(room.hand_on_hosting());
             !room.is_empty()
@@ -1078,7 +1172,7 @@ impl Rooms {
         let Some(room) = self.rooms.get_mut(&seat.room) else {
             return Vec::new();
         };
-        room.members.remove(&seat.id);
+        let listener = room.members.remove(&seat.id).is_some_and(|m| m.info.role == Role::Listener);
         if room.is_empty() {
             self.rooms.remove(&seat.room);
             return Vec::new();
@@ -1088,6 +1182,9 @@ impl Rooms {
             .values()
             .map(|m| (m.conn, ServerMessage::ParticipantLeft { id: seat.id }))
             .collect();
+        if listener {
+            out.extend(room.audience());
+        }
         out.extend(room.hand_on_hosting());
         out
     }

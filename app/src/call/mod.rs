@@ -657,6 +657,7 @@ impl Call {
                 host: r.info.role == protocol::Role::Host,
                 mic_locked: r.info.mic_locked,
                 camera_withheld: meeting.camera_withheld(&r.info),
+                listener: r.info.role == protocol::Role::Listener,
             })
             .collect();
         if self.view.tiles.with_untracked(|t| *t != tiles) {
@@ -686,6 +687,15 @@ impl Call {
         }
         if self.view.lobby.get_untracked() != meeting.lobby() {
             self.view.lobby.set(meeting.lobby());
+        }
+        if self.view.listening.get_untracked() != meeting.listening() {
+            self.view.listening.set(meeting.listening());
+        }
+        if self.view.listeners.get_untracked() != meeting.listeners() {
+            self.view.listeners.set(meeting.listeners());
+        }
+        if self.view.listener_chat.get_untracked() != meeting.listener_chat() {
+            self.view.listener_chat.set(meeting.listener_chat());
         }
         let password = meeting.password().map(str::to_owned);
         if self.view.password.with_untracked(|p| *p != password) {

@@ -65,6 +65,8 @@ pub struct TileView {
     pub mic_locked: bool,
     /// The relay does not send us their camera (cameras go to the hosts only).
     pub camera_withheld: bool,
+    /// They listen only (hosts see them in the participant list, not as a tile).
+    pub listener: bool,
 }
 
 /// The reactive state the views read. All handles are `Copy`.
@@ -114,6 +116,12 @@ pub struct CallView {
     pub cameras_to_hosts: RwSignal<bool>,
     /// The room's password (hosts are told it).
     pub password: RwSignal<Option<String>>,
+    /// We listen only: no camera, no microphone.
+    pub listening: RwSignal<bool>,
+    /// How many listen.
+    pub listeners: RwSignal<u32>,
+    /// Listeners may chat.
+    pub listener_chat: RwSignal<bool>,
     /// Who waits in the lobby (hosts only), in the order they knocked.
     pub waiting: RwSignal<Vec<Waiter>>,
     /// A host keeps our microphone off.
@@ -168,6 +176,9 @@ impl CallView {
             lobby: RwSignal::new(false),
             cameras_to_hosts: RwSignal::new(false),
             password: RwSignal::new(None),
+            listening: RwSignal::new(false),
+            listeners: RwSignal::new(0),
+            listener_chat: RwSignal::new(false),
             waiting: RwSignal::new(Vec::new()),
             own_mic_locked: RwSignal::new(false),
             screens: RwSignal::new_local(HashMap::new()),

@@ -57,13 +57,23 @@ fn link_params() -> LinkParams {
 pub fn App() -> impl IntoView {
     let tr = Tr::provide();
     let params = link_params();
+    // A listener link never asks for camera or microphone.
+    let speaks = !params.listener();
     let initial = match (&params.room, &params.name, params.autojoin) {
         (None, _, _) => Stage::Start,
         (Some(_), Some(name), true) => Stage::Meeting(JoinRequest {
             name: name.clone(),
             media: None,
-            request: MediaRequest { audio: true, video: params.cam, ..Default::default() },
-            wanted: MediaState { audio: params.mic, video: params.cam, screen: false },
+            request: MediaRequest {
+                audio: speaks,
+                video: params.cam && speaks,
+                ..Default::default()
+            },
+            wanted: MediaState {
+                audio: params.mic && speaks,
+                video: params.cam && speaks,
+                screen: false,
+            },
             link: params.link.clone(),
         }),
         (Some(_), _, _) => Stage::PreJoin,

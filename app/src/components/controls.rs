@@ -132,6 +132,7 @@ pub fn Controls(
 
     view! {
         <div class="controls" role="toolbar" aria-label=move || tr.t("controls.toolbar")>
+            <Show when=move || !view.listening.get()>
             <button type="button" class="toggle" data-testid="toggle-mic"
                 aria-pressed=move || muted.get().to_string()
                 aria-disabled=move || view.own_mic_locked.get().to_string()
@@ -148,8 +149,9 @@ pub fn Controls(
                 <CamIcon off=cam_off/>
                 <span>{move || tr.t("controls.camera_off_short")}</span>
             </button>
+            </Show>
             // Screen sharing through the relay is not forwarded yet: offered in meshes only.
-            <Show when=move || can_share>
+            <Show when=move || can_share && !view.listening.get()>
                 <button type="button" class="toggle share" data-testid="toggle-share"
                     aria-pressed=move || sharing().to_string()
                     aria-busy=move || sharing_busy.get().to_string()

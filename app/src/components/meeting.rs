@@ -89,7 +89,10 @@ pub fn MeetingView(
             f(&call);
         }
     };
-    let count = move || view.tiles.with(Vec::len) + 1;
+    // Listeners are in the participant list (for hosts), not on the stage.
+    let count = move || view.tiles.with(|t| t.iter().filter(|t| !t.listener).count()) + 1;
+    let stage_tiles =
+        move || view.tiles.get().into_iter().filter(|t| !t.listener).collect::<Vec<_>>();
     // Screens others share, in join order.
     let screens = move || {
         view.tiles.with(|t| t.iter().filter(|t| t.media.screen).map(|t| t.id).collect::<Vec<_>>())
@@ -105,7 +108,7 @@ pub fn MeetingView(
             .get()
             .filter(|id| present(*id))
             .or_else(|| view.speaker.get().filter(|id| present(*id)))
-            .or_else(|| view.tiles.with(|t| t.first().map(|t| t.id)))
+            .or_else(|| view.tiles.with(|t| t.iter().find(|t| !t.listener).map(|t| t.id)))
     });
     let layout_name =
         move || if presenting() || featured.get().is_some() { "speaker" } else { "grid" };
@@ -253,7 +256,12 @@ pub fn MeetingView(
                         </div>
                     </div>
                 </Show>
-                <p class="count">{move || tr.f("meeting.participants", &[("detail", &count().to_string())])}</p>
+                <p class="count">
+                    {move || tr.f("meeting.participants", &[("detail", &count().to_string())])}
+                    <Show when=move || { view.listeners.get() > 0 }>
+                        " · " <span data-testid="listeners">{move || tr.f("meeting.listeners", &[("detail", &view.listeners.get().to_string())])}</span>
+                    </Show>
+                </p>
                 {move || invite_fallback.get().map(|link| view! {
                     <div class="notice info" role="status">
                         <label for="invite-link">{move || tr.t("invite.copy_failed")}</label>
@@ -276,7 +284,7 @@ pub fn MeetingView(
                             <ScreenTile id=Some(id) view=view/>
                         </For>
                         <SelfTile name=name.clone() view=view/>
-                        <For each=move || view.tiles.get() key=|tile| tile.id let:tile>
+                        <For each=stage_tiles key=|tile| tile.id let:tile>
                             <RemoteTile id=tile.id view=view featured=featured/>
                         </For>
                     </section>
@@ -291,7 +299,7 @@ pub fn MeetingView(
                         }
                     </aside>
                 </div>
-                <Show when=move || view.tiles.with(Vec::is_empty)>
+                <Show when=move || count() == 1>
                     <p class="alone">{move || tr.t("meeting.alone")}</p>
                 </Show>
                 <Controls room=room.clone() view=view call=call invite_fallback=invite_fallback dialog=dialog/>

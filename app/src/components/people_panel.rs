@@ -32,6 +32,9 @@ fn Person(
     /// Hosts the meeting.
     #[prop(into)]
     host: Signal<bool>,
+    /// Listens only.
+    #[prop(optional, into)]
+    listener: Signal<bool>,
     /// What a host may do to this person (nothing for ourselves or when we do not host).
     #[prop(optional)]
     children: Option<Children>,
@@ -40,10 +43,14 @@ fn Person(
     view! {
         <li class="person" data-testid="person" data-name=name
             data-mic=move || mic.get().to_string() data-cam=move || cam.get().to_string()
-            data-hand=move || hand.get().to_string() data-host=move || host.get().to_string()>
+            data-hand=move || hand.get().to_string() data-host=move || host.get().to_string()
+            data-listener=move || listener.get().to_string()>
             <span class="name">{label}</span>
             <Show when=move || host.get()>
                 <span class="role">{move || tr.t("participants.host")}</span>
+            </Show>
+            <Show when=move || listener.get()>
+                <span class="role">{move || tr.t("participants.listener")}</span>
             </Show>
             <span class="states">
                 <Show when=move || hand.get()>
@@ -221,6 +228,13 @@ pub fn PeoplePanel(
                         on:click=move |_| moderate(Moderation::CamerasToHosts { on: !view.cameras_to_hosts.get_untracked() })>
                         {move || tr.t("host.cameras_to_hosts")}
                     </button>
+                    <Show when=move || { view.listeners.get() > 0 }>
+                        <button type="button" class="toggle" data-testid="host-listener-chat"
+                            aria-pressed=move || view.listener_chat.get().to_string()
+                            on:click=move |_| moderate(Moderation::ListenerChat { allowed: !view.listener_chat.get_untracked() })>
+                            {move || tr.t("host.listener_chat")}
+                        </button>
+                    </Show>
                     <button type="button" class="toggle" data-testid="host-lobby"
                         aria-pressed=move || view.lobby.get().to_string()
                         on:click=move |_| moderate(Moderation::Lobby { on: !view.lobby.get_untracked() })>
@@ -299,7 +313,8 @@ pub fn PeoplePanel(
                                 mic=Signal::derive(move || find().is_some_and(|t| t.media.audio))
                                 cam=Signal::derive(move || find().is_some_and(|t| t.media.video))
                                 hand=Signal::derive(move || find().is_some_and(|t| t.hand))
-                                host=Signal::derive(move || find().is_some_and(|t| t.host))>
+                                host=Signal::derive(move || find().is_some_and(|t| t.host))
+                                listener=Signal::derive(move || find().is_some_and(|t| t.listener))>
                                 <Show when=move || view.own_host.get()>
                                     <HostActions id name=name.clone() tile=Signal::derive(find) call/>
                                 </Show>

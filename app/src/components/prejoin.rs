@@ -39,6 +39,8 @@ pub fn PreJoin(
     let mic_on = RwSignal::new(params.mic);
     let cam_on = RwSignal::new(params.cam);
     let link = StoredValue::new(params.link.clone());
+    // A listener link never asks for camera or microphone.
+    let listener = params.listener();
     let microphones = RwSignal::new(Vec::<Device>::new());
     let cameras = RwSignal::new(Vec::<Device>::new());
     let mic_device = RwSignal::new(String::new());
@@ -79,7 +81,9 @@ pub fn PreJoin(
             cameras.set(devices.cameras);
         });
     };
-    open_devices();
+    if !listener {
+        open_devices();
+    }
 
     on_cleanup(move || {
         if !joined.get_value() {
@@ -127,7 +131,7 @@ pub fn PreJoin(
     };
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        join(false);
+        join(listener);
     };
     let toggle_cam = move |_| {
         cam_on.update(|on| *on = !*on);
@@ -152,12 +156,14 @@ pub fn PreJoin(
         <main class="prejoin">
             <h1>{let room = room.clone(); move || tr.f("prejoin.heading", &[("room", &room)])}</h1>
             <div class="prejoin-grid">
-                <figure class="preview" aria-label=move || tr.t("prejoin.preview_label")>
-                    <StreamVideo stream=preview muted=true mirrored=true/>
-                    <Show when=move || preview.with(Option::is_none)>
-                        <p class="preview-off">{move || tr.t("prejoin.preview_off")}</p>
-                    </Show>
-                </figure>
+                <Show when=move || !listener>
+                    <figure class="preview" aria-label=move || tr.t("prejoin.preview_label")>
+                        <StreamVideo stream=preview muted=true mirrored=true/>
+                        <Show when=move || preview.with(Option::is_none)>
+                            <p class="preview-off">{move || tr.t("prejoin.preview_off")}</p>
+                        </Show>
+                    </figure>
+                </Show>
                 <form class="prejoin-form" on:submit=submit novalidate=true>
                     <label for="display-name">{move || tr.t("prejoin.name_label")}</label>
                     <input id="display-name" data-testid="name" autocomplete="name" required=true
@@ -171,6 +177,10 @@ pub fn PreJoin(
                         {move || name_error.get().map(|k| tr.t(k))}
                     </p>
 
+                    <Show when=move || listener>
+                        <p class="hint" data-testid="listener-hint">{move || tr.t("prejoin.listener")}</p>
+                    </Show>
+                    <Show when=move || !listener>
                     <div class="toggles">
                         <button type="button" class="toggle" data-testid="prejoin-mic"
                             aria-pressed=move || (!mic_on.get()).to_string()
@@ -196,6 +206,7 @@ pub fn PreJoin(
                         <option value="">{move || tr.t("device.default")}</option>
                         {device_options(cameras)}
                     </select>
+                    </Show>
 
                     {move || media_error.get().map(|e| view! {
                         <ErrorNotice error=UserError::Media(e)>

@@ -276,6 +276,8 @@ struct Member {
     camera_private: bool,
     /// This participant receives every camera, private ones too.
     sees_all_cameras: bool,
+    /// A listener: nothing they send is forwarded.
+    receive_only: bool,
     /// The connection's signalling state.
     signaling: RTCSignalingState,
     /// When the relay's offer that awaits an answer went out, and whether its wait was logged.
@@ -545,6 +547,7 @@ impl Sfu {
                 silenced: false,
                 camera_private: false,
                 sees_all_cameras: true,
+                receive_only: false,
                 offered_at: None,
                 connected: false,
                 next_timeout: None,
@@ -644,6 +647,13 @@ impl Sfu {
         let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
         member.camera_private = private;
         member.sees_all_cameras = sees_all;
+        Ok(())
+    }
+
+    /// Makes `id` a listener: nothing they send is forwarded, whatever their browser sends.
+    pub fn set_receive_only(&mut self, id: ParticipantId) -> Result<(), SfuError> {
+        let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
+        member.receive_only = true;
         Ok(())
     }
 
@@ -1244,8 +1254,11 @@ impl Sfu {
 
     /// Sends `source`'s packets to every subscriber, each rewritten for its connection.
     fn forward(&mut self, now: Instant, source: ParticipantId, media: &[Incoming]) {
-        let Some((room, silenced, private)) =
-            self.members.get(&source).map(|m| (m.room.clone(), m.silenced, m.camera_private))
+        let Some((room, silenced, private)) = self
+            .members
+            .get(&source)
+            .filter(|m| !m.receive_only)
+            .map(|m| (m.room.clone(), m.silenced, m.camera_private))
         else {
             return;
         };

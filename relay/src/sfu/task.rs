@@ -81,6 +81,11 @@ pub enum MediaCommand {
         /// They see every camera.
         sees_all: bool,
     },
+    /// A listener's media connection: nothing they send is forwarded.
+    ReceiveOnly {
+        /// Whose.
+        id: ParticipantId,
+    },
     /// A participant left or was disconnected.
     Leave {
         /// Who.
@@ -316,6 +321,11 @@ async fn media_loop(
                     Some(MediaCommand::CameraRule { id, private, sees_all }) => {
                         if let Err(e) = sfu.set_camera_rule(id, private, sees_all) {
                             warn!(participant = %id, "cannot set who sees the camera: {e}");
+                        }
+                    }
+                    Some(MediaCommand::ReceiveOnly { id }) => {
+                        if let Err(e) = sfu.set_receive_only(id) {
+                            warn!(participant = %id, "cannot make receive-only: {e}");
                         }
                     }
                     Some(MediaCommand::Leave { id }) => sfu.leave(now, id),
