@@ -108,6 +108,16 @@ pub struct Config {
     )]
     pub link_secret: Option<String>,
 
+    /// Key for `POST /api/invite`, where an LMS or intranet gets signed links (at least 32
+    /// characters; without it the endpoint is off).
+    #[arg(long, env = "TREFFPUNKT_OPERATOR_KEY", hide_env_values = true)]
+    pub operator_key: Option<String>,
+
+    /// Where people open Treffpunkt (e.g. `https://meet.example.org/`): the base of links the
+    /// invitation endpoint hands out (relative links without it).
+    #[arg(long, env = "TREFFPUNKT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// A file whose first line is the link secret (instead of `--link-secret`).
     #[arg(long, env = "TREFFPUNKT_LINK_SECRET_FILE")]
     pub link_secret_file: Option<PathBuf>,

@@ -55,15 +55,22 @@ pub fn link(args: &InviteArgs, unix_now: u64) -> Result<String, String> {
     let keys: LinkKeys = config
         .link_keys()?
         .ok_or("no link secret: set --link-secret, TREFFPUNKT_LINK_SECRET or --link-secret-file")?;
-    let room = protocol::validate_room_name(&args.room)
-        .map_err(|e| format!("{:?} is not a room name: {e}", args.room))?;
-    let token = keys.sign(&Grant {
-        room: room.clone(),
+    let grant = Grant {
+        room: args.room.clone(),
         role: args.role,
         expires: unix_now.saturating_add(args.valid),
         lobby: args.lobby,
-    });
-    let base = args.base_url.split(['?', '#']).next().unwrap_or_default();
+    };
+    signed_link(&keys, &args.base_url, grant)
+}
+
+/// The link that opens `grant`'s room at `base_url`, signed with `keys`; the room name is
+/// checked and normalised first.
+pub fn signed_link(keys: &LinkKeys, base_url: &str, grant: Grant) -> Result<String, String> {
+    let room = protocol::validate_room_name(&grant.room)
+        .map_err(|e| format!("{:?} is not a room name: {e}", grant.room))?;
+    let token = keys.sign(&Grant { room: room.clone(), ..grant });
+    let base = base_url.split(['?', '#']).next().unwrap_or_default();
     let encode = |text: &str| -> String {
         text.bytes()
             .map(|b| match b {
@@ -75,6 +82,77 @@ pub fn link(args: &InviteArgs, unix_now: u64) -> Result<String, String> {
             .collect()
     };
     Ok(format!("{base}?room={}&link={token}", encode(&room)))
+}
+
+/// The shortest operator key the relay accepts: guessing one must be hopeless.
+pub const MIN_OPERATOR_KEY: usize = 32;
+/// The largest request body the invitation endpoint reads.
+pub const MAX_REQUEST_BYTES: usize = 1024;
+
+/// A request to `POST /api/invite` (JSON).
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteRequest {
+    room: String,
+    #[serde(default = "participant")]
+    role: String,
+    #[serde(default = "thirty_days")]
+    valid: String,
+    #[serde(default)]
+    lobby: bool,
+}
+
+fn participant() -> String {
+    "participant".into()
+}
+
+fn thirty_days() -> String {
+    "30d".into()
+}
+
+/// The answer to `POST /api/invite` with `authorization` and `body`: an HTTP status and a JSON
+/// body, `{"link": ..., "expires": ...}` or `{"error": ...}`. No I/O; the server calls it.
+pub fn answer(
+    config: &crate::Config,
+    authorization: Option<&str>,
+    body: &[u8],
+    unix_now: u64,
+) -> (u16, serde_json::Value) {
+    let refuse = |status, error: &str| (status, serde_json::json!({ "error": error }));
+    let Some(key) = config.operator_key.as_deref().filter(|k| k.len() >= MIN_OPERATOR_KEY) else {
+        return refuse(404, "this relay has no operator key; the invitation endpoint is off");
+    };
+    let given = authorization.and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default();
+    if !crate::links::constant_time_eq(given.trim().as_bytes(), key.as_bytes()) {
+        return refuse(401, "wrong or missing operator key (Authorization: Bearer <key>)");
+    }
+    if body.len() > MAX_REQUEST_BYTES {
+        return refuse(413, "request too large");
+    }
+    let request: InviteRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => return refuse(400, &format!("not a valid request: {e}")),
+    };
+    let role = match parse_role(&request.role) {
+        Ok(role) => role,
+        Err(e) => return refuse(400, &e),
+    };
+    let valid = match parse_validity(&request.valid) {
+        Ok(valid) => valid,
+        Err(e) => return refuse(400, &e),
+    };
+    let keys = match config.link_keys() {
+        Ok(Some(keys)) => keys,
+        Ok(None) => return refuse(503, "this relay has no link secret, so rooms are open"),
+        Err(e) => return refuse(503, &e),
+    };
+    let expires = unix_now.saturating_add(valid);
+    let base = config.public_url.as_deref().unwrap_or("/");
+    let grant = Grant { room: request.room, role, expires, lobby: request.lobby };
+    match signed_link(&keys, base, grant) {
+        Ok(link) => (200, serde_json::json!({ "link": link, "expires": expires })),
+        Err(e) => refuse(400, &e),
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,11 @@ use protocol::Role;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
+/// Compares secrets without leaking where they differ through timing.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// The version prefix of every token.
 const VERSION: &str = "v1";
 /// Tokens longer than this are refused before any work (a grant is well under 300 bytes).

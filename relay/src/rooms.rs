@@ -9,7 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{ice::IceServers, links::LinkKeys};
+use crate::{
+    ice::IceServers,
+    links::{LinkKeys, constant_time_eq},
+};
 use protocol::{
     ChatMessage, ErrorCode, MediaState, Moderation, ParticipantId, ParticipantInfo, RequestId,
     Role, RoomMode, ServerMessage, Signal, Waiter,
@@ -1188,11 +1191,6 @@ impl Rooms {
         out.extend(room.hand_on_hosting());
         out
     }
-}
-
-/// Compares secrets without leaking where they differ through timing.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -152,6 +152,12 @@ pub async fn run(
         }
     }
     let links = config.link_keys().map_err(std::io::Error::other)?;
+    if config.operator_key.as_ref().is_some_and(|k| k.len() < crate::invite::MIN_OPERATOR_KEY) {
+        return Err(std::io::Error::other(format!(
+            "the operator key must have at least {} characters (openssl rand -hex 32)",
+            crate::invite::MIN_OPERATOR_KEY
+        )));
+    }
     let rooms = Rooms::new(
         RoomLimits {
             capacity: config.room_capacity as usize,
@@ -178,7 +184,12 @@ pub async fn run(
     let mut app = Router::new()
         .route(protocol::WEBSOCKET_PATH, get(websocket))
         .route("/healthz", get(health))
-        .route("/api/status", get(status));
+        .route("/api/status", get(status))
+        .route(
+            "/api/invite",
+            axum::routing::post(invite)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::invite::MAX_REQUEST_BYTES)),
+        );
     app = match static_dir {
         Some(dir) => {
             app.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
@@ -255,6 +266,23 @@ async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         "media_connections": connections,
         "forwarded_packets": forwarded,
     }))
+}
+
+/// `POST /api/invite`: a signed link for an LMS or intranet that holds the operator key.
+async fn invite(
+    State(shared): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> impl IntoResponse {
+    let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let unix_now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (status, body) = crate::invite::answer(&shared.config, authorization, &body, unix_now);
+    let status = axum::http::StatusCode::from_u16(status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    (status, axum::Json(body))
 }
 
 async fn no_app() -> &'static str {

@@ -121,3 +121,79 @@ async fn without_a_link_secret_whoever_opens_a_room_hosts_it() {
     assert_eq!(role, Role::Participant);
     relay.shutdown().await.unwrap();
 }
+
+/// `POST path` with `authorization` and `body`: the status and the JSON answer.
+async fn http_post(
+    relay: &TestRelay,
+    path: &str,
+    authorization: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test]
+async fn an_lms_with_the_operator_key_gets_links_over_http() {
+    const KEY: &str = "an operator key of 32 characters";
+    let relay = TestRelay::start(|c| {
+        c.link_secret = Some(SECRET.into());
+        c.operator_key = Some(KEY.into());
+        c.public_url = Some("https://meet.example.org/".into());
+    })
+    .await;
+    let bearer = format!("Bearer {KEY}");
+    let ask = r#"{"room": "Klasse-7b", "role": "listener", "valid": "2h"}"#;
+
+    for wrong in [None, Some("Bearer not the key"), Some(KEY)] {
+        let (status, _) = http_post(&relay, "/api/invite", wrong, ask).await;
+        assert_eq!(status, 401, "{wrong:?}");
+    }
+    for (bad, why) in [
+        (r#"{"room": "klasse 7b!"}"#, "room name"),
+        (r#"{"room": "k", "role": "admin"}"#, "role"),
+        (r#"{"room": "k", "valid": "forever"}"#, "validity"),
+        (r#"{"room": "k", "extra": 1}"#, "unknown field"),
+        ("not json", "json"),
+    ] {
+        let (status, answer) = http_post(&relay, "/api/invite", Some(&bearer), bad).await;
+        assert_eq!(status, 400, "{why}: {answer}");
+        assert!(answer["error"].is_string(), "{why}");
+    }
+    let huge = format!(r#"{{"room": "{}"}}"#, "k".repeat(4096));
+    assert_eq!(http_post(&relay, "/api/invite", Some(&bearer), &huge).await.0, 413);
+
+    let (status, answer) = http_post(&relay, "/api/invite", Some(&bearer), ask).await;
+    assert_eq!(status, 200, "{answer}");
+    let link = answer["link"].as_str().unwrap();
+    assert!(link.starts_with("https://meet.example.org/?room=klasse-7b&link=v1."), "{link}");
+    let expires = answer["expires"].as_u64().unwrap();
+    assert!((now() + 7000..=now() + 7200).contains(&expires));
+
+    // The link opens its room, with its role.
+    let token = link.split("link=").nth(1).unwrap();
+    let mut lea = relay.greeted().await;
+    lea.join_with_link("klasse-7b", "Lea", Some(token)).await;
+    let ServerMessage::Welcome { role, .. } = lea.recv().await else { panic!("no welcome") };
+    assert_eq!(role, Role::Listener);
+    relay.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn without_an_operator_key_the_endpoint_is_off() {
+    let relay = relay_with_secret().await;
+    let (status, _) = http_post(&relay, "/api/invite", Some("Bearer x"), r#"{"room":"k"}"#).await;
+    assert_eq!(status, 404);
+    relay.shutdown().await.unwrap();
+}
