@@ -101,6 +101,12 @@ impl UserError {
         }
     }
 
+    /// Whether this meeting is over for the person (removed, or ended): offer the start page,
+    /// not a way back in.
+    pub fn meeting_over(&self) -> bool {
+        matches!(self, Self::Removed | Self::MeetingEnded | Self::Relay(ErrorCode::Removed, _))
+    }
+
     /// Whether the answer is to type the meeting's password (offer a password field).
     pub fn wants_password(&self) -> bool {
         matches!(self, Self::Relay(ErrorCode::PasswordRequired | ErrorCode::WrongPassword, _))

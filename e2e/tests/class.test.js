@@ -1,6 +1,7 @@
 // A class whose cameras go to the teacher only: the teacher sees every pupil, each pupil sees
 // the teacher and no other pupil (the relay does not forward their pictures), and everyone still
-// hears everyone. Turned off, the pupils see each other again.
+// hears everyone. Turned off, the pupils see each other again; when the teacher leaves, hosting
+// passes to the pupil who came first.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -79,5 +80,16 @@ describe('a class: pupils\' cameras to the teacher only', { timeout: 240_000 }, 
       && videoPlays(tabs.Bruno, 'Cleo'), { timeout: 45_000 });
     await waitFor('Cleo sees Bruno again', async () => (await showsPicture(tabs.Cleo, 'Bruno'))
       && videoPlays(tabs.Cleo, 'Bruno'), { timeout: 45_000 });
+  });
+
+  it('hands hosting to the pupil who came first when the teacher leaves', async () => {
+    await tabs.Anna.click('[data-testid="leave"]');
+    await waitFor('Bruno hosts now', async () => tabs.Bruno.evaluate(() =>
+      !!document.querySelector('[data-testid="host-mute-all"]')), { timeout: 30_000 });
+    await tabs.Cleo.click('[data-testid="toggle-people"]');
+    await waitFor('Cleo sees Bruno as host', async () => tabs.Cleo.evaluate(() =>
+      document.querySelector('[data-testid="person"][data-name="Bruno"]')?.dataset.host === 'true'), { timeout: 30_000 });
+    assert.equal(await tabs.Cleo.evaluate(() => !!document.querySelector('[data-testid="host-mute-all"]')), false,
+      'Cleo is no host');
   });
 });

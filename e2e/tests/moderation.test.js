@@ -181,6 +181,8 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
   it('removes Bruno, who cannot come back by reloading', async () => {
     await tabs.Anna.click(hostButton('Bruno', 'remove'));
     await waitFor('Bruno told he was removed', async () => /removed you/.test((await errorText(tabs.Bruno)) ?? ''));
+    assert.equal(await tabs.Bruno.evaluate(() => !!document.querySelector('[data-testid="to-start"]')), true,
+      'a removed person is offered the start page, not a way back in');
     await waitFor('Bruno gone at Anna and Cleo', async () =>
       !(await remoteNames(tabs.Anna)).includes('Bruno') && !(await remoteNames(tabs.Cleo)).includes('Bruno'));
     await tabs.Bruno.goto(url('Bruno'));
@@ -192,6 +194,7 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
     await tabs.Anna.click('[data-testid="end-meeting"]');
     for (const name of ['Anna', 'Cleo']) {
       await waitFor(`${name} told the meeting ended`, async () => /ended/.test((await errorText(tabs[name])) ?? ''));
+      assert.equal(await tabs[name].evaluate(() => !!document.querySelector('[data-testid="to-start"]')), true);
     }
   });
 });

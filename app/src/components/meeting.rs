@@ -190,6 +190,7 @@ pub fn MeetingView(
                 CallPhase::Failed(error) => {
                     let retryable = error.is_retryable();
                     let wants_password = error.wants_password();
+                    let over = error.meeting_over();
                     let typed = RwSignal::new(String::new());
                     view! {
                         <ErrorNotice error=error>
@@ -217,9 +218,16 @@ pub fn MeetingView(
                                     {move || tr.t("action.retry")}
                                 </button>
                             </Show>
-                            <button type="button" on:click=move |_| stage.set(Stage::PreJoin)>
-                                {move || tr.t("meeting.rejoin")}
-                            </button>
+                            <Show when=move || !over
+                                fallback=move || view! {
+                                    <button type="button" data-testid="to-start" on:click=move |_| stage.set(Stage::Start)>
+                                        {move || tr.t("meeting.to_start")}
+                                    </button>
+                                }>
+                                <button type="button" on:click=move |_| stage.set(Stage::PreJoin)>
+                                    {move || tr.t("meeting.rejoin")}
+                                </button>
+                            </Show>
                         </ErrorNotice>
                     }.into_any()
                 }
