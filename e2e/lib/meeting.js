@@ -68,6 +68,19 @@ export function errorText(tab) {
   return tab.evaluate(() => document.querySelector('[data-testid="error"]')?.textContent ?? null);
 }
 
+/** The meeting's phase (`joined`, `waiting`, `connecting`, ...), or null off the meeting. */
+export function phase(tab) {
+  return tab.evaluate(() => document.querySelector('main.meeting')?.dataset.phase ?? null);
+}
+
+/** Whether each of `tabs` shows a tile for every other one. */
+export async function allTogether(tabs) {
+  for (const tab of tabs) {
+    if ((await remoteNames(tab)).length !== tabs.length - 1) return false;
+  }
+  return true;
+}
+
 /** The meeting root's `data-mode`. */
 export function mode(tab) {
   return tab.evaluate(() => document.querySelector('main.meeting')?.dataset.mode ?? null);

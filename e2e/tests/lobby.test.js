@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { seriousViolations } from '../lib/a11y.js';
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
-import { errorText, remoteNames } from '../lib/meeting.js';
+import { errorText, phase, remoteNames } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
@@ -39,8 +39,7 @@ describe('the waiting room: a teacher lets pupils in, or not', { timeout: 240_00
     relay = await Relay.start();
     tabs.Anna = await chromiumTab();
     await tabs.Anna.goto(url('Anna'));
-    await waitFor('Anna in the room', async () => (await tabs.Anna.evaluate(() =>
-      document.querySelector('main.meeting')?.dataset.phase)) === 'joined');
+    await waitFor('Anna in the room', async () => (await phase(tabs.Anna)) === 'joined');
     await tabs.Anna.click('[data-testid="toggle-people"]');
     await tabs.Anna.click('[data-testid="host-lobby"]');
     await waitFor('the lobby on', async () => (await tabs.Anna.evaluate(() =>

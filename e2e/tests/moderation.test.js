@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { seriousViolations } from '../lib/a11y.js';
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
-import { errorText, remoteNames } from '../lib/meeting.js';
+import { allTogether, errorText, phase, remoteNames } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
@@ -49,13 +49,12 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
     tabs.Anna = await chromiumTab();
     tabs.Anna.acceptDialogs();
     await tabs.Anna.goto(url('Anna'));
-    await waitFor('Anna in the room', async () => (await tabs.Anna.evaluate(() => !!document.querySelector('main.meeting'))));
+    await waitFor('Anna in the room', async () => (await phase(tabs.Anna)) === 'joined');
     tabs.Bruno = await firefoxTab();
     tabs.Cleo = await chromiumTab();
     await tabs.Bruno.goto(url('Bruno'));
     await tabs.Cleo.goto(url('Cleo'));
-    await waitFor('all three together', async () => (await remoteNames(tabs.Anna)).length === 2
-      && (await remoteNames(tabs.Bruno)).length === 2 && (await remoteNames(tabs.Cleo)).length === 2, { timeout: 30_000 });
+    await waitFor('all three together', () => allTogether([tabs.Anna, tabs.Bruno, tabs.Cleo]), { timeout: 30_000 });
     for (const tab of Object.values(tabs)) await tab.click('[data-testid="toggle-people"]');
   });
 
