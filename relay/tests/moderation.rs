@@ -25,6 +25,12 @@ async fn participants_cannot_moderate_and_nothing_changes() {
         Moderation::Lock { locked: true },
         Moderation::Lobby { on: true },
         Moderation::CamerasToHosts { on: true },
+        Moderation::LockMicrophone { id: host_id, locked: true },
+        Moderation::CameraOff { id: host_id },
+        Moderation::StopScreen { id: host_id },
+        Moderation::ListenerChat { allowed: true },
+        Moderation::SetPassword { password: Some("geheim".into()) },
+        Moderation::AdmitAll,
         Moderation::EndMeeting,
     ] {
         pupil.send(&ClientMessage::Moderate { action: action.clone() }).await;
