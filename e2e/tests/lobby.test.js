@@ -1,6 +1,6 @@
 // The waiting room: a teacher turns the lobby on, three pupils knock. Each waits with their own
 // camera and nothing of the room (no tiles, no connections); the teacher lets one in, turns one
-// away and lets the rest in at once. One pupil uses a phone-sized German page.
+// away and lets the rest in at once. The teacher uses a phone; one pupil a phone-sized German page.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -37,7 +37,8 @@ describe('the waiting room: a teacher lets pupils in, or not', { timeout: 240_00
 
   before(async () => {
     relay = await Relay.start();
-    tabs.Anna = await chromiumTab();
+    // The teacher runs the lobby from a phone.
+    tabs.Anna = await chromiumTab({ viewport: { width: 390, height: 844 } });
     await tabs.Anna.goto(url('Anna'));
     await waitFor('Anna in the room', async () => (await phase(tabs.Anna)) === 'joined');
     await tabs.Anna.click('[data-testid="toggle-people"]');

@@ -169,6 +169,7 @@ pub fn Controls(
                 <span>{move || tr.t("controls.hand_short")}</span>
             </button>
             <button type="button" class="panel-toggle" data-testid="toggle-chat"
+                title=move || tr.t("controls.chat")
                 aria-pressed=move || (view.panel.get() == Panel::Chat).to_string()
                 aria-controls="side-panel"
                 on:click=toggle_panel(Panel::Chat)>
@@ -182,6 +183,7 @@ pub fn Controls(
                 </Show>
             </button>
             <button type="button" class="panel-toggle" data-testid="toggle-people"
+                title=move || tr.t("controls.participants")
                 aria-pressed=move || (view.panel.get() == Panel::People).to_string()
                 aria-controls="side-panel"
                 on:click=toggle_panel(Panel::People)>
@@ -190,6 +192,7 @@ pub fn Controls(
             </button>
             <div class="more">
                 <button type="button" data-testid="more" aria-haspopup="true"
+                    title=move || tr.t("controls.more")
                     aria-expanded=move || more_open.get().to_string() aria-controls="more-menu"
                     on:click=move |_| more_open.update(|o| *o = !*o)>
                     <span class="glyph" aria-hidden="true">"⋯"</span>
