@@ -22,18 +22,22 @@ impl IceServers {
         Self { configured, own: None }
     }
 
-    /// Adds the relay's own STUN and TURN at `address` (the media port, as announced): STUN and
-    /// TURN over UDP, and TURN over TCP on the same port number.
-    pub fn with_own_turn(mut self, address: SocketAddr, credentials: Credentials) -> Self {
+    /// Adds the relay's own STUN and TURN at `address` (the TURN port, as announced): STUN and
+    /// TURN over UDP, and TURN over TCP on the same port number if `tcp` (it listens there).
+    pub fn with_own_turn(
+        mut self,
+        address: SocketAddr,
+        tcp: bool,
+        credentials: Credentials,
+    ) -> Self {
         let host = match address {
             SocketAddr::V4(v4) => v4.to_string(),
             SocketAddr::V6(v6) => format!("[{}]:{}", v6.ip(), v6.port()),
         };
-        let urls = vec![
-            format!("stun:{host}"),
-            format!("turn:{host}?transport=udp"),
-            format!("turn:{host}?transport=tcp"),
-        ];
+        let mut urls = vec![format!("stun:{host}"), format!("turn:{host}?transport=udp")];
+        if tcp {
+            urls.push(format!("turn:{host}?transport=tcp"));
+        }
         self.own = Some((urls, credentials));
         self
     }
@@ -82,7 +86,7 @@ mod tests {
             username: None,
             credential: None,
         }])
-        .with_own_turn("203.0.113.1:3478".parse().unwrap(), credentials.clone())
+        .with_own_turn("203.0.113.1:3478".parse().unwrap(), true, credentials.clone())
         .with_own_turns("turn.example.org:443");
         let anna = ice.for_participant(ParticipantId(1));
         let ben = ice.for_participant(ParticipantId(2));
@@ -103,5 +107,20 @@ mod tests {
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
         assert_eq!(credentials.password_for(&user, now).unwrap(), password);
+    }
+
+    #[test]
+    fn turn_over_tcp_is_offered_only_where_it_listens() {
+        let credentials =
+            Credentials::new(b"k".to_vec(), 600, rtc::crypto::default_provider().unwrap());
+        let ice = IceServers::default().with_own_turn(
+            "203.0.113.1:3478".parse().unwrap(),
+            false,
+            credentials,
+        );
+        assert_eq!(
+            ice.for_participant(ParticipantId(1))[0].urls,
+            ["stun:203.0.113.1:3478", "turn:203.0.113.1:3478?transport=udp"]
+        );
     }
 }

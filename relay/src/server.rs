@@ -141,8 +141,10 @@ pub async fn run(
         )
     };
     let mut ice = IceServers::configured(config.ice_server_list());
-    if let (Some(turn), Some(address)) = (turn, media.as_ref().and_then(|(h, _)| h.turn_address)) {
-        ice = ice.with_own_turn(address, turn.credentials);
+    if let (Some(turn), Some((address, tcp))) =
+        (turn, media.as_ref().and_then(|(h, _)| Some((h.turn_address?, h.turn_tcp))))
+    {
+        ice = ice.with_own_turn(address, tcp, turn.credentials);
         let clients = media.as_ref().and_then(|(h, _)| h.turn_clients.clone());
         if let (Some(listen), Some(clients)) = (config.turn_tls_listen, clients) {
             let port = turn_over_tls(&config, listen, clients).await?;

@@ -395,3 +395,25 @@ async fn the_tls_port_speaks_only_tls() {
     relay.shutdown().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn turn_over_tcp_is_not_offered_when_its_port_is_taken() {
+    // A port free for UDP whose number something else holds for TCP.
+    let (taken, port) = loop {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = probe.local_addr().unwrap().port();
+        drop(probe);
+        if let Ok(tcp) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            break (tcp, port);
+        }
+    };
+    let relay = TestRelay::start(|c| c.turn_listen = Some(([127, 0, 0, 1], port).into())).await;
+    let (server, username, password, urls) = anna_credentials(&relay).await;
+    assert_eq!(server.port(), port);
+    assert!(!urls.iter().any(|u| u.ends_with("?transport=tcp")), "{urls:?}");
+    // TURN over UDP works as ever.
+    let mut anna = Session::open(server, &username, &password, Via::Udp).await;
+    assert!(anna.allocate().await.is_ok());
+    relay.shutdown().await.unwrap();
+    drop(taken);
+}

@@ -102,6 +102,8 @@ pub struct MediaHandle {
     pub address: SocketAddr,
     /// The TURN port's address as announced to browsers, when TURN runs.
     pub turn_address: Option<SocketAddr>,
+    /// Whether TURN over TCP listens on the same port number.
+    pub turn_tcp: bool,
     /// The way in for TURN clients over TLS (accepted on the signalling runtime).
     pub turn_clients: Option<TurnClients>,
     /// Counters, updated by the loop.
@@ -155,6 +157,7 @@ pub async fn spawn(
         None => None,
     };
     let turn_address = turn.as_ref().map(|t| t.address);
+    let turn_tcp = turn.as_ref().is_some_and(|t| t.tcp.is_some());
     let stats = Arc::new(MediaStats::default());
     let published = stats.clone();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -185,7 +188,7 @@ pub async fn spawn(
             }
         });
     })?;
-    Ok((MediaHandle { commands, address, turn_address, turn_clients, stats }, signal_rx))
+    Ok((MediaHandle { commands, address, turn_address, turn_tcp, turn_clients, stats }, signal_rx))
 }
 
 /// The TURN server and its bound ports, ready for the media thread.
@@ -199,6 +202,10 @@ struct TurnPorts {
     address: SocketAddr,
 }
 
+/// How many ports to try when `--turn-listen` leaves the port to the system (port 0), looking for
+/// one that is free for both UDP and TCP.
+const ANY_PORT_ATTEMPTS: usize = 16;
+
 /// Binds the TURN port (UDP, and TCP on the same number if free) and makes the server.
 ///
 /// Why a port of its own rather than the media port: Chromium sends its host candidates and its
@@ -210,7 +217,7 @@ fn turn_ports(
     settings: crate::turn::TurnSettings,
     announce: Option<IpAddr>,
 ) -> std::io::Result<TurnPorts> {
-    let udp = std::net::UdpSocket::bind(settings.listen)?;
+    let (udp, tcp) = bind_udp_and_tcp(settings.listen)?;
     udp.set_nonblocking(true)?;
     let _ = socket2::SockRef::from(&udp).set_recv_buffer_size(super::buffers::MEDIA_SOCKET_BUFFER);
     let udp_bound = udp.local_addr()?;
@@ -223,7 +230,7 @@ fn turn_ports(
         address.ip(),
         TurnLimits::default(),
     );
-    let tcp = match std::net::TcpListener::bind(udp_bound) {
+    let tcp = match tcp {
         Ok(listener) => {
             listener.set_nonblocking(true)?;
             Some(listener)
@@ -235,6 +242,25 @@ fn turn_ports(
     };
     info!(%address, tcp = tcp.is_some(), "STUN and TURN ready");
     Ok(TurnPorts { server, udp, udp_bound, tcp, relay_ports: settings.relay_ports, address })
+}
+
+/// Binds `listen` for UDP, and the same port number for TCP. A fixed port is taken as it is (TCP
+/// may fail: the caller says so). Port 0 lets the system pick, and a port it picks for UDP may be
+/// in use for TCP (by any outgoing connection's local port), so a few are tried until one is free
+/// for both.
+fn bind_udp_and_tcp(
+    listen: SocketAddr,
+) -> std::io::Result<(std::net::UdpSocket, std::io::Result<std::net::TcpListener>)> {
+    let mut last = None;
+    for _ in 0..ANY_PORT_ATTEMPTS {
+        let udp = std::net::UdpSocket::bind(listen)?;
+        let tcp = std::net::TcpListener::bind(udp.local_addr()?);
+        if tcp.is_ok() || listen.port() != 0 {
+            return Ok((udp, tcp));
+        }
+        last = Some((udp, tcp));
+    }
+    last.ok_or_else(|| std::io::Error::other("no port tried"))
 }
 
 /// Feeds the engine datagrams, commands and time, and carries out what it asks, until shutdown
