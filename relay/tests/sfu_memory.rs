@@ -46,7 +46,7 @@ impl Net {
         Net {
             start,
             now: start,
-            sfu: Sfu::new(relay, 7),
+            sfu: Sfu::new(relay),
             relay,
             peers: Vec::new(),
             received: Vec::new(),

@@ -68,6 +68,7 @@ use super::{
     },
     liveness::Liveness,
     path::{self, PathWatch},
+    random::{NoRandomness, Random},
     report::Sending,
     sent::SentPackets,
 };
@@ -119,6 +120,9 @@ pub enum SfuError {
     /// The WebRTC stack refused (bad SDP, closed connection, ...).
     #[error("media negotiation failed: {0}")]
     Rtc(#[from] rtc::shared::error::Error),
+    /// No unpredictable credentials could be made.
+    #[error("{0}")]
+    Random(#[from] NoRandomness),
 }
 
 /// What a published track is. A participant publishes at most one of each.
@@ -345,7 +349,8 @@ pub struct Sfu {
     /// When a throttled keyframe request may go out (the earliest of them).
     keyframe_retry: Option<Instant>,
     /// Makes ICE fragments and passwords unguessable.
-    seed: u64,
+    /// Where ICE credentials and SSRCs come from.
+    random: Random,
 }
 
 fn codec(kind: RtpCodecKind) -> RTCRtpCodec {
@@ -431,7 +436,7 @@ fn stamp_of(member: &mut Member, sender_id: RTCRtpSenderId) -> Option<Stamp> {
 
 impl Sfu {
     /// An engine whose UDP socket is bound to `local_addr`.
-    pub fn new(local_addr: SocketAddr, seed: u64) -> Self {
+    pub fn new(local_addr: SocketAddr) -> Self {
         Self {
             local_addr,
             members: FxHashMap::default(),
@@ -444,7 +449,7 @@ impl Sfu {
             fast_forwarded: 0,
             wall: None,
             keyframe_retry: None,
-            seed,
+            random: Random::default(),
         }
     }
 
@@ -453,24 +458,17 @@ impl Sfu {
         self.outputs.pop_front()
     }
 
-    fn next_random(&mut self) -> u64 {
-        // xorshift64*: unguessable enough for ICE fragments, seeded from the OS by the shell.
-        self.seed ^= self.seed >> 12;
-        self.seed ^= self.seed << 25;
-        self.seed ^= self.seed >> 27;
-        self.seed.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
     /// Prepares a media connection for `id` in `room`; the client's offer follows.
     pub fn join(&mut self, now: Instant, id: ParticipantId, room: &str) -> Result<(), SfuError> {
         if self.members.contains_key(&id) {
             self.leave(now, id);
         }
-        let ufrag = local_ufrag(id, self.next_random());
+        let ufrag = local_ufrag(id, self.random.next_u64()?);
         let tap = Arc::new(KeyTap::new(rtc::crypto::default_provider().map_err(|e| {
             SfuError::Rtc(rtc::shared::error::Error::Other(format!("no crypto provider: {e}")))
         })?));
-        let ice_password = format!("{:016x}{:016x}", self.next_random(), self.next_random());
+        let ice_password =
+            format!("{:016x}{:016x}", self.random.next_u64()?, self.random.next_u64()?);
         let setting_engine = SettingEngineBuilder::new()
             .with_lite(true)
             // Browsers start the DTLS handshake; the relay, like a server, waits for it.
@@ -745,7 +743,11 @@ impl Sfu {
         source: ParticipantId,
         slot: Slot,
     ) {
-        let ssrc = (self.next_random() >> 32) as u32;
+        let Ok(random) = self.random.next_u64() else {
+            warn!(%subscriber, "no random SSRC for a forwarded track");
+            return;
+        };
+        let ssrc = (random >> 32) as u32;
         let start_layer = self.smallest_layer(source, slot);
         let kind = slot.kind();
         let Some(member) = self.members.get_mut(&subscriber) else { return };

@@ -11,6 +11,7 @@ mod feedback;
 pub mod forward;
 mod liveness;
 mod path;
+mod random;
 mod report;
 mod sent;
 mod task;

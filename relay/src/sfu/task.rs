@@ -146,12 +146,7 @@ pub async fn spawn(
     info!(%address, receive_buffer = buffers.receive, send_buffer = buffers.send, "media port ready");
     let (commands, command_rx) = mpsc::unbounded_channel();
     let (signals, signal_rx) = mpsc::unbounded_channel();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
-    let sfu = Sfu::new(address, seed ^ u64::from(std::process::id()));
+    let sfu = Sfu::new(address);
     let turn = match turn {
         Some(settings) => Some(turn_ports(settings, announce)?),
         None => None,
