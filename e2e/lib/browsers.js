@@ -41,6 +41,15 @@ function lightCamera() {
   };
 }
 
+// Records what the page's Content-Security-Policy blocked (the relay sends a strict one), so a
+// test can check that the app itself never trips over it.
+function recordPolicyViolations() {
+  window.__policyViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__policyViolations.push(`${e.effectiveDirective}: ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+  });
+}
+
 /** One browser tab, whichever engine runs it. */
 class Tab {
   constructor(kind, page, close) {
@@ -59,8 +68,6 @@ class Tab {
   click(selector) { return this.page.click(selector); }
   /** Answers every `confirm()` of the page with OK, as a person who means it would. */
   acceptDialogs() { this.page.on('dialog', (dialog) => dialog.accept()); }
-  /** Adds a script (as source text) to the current document. */
-  addScript(content) { return this.page.addScriptTag({ content }); }
   /** Sets the viewport size. */
   setViewport(width, height) {
     return this.kind === 'chromium'
@@ -165,6 +172,7 @@ export async function chromiumTab({ deny = false, locale = 'en-US', viewport, cl
   if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await context.addInitScript(trackPeerConnections);
   await context.addInitScript(lightCamera);
+  await context.addInitScript(recordPolicyViolations);
   const page = await context.newPage();
   let closed = false;
   const tab = new Tab('chromium', page, async () => {
@@ -231,6 +239,7 @@ export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust 
   await page.setViewport({ width: 1280, height: 720 });
   await page.evaluateOnNewDocument(trackPeerConnections);
   await page.evaluateOnNewDocument(lightCamera);
+  await page.evaluateOnNewDocument(recordPolicyViolations);
   const tab = new Tab('firefox', page, async () => {
     await browser.close();
     if (dir) rmSync(dir, { recursive: true, force: true });

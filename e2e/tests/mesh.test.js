@@ -62,6 +62,16 @@ describe('a full mesh of four in Chromium and Firefox', { timeout: 240_000 }, ()
     await tabs.Anna.screenshot(`${ARTIFACTS}grid-of-four.png`);
   });
 
+  it("lays the tiles out and runs the call within the relay's strict content policy", async () => {
+    for (const [name, tab] of Object.entries(tabs)) {
+      // The grid's columns are set from code; a style attribute would be refused by the policy.
+      const columns = await tab.evaluate(() =>
+        document.querySelector('section.grid')?.style.getPropertyValue('grid-template-columns') ?? '');
+      assert.match(columns, /^repeat\(\d+, minmax\(0(px)?, \d+(\.\d+)?px\)\)$/, `${name}'s grid: ${columns}`);
+      assert.deepEqual(await tab.evaluate(() => window.__policyViolations), [], `${name}'s page broke no rule of the policy`);
+    }
+  });
+
   it('shows a mute to the others, and the unmute too', async () => {
     await tabs.Anna.click('[data-testid="toggle-mic"]');
     const started = Date.now();

@@ -17,6 +17,7 @@ pub mod session;
 pub mod sfu;
 pub mod tls;
 pub mod turn;
+pub mod web;
 
 pub use config::Config;
 pub use server::run;

@@ -175,6 +175,7 @@ pub async fn run(
         None => rooms,
     };
     let static_dir = config.static_dir.clone();
+    let front = crate::web::WebFront::new(static_dir.as_deref());
     let shared = Arc::new(Shared {
         config,
         hub: Mutex::new(Hub::new(rooms)),
@@ -198,7 +199,9 @@ pub async fn run(
         }
         None => app.route("/", get(no_app)),
     };
-    let app = app.with_state(Arc::clone(&shared));
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(front, crate::web::WebFront::apply))
+        .with_state(Arc::clone(&shared));
 
     // Answers and offers from the media loop travel to participants over signalling.
     if let Some((handle, mut signals)) = media {

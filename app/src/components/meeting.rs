@@ -127,12 +127,14 @@ pub fn MeetingView(
         let panel = if view.panel.get() != Panel::Closed && width > 720.0 { 364.0 } else { 0.0 };
         client::layout::best_grid(count(), width - 32.0 - panel, height - 200.0, 12.0, 16.0 / 9.0)
     };
-    let grid_style = move || {
+    // Set through the element's style object, not a style attribute: the relay's
+    // Content-Security-Policy refuses inline style attributes.
+    let grid_columns = move || {
         if layout_name() != "grid" {
             return String::new();
         }
         let (columns, tile) = grid();
-        format!("grid-template-columns: repeat({columns}, minmax(0, {tile}px));")
+        format!("repeat({columns}, minmax(0, {tile}px))")
     };
     // With server forwarding, tell the relay which quality each tile needs (it forwards the
     // matching simulcast layer); re-sent whenever tiles, layout or window size change it.
@@ -284,7 +286,7 @@ pub fn MeetingView(
                     </div>
                 })}
                 <div class="stage" class:with-panel=move || view.panel.get() != Panel::Closed>
-                    <section class="grid" data-count=move || count().to_string() data-layout=layout_name style=grid_style>
+                    <section class="grid" data-count=move || count().to_string() data-layout=layout_name style:grid-template-columns=grid_columns>
                         <Show when=move || view.own_screen.with(Option::is_some)>
                             <ScreenTile id=None view=view/>
                         </Show>
