@@ -43,7 +43,8 @@ run_scenario() { # NAME, then loadgen arguments
   for server in treffpunkt janus; do
     if [[ $server == treffpunkt ]]; then
       taskset -c 0 target/release/relay --listen 127.0.0.1:8090 --sfu-rooms 'bench-*' \
-        --room-capacity 200 --media-listen "$IP:0" > "$WORK/relay.log" 2>&1 &
+        --room-capacity 200 --media-listen "$IP:0" --max-connections-per-address 100000 \
+        > "$WORK/relay.log" 2>&1 &
       url=ws://127.0.0.1:8090/ws
     else
       taskset -c 0 janus -F "$WORK/janus" -o > "$WORK/janus.log" 2>&1 &

@@ -31,17 +31,7 @@ pub struct Attempts {
     by_addr: HashMap<IpAddr, TokenBucket>,
 }
 
-/// What counts as one address: IPv4 whole, IPv6 by its /64.
-fn key(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V4(_) => addr,
-        IpAddr::V6(v6) => {
-            let mut segments = v6.segments();
-            segments[4..].fill(0);
-            IpAddr::V6(segments.into())
-        }
-    }
-}
+use crate::admission::network_of as key;
 
 impl Attempts {
     /// Whether `conn` (from `addr`) may try a password now.

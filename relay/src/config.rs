@@ -149,6 +149,26 @@ pub struct Config {
     /// removes someone whose network vanished from the others' screens within about 10 s.
     #[arg(long, env = "TREFFPUNKT_IDLE_TIMEOUT_SECS", default_value_t = 9)]
     pub idle_timeout_secs: u64,
+
+    /// Web pages, besides the relay's own origin (and `--public-url`'s), whose WebSockets the
+    /// relay accepts, comma-separated (`https://schule.example.org`); `*` for every page. Needed
+    /// when the app is served from another host than the relay.
+    #[arg(long, env = "TREFFPUNKT_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Proxies whose `X-Forwarded-For` names the real client address, comma-separated (default:
+    /// a proxy on this machine, 127.0.0.1 or ::1).
+    #[arg(long, env = "TREFFPUNKT_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// Connections one address may hold at once (an IPv6 address counts by its /64). A school
+    /// puts all its classes behind one address: keep this above its largest simultaneous use.
+    #[arg(long, env = "TREFFPUNKT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 300)]
+    pub max_connections_per_address: usize,
+
+    /// Connections the relay holds at once, from everyone.
+    #[arg(long, env = "TREFFPUNKT_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
 }
 
 /// `FIRST-LAST`, both inclusive, FIRST <= LAST, neither 0.

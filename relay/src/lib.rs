@@ -4,6 +4,7 @@
 //! `main.rs` only parses the configuration; [`run`] does the work, so tests run the real relay on
 //! a listener bound to port 0.
 
+pub mod admission;
 pub mod attempts;
 pub mod config;
 mod hub;

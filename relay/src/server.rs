@@ -33,6 +33,7 @@ use tracing::{debug, info, warn};
 
 use crate::{
     Config,
+    admission::{AllowedOrigins, Connections, Refused, client_address},
     hub::{Hub, OUTBOX_CAPACITY},
     ice::IceServers,
     rooms::{ConnId, RoomLimits, Rooms},
@@ -48,6 +49,8 @@ const IDLE_CHECK: Duration = Duration::from_secs(1);
 const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 /// How long a closing connection waits for the client's close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one message may take to go out before the client counts as not reading.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for connections to say goodbye.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -63,6 +66,10 @@ struct Shared {
     shutdown: watch::Receiver<bool>,
     /// Held by every connection task; shutdown waits until all are dropped.
     alive: mpsc::Sender<()>,
+    /// Pages whose WebSockets are accepted.
+    origins: AllowedOrigins,
+    /// Open connections per address and in all.
+    connections: Connections,
 }
 
 impl Shared {
@@ -174,6 +181,9 @@ pub async fn run(
         Some(keys) => rooms.with_links(keys),
         None => rooms,
     };
+    let origins = AllowedOrigins::new(&config.allowed_origins, config.public_url.as_deref())
+        .map_err(std::io::Error::other)?;
+    let connections = Connections::new(config.max_connections_per_address, config.max_connections);
     let static_dir = config.static_dir.clone();
     let front = crate::web::WebFront::new(static_dir.as_deref());
     let shared = Arc::new(Shared {
@@ -182,6 +192,8 @@ pub async fn run(
         next_conn: AtomicU64::new(1),
         shutdown: stop_rx.clone(),
         alive: alive_tx,
+        origins,
+        connections,
     });
 
     let mut app = Router::new()
@@ -294,20 +306,9 @@ async fn no_app() -> &'static str {
     "Treffpunkt relay. This relay was started without --static-dir, so it serves signalling only.\n"
 }
 
-/// The address a person connects from: the TCP peer's, or, when that is a reverse proxy on the
-/// same machine (loopback), the last address the proxy put into `X-Forwarded-For` (nginx:
-/// `proxy_set_header X-Forwarded-For $remote_addr;`). Only for counting wrong passwords per
-/// address; a header from anyone but a local proxy is ignored.
-fn client_ip(peer: SocketAddr, headers: &axum::http::HeaderMap) -> std::net::IpAddr {
-    if !peer.ip().is_loopback() {
-        return peer.ip();
-    }
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|last| last.trim().parse().ok())
-        .unwrap_or(peer.ip())
+/// A header's value as text, if it has one.
+fn header<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 async fn websocket(
@@ -315,8 +316,29 @@ async fn websocket(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
     upgrade: WebSocketUpgrade,
-) -> impl IntoResponse {
-    let addr = client_ip(peer, &headers);
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    let addr = client_address(
+        peer.ip(),
+        header(&headers, "x-forwarded-for"),
+        &shared.config.trusted_proxies,
+    );
+    let (origin, host) = (header(&headers, "origin"), header(&headers, "host"));
+    if !shared.origins.allows(origin, host) {
+        warn!(%addr, ?origin, ?host, "refused a WebSocket from a page of another origin (--allowed-origins; behind a proxy: proxy_set_header Host $host, or --public-url)");
+        return (StatusCode::FORBIDDEN, "This page may not use this relay.\n").into_response();
+    }
+    let place = match shared.connections.admit(addr) {
+        Ok(place) => place,
+        Err(refused) => {
+            debug!(%addr, "refused a connection: {refused}");
+            let status = match refused {
+                Refused::TooManyFromAddress => StatusCode::TOO_MANY_REQUESTS,
+                Refused::Full => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            return (status, format!("{refused}\n")).into_response();
+        }
+    };
     // Frames somewhat over the limit are read and answered with `message_too_large`; frames far
     // over it are not even buffered, and end the connection.
     let hard_limit = shared.config.max_message_bytes.saturating_mul(4).max(1 << 20);
@@ -327,7 +349,11 @@ async fn websocket(
         .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
-        .on_upgrade(move |socket| connection(socket, shared, peer, addr))
+        .on_upgrade(move |socket| async move {
+            connection(socket, shared, peer, addr).await;
+            drop(place);
+        })
+        .into_response()
 }
 
 /// Runs one WebSocket connection from upgrade to close.
@@ -392,9 +418,11 @@ async fn connection(
                         warn!(?conn, %peer, "closing connection: {farewell:?}");
                         // What was queued before the violation still goes out, in order.
                         while let Ok(queued) = inbox.try_recv() {
-                            let _ = sink.send(text(&queued)).await;
+                            if send_within(&mut sink, text(&queued)).await.is_err() {
+                                break;
+                            }
                         }
-                        let _ = sink.send(text(&farewell)).await;
+                        let _ = send_within(&mut sink, text(&farewell)).await;
                         gone_for_good = true;
                         break Some((close_code::POLICY, "protocol violation".into()));
                     }
@@ -403,8 +431,13 @@ async fn connection(
             queued = inbox.recv() => match queued {
                 Some(message) => {
                     let began = Instant::now();
-                    if sink.send(text(&message)).await.is_err() {
-                        break None;
+                    match send_within(&mut sink, text(&message)).await {
+                        Ok(()) => {}
+                        Err(Unsent::Broken) => break None,
+                        Err(Unsent::TooSlow) => {
+                            info!(?conn, %peer, "not reading for {WRITE_TIMEOUT:?}; closing");
+                            break Some((close_code::POLICY, "too slow to keep up with the room".into()));
+                        }
                     }
                     // Nothing is read while a slow client makes us wait to write: that time
                     // must not count as the client's silence.
@@ -414,6 +447,12 @@ async fn connection(
                 None => break Some((close_code::POLICY, "too slow to keep up with the room".into())),
             },
             _ = ping.tick() => {
+                if let Some(farewell) = session.hello_overdue(Instant::now()) {
+                    debug!(?conn, %peer, "no hello in time; closing");
+                    let _ = send_within(&mut sink, text(&farewell)).await;
+                    gone_for_good = true;
+                    break Some((close_code::POLICY, "no hello".into()));
+                }
                 if last_heard.elapsed() > config.idle_timeout() {
                     info!(?conn, since_last_frame = ?last_frame.elapsed(), since_last_ping = ?last_ping.elapsed(),
                         "silent for {:?}; closing", config.idle_timeout());
@@ -422,7 +461,7 @@ async fn connection(
                 if last_ping.elapsed() >= PING_INTERVAL {
                     last_ping = Instant::now();
                     let began = Instant::now();
-                    if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    if send_within(&mut sink, Message::Ping(Default::default())).await.is_err() {
                         break None;
                     }
                     last_heard += began.elapsed();
@@ -434,7 +473,7 @@ async fn connection(
                     code: ErrorCode::ShuttingDown,
                     message: "The relay is restarting. Please rejoin in a moment.".into(),
                 };
-                let _ = sink.send(text(&goodbye)).await;
+                let _ = send_within(&mut sink, text(&goodbye)).await;
                 break Some((close_code::RESTART, "relay shutting down".into()));
             }
         }
@@ -442,7 +481,8 @@ async fn connection(
 
     shared.hub().disconnect(conn, gone_for_good);
     if let Some((code, reason)) = close {
-        let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+        let close = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
+        let _ = send_within(&mut sink, close).await;
         // Complete the closing handshake: read (and discard) until the client's close arrives,
         // so unread input does not turn the close into a TCP reset that destroys the goodbye.
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
@@ -454,8 +494,29 @@ async fn connection(
         })
         .await;
     }
-    let _ = sink.close().await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
     debug!(?conn, "disconnected");
+}
+
+/// Why a message did not go out.
+enum Unsent {
+    /// The connection is gone.
+    Broken,
+    /// The client did not take it within [`WRITE_TIMEOUT`]: it stopped reading.
+    TooSlow,
+}
+
+/// Sends `message`, giving up after [`WRITE_TIMEOUT`] (a client that stops reading must not
+/// hold its task, its memory and its socket forever).
+async fn send_within(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    message: Message,
+) -> Result<(), Unsent> {
+    match tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Unsent::Broken),
+        Err(_) => Err(Unsent::TooSlow),
+    }
 }
 
 /// Completes once the relay is shutting down.

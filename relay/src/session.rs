@@ -16,6 +16,10 @@ const STRIKE_BURST: u32 = 20;
 /// How many rule violations per second are forgiven in the long run.
 const STRIKES_PER_SECOND: u32 = 1;
 
+/// How long a new connection may take to say `hello` before it is closed: an open socket that
+/// says nothing costs the relay memory and a place under the connection limits.
+pub const HELLO_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Chat messages a person may send in a burst.
 const CHAT_BURST: u32 = 5;
 /// Chat messages per second in the long run.
@@ -61,6 +65,8 @@ pub struct Session {
     limits: SessionLimits,
     /// Whether a matching `hello` has been received.
     greeted: bool,
+    /// When the connection opened.
+    opened: Instant,
     /// Messages allowed.
     rate: TokenBucket,
     /// Violations forgiven; empty means abuse.
@@ -81,6 +87,7 @@ impl Session {
         Self {
             limits,
             greeted: false,
+            opened: now,
             rate: TokenBucket::new(limits.messages_per_second, limits.message_burst, now),
             strikes: TokenBucket::new(STRIKES_PER_SECOND, STRIKE_BURST, now),
             told_rate_limited: false,
@@ -91,6 +98,20 @@ impl Session {
     /// Whether `hello` has been exchanged.
     pub fn is_greeted(&self) -> bool {
         self.greeted
+    }
+
+    /// The last word for a connection that has not said `hello` within [`HELLO_DEADLINE`] of
+    /// opening; `None` while it still may, or once it has.
+    pub fn hello_overdue(&self, now: Instant) -> Option<ServerMessage> {
+        (!self.greeted && now.saturating_duration_since(self.opened) >= HELLO_DEADLINE).then(|| {
+            error(
+                ErrorCode::HelloRequired,
+                format!(
+                    "No hello within {} s; the relay closed this connection.",
+                    HELLO_DEADLINE.as_secs()
+                ),
+            )
+        })
     }
 
     /// Decides what to do with `frame`, received at `now`.
@@ -212,6 +233,19 @@ mod tests {
         let step = s.on_frame(now, Frame::Text(r#"{"type":"hello","version":99}"#));
         assert!(matches!(step, Step::Close(_)));
         assert_eq!(code_of(&step), Some(ErrorCode::UnsupportedVersion));
+    }
+
+    #[test]
+    fn a_connection_that_never_says_hello_is_closed_after_the_deadline() {
+        let now = Instant::now();
+        let silent = Session::new(LIMITS, now);
+        assert!(silent.hello_overdue(now + HELLO_DEADLINE - Duration::from_millis(1)).is_none());
+        let last = silent.hello_overdue(now + HELLO_DEADLINE).expect("closed at the deadline");
+        assert!(matches!(last, ServerMessage::Error { code: ErrorCode::HelloRequired, .. }));
+        // Saying hello in time keeps it open for good.
+        let mut polite = Session::new(LIMITS, now);
+        polite.on_frame(now, Frame::Text(r#"{"type":"hello","version":1}"#));
+        assert!(polite.hello_overdue(now + HELLO_DEADLINE * 100).is_none());
     }
 
     #[test]
