@@ -38,6 +38,8 @@ struct Net {
     keyframe_requests: u32,
     /// Offers the relay made, per participant.
     offers: HashMap<ParticipantId, u32>,
+    /// Datagrams the relay sent to addresses of no peer.
+    stray: u32,
 }
 
 impl Net {
@@ -55,6 +57,7 @@ impl Net {
             connected: Vec::new(),
             keyframe_requests: 0,
             offers: HashMap::new(),
+            stray: 0,
         }
     }
 
@@ -109,9 +112,9 @@ impl Net {
                     Output::Transmit { to, data } => {
                         let now = self.now;
                         let relay = self.relay;
-                        if let Some((_, _, peer)) = self.peers.iter_mut().find(|(_, a, _)| *a == to)
-                        {
-                            peer.handle_datagram(now, relay, &data);
+                        match self.peers.iter_mut().find(|(_, a, _)| *a == to) {
+                            Some((_, _, peer)) => peer.handle_datagram(now, relay, &data),
+                            None => self.stray += 1,
                         }
                     }
                     Output::Signal { to, signal } => {
@@ -274,4 +277,83 @@ fn a_newcomers_audio_and_video_reach_the_others_in_one_offer() {
         let got = net.received.iter().filter(|r| r.0 == BRUNO && r.1 == "p1" && r.2 == kind);
         assert!(got.count() > 20, "Bruno gets Anna's {kind:?}");
     }
+}
+
+/// A STUN binding request as an attacker would send it: naming participant `claimed`'s fragment,
+/// trying to take the controlling role, signed with a password guessed wrong.
+fn forged_check(claimed: u64, guess: &str, tie_breaker: u64) -> Vec<u8> {
+    use rtc::stun::{
+        attributes::{ATTR_USE_CANDIDATE, ATTR_USERNAME},
+        fingerprint::FINGERPRINT,
+        integrity::MessageIntegrity,
+        message::{BINDING_REQUEST, Message, Setter, TransactionId},
+        textattrs::Username,
+    };
+    struct Controlling(u64);
+    impl Setter for Controlling {
+        fn add_to(&self, m: &mut Message) -> rtc::shared::error::Result<()> {
+            m.add(rtc::stun::attributes::ATTR_ICE_CONTROLLING, &self.0.to_be_bytes());
+            Ok(())
+        }
+    }
+    struct UseCandidate;
+    impl Setter for UseCandidate {
+        fn add_to(&self, m: &mut Message) -> rtc::shared::error::Result<()> {
+            m.add(ATTR_USE_CANDIDATE, &[]);
+            Ok(())
+        }
+    }
+    let provider = rtc::crypto::default_provider().unwrap();
+    let mut message = Message::new();
+    message
+        .build(&[
+            Box::new(BINDING_REQUEST),
+            Box::new(TransactionId::new()),
+            Box::new(Username::new(ATTR_USERNAME, format!("tp{claimed}x0123456789abcdef:evil"))),
+            Box::new(Controlling(tie_breaker)),
+            Box::new(UseCandidate),
+            Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
+                guess.into(),
+                provider.crypto(),
+            )),
+            Box::new(FINGERPRINT),
+        ])
+        .unwrap();
+    message.raw
+}
+
+#[test]
+fn a_hundred_thousand_forged_checks_teach_the_relay_nothing_and_harm_no_call() {
+    let start = Instant::now();
+    let mut net = Net::new(start);
+    net.join(ANNA, 5001, true);
+    net.settle();
+    net.anna_sends_for(Duration::from_millis(500));
+    assert!(net.connected.contains(&ANNA));
+    let known = net.sfu.addresses_known();
+    assert!(known >= 1, "Anna's own address");
+
+    // From 100,000 sources: checks naming Anna (live, wrong password), Bruno (not yet joined)
+    // and ids that never existed; all claiming the controlling role, some with no signature.
+    let forged = [
+        forged_check(ANNA.0, "guessed", 1),
+        forged_check(BRUNO.0, "guessed", u64::MAX),
+        forged_check(987_654, "guessed", 7),
+    ];
+    for i in 0..100_000u32 {
+        let [a, b, c, d] = i.to_be_bytes();
+        let from = SocketAddr::from(([10, b, c, d], 1024 + u16::from(a)));
+        net.sfu.handle_datagram(net.now, from, &forged[i as usize % forged.len()]);
+    }
+    assert_eq!(net.sfu.addresses_known(), known, "no forged source was learnt");
+    net.settle();
+    assert_eq!(net.stray, 0, "the relay answered forged sources (reflection)");
+
+    // Anna's call goes on, and Bruno joins and gets her media as if nothing had happened.
+    net.join(BRUNO, 5002, false);
+    net.anna_sends_for(Duration::from_secs(3));
+    assert!(net.connected.contains(&BRUNO), "Bruno connects");
+    let video = net.received.iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
+    assert!(video > 50, "Bruno got {video} of Anna's video packets");
+    assert!(net.sfu.addresses_known() <= 2 * relay::sfu::ADDRESSES_PER_PARTICIPANT);
 }

@@ -665,6 +665,11 @@ impl Sfu {
         self.fast_forwarded
     }
 
+    /// Source addresses the media port knows a participant by.
+    pub fn addresses_known(&self) -> usize {
+        self.demux.len()
+    }
+
     /// A negotiation message from participant `id`.
     pub fn signal(
         &mut self,
@@ -792,9 +797,23 @@ impl Sfu {
 
     /// A datagram arrived on the media port.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        let Some(id) = self.demux.demux(from, data) else {
-            debug!(%from, "datagram for no known participant");
-            return;
+        let id = match self.demux.known(from) {
+            Some(id) => id,
+            None => {
+                // Only a check signed with the participant's ICE password teaches the relay an
+                // address; anything else from an unknown address reaches no ICE agent.
+                let Some(id) = Demuxer::claimed(data) else {
+                    debug!(%from, "datagram for no known participant");
+                    return;
+                };
+                let Some(member) = self.members.get(&id) else { return };
+                if !path::is_signed_check(data, &member.ice_password, member.tap.crypto()) {
+                    debug!(%from, participant = %id, "unsigned or forged check; dropped");
+                    return;
+                }
+                self.demux.learn(from, id);
+                id
+            }
         };
         let local_addr = self.local_addr;
         let Some(member) = self.members.get_mut(&id) else { return };
@@ -802,6 +821,7 @@ impl Sfu {
         if is_stun_message(data) {
             if path::is_signed_check(data, &member.ice_password, member.tap.crypto()) {
                 member.path.signed_check_from(from);
+                self.demux.learn(from, id);
             }
         } else if fastpath::is_media(data) && member.path.media_from(now, from, member.peer) {
             info!(participant = %id, %from, sending_to = ?member.peer, "the browser sends its media on another path: asking it to restart ICE");

@@ -16,5 +16,6 @@ mod report;
 mod sent;
 mod task;
 
+pub use demux::ADDRESSES_PER_PARTICIPANT;
 pub use engine::{Output, Sfu, SfuError};
 pub use task::{MediaCommand, MediaHandle, MediaStats, spawn};
