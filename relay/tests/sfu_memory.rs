@@ -357,3 +357,47 @@ fn a_hundred_thousand_forged_checks_teach_the_relay_nothing_and_harm_no_call() {
     assert!(video > 50, "Bruno got {video} of Anna's video packets");
     assert!(net.sfu.addresses_known() <= 2 * relay::sfu::ADDRESSES_PER_PARTICIPANT);
 }
+
+#[test]
+fn people_coming_and_going_leave_no_trace_in_the_engine() {
+    const CLEO: ParticipantId = ParticipantId(3);
+    let start = Instant::now();
+    let mut net = Net::new(start);
+    net.join(ANNA, 5001, true);
+    net.join(BRUNO, 5002, false);
+    // Until both of Anna's streams reach Bruno (video waits for a keyframe).
+    net.anna_sends_for(Duration::from_secs(3));
+    let settled = net.sfu.table_entries();
+    let cycles = std::env::var("SFU_CYCLES").ok().and_then(|c| c.parse().ok()).unwrap_or(40);
+    for cycle in 0..cycles {
+        // Cleo joins, publishes, is forwarded to Bruno and Anna, and leaves again.
+        let id = ParticipantId(CLEO.0 + cycle);
+        net.join(id, 6000 + u16::try_from(cycle % 1000).unwrap(), true);
+        let _ = net.sfu.set_wanted(net.now, BRUNO, id, relay::sfu::forward::Wanted::High);
+        net.anna_sends_for(Duration::from_millis(300));
+        assert!(net.connected.contains(&id), "cycle {cycle}: Cleo connected");
+        // Cleo speaks for half a second, long enough for Bruno's forward to be negotiated.
+        for n in 0..25u32 {
+            let now = net.now;
+            net.peer(id).send_audio(now, &clip().audio[0], n * 960, 30);
+            net.anna_sends_for(Duration::from_millis(20));
+        }
+        net.sfu.leave(net.now, id);
+        net.peers.retain(|(p, _, _)| *p != id);
+        net.anna_sends_for(Duration::from_millis(50));
+    }
+    let heard = net
+        .streams
+        .keys()
+        .filter(|(to, ssrc)| *to == BRUNO && net.streams[&(BRUNO, *ssrc)].0 == Kind::Audio)
+        .count();
+    assert!(heard > 1, "Bruno heard Cleo's audio streams besides Anna's: {heard}");
+    assert_eq!(net.sfu.table_entries(), settled, "after {cycles} comings and goings");
+    // A size wish for someone who is not in the room is refused, not stored.
+    assert!(
+        net.sfu
+            .set_wanted(net.now, BRUNO, ParticipantId(999_999), relay::sfu::forward::Wanted::Low)
+            .is_err()
+    );
+    assert_eq!(net.sfu.table_entries(), settled);
+}

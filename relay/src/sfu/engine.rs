@@ -597,7 +597,10 @@ impl Sfu {
                     .collect();
                 for (key, sender) in senders {
                     m.forwards.remove(&key);
-                    m.stamps.remove(&sender);
+                    // The stream's sender reports and resend cache go with it.
+                    if let Some(stamp) = m.stamps.remove(&sender) {
+                        m.outgoing.remove(&stamp.ssrc);
+                    }
                     if let Err(e) = m.pc.remove_track(sender) {
                         debug!("removing a forwarded track failed: {e}");
                     }
@@ -618,6 +621,13 @@ impl Sfu {
         publisher: ParticipantId,
         wanted: Wanted,
     ) -> Result<(), SfuError> {
+        let member =
+            self.members.get(&subscriber).ok_or(SfuError::UnknownParticipant(subscriber))?;
+        // Only room mates: any other id would be kept for nothing (and without bound).
+        let mates = self.rooms.get(&member.room);
+        if publisher == subscriber || !mates.is_some_and(|ids| ids.contains(&publisher)) {
+            return Err(SfuError::UnknownParticipant(publisher));
+        }
         let member =
             self.members.get_mut(&subscriber).ok_or(SfuError::UnknownParticipant(subscriber))?;
         member.wanted.insert(publisher, wanted);
@@ -668,6 +678,26 @@ impl Sfu {
     /// Source addresses the media port knows a participant by.
     pub fn addresses_known(&self) -> usize {
         self.demux.len()
+    }
+
+    /// Entries in all of the engine's tables (members, rooms, addresses, and every member's
+    /// per-publisher and per-stream maps): what must shrink back when people leave.
+    pub fn table_entries(&self) -> usize {
+        let per_member: usize = self
+            .members
+            .values()
+            .map(|m| {
+                m.inbound.len()
+                    + m.forwards.len()
+                    + m.video_ssrcs.len()
+                    + m.video.len()
+                    + m.wanted.len()
+                    + m.stamps.len()
+                    + m.outgoing.len()
+            })
+            .sum();
+        let rooms: usize = self.rooms.values().map(Vec::len).sum();
+        self.members.len() + rooms + self.demux.len() + per_member
     }
 
     /// A negotiation message from participant `id`.
