@@ -5,11 +5,11 @@ use std::{collections::HashMap, time::Instant};
 use protocol::{
     ClientMessage, ErrorCode, Moderation, ParticipantId, RequestId, RoomMode, ServerMessage,
 };
-use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use crate::{
     attempts::Attempts,
+    outbox::Outbox,
     rooms::{ConnId, Outgoing, Pass, RoomError, Rooms},
     sfu::{MediaCommand, MediaHandle},
 };
@@ -22,10 +22,6 @@ fn unix_millis() -> u64 {
         .unwrap_or(0)
 }
 
-/// Messages waiting for one connection's socket. A connection that lets this many pile up is too
-/// slow to keep up with its room and is disconnected, so it cannot hold the others back.
-pub const OUTBOX_CAPACITY: usize = 512;
-
 /// Rooms and where to deliver their messages. Lives behind one mutex, held only for the
 /// non-blocking work of a single request.
 #[derive(Debug)]
@@ -33,7 +29,7 @@ pub struct Hub {
     /// The signalling state machine.
     rooms: Rooms,
     /// Each open connection's queue of outgoing messages.
-    outboxes: HashMap<ConnId, mpsc::Sender<ServerMessage>>,
+    outboxes: HashMap<ConnId, Outbox>,
     /// The media loop, when SFU rooms are configured.
     media: Option<MediaHandle>,
     /// Each open connection's address (for counting wrong passwords per address).
@@ -159,12 +155,7 @@ impl Hub {
     }
 
     /// Registers a new connection's outbox.
-    pub fn connect(
-        &mut self,
-        conn: ConnId,
-        outbox: mpsc::Sender<ServerMessage>,
-        addr: Option<std::net::IpAddr>,
-    ) {
+    pub fn connect(&mut self, conn: ConnId, outbox: Outbox, addr: Option<std::net::IpAddr>) {
         self.outboxes.insert(conn, outbox);
         if let Some(addr) = addr {
             self.addrs.insert(conn, addr);
@@ -352,12 +343,13 @@ impl Hub {
                     debug!(?conn, "message for a connection that is gone");
                     continue;
                 };
-                if outbox.try_send(message).is_err() {
+                if outbox.push(&message).is_err() {
                     overflowed.push(conn);
                 }
             }
             for conn in overflowed {
-                if self.outboxes.remove(&conn).is_some() {
+                if let Some(outbox) = self.outboxes.remove(&conn) {
+                    outbox.abandon();
                     warn!(?conn, "connection cannot keep up with its room; disconnecting it");
                     pending.extend(self.rooms.disconnect(conn, Instant::now()));
                 }

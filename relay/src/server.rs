@@ -34,7 +34,7 @@ use tracing::{debug, info, warn};
 use crate::{
     Config,
     admission::{AllowedOrigins, Connections, Refused, client_address},
-    hub::{Hub, OUTBOX_CAPACITY},
+    hub::Hub,
     ice::IceServers,
     rooms::{ConnId, RoomLimits, Rooms},
     session::{Frame, Session, SessionLimits, Step},
@@ -277,7 +277,10 @@ async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
             s.forwarded_packets.load(std::sync::atomic::Ordering::Relaxed),
         )
     });
+    let (open, addresses) = shared.connections.open();
     axum::Json(serde_json::json!({
+        "connections": open,
+        "addresses": addresses,
         "rooms": hub.rooms().room_count(),
         "participants": hub.rooms().participant_count(),
         "media_connections": connections,
@@ -366,7 +369,8 @@ async fn connection(
     let _alive = shared.alive.clone();
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     debug!(?conn, %peer, "connected");
-    let (outbox, mut inbox) = mpsc::channel(OUTBOX_CAPACITY);
+    let (outbox, mut inbox) = crate::outbox::outbox();
+    let abandon = inbox.watch_abandon();
     shared.hub().connect(conn, outbox, Some(addr));
 
     let config = &shared.config;
@@ -388,6 +392,8 @@ async fn connection(
     // A closing handshake from the browser (a closed tab) or a protocol violation ends the
     // participant's seat; a connection that just broke keeps it for the grace period.
     let mut gone_for_good = false;
+    // The client stopped reading: closing politely would only wait for it again.
+    let mut stuck = false;
 
     let close: Option<(u16, String)> = loop {
         tokio::select! {
@@ -417,8 +423,8 @@ async fn connection(
                     Step::Close(farewell) => {
                         warn!(?conn, %peer, "closing connection: {farewell:?}");
                         // What was queued before the violation still goes out, in order.
-                        while let Ok(queued) = inbox.try_recv() {
-                            if send_within(&mut sink, text(&queued)).await.is_err() {
+                        while let Some(queued) = inbox.try_recv() {
+                            if send_within(&mut sink, Message::Text(queued.into())).await.is_err() {
                                 break;
                             }
                         }
@@ -431,12 +437,18 @@ async fn connection(
             queued = inbox.recv() => match queued {
                 Some(message) => {
                     let began = Instant::now();
-                    match send_within(&mut sink, text(&message)).await {
+                    let sent = tokio::select! {
+                        sent = send_within(&mut sink, Message::Text(message.into())) => sent,
+                        () = abandon.abandoned() => Err(Unsent::TooSlow),
+                    };
+                    match sent {
                         Ok(()) => {}
                         Err(Unsent::Broken) => break None,
                         Err(Unsent::TooSlow) => {
-                            info!(?conn, %peer, "not reading for {WRITE_TIMEOUT:?}; closing");
-                            break Some((close_code::POLICY, "too slow to keep up with the room".into()));
+                            // The socket takes nothing: no goodbye would get through either.
+                            info!(?conn, %peer, "not reading; closing");
+                            stuck = true;
+                            break None;
                         }
                     }
                     // Nothing is read while a slow client makes us wait to write: that time
@@ -446,6 +458,9 @@ async fn connection(
                 // The hub dropped our outbox: we fell too far behind.
                 None => break Some((close_code::POLICY, "too slow to keep up with the room".into())),
             },
+            () = abandon.abandoned() => {
+                break Some((close_code::POLICY, "too slow to keep up with the room".into()));
+            }
             _ = ping.tick() => {
                 if let Some(farewell) = session.hello_overdue(Instant::now()) {
                     debug!(?conn, %peer, "no hello in time; closing");
@@ -480,6 +495,10 @@ async fn connection(
     };
 
     shared.hub().disconnect(conn, gone_for_good);
+    if stuck {
+        debug!(?conn, "disconnected (not reading)");
+        return;
+    }
     if let Some((code, reason)) = close {
         let close = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         let _ = send_within(&mut sink, close).await;

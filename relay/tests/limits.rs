@@ -206,3 +206,76 @@ async fn many_garbage_connections_do_not_take_the_relay_down() {
     }
     still_fine(&mut a, a_id, &mut b, b_id).await;
 }
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_closed_and_frees_what_it_held_while_others_go_on() {
+    // Bruno may send as fast as he likes here: the limit under test is the one on Anna's side.
+    let relay = TestRelay::start(|c| {
+        c.messages_per_second = 100_000;
+        c.message_burst = 100_000;
+    })
+    .await;
+    let (mut a, a_id, mut b, b_id) = bystanders(&relay).await;
+    let baseline = common::status_of(relay.addr, "connections").await;
+    // Anna joins the same room and then never reads again.
+    let (anna, anna_id, _) = relay.joined("ruhig", "Anna").await;
+    assert!(matches!(a.recv().await, ServerMessage::ParticipantJoined { .. }));
+    assert!(matches!(b.recv().await, ServerMessage::ParticipantJoined { .. }));
+    let (mut bruno, _, _) = relay.joined("ruhig", "Bruno").await;
+    let flood = tokio::spawn({
+        async move {
+            let sdp = "a".repeat(60 * 1024);
+            let start = std::time::Instant::now();
+            for _ in 0..600 {
+                let signal = Signal::Offer { sdp: sdp.clone() };
+                if !bruno.try_send(&ClientMessage::Signal { to: anna_id, signal }).await {
+                    break;
+                }
+            }
+            (bruno, start.elapsed())
+        }
+    });
+    // The others see Anna go (her seat waits for her, as after any dropout) within 10 s.
+    let gone = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match a.recv_within(Duration::from_secs(11)).await {
+                ServerMessage::ParticipantUpdated { participant }
+                    if participant.id == anna_id && participant.away =>
+                {
+                    return;
+                }
+                ServerMessage::ParticipantLeft { id } if id == anna_id => return,
+                _ => {}
+            }
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "Anna was not let go within 10 s");
+    let (mut bruno, took) = flood.await.unwrap();
+    eprintln!("Bruno's 600 x 60 KiB went out in {took:?}");
+    // Bruno, who flooded, is still connected and heard.
+    assert!(bruno.is_alive().await, "the sender is not the one closed");
+    // The connection and everything queued for it are gone: back to the bystanders and Bruno.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let open = common::status_of(relay.addr, "connections").await;
+        if open == baseline + 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "connections: {open}, expected {}",
+            baseline + 1
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(anna);
+    // The bystanders still reach each other (past the news of Bruno and Anna).
+    let signal = Signal::Answer { sdp: "still here".into() };
+    a.send(&ClientMessage::Signal { to: b_id, signal: signal.clone() }).await;
+    loop {
+        if b.recv().await == (ServerMessage::Signal { from: a_id, signal: signal.clone() }) {
+            break;
+        }
+    }
+}

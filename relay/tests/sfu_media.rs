@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::TestRelay;
+use common::{TestRelay, http_get};
 use loadgen::{Control, Kind, Observed, Options, Progress, Report, assets::clip};
 use protocol::{ParticipantId, ServerMessage, VideoQuality};
 use tokio::{sync::mpsc, task::JoinHandle};
@@ -381,16 +381,6 @@ async fn a_vanished_participant_is_cleaned_up_within_ten_seconds() {
     }
     anna.task.abort();
     relay.shutdown().await.unwrap();
-}
-
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

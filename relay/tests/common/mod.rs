@@ -260,3 +260,21 @@ pub fn error_message(message: &ServerMessage) -> String {
         other => panic!("expected an error, got {other:?}"),
     }
 }
+
+/// The body of `GET path` on the relay at `addr`.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
+/// A number from the relay's `/api/status`.
+pub async fn status_of(addr: SocketAddr, field: &str) -> u64 {
+    let body = http_get(addr, "/api/status").await;
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    status[field].as_u64().unwrap_or_else(|| panic!("no {field} in {body}"))
+}
