@@ -32,6 +32,9 @@ use rtc::{
             receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
         },
         sender_report::SenderReport,
+        transport_feedbacks::transport_layer_nack::{
+            TransportLayerNack, nack_pairs_from_sequence_numbers,
+        },
     },
     rtp::{codec::vp8::Vp8Payloader, header::Header, packet::Packet, packetizer::Payloader},
     rtp_transceiver::{
@@ -551,6 +554,25 @@ impl SyntheticPeer {
             ssrcs,
         };
         receiver.write_rtcp(now, vec![Box::new(remb)]).is_ok()
+    }
+
+    /// Asks the other side to send the packets `seqs` of stream `media_ssrc` again (a NACK, as
+    /// a browser sends after loss). Returns whether it went out.
+    pub fn send_nack(&mut self, now: Instant, media_ssrc: u32, seqs: &[u16]) -> bool {
+        let receivers: Vec<RTCRtpReceiverId> =
+            self.pc.get_transceivers().map(RTCRtpReceiverId::from).collect();
+        let video = receivers.into_iter().find(|id| {
+            self.pc.rtp_receiver(*id).is_some_and(|r| r.track().kind() == RtpCodecKind::Video)
+        });
+        let Some(mut receiver) = video.and_then(|id| self.pc.rtp_receiver(id)) else {
+            return false;
+        };
+        let nack = TransportLayerNack {
+            sender_ssrc: 0,
+            media_ssrc,
+            nacks: nack_pairs_from_sequence_numbers(seqs),
+        };
+        receiver.write_rtcp(now, vec![Box::new(nack)]).is_ok()
     }
 
     /// Sends one Opus packet with `timestamp`, marked as speech of the given loudness

@@ -47,6 +47,17 @@ impl TokenBucket {
         self.tokens = (self.tokens + elapsed.as_secs_f64() * self.rate).min(self.burst);
     }
 
+    /// Takes `amount` tokens if there are that many (for budgets of bytes); `false` takes none.
+    pub fn try_take_amount(&mut self, now: Instant, amount: u32) -> bool {
+        self.refill(now);
+        if self.tokens >= f64::from(amount) {
+            self.tokens -= f64::from(amount);
+            true
+        } else {
+            false
+        }
+    }
+
     /// Takes a token if there is one; `false` means the event exceeds the rate.
     pub fn try_take(&mut self, now: Instant) -> bool {
         self.refill(now);
@@ -80,5 +91,20 @@ mod tests {
         let later = start + Duration::from_secs(60);
         assert!((0..3).all(|_| bucket.try_take(later)));
         assert!(!bucket.try_take(later));
+    }
+
+    #[test]
+    fn a_byte_budget_gives_its_burst_then_its_rate() {
+        let start = Instant::now();
+        let mut budget = TokenBucket::new(250_000, 65_536, start);
+        let mut sent = 0;
+        while budget.try_take_amount(start, 1_200) {
+            sent += 1_200;
+        }
+        assert_eq!(sent, 64_800, "the burst, in whole packets");
+        assert!(!budget.try_take_amount(start, 1_200), "no further packet at once");
+        let later = start + std::time::Duration::from_millis(100);
+        assert!(budget.try_take_amount(later, 24_000), "a tenth of a second's rate");
+        assert!(!budget.try_take_amount(later, 2_000));
     }
 }

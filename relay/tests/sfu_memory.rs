@@ -40,6 +40,8 @@ struct Net {
     offers: HashMap<ParticipantId, u32>,
     /// Datagrams the relay sent to addresses of no peer.
     stray: u32,
+    /// Bytes the relay sent to each peer.
+    bytes_to: HashMap<ParticipantId, usize>,
 }
 
 impl Net {
@@ -58,6 +60,7 @@ impl Net {
             keyframe_requests: 0,
             offers: HashMap::new(),
             stray: 0,
+            bytes_to: HashMap::new(),
         }
     }
 
@@ -113,7 +116,10 @@ impl Net {
                         let now = self.now;
                         let relay = self.relay;
                         match self.peers.iter_mut().find(|(_, a, _)| *a == to) {
-                            Some((_, _, peer)) => peer.handle_datagram(now, relay, &data),
+                            Some((id, _, peer)) => {
+                                *self.bytes_to.entry(*id).or_default() += data.len();
+                                peer.handle_datagram(now, relay, &data);
+                            }
                             None => self.stray += 1,
                         }
                     }

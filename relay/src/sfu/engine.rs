@@ -60,6 +60,8 @@ use rtc::{
 use rustc_hash::FxHashMap;
 use tracing::{debug, info, warn};
 
+use crate::rate::TokenBucket;
+
 use super::{
     demux::{Demuxer, local_ufrag},
     fastpath::{self, KeyTap},
@@ -200,6 +202,11 @@ impl InLayer {
 /// sharp screen share (~250 packets/s), several for a camera, far beyond any round trip worth
 /// repairing. Each keeps its publisher's datagram alive (~1.2 KB, shared by all subscribers).
 const NACK_BUFFER: u16 = 256;
+/// Bytes per second the relay resends to one participant on its NACKs, and at once. Real loss
+/// needs a fraction of a stream's bitrate; without a budget, one NACK naming every cached packet
+/// made the relay send 256 packets, as often as it was asked, to wherever the connection goes.
+const RESEND_BYTES_PER_SECOND: u32 = 250_000;
+const RESEND_BURST_BYTES: u32 = 64 * 1024;
 
 /// How often each forwarded stream gets a sender report (browsers need them for lip sync).
 const REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -296,6 +303,8 @@ struct Member {
     fast: Option<SrtpContext>,
     /// Outgoing SRTP packets that did not prove any learnt key.
     fast_misses: u8,
+    /// Bytes this participant's NACKs may still have resent (see [`RESEND_BYTES_PER_SECOND`]).
+    resend_budget: TokenBucket,
     /// Where `rtc` sends this participant's media (the selected candidate pair).
     peer: Option<SocketAddr>,
     /// Where this participant's latest datagram came from.
@@ -553,6 +562,7 @@ impl Sfu {
                 tap,
                 fast: None,
                 fast_misses: 0,
+                resend_budget: TokenBucket::new(RESEND_BYTES_PER_SECOND, RESEND_BURST_BYTES, now),
                 peer: None,
                 last_from: None,
                 ice_password,
@@ -1427,6 +1437,11 @@ impl Sfu {
         let packets: Vec<_> = seqs.iter().filter_map(|seq| sent.get(*seq)).collect();
         tracing::trace!(participant = %id, ssrc, asked = seqs.len(), found = packets.len(), "NACK");
         for packet in packets {
+            let size = u32::try_from(packet.payload.len() + 12).unwrap_or(u32::MAX);
+            if !member.resend_budget.try_take_amount(now, size) {
+                debug!(participant = %id, "resend budget spent; the rest of the NACK is not answered");
+                break;
+            }
             if let (Some(context), Some(to)) = (&mut member.fast, member.peer) {
                 match protect(context, &packet) {
                     Ok(data) => self.outputs.push_back(Output::Transmit { to, data }),
