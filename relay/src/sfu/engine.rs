@@ -1508,6 +1508,8 @@ impl Sfu {
                 } else {
                     member.fast_misses += 1;
                     if member.fast_misses == FAST_PATH_ATTEMPTS {
+                        // The keys are of no use any more: let them go.
+                        member.tap.forget();
                         warn!(participant = %id, "no learnt SRTP key matches: forwarding to this participant stays on the slow path");
                     }
                 }

@@ -12,7 +12,10 @@
 //! ever matches, packets take the slow path through `rtc`, so the fast path can never send
 //! something the browser cannot decrypt.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicBool, Ordering},
+};
 
 use rtc::{
     crypto::{
@@ -28,10 +31,19 @@ use rtc::{
 /// (outbound and inbound); anything past a handful is not SRTP.
 const MAX_CANDIDATES: usize = 8;
 
-/// A key and the first block encrypted with it, as the key derivation passed them.
+/// A key and the first block encrypted with it, as the key derivation passed them. Wiped from
+/// memory when dropped.
 struct Candidate {
     key: Vec<u8>,
     first_block: [u8; 16],
+}
+
+impl Drop for Candidate {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.key.zeroize();
+        self.first_block.zeroize();
+    }
 }
 
 /// A crypto provider that behaves exactly like the built-in one and remembers the inputs of the
@@ -39,12 +51,14 @@ struct Candidate {
 pub struct KeyTap {
     inner: Arc<dyn RTCCryptoProvider>,
     candidates: Mutex<Vec<Candidate>>,
+    /// Set by [`KeyTap::forget`]: nothing more is remembered.
+    done: AtomicBool,
 }
 
 impl KeyTap {
     /// Wraps `inner`.
     pub fn new(inner: Arc<dyn RTCCryptoProvider>) -> Self {
-        Self { inner, candidates: Mutex::new(Vec::new()) }
+        Self { inner, candidates: Mutex::new(Vec::new()), done: AtomicBool::new(false) }
     }
 
     /// The connection's outbound SRTP context, if one of the remembered keys decrypts
@@ -74,12 +88,16 @@ impl KeyTap {
 
     /// Forgets the remembered keys (once the outbound context is found).
     pub fn forget(&self) {
+        self.done.store(true, Ordering::Release);
         if let Ok(mut candidates) = self.candidates.lock() {
             candidates.clear();
         }
     }
 
     fn remember(&self, key: &[u8], block: &[u8]) {
+        if self.done.load(Ordering::Acquire) {
+            return;
+        }
         let (Ok(mut candidates), Ok(first_block)) =
             (self.candidates.lock(), <[u8; 16]>::try_from(block))
         else {
@@ -263,6 +281,18 @@ mod tests {
         assert!(tap.outbound_context(&[0x80, 0x60]).is_none());
         tap.forget();
         assert!(tap.outbound_context(&plain_rtp(1, 1)).is_none());
+    }
+
+    #[test]
+    fn once_forgotten_no_key_is_kept_again() {
+        let tap = KeyTap::new(provider());
+        let profile = ProtectionProfile::AeadAes128Gcm;
+        tap.forget();
+        // A context made after the tap gave up (a DTLS renegotiation, say) is not learnt.
+        let mut later = Context::new(&[7; 16], &[8; 12], profile, None, None, &tap).expect("ctx");
+        let packet = later.encrypt_rtp(&plain_rtp(3, 1)).expect("encrypt");
+        assert!(tap.outbound_context(&packet).is_none());
+        assert!(tap.candidates.lock().expect("lock").is_empty());
     }
 
     #[test]
