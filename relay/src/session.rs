@@ -27,8 +27,8 @@ const OFFER_BURST: u32 = 10;
 const OFFERS_PER_SECOND: u32 = 1;
 /// Joins a connection may send in a burst, and per second in the long run (each one sets up a
 /// seat, and in an SFU room a media connection).
-const JOIN_BURST: u32 = 5;
-const JOINS_PER_SECOND: u32 = 1;
+const JOIN_BURST: u32 = 10;
+const JOINS_PER_SECOND: u32 = 2;
 
 /// Chat messages a person may send in a burst.
 const CHAT_BURST: u32 = 5;
