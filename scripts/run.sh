@@ -10,4 +10,4 @@ echo "==> building the app (trunk build --release)"
 trunk build --release
 echo "==> building the relay"
 cargo build --release -p relay
-exec target/release/relay --static-dir dist "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/relay" --static-dir dist "$@"
