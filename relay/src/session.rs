@@ -20,11 +20,6 @@ const STRIKES_PER_SECOND: u32 = 1;
 /// says nothing costs the relay memory and a place under the connection limits.
 pub const HELLO_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Offers to the relay (server forwarding) a connection may send in a burst, and per second in
-/// the long run. Each is parsed on the one media loop every SFU room shares; a browser
-/// renegotiates a few times when it joins or shares its screen, a script hundreds of times.
-const OFFER_BURST: u32 = 10;
-const OFFERS_PER_SECOND: u32 = 1;
 /// Joins a connection may send in a burst, and per second in the long run (each one sets up a
 /// seat, and in an SFU room a media connection).
 const JOIN_BURST: u32 = 10;
@@ -85,8 +80,6 @@ pub struct Session {
     told_rate_limited: bool,
     /// Chat messages allowed (people type in bursts, spam comes in floods).
     chat: TokenBucket,
-    /// Offers to the relay allowed.
-    offers: TokenBucket,
     /// Joins allowed.
     joins: TokenBucket,
 }
@@ -106,7 +99,6 @@ impl Session {
             strikes: TokenBucket::new(STRIKES_PER_SECOND, STRIKE_BURST, now),
             told_rate_limited: false,
             chat: TokenBucket::new(CHAT_PER_SECOND, CHAT_BURST, now),
-            offers: TokenBucket::new(OFFERS_PER_SECOND, OFFER_BURST, now),
             joins: TokenBucket::new(JOINS_PER_SECOND, JOIN_BURST, now),
         }
     }
@@ -190,17 +182,6 @@ impl Session {
                     "You are sending chat messages too quickly (more than {CHAT_BURST} at once or {CHAT_PER_SECOND} per second); wait a moment and send it again."
                 ),
             )),
-            ClientMessage::RelaySignal { signal: protocol::Signal::Offer { .. } }
-                if !self.offers.try_take(now) =>
-            {
-                let reply = error(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "Too many offers to the relay (more than {OFFER_BURST} at once or {OFFERS_PER_SECOND} per second); this one was dropped."
-                    ),
-                );
-                self.strike(now, Step::Reply(reply))
-            }
             ClientMessage::Join { .. } if !self.joins.try_take(now) => {
                 let reply = error(
                     ErrorCode::RateLimited,
@@ -272,7 +253,7 @@ mod tests {
     }
 
     #[test]
-    fn offers_to_the_relay_and_joins_are_limited_on_their_own() {
+    fn joins_are_limited_on_their_own() {
         let now = Instant::now();
         let limits = SessionLimits {
             max_message_bytes: 1000,
@@ -281,18 +262,7 @@ mod tests {
         };
         let mut s = Session::new(limits, now);
         s.on_frame(now, Frame::Text(r#"{"type":"hello","version":1}"#));
-        let offer = r#"{"type":"relay_signal","signal":{"kind":"offer","sdp":"v=0"}}"#;
-        let answer = r#"{"type":"relay_signal","signal":{"kind":"answer","sdp":"v=0"}}"#;
-        for _ in 0..OFFER_BURST {
-            assert!(matches!(s.on_frame(now, Frame::Text(offer)), Step::Handle(_)));
-        }
-        assert_eq!(code_of(&s.on_frame(now, Frame::Text(offer))), Some(ErrorCode::RateLimited));
-        // Answers are not offers: they still pass.
-        assert!(matches!(s.on_frame(now, Frame::Text(answer)), Step::Handle(_)));
-        // A second later, one more offer.
-        let later = now + Duration::from_secs(1);
-        assert!(matches!(s.on_frame(later, Frame::Text(offer)), Step::Handle(_)));
-
+        let later = now;
         let join = r#"{"type":"join","room":"r","name":"A","media":{"audio":true,"video":true,"screen":false}}"#;
         for _ in 0..JOIN_BURST {
             assert!(matches!(s.on_frame(later, Frame::Text(join)), Step::Handle(_)));
