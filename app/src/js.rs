@@ -87,6 +87,20 @@ pub fn storage_set(key: &str, value: &str) {
     }
 }
 
+/// The rooms this browser has joined (see [`client::params::JoinedRooms`]).
+pub fn joined_rooms() -> client::params::JoinedRooms {
+    client::params::JoinedRooms::parse(
+        storage_get(client::params::JoinedRooms::STORAGE_KEY).as_deref(),
+    )
+}
+
+/// Notes in local storage that this browser joined `room`.
+pub fn remember_joined_room(room: &str) {
+    let mut rooms = joined_rooms();
+    rooms.remember(room);
+    storage_set(client::params::JoinedRooms::STORAGE_KEY, &rooms.to_stored());
+}
+
 /// This browser's id for the relay: 32 random hex digits, made once and kept in `localStorage`,
 /// so that a host's removal keeps the person out when they reload. It names nothing but this
 /// browser profile; clearing the site's data makes a new one. `None` without storage or crypto.

@@ -50,6 +50,21 @@ function recordPolicyViolations() {
   });
 }
 
+// Stands for "this browser has been in the room before". The app lets an `autojoin=1` link skip
+// the pre-join screen only then (client/src/params.rs, `skips_prejoin`), so that a stranger's
+// link cannot put anyone live. Suites about other things open their rooms with autojoin links
+// and get this; a tab made with `joinedBefore: false` is a first visit (the pre-join suite).
+function joinedLinkedRoomBefore() {
+  const params = new URLSearchParams(location.search);
+  const room = params.get('room')?.trim();
+  if (!room || params.get('autojoin') !== '1') return;
+  const key = 'treffpunkt.joined-rooms';
+  let rooms = [];
+  try { rooms = JSON.parse(localStorage.getItem(key) ?? '[]'); } catch { rooms = []; }
+  if (!Array.isArray(rooms)) rooms = [];
+  if (!rooms.includes(room)) localStorage.setItem(key, JSON.stringify([room, ...rooms]));
+}
+
 /** One browser tab, whichever engine runs it. */
 class Tab {
   constructor(kind, page, close) {
@@ -164,7 +179,7 @@ async function chromiumInNamespace(netns, secureOrigin, trust) {
 
 /** A new Chromium tab in a context of its own (a separate person), in the suite's shared browser,
  * or with `netns` in a browser of its own inside that network namespace. */
-export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, netns, secureOrigin, trust } = {}) {
+export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, netns, secureOrigin, trust, joinedBefore = true } = {}) {
   const { browser, release: releaseBrowser } = netns
     ? await chromiumInNamespace(netns, secureOrigin, trust)
     : await chromiumBrowser({ deny });
@@ -173,6 +188,7 @@ export async function chromiumTab({ deny = false, locale = 'en-US', viewport, cl
   await context.addInitScript(trackPeerConnections);
   await context.addInitScript(lightCamera);
   await context.addInitScript(recordPolicyViolations);
+  if (joinedBefore) await context.addInitScript(joinedLinkedRoomBefore);
   const page = await context.newPage();
   let closed = false;
   const tab = new Tab('chromium', page, async () => {
@@ -188,7 +204,7 @@ export async function chromiumTab({ deny = false, locale = 'en-US', viewport, cl
 /** A new Firefox tab, in its own browser process; with `netns`, inside that network namespace
  * (a computer of the NAT lab), where plain-http pages may use camera and microphone; with
  * `trust`, its profile trusts that certificate authority. */
-export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust } = {}) {
+export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust, joinedBefore = true } = {}) {
   const network = netns
     ? {
       // The lab's computers reach the relay over their own interface; pages there are plain http.
@@ -240,6 +256,7 @@ export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust 
   await page.evaluateOnNewDocument(trackPeerConnections);
   await page.evaluateOnNewDocument(lightCamera);
   await page.evaluateOnNewDocument(recordPolicyViolations);
+  if (joinedBefore) await page.evaluateOnNewDocument(joinedLinkedRoomBefore);
   const tab = new Tab('firefox', page, async () => {
     await browser.close();
     if (dir) rmSync(dir, { recursive: true, force: true });

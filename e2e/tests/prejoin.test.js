@@ -16,7 +16,8 @@ describe('the pre-join screen', { timeout: 120_000 }, () => {
 
   before(async () => {
     relay = await Relay.start();
-    tab = await chromiumTab();
+    // A browser that has been in no room: what it remembers, it remembers by using the app.
+    tab = await chromiumTab({ joinedBefore: false });
   });
   after(async () => {
     await tab?.close();
@@ -72,7 +73,27 @@ describe('the pre-join screen', { timeout: 120_000 }, () => {
     await tab.click('[data-testid="leave"]');
   });
 
-  it('honours name=, autojoin=1, mic=0 and cam=0', async () => {
+  it('asks first when an autojoin link leads to a room this browser has never joined', async () => {
+    const link = relay.url('fremder-raum', { name: 'Eve', autojoin: '1' });
+    await tab.goto(link);
+    await waitFor('the pre-join screen', () => tab.evaluate(() => document.querySelector('[data-testid="join"]') !== null));
+    assert.match(await tab.evaluate(() => document.querySelector('[data-testid="autojoin-hint"]')?.textContent ?? ''), /first time in a room/);
+    assert.equal(await tab.evaluate(() => document.querySelector('#display-name').value), 'Eve');
+    assert.equal(await tab.evaluate(() => document.querySelector('[data-self]')), null, 'not in the meeting without a click');
+    // (The tab's earlier meetings have ended; waiting covers the relay noticing the last leave.)
+    await waitFor('no participant on the relay', async () =>
+      (await (await fetch(`${relay.origin}/api/status`)).json()).participants === 0);
+
+    await tab.click('[data-testid="join"]');
+    await waitFor('Eve in the room', async () => (await tileNames(tab)).includes('Eve'));
+    await tab.click('[data-testid="leave"]');
+    // Once joined by her own click, the same link takes her straight in.
+    await tab.goto(link);
+    await waitFor('Eve back in the room without the pre-join screen', async () => (await tileNames(tab)).includes('Eve'));
+    await tab.click('[data-testid="leave"]');
+  });
+
+  it('honours name=, autojoin=1, mic=0 and cam=0 for a room joined before', async () => {
     await tab.goto(relay.url('vorraum', { name: 'Jan', autojoin: '1', mic: '0', cam: '0' }));
     await waitFor('Jan in the room', async () => (await tileNames(tab)).includes('Jan'));
     const state = await tab.evaluate(() => ({

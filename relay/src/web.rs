@@ -39,7 +39,7 @@ const FIXED_HEADERS: [(&str, &str); 5] = [
     (
         "permissions-policy",
         "camera=(self), microphone=(self), display-capture=(self), fullscreen=(self), \
-         geolocation=(), payment=(), usb=(), serial=(), bluetooth=()",
+         geolocation=(), payment=(), usb=(), serial=()",
     ),
 ];
 

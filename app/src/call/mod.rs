@@ -225,7 +225,10 @@ impl Call {
                     let rejoined =
                         self.inner.borrow_mut().reconnect.welcomed(*you, resume_token.clone());
                     match rejoined {
-                        Rejoined::First => {}
+                        // From now on an `autojoin` link to this room may skip the pre-join screen.
+                        Rejoined::First => {
+                            crate::js::remember_joined_room(&self.inner.borrow().room)
+                        }
                         // Our seat survived: same tile, hand and chat for everyone; only the
                         // media connections start afresh.
                         Rejoined::Resumed => {

@@ -59,9 +59,10 @@ pub fn App() -> impl IntoView {
     let params = link_params();
     // A listener link never asks for camera or microphone.
     let speaks = !params.listener();
-    let initial = match (&params.room, &params.name, params.autojoin) {
-        (None, _, _) => Stage::Start,
-        (Some(_), Some(name), true) => Stage::Meeting(JoinRequest {
+    let joined = crate::js::joined_rooms();
+    let initial = match (&params.room, &params.name) {
+        (None, _) => Stage::Start,
+        (Some(_), Some(name)) if params.skips_prejoin(&joined) => Stage::Meeting(JoinRequest {
             name: name.clone(),
             media: None,
             request: MediaRequest {
@@ -76,7 +77,7 @@ pub fn App() -> impl IntoView {
             },
             link: params.link.clone(),
         }),
-        (Some(_), _, _) => Stage::PreJoin,
+        (Some(_), _) => Stage::PreJoin,
     };
     let stage = RwSignal::new_local(initial);
     let room = params.room.clone().unwrap_or_default();

@@ -41,6 +41,8 @@ pub fn PreJoin(
     let link = StoredValue::new(params.link.clone());
     // A listener link never asks for camera or microphone.
     let listener = params.listener();
+    // The link asked to skip this screen, but this browser has not been in the room before.
+    let autojoin_refused = params.autojoin;
     let microphones = RwSignal::new(Vec::<Device>::new());
     let cameras = RwSignal::new(Vec::<Device>::new());
     let mic_device = RwSignal::new(String::new());
@@ -177,6 +179,9 @@ pub fn PreJoin(
                         {move || name_error.get().map(|k| tr.t(k))}
                     </p>
 
+                    <Show when=move || autojoin_refused>
+                        <p class="hint" data-testid="autojoin-hint">{move || tr.t("prejoin.autojoin_first")}</p>
+                    </Show>
                     <Show when=move || listener>
                         <p class="hint" data-testid="listener-hint">{move || tr.t("prejoin.listener")}</p>
                     </Show>
