@@ -21,6 +21,8 @@ use rtc::rtcp::sender_report::SenderReport;
 
 const ANNA: ParticipantId = ParticipantId(1);
 const BRUNO: ParticipantId = ParticipantId(2);
+/// How many of the peers' first datagrams `Net` keeps.
+const CORPUS: usize = 400;
 
 struct Net {
     start: Instant,
@@ -42,6 +44,8 @@ struct Net {
     stray: u32,
     /// Bytes the relay sent to each peer.
     bytes_to: HashMap<ParticipantId, usize>,
+    /// The first datagrams the peers sent the relay (STUN, DTLS, SRTP, SRTCP): a fuzzing corpus.
+    sent: Vec<Vec<u8>>,
 }
 
 impl Net {
@@ -61,6 +65,7 @@ impl Net {
             offers: HashMap::new(),
             stray: 0,
             bytes_to: HashMap::new(),
+            sent: Vec::new(),
         }
     }
 
@@ -145,6 +150,9 @@ impl Net {
                 let (id, addr) = (self.peers[i].0, self.peers[i].1);
                 while let Some((_, data)) = self.peers[i].2.poll_transmit() {
                     moved = true;
+                    if self.sent.len() < CORPUS {
+                        self.sent.push(data.to_vec());
+                    }
                     self.sfu.handle_datagram(self.now, addr, &data);
                 }
                 while let Some(event) = self.peers[i].2.poll_event() {
@@ -406,4 +414,90 @@ fn people_coming_and_going_leave_no_trace_in_the_engine() {
             .is_err()
     );
     assert_eq!(net.sfu.table_entries(), settled);
+}
+
+/// A fuzzer for what the media port parses before anyone is authenticated: the datagrams of a real
+/// call (STUN checks, DTLS handshake, SRTP, SRTCP), cut, flipped, spliced and mixed with noise,
+/// from unknown addresses and from a participant's own. Deterministic (a fixed xorshift seed, or
+/// `FUZZ_SEED`), so a failure can be replayed; `FUZZ_ROUNDS` runs longer.
+#[test]
+fn mutated_datagrams_never_panic_the_engine_teach_it_nothing_and_harm_no_call() {
+    let rounds: u32 =
+        std::env::var("FUZZ_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(50_000);
+    let mut state: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5DEE_CE66_D1CE_4E5B);
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let start = Instant::now();
+    let mut net = Net::new(start);
+    net.join(ANNA, 5001, true);
+    net.anna_sends_for(Duration::from_millis(1500));
+    assert!(net.connected.contains(&ANNA));
+    let corpus = std::mem::take(&mut net.sent);
+    assert!(corpus.len() >= 150, "a corpus of {} datagrams", corpus.len());
+    let kinds = |first: u8| match first {
+        0..=3 => "stun",
+        20..=63 => "dtls",
+        128..=191 => "rtp/rtcp",
+        _ => "other",
+    };
+    for kind in ["stun", "dtls", "rtp/rtcp"] {
+        assert!(
+            corpus.iter().any(|d| d.first().is_some_and(|f| kinds(*f) == kind)),
+            "no {kind} in the corpus"
+        );
+    }
+    let known = net.sfu.addresses_known();
+    let anna = net.peers[0].1;
+
+    for round in 0..rounds {
+        let mut data = corpus[(next() % corpus.len() as u64) as usize].clone();
+        for _ in 0..(1 + next() % 3) {
+            let len = data.len().max(1) as u64;
+            match next() % 6 {
+                0 => data.truncate((next() % len) as usize),
+                1 | 2 => {
+                    if let Some(byte) = data.get_mut((next() % len) as usize) {
+                        *byte ^= (next() as u8) | 1;
+                    }
+                }
+                3 => {
+                    let other = &corpus[(next() % corpus.len() as u64) as usize];
+                    let from = (next() % other.len().max(1) as u64) as usize;
+                    data.extend_from_slice(other.get(from..).unwrap_or_default());
+                }
+                4 => data.extend((0..next() % 32).map(|_| next() as u8)),
+                _ => {
+                    data = (0..next() % 1500).map(|_| next() as u8).collect();
+                }
+            }
+        }
+        // Mostly from strangers; one in eight with Anna's own address as its source (spoofed).
+        let from = if round % 8 == 0 {
+            anna
+        } else {
+            let [a, b, c, d] = round.to_be_bytes();
+            SocketAddr::from(([10, b, c, d], 1024 + u16::from(a)))
+        };
+        net.sfu.handle_datagram(net.now, from, &data);
+        if round % 1000 == 0 {
+            net.settle();
+        }
+    }
+    net.settle();
+    assert_eq!(net.sfu.addresses_known(), known, "a mutated datagram taught the relay an address");
+    assert_eq!(net.stray, 0, "the relay answered a stranger");
+
+    // Anna's call goes on, and Bruno joins and gets her media.
+    net.join(BRUNO, 5002, false);
+    net.anna_sends_for(Duration::from_secs(3));
+    assert!(net.connected.contains(&BRUNO), "Bruno connects");
+    let video = net.received.iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
+    assert!(video > 50, "Bruno got {video} of Anna's video packets");
 }

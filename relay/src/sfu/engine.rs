@@ -69,7 +69,7 @@ use super::{
         Decision, Layer, Offered, Throttle, VideoForward, Wanted, allocate_layers, is_vp8_keyframe,
     },
     liveness::Liveness,
-    path::{self, PathWatch},
+    path::{self, PathWatch, RecentChecks},
     random::{NoRandomness, Random},
     report::Sending,
     sent::SentPackets,
@@ -313,6 +313,8 @@ struct Member {
     ice_password: String,
     /// Whether the browser sends its media where the relay sends (see `path`).
     path: PathWatch,
+    /// Where their recent connectivity checks came from (copies from elsewhere prove nothing).
+    checks: RecentChecks,
     /// Each stream forwarded to this participant, by SSRC.
     outgoing: FxHashMap<u32, Outgoing>,
     /// When this participant last got sender reports.
@@ -322,6 +324,14 @@ struct Member {
 }
 
 impl Member {
+    /// Whether `data` from `from` is a connectivity check that proves `from` belongs to this
+    /// participant: signed with their ICE password, and no copy of a check that came from
+    /// another address.
+    fn proves(&mut self, data: &[u8], from: SocketAddr) -> bool {
+        path::signed_check(data, &self.ice_password, self.tap.crypto())
+            .is_some_and(|check| self.checks.first_from(check, from))
+    }
+
     /// When the connection needs time to pass next. Asking `rtc` walks its whole pipeline, so
     /// the answer is kept until the connection is used again.
     fn timeout(&mut self) -> Option<Instant> {
@@ -567,6 +577,7 @@ impl Sfu {
                 last_from: None,
                 ice_password,
                 path: PathWatch::default(),
+                checks: RecentChecks::default(),
                 outgoing: FxHashMap::default(),
                 last_report: None,
             },
@@ -837,21 +848,24 @@ impl Sfu {
 
     /// A datagram arrived on the media port.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        // A check's proof, once computed: (checked, proved).
+        let mut proof = None;
         let id = match self.demux.known(from) {
             Some(id) => id,
             None => {
-                // Only a check signed with the participant's ICE password teaches the relay an
-                // address; anything else from an unknown address reaches no ICE agent.
+                // Only a check signed with the participant's ICE password, and no copy of one
+                // from elsewhere, teaches the relay an address; anything else from an unknown
+                // address reaches no ICE agent.
                 let Some(id) = Demuxer::claimed(data) else {
                     debug!(%from, "datagram for no known participant");
                     return;
                 };
-                let Some(member) = self.members.get(&id) else { return };
-                if !path::is_signed_check(data, &member.ice_password, member.tap.crypto()) {
-                    debug!(%from, participant = %id, "unsigned or forged check; dropped");
+                let Some(member) = self.members.get_mut(&id) else { return };
+                if !member.proves(data, from) {
+                    debug!(%from, participant = %id, "unsigned, forged or copied check; dropped");
                     return;
                 }
-                self.demux.learn(from, id);
+                proof = Some(true);
                 id
             }
         };
@@ -859,7 +873,7 @@ impl Sfu {
         let Some(member) = self.members.get_mut(&id) else { return };
         member.last_from = Some(from);
         if is_stun_message(data) {
-            if path::is_signed_check(data, &member.ice_password, member.tap.crypto()) {
+            if proof.unwrap_or_else(|| member.proves(data, from)) {
                 member.path.signed_check_from(from);
                 self.demux.learn(from, id);
             }

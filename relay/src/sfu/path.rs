@@ -26,8 +26,9 @@ use std::{
 use rtc::{
     crypto::RTCCrypto,
     stun::{
+        fingerprint::FINGERPRINT,
         integrity::MessageIntegrity,
-        message::{BINDING_REQUEST, Message, is_stun_message},
+        message::{BINDING_REQUEST, MESSAGE_HEADER_SIZE, Message, is_stun_message},
     },
 };
 
@@ -41,17 +42,52 @@ pub const ASK_EVERY: Duration = Duration::from_secs(10);
 /// candidates; the oldest is forgotten first).
 const PROVEN: usize = 8;
 
-/// Whether `datagram` is a STUN binding request signed with `password` (the relay's ICE
-/// password for the participant it was demultiplexed to).
-pub fn is_signed_check(datagram: &[u8], password: &str, crypto: &dyn RTCCrypto) -> bool {
+/// A STUN transaction id: which check a datagram is.
+pub type CheckId = [u8; 12];
+
+/// The transaction id of `datagram` if it is a connectivity check that proves itself: a STUN
+/// binding request signed (MESSAGE-INTEGRITY) with `password`, the relay's ICE password for the
+/// participant it names, with a valid FINGERPRINT (browsers always send one) and nothing after
+/// its last attribute. Bytes appended to a real check, or a changed fingerprint, would otherwise
+/// pass the signature and let a copy of someone's check pose as a new one.
+pub fn signed_check(datagram: &[u8], password: &str, crypto: &dyn RTCCrypto) -> Option<CheckId> {
     if !is_stun_message(datagram) {
-        return false;
+        return None;
     }
     let mut message = Message::new();
     if message.unmarshal_binary(datagram).is_err() || message.typ != BINDING_REQUEST {
-        return false;
+        return None;
     }
-    MessageIntegrity::check(&mut message, password.as_bytes(), crypto).is_ok()
+    if datagram.len() != MESSAGE_HEADER_SIZE + message.length as usize {
+        return None;
+    }
+    FINGERPRINT.check(&message).ok()?;
+    MessageIntegrity::check(&mut message, password.as_bytes(), crypto).ok()?;
+    Some(message.transaction_id.0)
+}
+
+/// Checks kept by [`RecentChecks`] per participant: a browser sends a few per candidate pair
+/// while connecting and one every few seconds after; this covers well over a minute.
+const RECENT_CHECKS: usize = 64;
+
+/// Where a participant's recent checks came from. A browser sends a check again (a
+/// retransmission) only from the address it first used; the same signed check from another
+/// address is a copy someone who saw it replays, and must not teach the relay that address.
+#[derive(Debug, Default)]
+pub struct RecentChecks(VecDeque<(CheckId, SocketAddr)>);
+
+impl RecentChecks {
+    /// Whether check `id` from `from` is no copy of one that came from elsewhere; remembers it.
+    pub fn first_from(&mut self, id: CheckId, from: SocketAddr) -> bool {
+        if let Some((_, first)) = self.0.iter().find(|(seen, _)| *seen == id) {
+            return *first == from;
+        }
+        if self.0.len() == RECENT_CHECKS {
+            self.0.pop_front();
+        }
+        self.0.push_back((id, from));
+        true
+    }
 }
 
 /// Watches one participant's media path.
@@ -211,9 +247,33 @@ mod proof {
     #[test]
     fn only_checks_signed_with_the_participants_password_count() {
         let provider = rtc::crypto::default_provider().unwrap();
-        assert!(is_signed_check(&check("secret"), "secret", provider.crypto()));
-        assert!(!is_signed_check(&check("guess"), "secret", provider.crypto()));
-        assert!(!is_signed_check(&[0x80, 0x60, 0, 1], "secret", provider.crypto()));
+        let crypto = provider.crypto();
+        assert!(signed_check(&check("secret"), "secret", crypto).is_some());
+        assert!(signed_check(&check("guess"), "secret", crypto).is_none());
+        assert!(signed_check(&[0x80, 0x60, 0, 1], "secret", crypto).is_none());
+        // A real check with bytes after it, or with its fingerprint changed, proves nothing.
+        let mut longer = check("secret");
+        longer.extend_from_slice(&[0, 0, 0, 0]);
+        assert!(signed_check(&longer, "secret", crypto).is_none());
+        let mut refingered = check("secret");
+        let last = refingered.len() - 1;
+        refingered[last] ^= 1;
+        assert!(signed_check(&refingered, "secret", crypto).is_none());
+    }
+
+    #[test]
+    fn a_copy_of_a_check_from_another_address_is_a_replay() {
+        let mut recent = RecentChecks::default();
+        let (browser, copier) =
+            (SocketAddr::from(([198, 51, 100, 7], 9)), SocketAddr::from(([203, 0, 113, 66], 9)));
+        assert!(recent.first_from([1; 12], browser));
+        assert!(recent.first_from([1; 12], browser), "a retransmission");
+        assert!(!recent.first_from([1; 12], copier), "a copy from elsewhere");
+        assert!(recent.first_from([2; 12], copier), "its own checks count");
+        for i in 0..RECENT_CHECKS as u8 {
+            recent.first_from([i + 3; 12], browser);
+        }
+        assert_eq!(recent.0.len(), RECENT_CHECKS, "bounded");
     }
 
     #[test]
