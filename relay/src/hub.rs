@@ -144,6 +144,19 @@ impl Hub {
         }
     }
 
+    /// The media loop failed and started again empty ([`crate::sfu::MediaEvent::Restarted`]):
+    /// the connections of everyone it lost are closed as if the network had dropped them. Their
+    /// seats stay; each browser reconnects at once, resumes its seat (same tile, chat and hand)
+    /// and builds a new media connection, as after any resume.
+    pub fn media_lost(&mut self, lost: &[ParticipantId]) {
+        for id in lost {
+            if let Some(conn) = self.rooms.conn_of(*id) {
+                // Dropping its outbox ends the connection's task, without ending the seat.
+                self.outboxes.remove(&conn);
+            }
+        }
+    }
+
     /// The media loop's counters, when SFU rooms are configured.
     pub fn media_stats(&self) -> Option<&crate::sfu::MediaStats> {
         self.media.as_ref().map(|m| &*m.stats)
@@ -256,8 +269,15 @@ impl Hub {
             ClientMessage::RelaySignal { signal } => match (self.sfu_participant(conn), &self.media)
             {
                 (Some(id), Some(media)) => {
-                    media.send(MediaCommand::Signal { id, signal });
-                    Ok(Vec::new())
+                    match media.try_send(MediaCommand::Signal { id, signal }) {
+                        Ok(()) => Ok(Vec::new()),
+                        // The browser's negotiation retries; nothing waits in an endless queue.
+                        Err(busy) => Err(ServerMessage::Error {
+                            request_id: None,
+                            code: ErrorCode::RateLimited,
+                            message: format!("{busy}."),
+                        }),
+                    }
                 }
                 _ => Err(ServerMessage::Error {
                     request_id: None,
@@ -272,8 +292,9 @@ impl Hub {
             }
             ClientMessage::ReceiveVideo { from, quality } => {
                 // Only meaningful with server forwarding; in a mesh each browser adapts itself.
+                // A size that finds the loop busy is dropped: the next change of tile sends one.
                 if let (Some(id), Some(media)) = (self.sfu_participant(conn), &self.media) {
-                    media.send(MediaCommand::ReceiveVideo { id, from, quality });
+                    let _ = media.try_send(MediaCommand::ReceiveVideo { id, from, quality });
                 }
                 Ok(Vec::new())
             }

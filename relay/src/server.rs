@@ -38,6 +38,7 @@ use crate::{
     ice::IceServers,
     rooms::{ConnId, RoomLimits, Rooms},
     session::{Frame, Session, SessionLimits, Step},
+    sfu::MediaEvent,
     turn::{Credentials, TurnSettings},
 };
 
@@ -220,8 +221,13 @@ pub async fn run(
         shared.hub().set_media(handle);
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            while let Some((id, signal)) = signals.recv().await {
-                shared.hub().send_to_participant(id, ServerMessage::RelaySignal { signal });
+            while let Some(event) = signals.recv().await {
+                match event {
+                    MediaEvent::Signal { to, signal } => {
+                        shared.hub().send_to_participant(to, ServerMessage::RelaySignal { signal })
+                    }
+                    MediaEvent::Restarted { lost } => shared.hub().media_lost(&lost),
+                }
             }
         });
     }
@@ -259,13 +265,21 @@ pub async fn run(
     Ok(())
 }
 
-async fn health(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+async fn health(State(shared): State<Arc<Shared>>) -> axum::response::Response {
     let hub = shared.hub();
+    if hub.media_stats().is_some_and(|media| !media.running()) {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "down: the media loop for server forwarding has stopped; restart the relay\n",
+        )
+            .into_response();
+    }
     format!(
         "ok: {} rooms, {} participants\n",
         hub.rooms().room_count(),
         hub.rooms().participant_count()
     )
+    .into_response()
 }
 
 /// Counts for monitoring (and the load generator): no names, no room names.

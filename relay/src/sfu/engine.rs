@@ -696,6 +696,11 @@ impl Sfu {
         self.fast_forwarded
     }
 
+    /// Everyone with a media connection (or one being set up).
+    pub fn participants(&self) -> Vec<ParticipantId> {
+        self.members.keys().copied().collect()
+    }
+
     /// Source addresses the media port knows a participant by.
     pub fn addresses_known(&self) -> usize {
         self.demux.len()

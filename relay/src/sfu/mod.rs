@@ -18,4 +18,6 @@ mod task;
 
 pub use demux::ADDRESSES_PER_PARTICIPANT;
 pub use engine::{Output, Sfu, SfuError};
-pub use task::{MediaCommand, MediaHandle, MediaStats, spawn};
+pub use task::{
+    BULK_COMMANDS, MediaBusy, MediaCommand, MediaEvent, MediaHandle, MediaStats, spawn,
+};

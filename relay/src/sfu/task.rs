@@ -1,13 +1,13 @@
 //! The media loop: owns the UDP socket and the clock, feeds the engine, carries out its output.
 
 use std::{
+    collections::VecDeque,
     net::{IpAddr, SocketAddr},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
-};
-
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
 };
 
 use protocol::{ParticipantId, Signal, VideoQuality};
@@ -15,7 +15,7 @@ use tokio::{
     net::UdpSocket,
     sync::{mpsc, watch},
 };
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::{
     engine::{Output, Sfu},
@@ -33,7 +33,51 @@ pub struct MediaStats {
     pub connections: AtomicU64,
     /// RTP packets forwarded since start (all subscribers together).
     pub forwarded_packets: AtomicU64,
+    /// Times the loop failed (a panic) and started again with an empty engine.
+    pub restarts: AtomicU64,
+    /// Set when the loop has stopped for good other than at shutdown: `/healthz` fails.
+    pub stopped: AtomicBool,
 }
+
+impl MediaStats {
+    /// Whether the loop is running (or the relay is shutting down).
+    pub fn running(&self) -> bool {
+        !self.stopped.load(Ordering::Relaxed)
+    }
+}
+
+/// Commands participants cause in bulk (offers, candidates, video sizes) wait in a queue of this
+/// many; when it is full the loop is far behind, and the next one is refused, not queued.
+pub const BULK_COMMANDS: usize = 4096;
+
+/// Failures the loop survives within [`RESTART_WINDOW`]; one more and it stays down (and
+/// `/healthz` says so) rather than fail in a loop.
+const RESTARTS_ALLOWED: usize = 5;
+/// See [`RESTARTS_ALLOWED`].
+const RESTART_WINDOW: Duration = Duration::from_secs(60);
+
+/// What the media loop tells signalling.
+#[derive(Debug)]
+pub enum MediaEvent {
+    /// A negotiation message for a participant.
+    Signal {
+        /// For whom.
+        to: ParticipantId,
+        /// The offer, answer or candidate.
+        signal: Signal,
+    },
+    /// The loop failed and started again empty: these participants lost their media connection
+    /// and must build a new one.
+    Restarted {
+        /// Who had a media connection.
+        lost: Vec<ParticipantId>,
+    },
+}
+
+/// The loop is too far behind to take a command a participant sent; it was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("server forwarding is overloaded; try again")]
+pub struct MediaBusy;
 
 /// Datagrams taken from the socket in one go before the loop looks at its timers again.
 const RECEIVE_BATCH: usize = 64;
@@ -91,13 +135,28 @@ pub enum MediaCommand {
         /// Who.
         id: ParticipantId,
     },
+    /// Makes the loop fail, as a bug in the engine or `rtc` would (tests of the supervision).
+    #[cfg(test)]
+    Fail,
+}
+
+impl MediaCommand {
+    /// Whether participants can cause this command in bulk: those wait in a bounded queue.
+    /// Everything else follows a decision of the relay's own (a join, a leave, a host's rule),
+    /// is bounded by the rate of those, and is never dropped: a lost `Silence` or `CameraRule`
+    /// would break a promise to people.
+    fn bulk(&self) -> bool {
+        matches!(self, Self::Signal { .. } | Self::ReceiveVideo { .. })
+    }
 }
 
 /// How signalling talks to the media loop.
 #[derive(Debug, Clone)]
 pub struct MediaHandle {
-    /// Commands for the loop; unbounded because signalling must never wait for media.
-    commands: mpsc::UnboundedSender<MediaCommand>,
+    /// The relay's own decisions for the loop (see [`MediaCommand::bulk`]).
+    control: mpsc::UnboundedSender<MediaCommand>,
+    /// What participants send in bulk, bounded; signalling never waits for media.
+    bulk: mpsc::Sender<MediaCommand>,
     /// The media port's address as announced to browsers.
     pub address: SocketAddr,
     /// The TURN port's address as announced to browsers, when TURN runs.
@@ -111,9 +170,24 @@ pub struct MediaHandle {
 }
 
 impl MediaHandle {
-    /// Sends a command; if the loop has stopped (shutdown), the command is dropped.
+    /// Sends one of the relay's own decisions (a bulk command, should one come this way, is
+    /// dropped when its queue is full). If the loop has stopped (shutdown), it is dropped.
     pub fn send(&self, command: MediaCommand) {
-        let _ = self.commands.send(command);
+        let _ = self.try_send(command);
+    }
+
+    /// Sends a command; a bulk command is refused when its queue is full. If the loop has
+    /// stopped (shutdown), the command is dropped.
+    pub fn try_send(&self, command: MediaCommand) -> Result<(), MediaBusy> {
+        if command.bulk() {
+            match self.bulk.try_send(command) {
+                Err(mpsc::error::TrySendError::Full(_)) => Err(MediaBusy),
+                _ => Ok(()),
+            }
+        } else {
+            let _ = self.control.send(command);
+            Ok(())
+        }
     }
 }
 
@@ -132,7 +206,7 @@ pub async fn spawn(
     announce: Option<IpAddr>,
     turn: Option<crate::turn::TurnSettings>,
     shutdown: watch::Receiver<bool>,
-) -> std::io::Result<(MediaHandle, mpsc::UnboundedReceiver<(ParticipantId, Signal)>)> {
+) -> std::io::Result<(MediaHandle, mpsc::UnboundedReceiver<MediaEvent>)> {
     let socket = std::net::UdpSocket::bind(bind)?;
     socket.set_nonblocking(true)?;
     let buffers = super::buffers::enlarge(&socket)?;
@@ -144,9 +218,9 @@ pub async fn spawn(
         warn!(%address, "the media port (server forwarding) and TURN are reachable from this computer only: fine for trying Treffpunkt here; on a server bind them to its public address: --media-listen <ip>:50000 --turn-listen <ip>:3478 (docs/deploy.md)");
     }
     info!(%address, receive_buffer = buffers.receive, send_buffer = buffers.send, "media port ready");
-    let (commands, command_rx) = mpsc::unbounded_channel();
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let (bulk, bulk_rx) = mpsc::channel(BULK_COMMANDS);
     let (signals, signal_rx) = mpsc::unbounded_channel();
-    let sfu = Sfu::new(address);
     let turn = match turn {
         Some(settings) => Some(turn_ports(settings, announce)?),
         None => None,
@@ -174,16 +248,31 @@ pub async fn spawn(
     };
     let turn_clients = turn.as_ref().map(TurnIo::clients);
     std::thread::Builder::new().name("media".into()).spawn(move || {
-        runtime.block_on(async move {
-            match UdpSocket::from_std(socket) {
-                Ok(socket) => {
-                    media_loop(socket, sfu, turn, command_rx, signals, published, shutdown).await
-                }
-                Err(e) => warn!("the media port cannot be used: {e}"),
+        let socket = {
+            let _media_runtime = runtime.enter();
+            UdpSocket::from_std(socket)
+        };
+        let mut io = match socket {
+            Ok(socket) => LoopIo {
+                socket,
+                turn,
+                control: control_rx,
+                bulk: bulk_rx,
+                signals,
+                published,
+                shutdown,
+            },
+            Err(e) => {
+                error!("the media port cannot be used: {e}");
+                stats_stopped(&published);
+                return;
             }
-        });
+        };
+        supervise(&runtime, address, &mut io);
     })?;
-    Ok((MediaHandle { commands, address, turn_address, turn_tcp, turn_clients, stats }, signal_rx))
+    let handle =
+        MediaHandle { control, bulk, address, turn_address, turn_tcp, turn_clients, stats };
+    Ok((handle, signal_rx))
 }
 
 /// The TURN server and its bound ports, ready for the media thread.
@@ -258,17 +347,64 @@ fn bind_udp_and_tcp(
     last.ok_or_else(|| std::io::Error::other("no port tried"))
 }
 
+fn stats_stopped(published: &MediaStats) {
+    published.stopped.store(true, Ordering::Relaxed);
+}
+
+/// What the loop works with and what outlives a failure of the engine: the sockets, the TURN
+/// server, the queues.
+struct LoopIo {
+    socket: UdpSocket,
+    turn: Option<TurnIo>,
+    control: mpsc::UnboundedReceiver<MediaCommand>,
+    bulk: mpsc::Receiver<MediaCommand>,
+    signals: mpsc::UnboundedSender<MediaEvent>,
+    published: Arc<MediaStats>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Runs the loop, and when it fails (a panic in the engine or in `rtc`), starts it again with
+/// an empty engine and tells signalling who lost their media connection (they reconnect and
+/// build a new one). More than [`RESTARTS_ALLOWED`] failures within [`RESTART_WINDOW`] and it
+/// stays down, marked stopped, so that `/healthz` fails and the service manager restarts the
+/// relay.
+fn supervise(runtime: &tokio::runtime::Runtime, address: SocketAddr, io: &mut LoopIo) {
+    let mut failures: VecDeque<Instant> = VecDeque::new();
+    loop {
+        let mut sfu = Sfu::new(address);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            runtime.block_on(media_loop(&mut sfu, io))
+        }));
+        if run.is_ok() {
+            info!("media loop stopped");
+            return;
+        }
+        let now = Instant::now();
+        failures.retain(|at| now.duration_since(*at) < RESTART_WINDOW);
+        failures.push_back(now);
+        io.published.restarts.fetch_add(1, Ordering::Relaxed);
+        io.published.connections.store(0, Ordering::Relaxed);
+        if failures.len() > RESTARTS_ALLOWED {
+            error!(
+                failures = failures.len(),
+                "the media loop keeps failing; it stays down and /healthz reports it"
+            );
+            stats_stopped(&io.published);
+            return;
+        }
+        let lost = sfu.participants();
+        error!(
+            lost = lost.len(),
+            "the media loop failed; it starts again empty, and everyone in a room with server forwarding reconnects"
+        );
+        let _ = io.signals.send(MediaEvent::Restarted { lost });
+    }
+}
+
 /// Feeds the engine datagrams, commands and time, and carries out what it asks, until shutdown
 /// or until signalling drops its handle.
-async fn media_loop(
-    socket: UdpSocket,
-    mut sfu: Sfu,
-    mut turn: Option<TurnIo>,
-    mut command_rx: mpsc::UnboundedReceiver<MediaCommand>,
-    signals: mpsc::UnboundedSender<(ParticipantId, Signal)>,
-    published: Arc<MediaStats>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn media_loop(sfu: &mut Sfu, io: &mut LoopIo) {
+    let LoopIo { socket, turn, control, bulk, signals, published, shutdown } = io;
     let mut buffer = vec![0u8; 2048];
     loop {
         // Carry out everything the engine wants done.
@@ -281,7 +417,7 @@ async fn media_loop(
                     }
                 }
                 Output::Signal { to, signal } => {
-                    let _ = signals.send((to, signal));
+                    let _ = signals.send(MediaEvent::Signal { to, signal });
                 }
             }
         }
@@ -298,6 +434,17 @@ async fn media_loop(
         }
         let sleep = tokio::time::sleep_until(wake.into());
         tokio::select! {
+            command = control.recv() => match command {
+                Some(command) => carry_out(sfu, command),
+                None => break,
+            },
+            Some(command) = bulk.recv() => {
+                // The relay's decisions sent before it first: a join before the offer after it.
+                while let Ok(earlier) = control.try_recv() {
+                    carry_out(sfu, earlier);
+                }
+                carry_out(sfu, command);
+            }
             received = socket.recv_from(&mut buffer) => match received {
                 Ok((n, from)) => {
                     let now = Instant::now();
@@ -312,48 +459,7 @@ async fn media_loop(
                 }
                 Err(e) => warn!("media socket error: {e}"),
             },
-            command = command_rx.recv() => {
-                let now = Instant::now();
-                match command {
-                    Some(MediaCommand::Join { id, room }) => {
-                        if let Err(e) = sfu.join(now, id, &room) {
-                            warn!(participant = %id, "cannot prepare media connection: {e}");
-                        }
-                    }
-                    Some(MediaCommand::Signal { id, signal }) => {
-                        if let Err(e) = sfu.signal(now, id, signal) {
-                            warn!(participant = %id, "media negotiation: {e}");
-                        }
-                    }
-                    Some(MediaCommand::ReceiveVideo { id, from, quality }) => {
-                        let wanted = match quality {
-                            VideoQuality::High => Wanted::High,
-                            VideoQuality::Low => Wanted::Low,
-                        };
-                        if let Err(e) = sfu.set_wanted(now, id, from, wanted) {
-                            tracing::debug!(participant = %id, "video quality: {e}");
-                        }
-                    }
-                    Some(MediaCommand::Silence { id, silenced }) => {
-                        if let Err(e) = sfu.set_silenced(id, silenced) {
-                            warn!(participant = %id, "cannot silence: {e}");
-                        }
-                    }
-                    Some(MediaCommand::CameraRule { id, private, sees_all }) => {
-                        if let Err(e) = sfu.set_camera_rule(id, private, sees_all) {
-                            warn!(participant = %id, "cannot set who sees the camera: {e}");
-                        }
-                    }
-                    Some(MediaCommand::ReceiveOnly { id }) => {
-                        if let Err(e) = sfu.set_receive_only(id) {
-                            warn!(participant = %id, "cannot make receive-only: {e}");
-                        }
-                    }
-                    Some(MediaCommand::Leave { id }) => sfu.leave(now, id),
-                    None => break,
-                }
-            }
-            Some(event) = next_turn_event(&mut turn) => {
+            Some(event) = next_turn_event(turn) => {
                 if let Some(turn) = turn.as_mut() {
                     turn.handle(Instant::now(), event);
                 }
@@ -368,7 +474,50 @@ async fn media_loop(
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
     }
-    info!("media loop stopped");
+}
+
+/// Carries out one command of signalling's.
+fn carry_out(sfu: &mut Sfu, command: MediaCommand) {
+    let now = Instant::now();
+    match command {
+        MediaCommand::Join { id, room } => {
+            if let Err(e) = sfu.join(now, id, &room) {
+                warn!(participant = %id, "cannot prepare media connection: {e}");
+            }
+        }
+        MediaCommand::Signal { id, signal } => {
+            if let Err(e) = sfu.signal(now, id, signal) {
+                warn!(participant = %id, "media negotiation: {e}");
+            }
+        }
+        MediaCommand::ReceiveVideo { id, from, quality } => {
+            let wanted = match quality {
+                VideoQuality::High => Wanted::High,
+                VideoQuality::Low => Wanted::Low,
+            };
+            if let Err(e) = sfu.set_wanted(now, id, from, wanted) {
+                tracing::debug!(participant = %id, "video quality: {e}");
+            }
+        }
+        MediaCommand::Silence { id, silenced } => {
+            if let Err(e) = sfu.set_silenced(id, silenced) {
+                warn!(participant = %id, "cannot silence: {e}");
+            }
+        }
+        MediaCommand::CameraRule { id, private, sees_all } => {
+            if let Err(e) = sfu.set_camera_rule(id, private, sees_all) {
+                warn!(participant = %id, "cannot set who sees the camera: {e}");
+            }
+        }
+        MediaCommand::ReceiveOnly { id } => {
+            if let Err(e) = sfu.set_receive_only(id) {
+                warn!(participant = %id, "cannot make receive-only: {e}");
+            }
+        }
+        MediaCommand::Leave { id } => sfu.leave(now, id),
+        #[cfg(test)]
+        MediaCommand::Fail => panic!("the media loop was told to fail"),
+    }
 }
 
 /// The next event from the TURN sockets; never, without TURN.
@@ -376,5 +525,118 @@ async fn next_turn_event(turn: &mut Option<TurnIo>) -> Option<TurnEvent> {
     match turn {
         Some(turn) => turn.events.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::time::Duration;
+
+    use loadgen::peer::{PeerConfig, SyntheticPeer};
+
+    use super::*;
+
+    async fn start() -> (MediaHandle, mpsc::UnboundedReceiver<MediaEvent>, watch::Sender<bool>) {
+        let (stop, shutdown) = watch::channel(false);
+        let (handle, events) =
+            spawn("127.0.0.1:0".parse().unwrap(), None, None, shutdown).await.unwrap();
+        (handle, events, stop)
+    }
+
+    async fn next(events: &mut mpsc::UnboundedReceiver<MediaEvent>) -> MediaEvent {
+        tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap()
+    }
+
+    fn offer(port: u16) -> Signal {
+        let local_addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let config = PeerConfig { local_addr, publish: true, simulcast: true, seed: 7 };
+        let mut peer = SyntheticPeer::new(Instant::now(), config).unwrap();
+        Signal::Offer { sdp: peer.create_offer(Instant::now()).unwrap() }
+    }
+
+    #[tokio::test]
+    async fn a_failed_loop_starts_again_empty_and_says_whom_it_lost() {
+        let (media, mut events, _stop) = start().await;
+        media.send(MediaCommand::Join { id: ParticipantId(1), room: "rat".into() });
+        media.send(MediaCommand::Fail);
+        match next(&mut events).await {
+            MediaEvent::Restarted { lost } => assert_eq!(lost, vec![ParticipantId(1)]),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(media.stats.restarts.load(Ordering::Relaxed), 1);
+        assert!(media.stats.running());
+        // The new loop negotiates as before.
+        media.send(MediaCommand::Join { id: ParticipantId(2), room: "rat".into() });
+        media
+            .try_send(MediaCommand::Signal { id: ParticipantId(2), signal: offer(40002) })
+            .unwrap();
+        match next(&mut events).await {
+            MediaEvent::Signal { to, signal: Signal::Answer { .. } } => {
+                assert_eq!(to, ParticipantId(2))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_loop_that_keeps_failing_stays_down_and_says_so() {
+        let (media, mut events, _stop) = start().await;
+        for _ in 0..RESTARTS_ALLOWED {
+            media.send(MediaCommand::Fail);
+            assert!(matches!(next(&mut events).await, MediaEvent::Restarted { .. }));
+            assert!(media.stats.running());
+        }
+        media.send(MediaCommand::Fail);
+        for _ in 0..100 {
+            if !media.stats.running() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!media.stats.running(), "the last failure must show");
+        assert_eq!(media.stats.restarts.load(Ordering::Relaxed), RESTARTS_ALLOWED as u64 + 1);
+    }
+
+    #[tokio::test]
+    async fn bulk_commands_are_refused_when_the_loop_is_behind_and_decisions_never() {
+        let (control, mut control_rx) = mpsc::unbounded_channel();
+        let (bulk, mut bulk_rx) = mpsc::channel(BULK_COMMANDS);
+        let media = MediaHandle {
+            control,
+            bulk,
+            address: "127.0.0.1:1".parse().unwrap(),
+            turn_address: None,
+            turn_tcp: false,
+            turn_clients: None,
+            stats: Arc::default(),
+        };
+        let size = |id| MediaCommand::ReceiveVideo {
+            id: ParticipantId(id),
+            from: ParticipantId(2),
+            quality: VideoQuality::Low,
+        };
+        // A loop that has stopped taking commands.
+        for i in 0..BULK_COMMANDS as u64 {
+            media.try_send(size(i)).unwrap();
+        }
+        assert_eq!(media.try_send(size(0)), Err(MediaBusy));
+        let signal = Signal::RestartIce;
+        assert_eq!(
+            media.try_send(MediaCommand::Signal { id: ParticipantId(1), signal }),
+            Err(MediaBusy)
+        );
+        // The relay's own decisions still go through, every one of them.
+        for i in 0..10_000 {
+            media.send(MediaCommand::Leave { id: ParticipantId(i) });
+        }
+        let mut decisions = 0;
+        while control_rx.try_recv().is_ok() {
+            decisions += 1;
+        }
+        assert_eq!(decisions, 10_000);
+        // Once the loop catches up, bulk commands are taken again.
+        bulk_rx.recv().await.unwrap();
+        media.try_send(size(0)).unwrap();
     }
 }
