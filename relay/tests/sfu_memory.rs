@@ -44,6 +44,12 @@ struct Net {
     stray: u32,
     /// Bytes the relay sent to each peer.
     bytes_to: HashMap<ParticipantId, usize>,
+    /// The SRTP packets the relay sent, by destination, SSRC and sequence number: a hash of
+    /// the bytes. SRTP's nonce is made of exactly these, so two different packets under one
+    /// key (`rtc`'s and the fast path's, see `fastpath`) would reuse it.
+    nonces: HashMap<(SocketAddr, u32, u16), u64>,
+    /// Packets that reused another's SSRC and sequence number with different bytes.
+    nonce_reuses: u32,
     /// The first datagrams the peers sent the relay (STUN, DTLS, SRTP, SRTCP): a fuzzing corpus.
     sent: Vec<Vec<u8>>,
 }
@@ -66,6 +72,8 @@ impl Net {
             stray: 0,
             bytes_to: HashMap::new(),
             sent: Vec::new(),
+            nonces: HashMap::new(),
+            nonce_reuses: 0,
         }
     }
 
@@ -118,6 +126,7 @@ impl Net {
                 moved = true;
                 match output {
                     Output::Transmit { to, data } => {
+                        self.note_nonce(to, &data);
                         let now = self.now;
                         let relay = self.relay;
                         match self.peers.iter_mut().find(|(_, a, _)| *a == to) {
@@ -191,6 +200,25 @@ impl Net {
         }
     }
 
+    /// Notes an SRTP packet's (SSRC, sequence number) for `to`; the same pair with other bytes
+    /// (not a resend of the same packet) is a reused nonce. SRTCP (payload types 192-223) has
+    /// an index of its own and is not counted; neither is the rollover counter, which a few
+    /// seconds never reach.
+    fn note_nonce(&mut self, to: SocketAddr, data: &[u8]) {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        if data.len() < 12 || data[0] >> 6 != 2 || (192..=223).contains(&data[1]) {
+            return;
+        }
+        let ssrc = u32::from_be_bytes([data[8], data[9], data[10], data[11]]);
+        let seq = u16::from_be_bytes([data[2], data[3]]);
+        let mut hasher = DefaultHasher::new();
+        data.hash(&mut hasher);
+        let hash = hasher.finish();
+        if *self.nonces.entry((to, ssrc, seq)).or_insert(hash) != hash {
+            self.nonce_reuses += 1;
+        }
+    }
+
     /// Lets `step` of simulated time pass, firing every timer that falls due.
     fn advance(&mut self, step: Duration) {
         self.now += step;
@@ -243,6 +271,10 @@ fn a_call_through_the_engine_runs_in_memory_on_a_simulated_clock() {
         forwarded > 1000 && forwarded - fast <= 3,
         "only {fast} of {forwarded} took the fast path"
     );
+    // `rtc` never sent on an SSRC the fast path sends on: no (SSRC, sequence number) pair, which
+    // with the key makes SRTP's nonce, went out twice with different bytes.
+    assert!(net.nonces.len() > 1000, "{} SRTP packets seen", net.nonces.len());
+    assert_eq!(net.nonce_reuses, 0, "SRTP nonces reused towards a subscriber");
 
     // Bruno gets sender reports for both of Anna's streams about once a second. Each maps RTP
     // time to wall-clock time the way the packets flowed: the reported RTP time is just past
@@ -407,6 +439,7 @@ fn people_coming_and_going_leave_no_trace_in_the_engine() {
         .count();
     assert!(heard > 1, "Bruno heard Cleo's audio streams besides Anna's: {heard}");
     assert_eq!(net.sfu.table_entries(), settled, "after {cycles} comings and goings");
+    assert_eq!(net.nonce_reuses, 0, "SRTP nonces reused across renegotiations");
     // A size wish for someone who is not in the room is refused, not stored.
     assert!(
         net.sfu
