@@ -2,6 +2,7 @@
 //! Janus VideoRooms) without a browser, send real VP8 (optionally simulcast) and Opus over
 //! WebRTC, answer keyframe requests, and measure what they receive.
 
+pub mod abuse;
 pub mod assets;
 pub mod driver;
 pub mod janus;

@@ -68,6 +68,10 @@ struct Args {
     /// A label for the summary line (e.g. the scenario's name).
     #[arg(long, default_value = "")]
     label: String,
+    /// Abusive clients beside the rooms: each joins a room of its own (`<prefix>-abuse-<n>`),
+    /// sends an offer and leaves, on new connections, as fast as the relay lets it.
+    #[arg(long, default_value_t = 0)]
+    abusers: usize,
 }
 
 fn percentile(values: &mut [f64], p: f64) -> f64 {
@@ -169,6 +173,20 @@ async fn main() {
             };
             spawned.push(Spawned { handle, control, listener });
             tokio::time::sleep(Duration::from_millis(args.ramp_ms)).await;
+        }
+    }
+
+    let abuse = Arc::new(loadgen::abuse::AbuseCounters::default());
+    if args.target == Target::Treffpunkt {
+        for n in 0..args.abusers {
+            tokio::spawn(loadgen::abuse::run(
+                args.url.clone(),
+                format!("{}-abuse-{n}", args.room_prefix),
+                args.bind,
+                n as u64 + 1,
+                started + ramp + Duration::from_secs(args.seconds),
+                abuse.clone(),
+            ));
         }
     }
 
@@ -332,6 +350,14 @@ async fn main() {
         fewest(Kind::Video),
         fewest(Kind::Audio)
     );
+    if args.abusers > 0 {
+        println!(
+            "| abusers | {}: {} joins, offers and leaves; {} refusals |",
+            args.abusers,
+            abuse.joins.load(Ordering::Relaxed),
+            abuse.refused.load(Ordering::Relaxed)
+        );
+    }
     println!("| participant errors | {} |", errors.len());
     for e in errors.iter().take(5) {
         eprintln!("error: {e}");
