@@ -378,3 +378,110 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::time::Duration;
+
+    use protocol::{MediaState, Signal};
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::{
+        ice::IceServers,
+        outbox::{Inbox, outbox},
+        rooms::RoomLimits,
+    };
+
+    /// A hub with a media handle whose commands the test reads (control, then bulk).
+    fn hub() -> (Hub, mpsc::UnboundedReceiver<MediaCommand>, mpsc::Receiver<MediaCommand>) {
+        let rooms = Rooms::new(
+            RoomLimits {
+                capacity: 10,
+                max_rooms: 10,
+                mesh_threshold: None,
+                sfu_rooms: vec!["rat".into()],
+                resume_grace: Duration::from_secs(30),
+            },
+            IceServers::default(),
+        );
+        let mut hub = Hub::new(rooms);
+        let (media, control, bulk) = MediaHandle::detached();
+        hub.set_media(media);
+        (hub, control, bulk)
+    }
+
+    /// Connects `conn` and joins room "rat" (resuming `token`'s seat if given); returns the
+    /// connection's inbox, the participant and its resume token.
+    fn join(
+        hub: &mut Hub,
+        conn: u64,
+        name: &str,
+        token: Option<String>,
+    ) -> (Inbox, ParticipantId, String) {
+        let (out, mut inbox) = outbox();
+        hub.connect(ConnId(conn), out, None);
+        hub.handle(
+            ConnId(conn),
+            ClientMessage::Join {
+                request_id: None,
+                room: "rat".into(),
+                name: name.into(),
+                media: MediaState::default(),
+                resume: token,
+                link: None,
+                device: None,
+                password: None,
+            },
+        );
+        while let Some(text) = inbox.try_recv() {
+            if let Ok(ServerMessage::Welcome { you, resume_token, .. }) =
+                protocol::decode_server(&text, 1 << 20)
+            {
+                return (inbox, you, resume_token.expect("a resume token"));
+            }
+        }
+        panic!("no welcome for {name}");
+    }
+
+    fn commands(control: &mut mpsc::UnboundedReceiver<MediaCommand>) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Ok(command) = control.try_recv() {
+            seen.push(match command {
+                MediaCommand::Join { id, .. } => format!("join {id}"),
+                MediaCommand::Leave { id } => format!("leave {id}"),
+                _ => continue,
+            });
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn whom_the_media_loop_lost_reconnects_into_its_seat_and_gets_new_media() {
+        let (mut hub, mut control, _bulk) = hub();
+        let (mut anna_inbox, anna, token) = join(&mut hub, 1, "Anna", None);
+        let (mut bruno_inbox, bruno, _) = join(&mut hub, 2, "Bruno", None);
+        assert_eq!(commands(&mut control), [format!("join {anna}"), format!("join {bruno}")]);
+
+        hub.media_lost(&[anna]);
+        // Anna's connection ends (her browser reconnects at once), her seat stays.
+        // (What was queued before still goes out; then the queue ends.)
+        let ended = tokio::time::timeout(Duration::from_secs(5), async {
+            while anna_inbox.recv().await.is_some() {}
+        });
+        assert!(ended.await.is_ok(), "Anna's connection is closed");
+        assert_eq!(hub.rooms().participant_count(), 2);
+        // Her connection's task ends as after a dropout; the seat waits for her.
+        hub.disconnect(ConnId(1), false);
+        // Bruno's connection goes on.
+        hub.send_to_participant(bruno, ServerMessage::RelaySignal { signal: Signal::RestartIce });
+        assert!(bruno_inbox.try_recv().is_some(), "Bruno still connected");
+
+        // Anna comes back with her token: the same participant, and a new media connection.
+        let (_inbox, again, _) = join(&mut hub, 3, "Anna", Some(token));
+        assert_eq!(again, anna);
+        assert_eq!(hub.rooms().participant_count(), 2);
+        assert_eq!(commands(&mut control), [format!("leave {anna}"), format!("join {anna}")]);
+    }
+}

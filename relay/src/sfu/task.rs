@@ -170,6 +170,24 @@ pub struct MediaHandle {
 }
 
 impl MediaHandle {
+    /// A handle whose commands go nowhere but to the returned queues (tests of signalling).
+    #[cfg(test)]
+    pub(crate) fn detached()
+    -> (Self, mpsc::UnboundedReceiver<MediaCommand>, mpsc::Receiver<MediaCommand>) {
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let (bulk, bulk_rx) = mpsc::channel(BULK_COMMANDS);
+        let handle = Self {
+            control,
+            bulk,
+            address: SocketAddr::from(([127, 0, 0, 1], 1)),
+            turn_address: None,
+            turn_tcp: false,
+            turn_clients: None,
+            stats: Arc::default(),
+        };
+        (handle, control_rx, bulk_rx)
+    }
+
     /// Sends one of the relay's own decisions (a bulk command, should one come this way, is
     /// dropped when its queue is full). If the loop has stopped (shutdown), it is dropped.
     pub fn send(&self, command: MediaCommand) {
@@ -600,17 +618,7 @@ mod tests {
 
     #[tokio::test]
     async fn bulk_commands_are_refused_when_the_loop_is_behind_and_decisions_never() {
-        let (control, mut control_rx) = mpsc::unbounded_channel();
-        let (bulk, mut bulk_rx) = mpsc::channel(BULK_COMMANDS);
-        let media = MediaHandle {
-            control,
-            bulk,
-            address: "127.0.0.1:1".parse().unwrap(),
-            turn_address: None,
-            turn_tcp: false,
-            turn_clients: None,
-            stats: Arc::default(),
-        };
+        let (media, mut control_rx, mut bulk_rx) = MediaHandle::detached();
         let size = |id| MediaCommand::ReceiveVideo {
             id: ParticipantId(id),
             from: ParticipantId(2),
