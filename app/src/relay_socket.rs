@@ -13,6 +13,8 @@ use crate::js;
 const MAX_INCOMING_BYTES: usize = 1 << 20;
 /// How often the app pings the relay to notice a dead connection (the relay answers each).
 const PING_EVERY_MS: i32 = 2_000;
+/// How often a connection that has not opened yet is checked against its deadline.
+const OPENING_CHECK_MS: i32 = 250;
 /// Silence after which the connection counts as lost: a network that went away is noticed
 /// within seconds, not when TCP gives up minutes later.
 const SILENCE_LIMIT_MS: f64 = 10_000.0;
@@ -48,8 +50,13 @@ pub struct RelaySocket {
 type JsValueEvent = wasm_bindgen::JsValue;
 
 impl RelaySocket {
-    /// Starts connecting to `url`; events go to `on_event`.
-    pub fn connect(url: &str, on_event: impl Fn(SocketEvent) + 'static) -> Result<Self, String> {
+    /// Starts connecting to `url`, giving up after `timeout_ms` if it has not opened by then;
+    /// events go to `on_event`.
+    pub fn connect(
+        url: &str,
+        timeout_ms: f64,
+        on_event: impl Fn(SocketEvent) + 'static,
+    ) -> Result<Self, String> {
         let ws = WebSocket::new(url).map_err(|e| js::describe(&e))?;
         let on_event = Rc::new(on_event);
         let was_open = Rc::new(Cell::new(false));
@@ -112,24 +119,26 @@ impl RelaySocket {
                 let mut nonce = 0;
                 let mut last_tick = started;
                 loop {
-                    js::sleep(PING_EVERY_MS).await;
+                    // Until it opens, look often: an attempt that hangs is given up on time.
+                    let step = if was_open.get() { PING_EVERY_MS } else { OPENING_CHECK_MS };
+                    js::sleep(step).await;
                     if !alive.get() {
                         break;
                     }
                     let now = js_sys::Date::now();
-                    let late = now - last_tick > f64::from(PING_EVERY_MS) + LATE_TICK_MS;
+                    let late = now - last_tick > f64::from(step) + LATE_TICK_MS;
                     last_tick = now;
                     if late {
                         // Let the events queued meanwhile run before judging the relay; the
                         // time the page stood still is not the relay's silence.
-                        last_heard.set(last_heard.get().max(now - f64::from(PING_EVERY_MS)));
+                        last_heard.set(last_heard.get().max(now - f64::from(step)));
                         continue;
                     }
                     let opened = was_open.get();
                     let stuck = if opened {
                         now - last_heard.get() > SILENCE_LIMIT_MS
                     } else {
-                        now - started > f64::from(client::reconnect::CONNECT_TIMEOUT_MS)
+                        now - started > timeout_ms
                     };
                     if stuck {
                         js::warn(if opened {

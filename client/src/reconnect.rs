@@ -2,22 +2,34 @@
 //! same seat.
 //!
 //! A train's tunnel, a Wi-Fi handover or a relay restart breaks the WebSocket. The call keeps
-//! its picture and peer connections and tries again soon and then every two seconds, with the
-//! seat's resume token, for two minutes. The relay keeps the seat for a while (30 s by
+//! its picture and peer connections and tries again soon and then every second, with the seat's
+//! resume token, for two minutes.
+//!
+//! How quickly the call is back once the network is depends mostly on how long an attempt may
+//! hang: an attempt into a dead network sends its TCP SYN at 0, 1 and 3 s, so a network that
+//! comes back late in a long attempt waits for that attempt's end and the next one. Attempts in
+//! an outage may take 2.5 s at first (a SYN at 0 and at 1 s), half a second more each time up to
+//! the 5 s of a first connection, so that a slow link still gets through. The relay keeps the seat for a while (30 s by
 //! default): back within that, the person is the same participant to everyone (same tile, hand,
 //! chat); later, or after a relay restart, they join afresh and the glue rebuilds the room.
 
 use protocol::ParticipantId;
 
 /// Delays before the first attempts, in milliseconds; later ones wait the last.
-const DELAYS_MS: [f64; 4] = [250.0, 500.0, 1000.0, 2000.0];
+const DELAYS_MS: [f64; 3] = [250.0, 500.0, 1000.0];
 
 /// How long after the connection broke the call gives up, in milliseconds.
 pub const GIVE_UP_AFTER_MS: f64 = 120_000.0;
 
-/// How long a connection attempt may take before it counts as failed, in milliseconds (an
-/// attempt into a dead network hangs far longer on its own).
-pub const CONNECT_TIMEOUT_MS: i32 = 5_000;
+/// How long the first connection attempt may take before it counts as failed, in milliseconds
+/// (an attempt into a dead network hangs far longer on its own).
+pub const CONNECT_TIMEOUT_MS: f64 = 5_000.0;
+
+/// How long the first attempt in an outage may take, in milliseconds; each further one may take
+/// [`RECONNECT_TIMEOUT_STEP_MS`] more, up to [`CONNECT_TIMEOUT_MS`].
+const RECONNECT_TIMEOUT_MS: f64 = 2_500.0;
+/// See [`RECONNECT_TIMEOUT_MS`].
+const RECONNECT_TIMEOUT_STEP_MS: f64 = 500.0;
 
 /// What to do after the connection broke.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -74,6 +86,15 @@ impl Reconnect {
         Next::RetryIn(delay)
     }
 
+    /// How long the next connection attempt may take before it counts as failed, in ms.
+    pub fn connect_timeout_ms(&self) -> f64 {
+        if self.attempts == 0 {
+            return CONNECT_TIMEOUT_MS;
+        }
+        let more = RECONNECT_TIMEOUT_STEP_MS * (self.attempts - 1) as f64;
+        (RECONNECT_TIMEOUT_MS + more).min(CONNECT_TIMEOUT_MS)
+    }
+
     /// The relay welcomed us as `you`, with a new `token`.
     pub fn welcomed(&mut self, you: ParticipantId, token: Option<String>) -> Rejoined {
         let before = self.me.replace(you);
@@ -98,16 +119,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tries_soon_then_every_two_seconds_and_gives_up_after_two_minutes() {
+    fn tries_soon_then_every_second_and_gives_up_after_two_minutes() {
         let mut r = Reconnect::default();
+        assert_eq!(r.connect_timeout_ms(), CONNECT_TIMEOUT_MS, "the first connection");
         r.welcomed(ParticipantId(3), Some("t".into()));
         let mut now = 10_000.0;
         let mut delays = Vec::new();
+        let mut timeouts = Vec::new();
         while let Next::RetryIn(ms) = r.lost(now) {
             delays.push(ms);
-            now += ms + CONNECT_TIMEOUT_MS as f64;
+            timeouts.push(r.connect_timeout_ms());
+            now += ms + r.connect_timeout_ms();
         }
-        assert_eq!(&delays[..5], &[250.0, 500.0, 1000.0, 2000.0, 2000.0]);
+        assert_eq!(&delays[..5], &[250.0, 500.0, 1000.0, 1000.0, 1000.0]);
+        // Short attempts while the network may come back any moment; longer ones for a slow link.
+        assert_eq!(&timeouts[..7], &[2500.0, 3000.0, 3500.0, 4000.0, 4500.0, 5000.0, 5000.0]);
         assert!(now - 10_000.0 >= GIVE_UP_AFTER_MS);
         assert!(now - 10_000.0 < GIVE_UP_AFTER_MS + 8_000.0, "gives up on time");
         assert!(r.reconnecting());
@@ -122,6 +148,9 @@ mod tests {
         assert_eq!(r.lost(5_000.0), Next::RetryIn(500.0));
         assert_eq!(r.welcomed(ParticipantId(3), Some("b".into())), Rejoined::Resumed);
         assert!(!r.reconnecting());
+        assert_eq!(r.lost(9_000.0), Next::RetryIn(250.0), "a new outage starts soon again");
+        assert_eq!(r.connect_timeout_ms(), 2500.0, "and short");
+        r.welcomed(ParticipantId(3), Some("b".into()));
         assert_eq!(r.resume_token(), Some("b"));
         // The next outage starts over.
         assert_eq!(r.lost(200_000.0), Next::RetryIn(250.0));

@@ -148,8 +148,11 @@ impl Call {
     /// Opens a new relay connection; `hello` and `join` follow when it is open.
     pub fn connect(&self) {
         let weak = self.this.clone();
-        let url = self.inner.borrow().relay_url.clone();
-        let socket = RelaySocket::connect(&url, move |event| {
+        let (url, timeout_ms) = {
+            let inner = self.inner.borrow();
+            (inner.relay_url.clone(), inner.reconnect.connect_timeout_ms())
+        };
+        let socket = RelaySocket::connect(&url, timeout_ms, move |event| {
             if let Some(call) = weak.upgrade() {
                 call.on_socket(event);
             }
