@@ -21,6 +21,7 @@ use rtc::rtcp::sender_report::SenderReport;
 
 const ANNA: ParticipantId = ParticipantId(1);
 const BRUNO: ParticipantId = ParticipantId(2);
+const CLEO: ParticipantId = ParticipantId(3);
 /// How many of the peers' first datagrams `Net` keeps.
 const CORPUS: usize = 400;
 
@@ -78,6 +79,16 @@ impl Net {
             nonce_reuses: 0,
             senders: vec![ANNA],
         }
+    }
+
+    /// Anna publishes and Bruno watches, until both of Anna's streams reach him (video waits
+    /// for a keyframe).
+    fn anna_watched_by_bruno() -> Self {
+        let mut net = Net::new(Instant::now());
+        net.join(ANNA, 5001, true);
+        net.join(BRUNO, 5002, false);
+        net.anna_sends_for(Duration::from_secs(3));
+        net
     }
 
     /// A synthetic browser joins room "rat" and offers its connection.
@@ -225,6 +236,15 @@ impl Net {
         }
     }
 
+    /// After an attack: Anna's call goes on, and Bruno joins and gets her media.
+    fn bruno_joins_and_gets_annas_media(&mut self) {
+        self.join(BRUNO, 5002, false);
+        self.anna_sends_for(Duration::from_secs(3));
+        assert!(self.connected.contains(&BRUNO), "Bruno connects");
+        let video = self.received.iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
+        assert!(video > 50, "Bruno got {video} of Anna's video packets");
+    }
+
     /// Lets `step` of simulated time pass, firing every timer that falls due.
     fn advance(&mut self, step: Duration) {
         self.now += step;
@@ -331,6 +351,12 @@ fn a_newcomers_audio_and_video_reach_the_others_in_one_offer() {
     }
 }
 
+/// The `i`th of many addresses nobody in the call has.
+fn stranger(i: u32) -> SocketAddr {
+    let [a, b, c, d] = i.to_be_bytes();
+    SocketAddr::from(([10, b, c, d], 1024 + u16::from(a)))
+}
+
 /// A STUN binding request as an attacker would send it: naming participant `claimed`'s fragment,
 /// trying to take the controlling role, signed with a password guessed wrong.
 fn forged_check(claimed: u64, guess: &str, tie_breaker: u64) -> Vec<u8> {
@@ -393,32 +419,20 @@ fn a_hundred_thousand_forged_checks_teach_the_relay_nothing_and_harm_no_call() {
         forged_check(987_654, "guessed", 7),
     ];
     for i in 0..100_000u32 {
-        let [a, b, c, d] = i.to_be_bytes();
-        let from = SocketAddr::from(([10, b, c, d], 1024 + u16::from(a)));
-        net.sfu.handle_datagram(net.now, from, &forged[i as usize % forged.len()]);
+        net.sfu.handle_datagram(net.now, stranger(i), &forged[i as usize % forged.len()]);
     }
     assert_eq!(net.sfu.addresses_known(), known, "no forged source was learnt");
     net.settle();
     assert_eq!(net.stray, 0, "the relay answered forged sources (reflection)");
 
     // Anna's call goes on, and Bruno joins and gets her media as if nothing had happened.
-    net.join(BRUNO, 5002, false);
-    net.anna_sends_for(Duration::from_secs(3));
-    assert!(net.connected.contains(&BRUNO), "Bruno connects");
-    let video = net.received.iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
-    assert!(video > 50, "Bruno got {video} of Anna's video packets");
+    net.bruno_joins_and_gets_annas_media();
     assert!(net.sfu.addresses_known() <= 2 * relay::sfu::ADDRESSES_PER_PARTICIPANT);
 }
 
 #[test]
 fn people_coming_and_going_leave_no_trace_in_the_engine() {
-    const CLEO: ParticipantId = ParticipantId(3);
-    let start = Instant::now();
-    let mut net = Net::new(start);
-    net.join(ANNA, 5001, true);
-    net.join(BRUNO, 5002, false);
-    // Until both of Anna's streams reach Bruno (video waits for a keyframe).
-    net.anna_sends_for(Duration::from_secs(3));
+    let mut net = Net::anna_watched_by_bruno();
     let settled = net.sfu.table_entries();
     let cycles = std::env::var("SFU_CYCLES").ok().and_then(|c| c.parse().ok()).unwrap_or(40);
     for cycle in 0..cycles {
@@ -518,12 +532,7 @@ fn mutated_datagrams_never_panic_the_engine_teach_it_nothing_and_harm_no_call() 
             }
         }
         // Mostly from strangers; one in eight with Anna's own address as its source (spoofed).
-        let from = if round % 8 == 0 {
-            anna
-        } else {
-            let [a, b, c, d] = round.to_be_bytes();
-            SocketAddr::from(([10, b, c, d], 1024 + u16::from(a)))
-        };
+        let from = if round % 8 == 0 { anna } else { stranger(round) };
         net.sfu.handle_datagram(net.now, from, &data);
         if round % 1000 == 0 {
             net.settle();
@@ -533,12 +542,7 @@ fn mutated_datagrams_never_panic_the_engine_teach_it_nothing_and_harm_no_call() 
     assert_eq!(net.sfu.addresses_known(), known, "a mutated datagram taught the relay an address");
     assert_eq!(net.stray, 0, "the relay answered a stranger");
 
-    // Anna's call goes on, and Bruno joins and gets her media.
-    net.join(BRUNO, 5002, false);
-    net.anna_sends_for(Duration::from_secs(3));
-    assert!(net.connected.contains(&BRUNO), "Bruno connects");
-    let video = net.received.iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
-    assert!(video > 50, "Bruno got {video} of Anna's video packets");
+    net.bruno_joins_and_gets_annas_media();
 }
 
 /// Someone joining (and publishing) makes the relay renegotiate with everyone already there. On
@@ -548,12 +552,7 @@ fn mutated_datagrams_never_panic_the_engine_teach_it_nothing_and_harm_no_call() 
 /// from load or from the browser, not from the relay's renegotiation.)
 #[test]
 fn a_join_is_invisible_to_those_already_watching() {
-    const CLEO: ParticipantId = ParticipantId(3);
-    let start = Instant::now();
-    let mut net = Net::new(start);
-    net.join(ANNA, 5001, true);
-    net.join(BRUNO, 5002, false);
-    net.anna_sends_for(Duration::from_secs(3));
+    let mut net = Net::anna_watched_by_bruno();
     let bruno_video = |net: &Net| {
         net.received.iter().filter(|r| r.0 == BRUNO && r.1 == "p1" && r.2 == Kind::Video).count()
     };
