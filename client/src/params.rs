@@ -57,7 +57,9 @@ impl LinkParams {
         let mut parts = self.link.as_deref()?.split('.');
         let (Some("v1"), Some(payload)) = (parts.next(), parts.next()) else { return None };
         let json = URL_SAFE_NO_PAD.decode(payload).ok()?;
-        serde_json::from_slice::<Payload>(&json).ok().map(|p| p.role)
+        // From text, not bytes: the app then carries one JSON reader, not two.
+        let json = std::str::from_utf8(&json).ok()?;
+        serde_json::from_str::<Payload>(json).ok().map(|p| p.role)
     }
 
     /// Whether the link makes its holder a listener (no camera, no microphone).

@@ -11,6 +11,7 @@
 mod codec;
 mod error;
 mod messages;
+mod tagged;
 mod types;
 mod validate;
 

@@ -96,8 +96,10 @@ pub enum ClientMessage {
 }
 
 /// Messages the relay sends to a client ("events").
+/// Decoded through a flat form of the same JSON ([`crate::tagged`]), which keeps the app's
+/// WebAssembly small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "crate::tagged::ServerWire")]
 pub enum ServerMessage {
     /// Answer to the client's `hello`: the version the relay speaks.
     Hello {
@@ -235,9 +237,10 @@ pub enum ServerMessage {
     },
 }
 
-/// One step of WebRTC negotiation between two participants, relayed unchanged.
+/// One step of WebRTC negotiation between two participants, relayed unchanged. Decoded through
+/// a flat form of the same JSON ([`crate::tagged`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "crate::tagged::SignalWire")]
 pub enum Signal {
     /// A session description of type `offer`.
     Offer {
@@ -261,8 +264,10 @@ pub enum Signal {
 }
 
 /// What a host can do (`moderate`), and what a participant is told was done (`moderated`).
+/// Decoded through a flat form of the same JSON ([`crate::tagged`]), which keeps the app's
+/// WebAssembly small.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", try_from = "crate::tagged::ModerationWire")]
 pub enum Moderation {
     /// Turn off this participant's microphone (they may turn it on again).
     Mute {
