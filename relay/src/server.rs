@@ -208,7 +208,14 @@ pub async fn run(
         );
     app = match static_dir {
         Some(dir) => {
-            app.fallback_service(ServeDir::new(dir).append_index_html_on_directories(true))
+            // The build writes brotli and gzip copies of its hashed files
+            // (scripts/precompress.mjs); they go to browsers that accept them.
+            app.fallback_service(
+                ServeDir::new(dir)
+                    .append_index_html_on_directories(true)
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            )
         }
         None => app.route("/", get(no_app)),
     };

@@ -10,6 +10,9 @@
 //! - **Cache-Control.** Files whose names carry trunk's content hash never change: a year,
 //!   immutable. `index.html`, `config.json` and everything else: revalidate on every use. Answers
 //!   of the API and health check: never stored.
+//! - **Compression.** The build writes brotli and gzip copies of the hashed files
+//!   (`scripts/precompress.mjs`); the file server picks one by `Accept-Encoding`, and every file
+//!   answer says `Vary: accept-encoding`.
 //! - **Dotfiles** (`.git`, `.env`, `.htpasswd`, …) are not found, whatever the static directory
 //!   holds.
 //!
@@ -176,7 +179,13 @@ fn set_headers(headers: &mut HeaderMap, path: &str, hashes: &[String], host: Opt
     if let Ok(value) = HeaderValue::from_str(&policy(hashes, host)) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control(path)));
+    let caching = cache_control(path);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(caching));
+    // Files may go out brotli- or gzip-compressed by the browser's Accept-Encoding: a cache in
+    // between must keep the variants apart.
+    if caching != NEVER_STORE {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
 }
 
 #[cfg(test)]

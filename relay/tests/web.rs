@@ -27,6 +27,10 @@ fn site(name: &str) -> (PathBuf, PathBuf) {
     .unwrap();
     std::fs::write(dist.join("config.json"), "{\"relay\":null}").unwrap();
     std::fs::write(dist.join("app-0123456789abcdef_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    // What scripts/precompress.mjs writes beside a hashed file (contents stand in here).
+    std::fs::write(dist.join("app-0123456789abcdef.js"), "export default 1; // identity").unwrap();
+    std::fs::write(dist.join("app-0123456789abcdef.js.br"), "brotli-copy").unwrap();
+    std::fs::write(dist.join("app-0123456789abcdef.js.gz"), "gzip-copy").unwrap();
     std::fs::write(dist.join(".env"), "OPERATOR_KEY=hidden-dotfile").unwrap();
     std::fs::write(dist.join(".git").join("config"), "hidden-dot-directory").unwrap();
     (root, dist)
@@ -34,9 +38,19 @@ fn site(name: &str) -> (PathBuf, PathBuf) {
 
 /// The answer to `GET path`: status line, headers (lower-case names) and body.
 async fn get(relay: &TestRelay, path: &str) -> (String, Vec<(String, String)>, String) {
+    get_with(relay, path, "").await
+}
+
+/// The answer to `GET path` with `extra` header lines (each ending in CRLF).
+async fn get_with(
+    relay: &TestRelay,
+    path: &str,
+    extra: &str,
+) -> (String, Vec<(String, String)>, String) {
     let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: meet.example.org\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: meet.example.org\r\n{extra}Connection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
@@ -138,6 +152,38 @@ async fn dotfiles_and_files_outside_the_static_directory_are_not_served() {
             !body.contains("hidden") && !body.contains("outside-the-static-dir"),
             "{path}: {body}"
         );
+    }
+    relay.shutdown().await.unwrap();
+    std::fs::remove_dir_all(root).unwrap();
+}
+
+#[tokio::test]
+async fn compressed_copies_go_to_browsers_that_accept_them() {
+    let (root, dist) = site("encodings");
+    let relay = TestRelay::start(|c| c.static_dir = Some(dist)).await;
+    let js = "/app-0123456789abcdef.js";
+    for (accept, encoding, body) in [
+        ("Accept-Encoding: gzip, deflate, br\r\n", "br", "brotli-copy"),
+        ("Accept-Encoding: br\r\n", "br", "brotli-copy"),
+        ("Accept-Encoding: gzip\r\n", "gzip", "gzip-copy"),
+        ("Accept-Encoding: identity\r\n", "", "export default 1; // identity"),
+        ("", "", "export default 1; // identity"),
+    ] {
+        let (status, headers, got) = get_with(&relay, js, accept).await;
+        assert!(status.starts_with("HTTP/1.1 200"), "{accept}: {status}");
+        assert_eq!(header(&headers, "content-encoding"), encoding, "{accept:?}");
+        assert_eq!(got, body, "{accept:?}");
+        // Whatever was chosen, it is the JavaScript file, kept for a year, and caches keep the
+        // encodings apart.
+        assert!(header(&headers, "content-type").starts_with("text/javascript"), "{headers:?}");
+        assert_eq!(header(&headers, "cache-control"), "public, max-age=31536000, immutable");
+        assert_eq!(header(&headers, "vary").to_ascii_lowercase(), "accept-encoding");
+    }
+    // The page and config.json have no compressed copies and are asked about on every use.
+    for path in ["/", "/config.json"] {
+        let (_, headers, _) = get_with(&relay, path, "Accept-Encoding: br\r\n").await;
+        assert_eq!(header(&headers, "content-encoding"), "", "{path}");
+        assert_eq!(header(&headers, "cache-control"), "no-cache", "{path}");
     }
     relay.shutdown().await.unwrap();
     std::fs::remove_dir_all(root).unwrap();
