@@ -11,7 +11,7 @@ use protocol::IceServer;
 
 /// Treffpunkt relay: signalling for video meetings, and the web app's files, in one process.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "relay", version, about, long_about = None)]
+#[command(name = "relay", version = crate::metrics::VERSION, about, long_about = None)]
 pub struct Config {
     /// Address and port for HTTP and WebSocket signalling.
     #[arg(long, env = "TREFFPUNKT_LISTEN", default_value = "127.0.0.1:8080")]
@@ -160,6 +160,11 @@ pub struct Config {
     /// a proxy on this machine, 127.0.0.1 or ::1).
     #[arg(long, env = "TREFFPUNKT_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
+
+    /// Addresses that may read `/metrics` (Prometheus), comma-separated (default: this machine
+    /// only, 127.0.0.1 and ::1). Behind a proxy the address is the one it forwards.
+    #[arg(long, env = "TREFFPUNKT_METRICS_ALLOW", value_delimiter = ',')]
+    pub metrics_allow: Vec<IpAddr>,
 
     /// Connections one address may hold at once (an IPv6 address counts by its /64). A school
     /// puts all its classes behind one address: keep this above its largest simultaneous use.

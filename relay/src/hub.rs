@@ -36,6 +36,22 @@ pub struct Hub {
     addrs: HashMap<ConnId, std::net::IpAddr>,
     /// Wrong room passwords, per connection and per address.
     attempts: Attempts,
+    /// Joins, leaves and refusals since start, for `/metrics`.
+    tally: Tally,
+}
+
+/// What has happened since the relay started, for `/metrics`. Counts, never names.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    /// People who came into a room (admitted from the lobby included; a resumed seat is not new).
+    pub joins: u64,
+    /// People who left a room: by leaving, by being removed, by a connection that did not come
+    /// back in time, or by falling behind.
+    pub leaves: u64,
+    /// Joins refused, by the error code they were answered with.
+    pub refused: HashMap<ErrorCode, u64>,
+    /// Signals for the media loop refused because its queue was full.
+    pub media_busy: u64,
 }
 
 impl Hub {
@@ -47,6 +63,7 @@ impl Hub {
             media: None,
             addrs: HashMap::new(),
             attempts: Attempts::default(),
+            tally: Tally::default(),
         }
     }
 
@@ -179,6 +196,7 @@ impl Hub {
     /// broke the rules) its participant leaves; otherwise the participant keeps the seat for the
     /// grace period (and its media connection, in server forwarding) to come back to.
     pub fn disconnect(&mut self, conn: ConnId, for_good: bool) {
+        let seated = self.rooms.participant_count();
         self.outboxes.remove(&conn);
         self.addrs.remove(&conn);
         self.attempts.forget(conn);
@@ -188,10 +206,12 @@ impl Hub {
             self.rooms.disconnect(conn, Instant::now())
         };
         self.deliver(out);
+        self.count_seats(seated);
     }
 
     /// Ends seats whose grace period is over; the shell calls it every second.
     pub fn tick(&mut self, now: Instant) {
+        let seated = self.rooms.participant_count();
         let (out, expired) = self.rooms.expire(now);
         self.sync_hosts_cameras(&out);
         if let Some(media) = &self.media {
@@ -200,6 +220,7 @@ impl Hub {
             }
         }
         self.deliver(out);
+        self.count_seats(seated);
     }
 
     /// `conn` asks for the seat `token` holds; false when there is none (join afresh).
@@ -229,6 +250,7 @@ impl Hub {
 
     /// Carries out a request of `conn` that the session let through.
     pub fn handle(&mut self, conn: ConnId, message: ClientMessage) {
+        let seated = self.rooms.participant_count();
         let result = match message {
             ClientMessage::Join { request_id, room, resume: Some(token), .. }
                 if self.resume(conn, request_id, &room, &token) =>
@@ -257,6 +279,9 @@ impl Hub {
                 if let Err(RoomError::WrongPassword) = joined {
                     self.attempts.failed(conn, addr, now);
                 }
+                if let Err(refusal) = &joined {
+                    *self.tally.refused.entry(refusal.code()).or_default() += 1;
+                }
                 if let Ok(out) = &joined {
                     // Everyone entering an SFU room, or moved into one by a switch, gets a media
                     // connection at the relay.
@@ -272,11 +297,14 @@ impl Hub {
                     match media.try_send(MediaCommand::Signal { id, signal }) {
                         Ok(()) => Ok(Vec::new()),
                         // The browser's negotiation retries; nothing waits in an endless queue.
-                        Err(busy) => Err(ServerMessage::Error {
-                            request_id: None,
-                            code: ErrorCode::RateLimited,
-                            message: format!("{busy}."),
-                        }),
+                        Err(busy) => {
+                            self.tally.media_busy += 1;
+                            Err(ServerMessage::Error {
+                                request_id: None,
+                                code: ErrorCode::RateLimited,
+                                message: format!("{busy}."),
+                            })
+                        }
                     }
                 }
                 _ => Err(ServerMessage::Error {
@@ -344,11 +372,31 @@ impl Hub {
             Ok(out) => self.deliver(out),
             Err(refusal) => self.deliver(vec![(conn, refusal)]),
         }
+        self.count_seats(seated);
+    }
+
+    /// Counts people who came in or left since there were `before` seats. Within one step of
+    /// the hub people only come in (a join, an admission) or only leave, so the difference is
+    /// the count.
+    fn count_seats(&mut self, before: usize) {
+        let now = self.rooms.participant_count();
+        if now > before {
+            self.tally.joins += (now - before) as u64;
+        } else {
+            self.tally.leaves += (before - now) as u64;
+        }
+    }
+
+    /// What has happened since start.
+    pub fn tally(&self) -> &Tally {
+        &self.tally
     }
 
     /// Queues messages; connections whose outbox is full are dropped, and their rooms told.
     pub fn send(&mut self, conn: ConnId, message: ServerMessage) {
+        let seated = self.rooms.participant_count();
         self.deliver(vec![(conn, message)]);
+        self.count_seats(seated);
     }
 
     fn deliver(&mut self, mut pending: Vec<Outgoing>) {

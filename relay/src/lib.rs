@@ -11,6 +11,7 @@ mod hub;
 pub mod ice;
 pub mod invite;
 pub mod links;
+pub mod metrics;
 pub mod outbox;
 mod rate;
 pub mod rooms;

@@ -225,6 +225,21 @@ impl Tokens {
     }
 }
 
+/// How many rooms and people there are now, by how media flows ([`Rooms::census`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Census {
+    /// Rooms whose browsers connect to each other.
+    pub mesh_rooms: usize,
+    /// Their members.
+    pub mesh_participants: usize,
+    /// Rooms the relay forwards media for.
+    pub sfu_rooms: usize,
+    /// Their members.
+    pub sfu_participants: usize,
+    /// People waiting in lobbies.
+    pub waiting: usize,
+}
+
 /// One room; it exists while it has members.
 #[derive(Debug, Default)]
 struct Room {
@@ -468,6 +483,22 @@ impl Rooms {
     /// Number of participants across all rooms.
     pub fn participant_count(&self) -> usize {
         self.seats.len()
+    }
+
+    /// Rooms and their members (those reconnecting included) by how media flows, and the people
+    /// waiting in lobbies: for `/metrics`.
+    pub fn census(&self) -> Census {
+        let mut census = Census::default();
+        for room in self.rooms.values() {
+            let (rooms, members) = match room.mode {
+                RoomMode::Mesh => (&mut census.mesh_rooms, &mut census.mesh_participants),
+                RoomMode::Sfu => (&mut census.sfu_rooms, &mut census.sfu_participants),
+            };
+            *rooms += 1;
+            *members += room.members.len();
+            census.waiting += room.waiting.len();
+        }
+        census
     }
 
     /// Where `conn` sits: its participant id, its room's name and mode.

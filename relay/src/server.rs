@@ -71,6 +71,8 @@ struct Shared {
     origins: AllowedOrigins,
     /// Open connections per address and in all.
     connections: Connections,
+    /// Signalling messages the rate limit dropped, all connections together.
+    rate_limited: AtomicU64,
 }
 
 impl Shared {
@@ -195,12 +197,14 @@ pub async fn run(
         alive: alive_tx,
         origins,
         connections,
+        rate_limited: AtomicU64::new(0),
     });
 
     let mut app = Router::new()
         .route(protocol::WEBSOCKET_PATH, get(websocket))
         .route("/healthz", get(health))
         .route("/api/status", get(status))
+        .route("/metrics", get(metrics))
         .route(
             "/api/invite",
             axum::routing::post(invite)
@@ -307,6 +311,54 @@ async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         "media_connections": connections,
         "forwarded_packets": forwarded,
     }))
+}
+
+/// `GET /metrics`: counts for Prometheus, to the addresses `--metrics-allow` names.
+async fn metrics(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let config = &shared.config;
+    let addr =
+        client_address(peer.ip(), header(&headers, "x-forwarded-for"), &config.trusted_proxies);
+    let allowed = if config.metrics_allow.is_empty() {
+        addr.is_loopback()
+    } else {
+        config.metrics_allow.contains(&addr)
+    };
+    if !allowed {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "Metrics are for the addresses in --metrics-allow.\n",
+        )
+            .into_response();
+    }
+    let snapshot = {
+        let hub = shared.hub();
+        let (open, addresses) = shared.connections.open();
+        crate::metrics::Snapshot {
+            census: hub.rooms().census(),
+            tally: hub.tally().clone(),
+            connections: open,
+            addresses,
+            rate_limited: shared.rate_limited.load(Ordering::Relaxed),
+            media: hub.media_stats().map(|s| crate::metrics::MediaSnapshot {
+                connections: s.connections.load(Ordering::Relaxed),
+                forwarded_packets: s.forwarded_packets.load(Ordering::Relaxed),
+                forwarded_bytes: s.forwarded_bytes.load(Ordering::Relaxed),
+                queued_commands: s.queued_commands.load(Ordering::Relaxed),
+                restarts: s.restarts.load(Ordering::Relaxed),
+                turn_allocations: s.turn_allocations.load(Ordering::Relaxed),
+                running: s.running(),
+            }),
+        }
+    };
+    (
+        [(axum::http::header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
+        crate::metrics::render(&snapshot),
+    )
+        .into_response()
 }
 
 /// `POST /api/invite`: a signed link for an LMS or intranet that holds the operator key.
@@ -437,6 +489,10 @@ async fn connection(
                         break Some((close_code::SIZE, "message too large or malformed frame".into()));
                     }
                 };
+                let dropped = session.take_dropped();
+                if dropped > 0 {
+                    shared.rate_limited.fetch_add(dropped, Ordering::Relaxed);
+                }
                 match step {
                     Step::Handle(message) => { shared.hub().handle(conn, message); }
                     Step::Reply(reply) => { shared.hub().send(conn, reply); }

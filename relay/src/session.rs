@@ -78,6 +78,8 @@ pub struct Session {
     strikes: TokenBucket,
     /// Whether the sender has been told it is rate limited since it last sent a message in time.
     told_rate_limited: bool,
+    /// Messages dropped by the rate limit and not yet counted by the shell.
+    dropped: u64,
     /// Chat messages allowed (people type in bursts, spam comes in floods).
     chat: TokenBucket,
     /// Joins allowed.
@@ -98,6 +100,7 @@ impl Session {
             rate: TokenBucket::new(limits.messages_per_second, limits.message_burst, now),
             strikes: TokenBucket::new(STRIKES_PER_SECOND, STRIKE_BURST, now),
             told_rate_limited: false,
+            dropped: 0,
             chat: TokenBucket::new(CHAT_PER_SECOND, CHAT_BURST, now),
             joins: TokenBucket::new(JOINS_PER_SECOND, JOIN_BURST, now),
         }
@@ -122,9 +125,15 @@ impl Session {
         })
     }
 
+    /// Messages the rate limit dropped since the last call (for `/metrics`).
+    pub fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.dropped)
+    }
+
     /// Decides what to do with `frame`, received at `now`.
     pub fn on_frame(&mut self, now: Instant, frame: Frame<'_>) -> Step {
         if !self.rate.try_take(now) {
+            self.dropped += 1;
             let reply = if self.told_rate_limited {
                 Step::Ignore
             } else {
@@ -322,7 +331,11 @@ mod tests {
         for _ in 0..9 {
             assert!(matches!(s.on_frame(start, ping), Step::Reply(ServerMessage::Pong { .. })));
         }
+        assert_eq!(s.take_dropped(), 0);
         assert_eq!(code_of(&s.on_frame(start, ping)), Some(ErrorCode::RateLimited));
+        assert_eq!(s.on_frame(start, ping), Step::Ignore);
+        assert_eq!(s.take_dropped(), 2, "both refused messages are counted");
+        assert_eq!(s.take_dropped(), 0, "and counted once");
         assert_eq!(s.on_frame(start, ping), Step::Ignore, "told once, not per message");
         // Back within the rate: served again.
         let later = start + Duration::from_secs(1);

@@ -361,6 +361,8 @@ pub struct Sfu {
     window_start: Option<Instant>,
     /// Packets forwarded so far (all subscribers), for statistics.
     forwarded: u64,
+    /// Their RTP payload bytes.
+    forwarded_bytes: u64,
     /// Of those, packets that took the fast path.
     fast_forwarded: u64,
     /// Wall-clock time at an instant, for the NTP time in sender reports (read once).
@@ -465,6 +467,7 @@ impl Sfu {
             last_tick: None,
             window_start: None,
             forwarded: 0,
+            forwarded_bytes: 0,
             fast_forwarded: 0,
             wall: None,
             keyframe_retry: None,
@@ -689,6 +692,11 @@ impl Sfu {
     /// Participants with a media connection, and packets forwarded so far.
     pub fn stats(&self) -> (usize, u64) {
         (self.members.len(), self.forwarded)
+    }
+
+    /// RTP payload bytes forwarded so far (all subscribers).
+    pub fn forwarded_bytes(&self) -> u64 {
+        self.forwarded_bytes
     }
 
     /// How many of the forwarded packets took the fast path (see `fastpath`).
@@ -1416,11 +1424,13 @@ impl Sfu {
                     sent: video.then(|| SentPackets::new(NACK_BUFFER)),
                 });
                 out.sending.on_sent(now, packet.header.timestamp, packet.payload.len());
+                let payload = packet.payload.len() as u64;
                 if let (Some(context), Some(to)) = (&mut member.fast, member.peer) {
                     match protect(context, &packet) {
                         Ok(data) => {
                             self.outputs.push_back(Output::Transmit { to, data });
                             self.forwarded += 1;
+                            self.forwarded_bytes += payload;
                             self.fast_forwarded += 1;
                         }
                         Err(e) => debug!("forwarding to {other} failed: {e}"),
@@ -1435,7 +1445,10 @@ impl Sfu {
                 }
                 let Some(mut sender) = member.pc.rtp_sender(sender_id) else { continue };
                 match sender.write_rtp(now, packet) {
-                    Ok(()) => self.forwarded += 1,
+                    Ok(()) => {
+                        self.forwarded += 1;
+                        self.forwarded_bytes += payload;
+                    }
                     Err(e) => debug!("forwarding to {other} failed: {e}"),
                 }
                 touched = true;

@@ -33,6 +33,12 @@ pub struct MediaStats {
     pub connections: AtomicU64,
     /// RTP packets forwarded since start (all subscribers together).
     pub forwarded_packets: AtomicU64,
+    /// Their RTP payload bytes.
+    pub forwarded_bytes: AtomicU64,
+    /// Commands waiting in the bulk queue (at most [`BULK_COMMANDS`]).
+    pub queued_commands: AtomicU64,
+    /// TURN allocations held now.
+    pub turn_allocations: AtomicU64,
     /// Times the loop failed (a panic) and started again with an empty engine.
     pub restarts: AtomicU64,
     /// Set when the loop has stopped for good other than at shutdown: `/healthz` fails.
@@ -441,10 +447,13 @@ async fn media_loop(sfu: &mut Sfu, io: &mut LoopIo) {
         }
         if let Some(turn) = turn.as_mut() {
             turn.carry_out(Instant::now());
+            published.turn_allocations.store(turn.allocations() as u64, Ordering::Relaxed);
         }
         let (connections, forwarded) = sfu.stats();
         published.connections.store(connections as u64, Ordering::Relaxed);
         published.forwarded_packets.store(forwarded, Ordering::Relaxed);
+        published.forwarded_bytes.store(sfu.forwarded_bytes(), Ordering::Relaxed);
+        published.queued_commands.store(bulk.len() as u64, Ordering::Relaxed);
         let mut wake =
             sfu.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
         if let Some(turn) = turn.as_ref() {

@@ -175,6 +175,11 @@ impl TurnIo {
         }
     }
 
+    /// TURN allocations held now.
+    pub fn allocations(&self) -> usize {
+        self.server.allocation_count()
+    }
+
     /// When [`TurnIo::tick`] wants to run next.
     pub fn next_tick(&self) -> Instant {
         self.next_tick
