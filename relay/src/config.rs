@@ -13,6 +13,11 @@ use protocol::IceServer;
 #[derive(Debug, Clone, Parser)]
 #[command(name = "relay", version = crate::metrics::VERSION, about, long_about = None)]
 pub struct Config {
+    /// A TOML file with settings: each key is a flag's name (`room-capacity = 30`). Flags and
+    /// environment variables override it. `relay check-config` checks one.
+    #[arg(long, env = "TREFFPUNKT_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address and port for HTTP and WebSocket signalling.
     #[arg(long, env = "TREFFPUNKT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -251,6 +256,35 @@ impl Config {
         }
         let previous = self.link_secret_previous.as_deref().map(str::as_bytes);
         Ok(Some(crate::links::LinkKeys::new(secret.as_bytes(), previous)))
+    }
+
+    /// Checks what flag parsing cannot: the link secret and operator key, the allowed origins,
+    /// and that the TLS certificate and key load and belong together. The relay makes the same
+    /// checks when it starts; `relay check-config` makes them without starting.
+    pub fn check(&self) -> Result<(), String> {
+        self.link_keys()?;
+        if self.operator_key.as_ref().is_some_and(|k| k.len() < crate::invite::MIN_OPERATOR_KEY) {
+            return Err(format!(
+                "the operator key must have at least {} characters (openssl rand -hex 32)",
+                crate::invite::MIN_OPERATOR_KEY
+            ));
+        }
+        crate::admission::AllowedOrigins::new(&self.allowed_origins, self.public_url.as_deref())?;
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => {
+                crate::tls::server_config(cert, key).map_err(|e| e.to_string())?;
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                return Err("a TLS certificate needs its key, and a key its certificate".into());
+            }
+            (None, None) => {}
+        }
+        if self.turn_tls_listen.is_some()
+            && (self.tls_cert.is_none() || self.turn_tls_name.is_none())
+        {
+            return Err("TURN over TLS needs tls-cert, tls-key and turn-tls-name".into());
+        }
+        Ok(())
     }
 
     /// How long a broken connection's seat is kept.

@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod attempts;
 pub mod config;
+pub mod config_file;
 mod hub;
 pub mod ice;
 pub mod invite;

@@ -5,10 +5,19 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    if std::env::args().nth(1).as_deref() == Some("invite") {
-        return invite();
+    match std::env::args().nth(1).as_deref() {
+        Some("invite") => return invite(),
+        Some("check-config") => return check_config(),
+        _ => {}
     }
-    let config = relay::Config::parse();
+    let config = match relay::config_file::load(std::env::args_os().collect()) {
+        Ok(loaded) => loaded.config,
+        Err(relay::config_file::ConfigError::Flags(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("relay: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("relay=info")),
@@ -33,6 +42,44 @@ async fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relay: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `relay check-config [FILE] [flags]`: reads the settings as the relay would (file, environment,
+/// flags), checks them, and prints each one that is set and where it came from.
+fn check_config() -> std::process::ExitCode {
+    use relay::config_file::{ConfigError, Source, load};
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    args[0] = "relay".into();
+    // `relay check-config treffpunkt.toml` is `relay check-config --config treffpunkt.toml`.
+    if args.get(1).is_some_and(|a| !a.to_string_lossy().starts_with('-')) {
+        args.insert(1, "--config".into());
+    }
+    let loaded = match load(args) {
+        Ok(loaded) => loaded,
+        Err(ConfigError::Flags(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("relay check-config: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    for (key, value, source) in &loaded.set {
+        let from = match source {
+            Source::Flag => "flag",
+            Source::Environment => "environment",
+            Source::File => "file",
+        };
+        println!("{key} = {value}    ({from})");
+    }
+    match loaded.config.check() {
+        Ok(()) => {
+            println!("The settings are fine; everything else keeps its default (relay --help).");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("relay check-config: {e}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -126,6 +126,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    config.check().map_err(std::io::Error::other)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     let turn = if config.no_turn || !config.sfu_enabled() {
@@ -164,12 +165,6 @@ pub async fn run(
         }
     }
     let links = config.link_keys().map_err(std::io::Error::other)?;
-    if config.operator_key.as_ref().is_some_and(|k| k.len() < crate::invite::MIN_OPERATOR_KEY) {
-        return Err(std::io::Error::other(format!(
-            "the operator key must have at least {} characters (openssl rand -hex 32)",
-            crate::invite::MIN_OPERATOR_KEY
-        )));
-    }
     let rooms = Rooms::new(
         RoomLimits {
             capacity: config.room_capacity as usize,
