@@ -60,6 +60,7 @@ stage lints "formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --exclude app --all-targets -- -D warnings
 cargo clippy -p app --target wasm32-unknown-unknown -- -D warnings
+bash packaging/verify-unit.sh
 
 stage rust "Rust tests (protocol, client logic, relay)"
 cargo test --workspace --exclude app 2>&1 | tee "$logs/rust.log"

@@ -18,6 +18,11 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Log lines as text for people, or as JSON (one object a line) for journald or a log
+    /// collector. Which lines: `RUST_LOG` (default `relay=info`).
+    #[arg(long, env = "TREFFPUNKT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     /// Address and port for HTTP and WebSocket signalling.
     #[arg(long, env = "TREFFPUNKT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -131,7 +136,13 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_LINK_SECRET_PREVIOUS", hide_env_values = true)]
     pub link_secret_previous: Option<String>,
 
-    /// The relay's TLS certificate chain (PEM, leaf first).
+    /// Serve the web app, signalling and `/metrics` over HTTPS with `--tls-cert` and `--tls-key`
+    /// (without a proxy in front). The certificate is read again when its files change (looked
+    /// at every 5 s) or on SIGHUP.
+    #[arg(long, env = "TREFFPUNKT_HTTPS", requires_all = ["tls_cert", "tls_key"])]
+    pub https: bool,
+
+    /// The relay's TLS certificate chain (PEM, leaf first), for `--https` and TURN over TLS.
     #[arg(long, env = "TREFFPUNKT_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
 
@@ -179,6 +190,15 @@ pub struct Config {
     /// Connections the relay holds at once, from everyone.
     #[arg(long, env = "TREFFPUNKT_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people reading a terminal or `journalctl`.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// `FIRST-LAST`, both inclusive, FIRST <= LAST, neither 0.
@@ -276,6 +296,9 @@ impl Config {
             }
             (Some(_), None) | (None, Some(_)) => {
                 return Err("a TLS certificate needs its key, and a key its certificate".into());
+            }
+            (None, None) if self.https => {
+                return Err("https needs tls-cert and tls-key".into());
             }
             (None, None) => {}
         }

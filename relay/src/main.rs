@@ -18,11 +18,13 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("relay=info")),
-        )
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("relay=info"));
+    match config.log_format {
+        relay::config::LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        relay::config::LogFormat::Json => {
+            tracing_subscriber::fmt().json().with_env_filter(filter).init()
+        }
+    }
 
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
@@ -32,8 +34,9 @@ async fn main() -> std::process::ExitCode {
         }
     };
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let scheme = if config.https { "https" } else { "http" };
     if config.static_dir.is_some() {
-        println!("Treffpunkt is running. Open http://{address}/?room=demo");
+        println!("Treffpunkt is running. Open {scheme}://{address}/?room=demo");
     } else {
         println!("Treffpunkt relay is listening on {address} (signalling only; no --static-dir)");
     }

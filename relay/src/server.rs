@@ -102,14 +102,14 @@ fn turn_credentials(config: &Config) -> std::io::Result<Credentials> {
 
 /// Starts TURN over TLS on `listen` with the operator's certificate; returns the bound port.
 async fn turn_over_tls(
-    config: &Config,
+    certificates: Option<&Arc<crate::tls::Certificates>>,
     listen: SocketAddr,
     clients: crate::turn::io::TurnClients,
 ) -> std::io::Result<u16> {
-    let (Some(cert), Some(key)) = (config.tls_cert.as_deref(), config.tls_key.as_deref()) else {
+    let Some(certificates) = certificates else {
         return Err(std::io::Error::other("TURN over TLS needs --tls-cert and --tls-key"));
     };
-    let tls = crate::tls::server_config(cert, key).map_err(std::io::Error::other)?;
+    let tls = certificates.server_config(&[]).map_err(std::io::Error::other)?;
     let listener = TcpListener::bind(listen).await.map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen for TURN over TLS on {listen}: {e}"))
     })?;
@@ -129,6 +129,15 @@ pub async fn run(
     config.check().map_err(std::io::Error::other)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    // One certificate for HTTPS and TURN over TLS, reloaded when its files change.
+    let certificates = match (config.tls_cert.as_deref(), config.tls_key.as_deref()) {
+        (Some(cert), Some(key)) => {
+            Some(crate::tls::Certificates::load(cert, key).map_err(std::io::Error::other)?)
+        }
+        _ => None,
+    };
+    tokio::spawn(crate::https::watch_certificates(certificates.clone(), stop_rx.clone()));
+    let https = certificates.clone().filter(|_| config.https);
     let turn = if config.no_turn || !config.sfu_enabled() {
         None
     } else {
@@ -158,7 +167,7 @@ pub async fn run(
         ice = ice.with_own_turn(address, tcp, turn.credentials);
         let clients = media.as_ref().and_then(|(h, _)| h.turn_clients.clone());
         if let (Some(listen), Some(clients)) = (config.turn_tls_listen, clients) {
-            let port = turn_over_tls(&config, listen, clients).await?;
+            let port = turn_over_tls(certificates.as_ref(), listen, clients).await?;
             if let Some(host) = config.turn_tls_host(port) {
                 ice = ice.with_own_turns(&host);
             }
@@ -258,11 +267,18 @@ pub async fn run(
         let _ = stop_tx.send(true);
     });
     let mut graceful = stop_rx;
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = graceful.wait_for(|stop| *stop).await;
-        })
-        .await?;
+    let stopping = async move {
+        let _ = graceful.wait_for(|stop| *stop).await;
+    };
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    match https {
+        Some(certificates) => {
+            use axum::serve::ListenerExt as _;
+            let listener = crate::https::TlsListener::new(listener, &certificates)?.tap_io(|_| {});
+            axum::serve(listener, app).with_graceful_shutdown(stopping).await?;
+        }
+        None => axum::serve(listener, app).with_graceful_shutdown(stopping).await?,
+    }
 
     // Wait (briefly) for the WebSocket tasks, which run outside the HTTP server's bookkeeping.
     drop(shared);

@@ -1,6 +1,6 @@
 //! The settings file with the real binary: `relay check-config` reads file, environment and
 //! flags in that order of strength, says where each setting came from, and refuses bad files
-//! with the line; `relay --config` starts with the file's settings.
+//! with the line; `relay --config` starts with the file's settings (here: JSON log lines).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -75,15 +75,24 @@ fn a_bad_file_is_refused_with_its_line_before_anything_starts() {
 
 #[test]
 fn the_relay_starts_with_the_files_settings() {
-    let path = file("start", "listen = \"127.0.0.1:0\"\nmesh-threshold = 0\n");
+    let path = file("start", "listen = \"127.0.0.1:0\"\nlog-format = \"json\"\n");
     let mut child =
         relay().arg("--config").arg(&path).stdout(std::process::Stdio::piped()).spawn().unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut first = [0u8; 200];
-    let n = std::io::Read::read(&mut stdout, &mut first).unwrap();
-    let said = String::from_utf8_lossy(&first[..n]).into_owned();
+    // Should the relay say nothing, the reads below end when it is stopped after 20 s.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(20));
+        let _ = Command::new("kill").arg(pid).status();
+    });
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut lines = std::io::BufRead::lines(stdout);
+    let said = lines.next().expect("the relay said nothing").unwrap();
+    assert!(said.contains("listening on 127.0.0.1:"), "{said}");
+    // The file asked for JSON logs: the next line (the media port opening) is one JSON object.
+    let logged = lines.next().expect("the relay logged nothing").unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
     std::fs::remove_file(path).unwrap();
-    assert!(said.contains("listening on 127.0.0.1:"), "{said}");
+    let json: serde_json::Value = serde_json::from_str(&logged).expect(&logged);
+    assert!(json["level"].is_string() && json["fields"].is_object(), "{logged}");
 }

@@ -1,0 +1,195 @@
+//! HTTPS in the relay (`--https`) over real sockets, with a certificate authority made in the
+//! test: pages and WebSockets over TLS, a certificate replaced on disk while connections run is
+//! the one the next connection sees, a broken replacement leaves the old one in use, and a
+//! client that never shakes hands holds up nobody.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use common::TestRelay;
+use futures_util::{SinkExt, StreamExt};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_rustls::TlsConnector;
+
+/// A test certificate authority, and a way to issue server certificates from it.
+struct TestCa {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl TestCa {
+    fn new() -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(rcgen::DnType::CommonName, "Treffpunkt Test CA");
+        Self { issuer: CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap() }
+    }
+
+    /// A certificate for localhost and 127.0.0.1: (certificate PEM, key PEM, certificate DER).
+    fn issue(&self) -> (String, String, CertificateDer<'static>) {
+        let params =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem(), cert.der().clone())
+    }
+
+    fn connector(&self) -> TlsConnector {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.issuer.der().clone()).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        TlsConnector::from(Arc::new(config))
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tp-https-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn install(dir: &Path, (cert, key, _): &(String, String, CertificateDer<'static>)) {
+    // As certbot does: the new files appear whole (written beside, then renamed into place).
+    for (name, text) in [("key.pem", key), ("cert.pem", cert)] {
+        std::fs::write(dir.join(format!("{name}.new")), text).unwrap();
+        std::fs::rename(dir.join(format!("{name}.new")), dir.join(name)).unwrap();
+    }
+}
+
+async fn https_relay(dir: &Path) -> TestRelay {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    TestRelay::start(move |c| {
+        c.https = true;
+        c.tls_cert = Some(cert);
+        c.tls_key = Some(key);
+        c.mesh_threshold = 0;
+    })
+    .await
+}
+
+/// `GET path` over TLS: the certificate the relay presented, and the answer.
+async fn get(relay: &TestRelay, ca: &TestCa, path: &str) -> (CertificateDer<'static>, String) {
+    let tcp = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = ca.connector().connect(name, tcp).await.unwrap();
+    let presented = tls.get_ref().1.peer_certificates().unwrap()[0].clone();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    // The relay closes without close_notify after `Connection: close`; what arrived counts.
+    let _ = tls.read_to_end(&mut answer).await;
+    (presented, String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn pages_and_websockets_go_over_tls() {
+    let ca = TestCa::new();
+    let dir = scratch("serve");
+    install(&dir, &ca.issue());
+    let relay = https_relay(&dir).await;
+
+    let (_, answer) = get(&relay, &ca, "/healthz").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("ok: 0 rooms"), "{answer}");
+
+    // A WebSocket over the same TLS (wss://): hello and a join.
+    let tcp = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let tls =
+        ca.connector().connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+    let url = format!("wss://localhost:{}/ws", relay.addr.port());
+    let (mut ws, _) = tokio_tungstenite::client_async(url, tls).await.unwrap();
+    let hello =
+        protocol::encode(&protocol::ClientMessage::Hello { version: protocol::PROTOCOL_VERSION });
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(hello.into())).await.unwrap();
+    let reply = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    assert!(reply.contains("\"type\":\"hello\""), "{reply}");
+
+    // Plain HTTP on the HTTPS port gets nothing served.
+    let mut plain = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    plain.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), plain.read_to_end(&mut got)).await;
+    assert!(!String::from_utf8_lossy(&got).contains("ok: "), "served over plain HTTP");
+    relay.shutdown().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_is_used_without_a_restart_and_a_broken_one_is_not() {
+    let ca = TestCa::new();
+    let dir = scratch("renew");
+    let first = ca.issue();
+    install(&dir, &first);
+    let relay = https_relay(&dir).await;
+    assert_eq!(get(&relay, &ca, "/healthz").await.0, first.2);
+
+    // A connection that stays open across the renewal.
+    let tcp = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
+    let mut open =
+        ca.connector().connect(ServerName::try_from("localhost").unwrap(), tcp).await.unwrap();
+
+    let second = ca.issue();
+    install(&dir, &second);
+    let renewed = Instant::now();
+    loop {
+        if get(&relay, &ca, "/healthz").await.0 == second.2 {
+            break;
+        }
+        assert!(renewed.elapsed() < Duration::from_secs(20), "the new certificate was not taken");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("renewed certificate in use after {:?}", renewed.elapsed());
+    // The connection opened before still works.
+    open.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = open.read_to_end(&mut answer).await;
+    assert!(String::from_utf8_lossy(&answer).contains("ok: "));
+
+    // A key that does not belong to the certificate: the relay keeps the working pair.
+    let third = ca.issue();
+    let mismatched = (third.0.clone(), second.1.clone(), third.2.clone());
+    install(&dir, &mismatched);
+    tokio::time::sleep(crate_reload_interval() * 2 + Duration::from_secs(1)).await;
+    assert_eq!(get(&relay, &ca, "/healthz").await.0, second.2, "a broken pair was taken");
+    relay.shutdown().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn crate_reload_interval() -> Duration {
+    relay::https::RELOAD_INTERVAL
+}
+
+#[tokio::test]
+async fn a_client_that_never_shakes_hands_holds_up_nobody() {
+    let ca = TestCa::new();
+    let dir = scratch("silent");
+    install(&dir, &ca.issue());
+    let relay = https_relay(&dir).await;
+    let mut silent = Vec::new();
+    for _ in 0..20 {
+        silent.push(tokio::net::TcpStream::connect(relay.addr).await.unwrap());
+    }
+    let started = Instant::now();
+    let (_, answer) = get(&relay, &ca, "/healthz").await;
+    assert!(answer.contains("ok: "), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    drop(silent);
+    relay.shutdown().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
