@@ -39,7 +39,10 @@ describe('a class: pupils\' cameras to the teacher only', { timeout: 240_000 }, 
     await waitFor('Anna in the room', async () => (await phase(tabs.Anna)) === 'joined');
     tabs.Bruno = await firefoxTab();
     tabs.Cleo = await chromiumTab();
+    // Bruno comes first, and the last test counts on it: a page that has loaded has not yet
+    // joined, and a loaded machine can let Cleo's Chromium overtake Bruno's Firefox.
     await tabs.Bruno.goto(url('Bruno'));
+    await waitFor('Bruno in the room', async () => (await phase(tabs.Bruno)) === 'joined');
     await tabs.Cleo.goto(url('Cleo'));
     await waitFor('all three together', () => allTogether([tabs.Anna, tabs.Bruno, tabs.Cleo]), { timeout: 30_000 });
   });
@@ -82,8 +85,16 @@ describe('a class: pupils\' cameras to the teacher only', { timeout: 240_000 }, 
 
   it('hands hosting to the pupil who came first when the teacher leaves', async () => {
     await tabs.Anna.click('[data-testid="leave"]');
-    await waitFor('Bruno hosts now', async () => tabs.Bruno.evaluate(() =>
-      !!document.querySelector('[data-testid="host-mute-all"]')), { timeout: 30_000 });
+    await waitFor('Bruno hosts now', async () => {
+      const { controls, people } = await tabs.Bruno.evaluate(() => ({
+        controls: !!document.querySelector('[data-testid="host-mute-all"]'),
+        people: [...document.querySelectorAll('[data-testid="person"]')]
+          .map((p) => `${p.dataset.name}${p.dataset.host === 'true' ? ' (host)' : ''}`),
+      }));
+      // Says, if it never comes, whom Bruno sees hosting instead.
+      if (!controls) throw new Error(`Bruno's people: ${people.join(', ')}`);
+      return true;
+    }, { timeout: 30_000 });
     await tabs.Cleo.click('[data-testid="toggle-people"]');
     await waitFor('Cleo sees Bruno as host', async () => tabs.Cleo.evaluate(() =>
       document.querySelector('[data-testid="person"][data-name="Bruno"]')?.dataset.host === 'true'), { timeout: 30_000 });
