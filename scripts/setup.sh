@@ -52,6 +52,8 @@ if $with_browsers; then
   # The lab's certificate authority for TURN over TLS, and the browsers' trust in it.
   command -v openssl >/dev/null || missing+=(openssl)
   command -v certutil >/dev/null || missing+=(libnss3-tools)
+  # The static web server of e2e/tests/static-host.test.js (it runs its own, on its own addresses).
+  [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   if ((${#missing[@]})); then
     install_browsers() {
       as_root apt-get update -qq

@@ -135,15 +135,23 @@ function trustingNssDb(dir, caPem) {
 // a process of its own, so no state crosses suites.
 const sharedChromium = new Map(); // launch flags -> { browser, tabs }
 
-async function chromiumBrowser({ deny }) {
-  const key = JSON.stringify({ deny });
+async function chromiumBrowser({ deny, trust }) {
+  const key = JSON.stringify({ deny, trust });
   if (sharedChromium.has(key)) {
     const shared = sharedChromium.get(key);
     shared.tabs += 1;
     return { browser: await shared.browser, release: () => release(key) };
   }
-  const launching = chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ deny }) });
-  sharedChromium.set(key, { browser: launching, tabs: 1 });
+  // With `trust`, the browser's home holds an NSS database that trusts that authority.
+  let env;
+  let dir;
+  if (trust) {
+    dir = mkdtempSync(path.join(tmpdir(), 'tp-chromium-'));
+    trustingNssDb(path.join(dir, '.pki', 'nssdb'), trust);
+    env = { ...process.env, HOME: dir };
+  }
+  const launching = chromium.launch({ executablePath: CHROMIUM, headless: true, args: chromiumArgs({ deny }), env });
+  sharedChromium.set(key, { browser: launching, tabs: 1, dir });
   return { browser: await launching, release: () => release(key) };
 }
 
@@ -153,6 +161,7 @@ async function release(key) {
   if (shared.tabs > 0) return;
   sharedChromium.delete(key);
   await (await shared.browser).close();
+  if (shared.dir) rmSync(shared.dir, { recursive: true, force: true });
 }
 
 // A Chromium of its own inside network namespace `netns` (a computer of the NAT lab), where the
@@ -178,11 +187,12 @@ async function chromiumInNamespace(netns, secureOrigin, trust) {
 }
 
 /** A new Chromium tab in a context of its own (a separate person), in the suite's shared browser,
- * or with `netns` in a browser of its own inside that network namespace. */
+ * or with `netns` in a browser of its own inside that network namespace. With `trust`, the
+ * browser trusts that certificate authority (a PEM file). */
 export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, netns, secureOrigin, trust, joinedBefore = true } = {}) {
   const { browser, release: releaseBrowser } = netns
     ? await chromiumInNamespace(netns, secureOrigin, trust)
-    : await chromiumBrowser({ deny });
+    : await chromiumBrowser({ deny, trust });
   const context = await browser.newContext({ locale, viewport: viewport ?? { width: 1280, height: 720 } });
   if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await context.addInitScript(trackPeerConnections);

@@ -17,9 +17,9 @@
 // Needs root (ip netns, nft). Namespaces are named after the process id and removed by
 // `destroy()`; the kernel frees their interfaces with them.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+
+import { TestCa } from './testca.js';
 
 export const RELAY_IP = '203.0.113.1';
 /** The relay server's second address, for TURN over TLS on port 443 (docs/deploy.md), and the
@@ -172,23 +172,13 @@ export class NatLab {
    * paths, made once per lab and removed by `destroy()`. */
   certificate() {
     if (this.cert) return this.cert;
-    this.certDir = mkdtempSync(path.join(tmpdir(), 'tp-lab-tls-'));
-    const file = (name) => path.join(this.certDir, name);
-    const openssl = (...args) => execFileSync('openssl', args, { stdio: 'ignore' });
-    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-    openssl('req', '-x509', ...ec, '-days', '2', '-subj', '/CN=Treffpunkt lab CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign',
-      '-keyout', file('ca.key'), '-out', file('ca.pem'));
-    openssl('req', ...ec, '-subj', `/CN=${TURN_TLS_NAME}`, '-keyout', file('key.pem'), '-out', file('leaf.csr'));
-    writeFileSync(file('leaf.ext'), `subjectAltName=DNS:${TURN_TLS_NAME}\nextendedKeyUsage=serverAuth\n`);
-    openssl('x509', '-req', '-in', file('leaf.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'),
-      '-CAcreateserial', '-days', '1', '-extfile', file('leaf.ext'), '-out', file('cert.pem'));
-    this.cert = { cert: file('cert.pem'), key: file('key.pem'), ca: file('ca.pem') };
+    this.testCa = new TestCa('Treffpunkt lab CA');
+    this.cert = { ...this.testCa.issue('turn', [TURN_TLS_NAME]), ca: this.testCa.ca };
     return this.cert;
   }
 
   destroy() {
-    if (this.certDir) rmSync(this.certDir, { recursive: true, force: true });
+    this.testCa?.remove();
     for (const ns of this.namespaces.reverse()) {
       try { ip('netns', 'del', ns); } catch { /* already gone */ }
       rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });

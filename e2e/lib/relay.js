@@ -27,10 +27,11 @@ export class Relay {
       child.stdout.on('data', (chunk) => {
         buffered += chunk;
         relay.log += chunk;
-        const match = buffered.match(/http:\/\/([0-9.:[\]]+)\//);
+        const match = buffered.match(/(https?):\/\/([0-9.:[\]]+)\//);
         if (match) {
           clearTimeout(timer);
-          resolve(match[1]);
+          relay.scheme = match[1];
+          resolve(match[2]);
         }
       });
       child.stderr.on('data', (chunk) => { relay.log += chunk; });
@@ -44,10 +45,14 @@ export class Relay {
     this.child = child;
     this.log = '';
     this.address = '';
+    this.scheme = 'http';
   }
 
   get origin() {
-    return `http://${this.address}`;
+    // The origin a browser names: the scheme's default port left out.
+    const defaultPort = this.scheme === 'https' ? ':443' : ':80';
+    const host = this.address.endsWith(defaultPort) ? this.address.slice(0, -defaultPort.length) : this.address;
+    return `${this.scheme}://${host}`;
   }
 
   url(room, params = {}) {
