@@ -166,6 +166,14 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_IDLE_TIMEOUT_SECS", default_value_t = 9)]
     pub idle_timeout_secs: u64,
 
+    /// On SIGTERM or Ctrl-C, keep the meetings that run going for up to this many seconds while
+    /// taking no one new (a load balancer sends newcomers elsewhere: `/health` answers 503), then
+    /// tell everyone still there that the relay restarts, so their browsers reconnect by
+    /// themselves. 0 (the default) tells them at once: right for a single relay restarted in
+    /// place, where everyone is back within seconds. A second signal ends the wait.
+    #[arg(long, env = "TREFFPUNKT_DRAIN_SECS", default_value_t = 0)]
+    pub drain_secs: u64,
+
     /// Web pages, besides the relay's own origin (and `--public-url`'s), whose WebSockets the
     /// relay accepts, comma-separated (`https://schule.example.org`); `*` for every page. Needed
     /// when the app is served from another host than the relay.
@@ -313,6 +321,11 @@ impl Config {
     /// How long a broken connection's seat is kept.
     pub fn resume_grace(&self) -> Duration {
         Duration::from_secs(self.resume_grace_secs)
+    }
+
+    /// How long a shutdown waits for meetings to end.
+    pub fn drain(&self) -> Duration {
+        Duration::from_secs(self.drain_secs)
     }
 
     /// How long a silent connection lives.

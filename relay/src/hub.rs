@@ -38,6 +38,18 @@ pub struct Hub {
     attempts: Attempts,
     /// Joins, leaves and refusals since start, for `/metrics`.
     tally: Tally,
+    /// Shutting down: the meetings that run go on, no one new comes in.
+    draining: bool,
+}
+
+/// What becomes of a connection after one of its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// It stays open.
+    Stay,
+    /// It closes as "relay restarting" once its answer is out: a join while the relay drains.
+    /// The browser tries again by itself (the restarted relay, or another behind the same name).
+    Restart,
 }
 
 /// What has happened since the relay started, for `/metrics`. Counts, never names.
@@ -64,7 +76,19 @@ impl Hub {
             addrs: HashMap::new(),
             attempts: Attempts::default(),
             tally: Tally::default(),
+            draining: false,
         }
+    }
+
+    /// Takes no one new from now on (the relay is shutting down); rooms that run go on, and
+    /// people whose connection broke may still take their seats back.
+    pub fn drain(&mut self) {
+        self.draining = true;
+    }
+
+    /// Whether the relay takes no one new.
+    pub fn is_draining(&self) -> bool {
+        self.draining
     }
 
     /// Connects the media loop.
@@ -249,13 +273,23 @@ impl Hub {
     }
 
     /// Carries out a request of `conn` that the session let through.
-    pub fn handle(&mut self, conn: ConnId, message: ClientMessage) {
+    pub fn handle(&mut self, conn: ConnId, message: ClientMessage) -> After {
         let seated = self.rooms.participant_count();
+        let mut after = After::Stay;
         let result = match message {
             ClientMessage::Join { request_id, room, resume: Some(token), .. }
                 if self.resume(conn, request_id, &room, &token) =>
             {
                 Ok(Vec::new())
+            }
+            ClientMessage::Join { request_id, .. } if self.draining => {
+                *self.tally.refused.entry(ErrorCode::ShuttingDown).or_default() += 1;
+                after = After::Restart;
+                Err(ServerMessage::Error {
+                    request_id,
+                    code: ErrorCode::ShuttingDown,
+                    message: "This relay is restarting and takes no one new; trying again.".into(),
+                })
             }
             ClientMessage::Join {
                 request_id, room, name, media, link, device, password, ..
@@ -373,6 +407,7 @@ impl Hub {
             Err(refusal) => self.deliver(vec![(conn, refusal)]),
         }
         self.count_seats(seated);
+        after
     }
 
     /// Counts people who came in or left since there were `before` seats. Within one step of
@@ -531,5 +566,54 @@ mod tests {
         assert_eq!(again, anna);
         assert_eq!(hub.rooms().participant_count(), 2);
         assert_eq!(commands(&mut control), [format!("leave {anna}"), format!("join {anna}")]);
+    }
+
+    #[tokio::test]
+    async fn a_draining_relay_takes_no_one_new_but_keeps_its_meetings_and_their_seats() {
+        let (mut hub, _control, _bulk) = hub();
+        let (_anna_inbox, anna, token) = join(&mut hub, 1, "Anna", None);
+        let (mut bruno_inbox, _bruno, _) = join(&mut hub, 2, "Bruno", None);
+        hub.drain();
+        assert!(hub.is_draining());
+
+        // Cleo, new, is answered "restarting" and her connection is to close.
+        let (out, mut cleo_inbox) = outbox();
+        hub.connect(ConnId(3), out, None);
+        let cleo = ClientMessage::Join {
+            request_id: Some(protocol::RequestId(7)),
+            room: "rat".into(),
+            name: "Cleo".into(),
+            media: MediaState::default(),
+            resume: None,
+            link: None,
+            device: None,
+            password: None,
+        };
+        assert_eq!(hub.handle(ConnId(3), cleo), After::Restart);
+        let answer = cleo_inbox.try_recv().map(|t| protocol::decode_server(&t, 1 << 20));
+        assert!(
+            matches!(
+                answer,
+                Some(Ok(ServerMessage::Error {
+                    request_id: Some(protocol::RequestId(7)),
+                    code: ErrorCode::ShuttingDown,
+                    ..
+                }))
+            ),
+            "{answer:?}"
+        );
+        assert_eq!(hub.rooms().participant_count(), 2);
+        assert_eq!(hub.tally().refused.get(&ErrorCode::ShuttingDown), Some(&1));
+
+        // The meeting goes on: Bruno still hears from Anna.
+        while bruno_inbox.try_recv().is_some() {}
+        let said = hub.handle(ConnId(1), ClientMessage::Hand { raised: true });
+        assert_eq!(said, After::Stay);
+        assert!(bruno_inbox.try_recv().is_some(), "Bruno hears of Anna's hand");
+
+        // Anna's connection breaks; she takes her seat back while the relay drains.
+        hub.disconnect(ConnId(1), false);
+        let (_inbox, again, _) = join(&mut hub, 4, "Anna", Some(token));
+        assert_eq!(again, anna);
     }
 }

@@ -41,7 +41,7 @@ async fn main() -> std::process::ExitCode {
         println!("Treffpunkt relay is listening on {address} (signalling only; no --static-dir)");
     }
 
-    match relay::run(listener, config, shutdown_signal()).await {
+    match relay::run(listener, config, shutdown_signals()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("relay: {e}");
@@ -107,25 +107,29 @@ fn invite() -> std::process::ExitCode {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// One item for every Ctrl-C or SIGTERM: the first starts the shutdown, a second ends its wait
+/// for meetings to finish (`--drain-secs`).
+fn shutdown_signals() -> impl futures_util::Stream<Item = ()> + Send + Unpin + 'static {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
+    let term: Option<()> = None;
+    Box::pin(futures_util::stream::unfold(term, |mut term| async move {
+        #[cfg(unix)]
+        match term.as_mut() {
+            Some(signal) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = signal.recv() => {}
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        Some(((), term))
+    }))
 }

@@ -4,7 +4,6 @@
 //! signal. All decisions are made by [`Session`] (per connection) and [`Hub`] (per relay).
 
 use std::{
-    future::Future,
     net::SocketAddr,
     sync::{
         Arc, Mutex, MutexGuard,
@@ -34,7 +33,7 @@ use tracing::{debug, info, warn};
 use crate::{
     Config,
     admission::{AllowedOrigins, Connections, Refused, client_address},
-    hub::Hub,
+    hub::{After, Hub},
     ice::IceServers,
     rooms::{ConnId, RoomLimits, Rooms},
     session::{Frame, Session, SessionLimits, Step},
@@ -119,12 +118,13 @@ async fn turn_over_tls(
     Ok(bound.port())
 }
 
-/// Runs the relay on `listener` until `shutdown` completes, then closes every connection with a
-/// goodbye and returns.
+/// Runs the relay on `listener` until the first of `signals` (SIGTERM, Ctrl-C; or the stream's
+/// end): then it drains (`--drain-secs`: no one new, meetings go on until they end, the time is
+/// up or another signal comes), closes every connection with a "restarting" goodbye and returns.
 pub async fn run(
     listener: TcpListener,
     config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    signals: impl futures_util::Stream<Item = ()> + Send + Unpin + 'static,
 ) -> std::io::Result<()> {
     config.check().map_err(std::io::Error::other)?;
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -262,10 +262,7 @@ pub async fn run(
         });
     }
 
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-    });
+    tokio::spawn(drain_then_stop(signals, shared.clone(), stop_tx));
     let mut graceful = stop_rx;
     let stopping = async move {
         let _ = graceful.wait_for(|stop| *stop).await;
@@ -287,8 +284,63 @@ pub async fn run(
     Ok(())
 }
 
+/// Waits for the first signal, lets the meetings drain (see `run`), then tells every
+/// connection to stop.
+async fn drain_then_stop(
+    mut signals: impl futures_util::Stream<Item = ()> + Unpin,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+) {
+    let _ = signals.next().await;
+    let drain = shared.config.drain();
+    let rooms = shared.hub().rooms().room_count();
+    if !drain.is_zero() && rooms > 0 {
+        shared.hub().drain();
+        info!(
+            rooms,
+            "draining: no one new; stopping when the meetings end, in {drain:?} at most, or on another signal"
+        );
+        let deadline = tokio::time::sleep(drain);
+        tokio::pin!(deadline);
+        let mut every = tokio::time::interval(Duration::from_secs(1));
+        let mut listening = true;
+        loop {
+            tokio::select! {
+                () = &mut deadline => {
+                    info!("drain time is up");
+                    break;
+                }
+                signal = signals.next(), if listening => match signal {
+                    Some(()) => {
+                        info!("another signal: not waiting for the meetings to end");
+                        break;
+                    }
+                    None => listening = false,
+                },
+                _ = every.tick() => {
+                    if shared.hub().rooms().room_count() == 0 {
+                        info!("every meeting has ended");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let _ = stop.send(true);
+}
+
 async fn health(State(shared): State<Arc<Shared>>) -> axum::response::Response {
     let hub = shared.hub();
+    if hub.is_draining() {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "draining: shutting down, taking no one new; {} rooms still running\n",
+                hub.rooms().room_count()
+            ),
+        )
+            .into_response();
+    }
     if hub.media_stats().is_some_and(|media| !media.running()) {
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -505,7 +557,19 @@ async fn connection(
                     shared.rate_limited.fetch_add(dropped, Ordering::Relaxed);
                 }
                 match step {
-                    Step::Handle(message) => { shared.hub().handle(conn, message); }
+                    Step::Handle(message) => {
+                        if shared.hub().handle(conn, message) == After::Restart {
+                            // A join while the relay drains: the answer goes out, then the
+                            // browser is sent to try again.
+                            while let Some(queued) = inbox.try_recv() {
+                                if send_within(&mut sink, Message::Text(queued.into())).await.is_err() {
+                                    break;
+                                }
+                            }
+                            gone_for_good = true;
+                            break Some((close_code::RESTART, "relay restarting: no new joins".into()));
+                        }
+                    }
                     Step::Reply(reply) => { shared.hub().send(conn, reply); }
                     Step::Ignore => {}
                     Step::Close(farewell) => {

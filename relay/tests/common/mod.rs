@@ -46,27 +46,20 @@ impl TestRelay {
         let mut config = relay::Config::with_listen(addr);
         configure(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(relay::run(listener, config, async {
+        let stop_signal = futures_util::stream::once(async {
             let _ = stopped.await;
-        }));
+        });
+        let task = tokio::spawn(relay::run(listener, config, Box::pin(stop_signal)));
         Self { addr, stop: Some(stop), task }
     }
 
     pub async fn client(&self) -> Client {
-        let (ws, _) =
-            tokio_tungstenite::connect_async(format!("ws://{}/ws", self.addr)).await.unwrap();
-        Client { ws }
+        Client::connect(self.addr).await
     }
 
     /// A client that has exchanged `hello`.
     pub async fn greeted(&self) -> Client {
-        let mut client = self.client().await;
-        client.send(&ClientMessage::Hello { version: protocol::PROTOCOL_VERSION }).await;
-        assert_eq!(
-            client.recv().await,
-            ServerMessage::Hello { version: protocol::PROTOCOL_VERSION }
-        );
-        client
+        Client::greeted(self.addr).await
     }
 
     /// A client in `room` as `name`; returns it with its id and the roster it was given.
@@ -99,6 +92,36 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client of the relay at `addr` (a relay this test did not start itself).
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws")).await.unwrap();
+        Self { ws }
+    }
+
+    /// A client of the relay at `addr` that has exchanged `hello`.
+    pub async fn greeted(addr: SocketAddr) -> Self {
+        let mut client = Self::connect(addr).await;
+        client.send(&ClientMessage::Hello { version: protocol::PROTOCOL_VERSION }).await;
+        assert_eq!(
+            client.recv().await,
+            ServerMessage::Hello { version: protocol::PROTOCOL_VERSION }
+        );
+        client
+    }
+
+    /// Reads until the relay closes the connection; its close code (`None`: closed without).
+    pub async fn close_code(&mut self) -> Option<u16> {
+        loop {
+            let frame =
+                tokio::time::timeout(WAIT, self.ws.next()).await.expect("the close in time");
+            match frame {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
     pub async fn send(&mut self, message: &ClientMessage) {
         self.send_text(&protocol::encode(message)).await;
     }
