@@ -56,7 +56,7 @@ pub struct AllowedOrigins {
 
 /// `scheme://host[:port]` in lower case without a path or a default port, or `None` for text
 /// that is no such origin.
-fn normalise(origin: &str) -> Option<String> {
+pub(crate) fn normalise(origin: &str) -> Option<String> {
     let origin = origin.trim().trim_end_matches('/').to_ascii_lowercase();
     let (scheme, rest) = origin.split_once("://")?;
     let authority = rest.split('/').next()?;

@@ -142,6 +142,17 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_HTTPS", requires_all = ["tls_cert", "tls_key"])]
     pub https: bool,
 
+    /// With `--https`: also answer plain HTTP here (usually `0.0.0.0:80`), sending every
+    /// request on to HTTPS (308; to `--public-url` when set, else to the host asked for).
+    #[arg(long, env = "TREFFPUNKT_REDIRECT_HTTP_LISTEN")]
+    pub redirect_http_listen: Option<SocketAddr>,
+
+    /// A folder where an ACME client (`certbot certonly --webroot -w FOLDER`) puts its HTTP-01
+    /// challenges: `--redirect-http-listen` answers them, so certificates renew while the relay
+    /// runs.
+    #[arg(long, env = "TREFFPUNKT_ACME_WEBROOT")]
+    pub acme_webroot: Option<PathBuf>,
+
     /// The relay's TLS certificate chain (PEM, leaf first), for `--https` and TURN over TLS.
     #[arg(long, env = "TREFFPUNKT_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
@@ -290,6 +301,14 @@ impl Config {
     /// and that the TLS certificate and key load and belong together. The relay makes the same
     /// checks when it starts; `relay check-config` makes them without starting.
     pub fn check(&self) -> Result<(), String> {
+        if self.redirect_http_listen.is_some() && !self.https {
+            return Err("redirect-http-listen sends people to HTTPS: it needs https".into());
+        }
+        if self.acme_webroot.is_some() && self.redirect_http_listen.is_none() {
+            return Err("acme-webroot is answered on the plain-HTTP port: it needs \
+                        redirect-http-listen"
+                .into());
+        }
         self.link_keys()?;
         if self.operator_key.as_ref().is_some_and(|k| k.len() < crate::invite::MIN_OPERATOR_KEY) {
             return Err(format!(
@@ -364,5 +383,22 @@ mod tests {
         assert!(config(&["--turn-tls-listen", "192.0.2.1:5349"]).is_err());
         assert!(config(&tls).is_err());
         assert_eq!(config(&[]).unwrap().turn_tls_host(5349), None);
+    }
+
+    #[test]
+    fn the_plain_http_port_and_acme_challenges_need_what_they_serve() {
+        let checked = |args: &[&str]| {
+            Config::try_parse_from([&["relay"], args].concat()).map_err(|e| e.to_string())?.check()
+        };
+        let https = ["--https", "--tls-cert", "c.pem", "--tls-key", "k.pem"];
+        let redirect = ["--redirect-http-listen", "127.0.0.1:80"];
+        let acme = ["--acme-webroot", "/var/lib/treffpunkt-acme"];
+        let refused = checked(&redirect).unwrap_err();
+        assert!(refused.contains("needs https"), "{refused}");
+        let refused = checked(&[&https[..], &acme[..]].concat()).unwrap_err();
+        assert!(refused.contains("needs redirect-http-listen"), "{refused}");
+        // Together they pass, up to the certificate files (which this test does not make).
+        let refused = checked(&[&https[..], &redirect[..], &acme[..]].concat()).unwrap_err();
+        assert!(refused.contains("c.pem"), "{refused}");
     }
 }

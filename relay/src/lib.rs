@@ -16,6 +16,7 @@ pub mod links;
 pub mod metrics;
 pub mod outbox;
 mod rate;
+pub mod redirect;
 pub mod rooms;
 mod server;
 pub mod session;

@@ -262,6 +262,26 @@ pub async fn run(
         });
     }
 
+    if let Some(plain) = shared.config.redirect_http_listen {
+        let plain_listener = TcpListener::bind(plain).await?;
+        let https_port = listener.local_addr()?.port();
+        let redirect =
+            crate::redirect::Redirect::new(shared.config.public_url.as_deref(), https_port);
+        let plain_app = crate::redirect::router(redirect, shared.config.acme_webroot.as_deref());
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let stopping = async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) =
+                axum::serve(plain_listener, plain_app).with_graceful_shutdown(stopping).await
+            {
+                warn!("the plain-HTTP redirect stopped: {e}");
+            }
+        });
+        info!(%plain, "plain HTTP is sent on to HTTPS");
+    }
+
     tokio::spawn(drain_then_stop(signals, shared.clone(), stop_tx));
     let mut graceful = stop_rx;
     let stopping = async move {

@@ -1,7 +1,8 @@
 //! HTTPS in the relay (`--https`) over real sockets, with a certificate authority made in the
 //! test: pages and WebSockets over TLS, a certificate replaced on disk while connections run is
 //! the one the next connection sees, a broken replacement leaves the old one in use, and a
-//! client that never shakes hands holds up nobody.
+//! client that never shakes hands holds up nobody. Plain HTTP (`--redirect-http-listen`) is sent
+//! on to HTTPS, and answers ACME challenges from `--acme-webroot` and nothing else.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -190,6 +191,81 @@ async fn a_client_that_never_shakes_hands_holds_up_nobody() {
     assert!(answer.contains("ok: "), "{answer}");
     assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     drop(silent);
+    relay.shutdown().await.unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `GET path` in plain HTTP at `addr` with `Host: host`: the whole answer.
+async fn plain_get(addr: std::net::SocketAddr, host: &str, path: &str) -> String {
+    // The relay binds the plain port as it starts, after the test has its HTTPS address.
+    let started = Instant::now();
+    let mut tcp = loop {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(tcp) => break tcp,
+            Err(_) if started.elapsed() < Duration::from_secs(5) => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("nothing listens on {addr}: {e}"),
+        }
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn plain_http_is_sent_to_https_and_acme_challenges_are_answered() {
+    let ca = TestCa::new();
+    let dir = scratch("redirect");
+    install(&dir, &ca.issue());
+    // certbot --webroot -w WEBROOT writes WEBROOT/.well-known/acme-challenge/TOKEN.
+    let webroot = dir.join("acme");
+    let challenges = webroot.join(".well-known/acme-challenge");
+    std::fs::create_dir_all(&challenges).unwrap();
+    std::fs::write(challenges.join("tok3n-_A"), "tok3n-_A.thumbprint").unwrap();
+    std::fs::write(dir.join("secret.txt"), "not for the internet").unwrap();
+    // A free port for plain HTTP (the relay binds it itself).
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (cert, key, root) = (dir.join("cert.pem"), dir.join("key.pem"), webroot.clone());
+    let relay = TestRelay::start(move |c| {
+        c.https = true;
+        c.tls_cert = Some(cert);
+        c.tls_key = Some(key);
+        c.redirect_http_listen = Some(plain);
+        c.acme_webroot = Some(root);
+    })
+    .await;
+
+    let answer = plain_get(plain, "meet.example.org", "/?room=rat&name=Anna").await;
+    assert!(answer.starts_with("HTTP/1.1 308"), "{answer}");
+    let location = answer
+        .lines()
+        .find_map(|line| line.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("location")))
+        .map(|(_, value)| value.trim());
+    let expected = format!("https://meet.example.org:{}/?room=rat&name=Anna", relay.addr.port());
+    assert_eq!(location, Some(expected.as_str()), "{answer}");
+
+    let answer = plain_get(plain, "meet.example.org", "/.well-known/acme-challenge/tok3n-_A").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("tok3n-_A.thumbprint"), "{answer}");
+    // Nothing else of the machine: not beside the challenges, not by climbing out.
+    for path in [
+        "/.well-known/acme-challenge/missing",
+        "/.well-known/acme-challenge/../../../secret.txt",
+        "/.well-known/acme-challenge/%2e%2e/%2e%2e/%2e%2e/secret.txt",
+    ] {
+        let answer = plain_get(plain, "meet.example.org", path).await;
+        assert!(!answer.contains("not for the internet"), "{path}: {answer}");
+        assert!(!answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+    }
+    // A Host that names no host is sent nowhere.
+    let answer = plain_get(plain, "evil.example/@x", "/").await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+
+    // The HTTPS side is the relay as ever.
+    assert!(get(&relay, &ca, "/healthz").await.1.contains("ok: "));
     relay.shutdown().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
