@@ -8,17 +8,21 @@
 use std::fmt::Write as _;
 
 use prometheus_client::{
-    encoding::text::encode,
+    encoding::{EncodeMetric, MetricEncoder, NoLabelSet, text::encode},
     metrics::{
         counter::{ConstCounter, Counter},
         family::Family,
         gauge::{ConstGauge, Gauge},
         info::Info,
     },
-    registry::Registry,
+    registry::{Registry, Unit},
 };
 
-use crate::{hub::Tally, rooms::Census};
+use crate::{
+    hub::Tally,
+    rooms::Census,
+    sfu::quality::{Buckets, LinkQuality},
+};
 
 /// The media type of [`render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -28,8 +32,10 @@ pub const VERSION: &str =
     concat!(env!("CARGO_PKG_VERSION"), " (", env!("TREFFPUNKT_REVISION"), ")");
 
 /// The media loop's counts (rooms with server forwarding).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct MediaSnapshot {
+    /// Loss and round trips of the relay's links to subscribers.
+    pub quality: LinkQuality,
     /// Participants with a media connection to the relay.
     pub connections: u64,
     /// RTP packets forwarded since the loop (re)started.
@@ -69,6 +75,36 @@ fn gauge(registry: &mut Registry, name: &str, help: &str, value: u64) {
 
 fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
     registry.register(name, help, ConstCounter::new(value));
+}
+
+/// A histogram read from fixed buckets the media loop keeps.
+#[derive(Debug)]
+struct ConstHistogram {
+    sum: f64,
+    count: u64,
+    /// Upper bound and the observations in that bucket alone (the encoder sums them up).
+    buckets: Vec<(f64, u64)>,
+}
+
+impl<const N: usize> From<&Buckets<N>> for ConstHistogram {
+    fn from(b: &Buckets<N>) -> Self {
+        Self { sum: b.sum(), count: b.count(), buckets: b.buckets() }
+    }
+}
+
+impl prometheus_client::metrics::TypedMetric for ConstHistogram {
+    const TYPE: prometheus_client::metrics::MetricType =
+        prometheus_client::metrics::MetricType::Histogram;
+}
+
+impl EncodeMetric for ConstHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_histogram::<NoLabelSet>(self.sum, self.count, &self.buckets, None)
+    }
+
+    fn metric_type(&self) -> prometheus_client::metrics::MetricType {
+        prometheus_client::metrics::MetricType::Histogram
+    }
 }
 
 /// The snapshot as OpenMetrics text (metric names start with `treffpunkt_`).
@@ -168,6 +204,17 @@ pub fn render(snapshot: &Snapshot) -> String {
             u64::from(media.running),
         );
         gauge(&mut registry, "turn_allocations", "TURN allocations held", media.turn_allocations);
+        registry.register(
+            "downlink_loss_ratio",
+            "Share of packets lost between relay and subscriber, per reception report",
+            ConstHistogram::from(&media.quality.loss),
+        );
+        registry.register_with_unit(
+            "round_trip",
+            "Round trip relay-subscriber-relay, per reception report",
+            Unit::Seconds,
+            ConstHistogram::from(&media.quality.rtt),
+        );
     }
 
     let mut text = String::new();
@@ -194,6 +241,11 @@ mod tests {
     #[test]
     fn every_count_appears_under_its_name_and_labels() {
         let mut tally = Tally { joins: 7, leaves: 3, media_busy: 2, ..Tally::default() };
+        // Two reports: one clean with a 30 ms round trip, one with a tenth lost and no echo.
+        let mut quality = LinkQuality::default();
+        let now: u64 = 1000 << 32;
+        quality.on_report_block(now, 0, ((now >> 16) as u32).wrapping_sub(1966), 0);
+        quality.on_report_block(now, 26, 0, 0);
         tally.refused.insert(ErrorCode::RoomFull, 4);
         tally.refused.insert(ErrorCode::WrongPassword, 1);
         let snapshot = Snapshot {
@@ -216,6 +268,7 @@ mod tests {
                 restarts: 0,
                 turn_allocations: 4,
                 running: true,
+                quality,
             }),
         };
         let text = render(&snapshot);
@@ -236,6 +289,15 @@ mod tests {
             ("treffpunkt_media_queue_depth", 3.0),
             ("treffpunkt_media_loop_up", 1.0),
             ("treffpunkt_turn_allocations", 4.0),
+            ("treffpunkt_downlink_loss_ratio_count", 2.0),
+            ("treffpunkt_downlink_loss_ratio_bucket{le=\"0.0\"}", 1.0),
+            ("treffpunkt_downlink_loss_ratio_bucket{le=\"0.05\"}", 1.0),
+            ("treffpunkt_downlink_loss_ratio_bucket{le=\"0.1\"}", 1.0),
+            ("treffpunkt_downlink_loss_ratio_bucket{le=\"0.2\"}", 2.0),
+            ("treffpunkt_downlink_loss_ratio_bucket{le=\"+Inf\"}", 2.0),
+            ("treffpunkt_round_trip_seconds_count", 1.0),
+            ("treffpunkt_round_trip_seconds_bucket{le=\"0.025\"}", 0.0),
+            ("treffpunkt_round_trip_seconds_bucket{le=\"0.05\"}", 1.0),
         ] {
             assert_eq!(value(&text, sample), Some(expected), "{sample} in\n{text}");
         }
@@ -257,14 +319,12 @@ mod tests {
         // Every metric's samples, by its TYPE line.
         let written: Vec<String> = text
             .lines()
-            .filter_map(|l| match l.strip_prefix("# TYPE ") {
-                Some(typed) => match typed.split_once(' ') {
-                    Some((name, "counter")) => Some(format!("{name}_total")),
-                    Some((name, "info")) => Some(format!("{name}_info")),
-                    Some((name, _)) => Some(name.to_owned()),
-                    None => None,
-                },
-                None => None,
+            .filter_map(|l| l.strip_prefix("# TYPE ")?.split_once(' '))
+            .flat_map(|(name, kind)| match kind {
+                "counter" => vec![format!("{name}_total")],
+                "info" => vec![format!("{name}_info")],
+                "histogram" => ["bucket", "sum", "count"].map(|s| format!("{name}_{s}")).to_vec(),
+                _ => vec![name.to_owned()],
             })
             .collect();
         let mut asked = 0;

@@ -434,6 +434,7 @@ async fn metrics(
                 restarts: s.restarts.load(Ordering::Relaxed),
                 turn_allocations: s.turn_allocations.load(Ordering::Relaxed),
                 running: s.running(),
+                quality: s.quality.lock().map(|q| *q).unwrap_or_default(),
             }),
         }
     };

@@ -108,7 +108,7 @@ async fn forwarded_media_is_counted_during_a_call() {
         publish,
         simulcast: true,
         bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-        duration: Duration::from_secs(6),
+        duration: Duration::from_secs(10),
         seed: name.len() as u64,
         link: None,
         observer: None,
@@ -142,6 +142,27 @@ async fn forwarded_media_is_counted_during_a_call() {
     // Payloads are real audio and video: between 20 and 1,500 bytes a packet on average.
     let per_packet = bytes(&second) / packets(&second);
     assert!((20.0..1500.0).contains(&per_packet), "{per_packet} bytes a packet");
+
+    // Bruno's reception reports (about once a second a stream, once he has had a sender report
+    // of the relay) fill the loss and round-trip histograms: on loopback nothing is lost and the
+    // round trip is far below a second.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let reported = loop {
+        let text = scrape(&relay).await;
+        if value(&text, "treffpunkt_round_trip_seconds_count") > 0.0 {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no round trip measured:\n{text}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let reports = value(&reported, "treffpunkt_downlink_loss_ratio_count");
+    assert!(reports >= 1.0, "{reported}");
+    assert_eq!(value(&reported, "treffpunkt_downlink_loss_ratio_bucket{le=\"+Inf\"}"), reports);
+    assert!(value(&reported, "treffpunkt_downlink_loss_ratio_sum") / reports < 0.05, "{reported}");
+    let round_trips = value(&reported, "treffpunkt_round_trip_seconds_count");
+    let mean = value(&reported, "treffpunkt_round_trip_seconds_sum") / round_trips;
+    assert!((0.0..1.0).contains(&mean), "mean round trip {mean} s:\n{reported}");
+    println!("{reports} reception report blocks, {round_trips} round trips, mean {mean:.4} s");
 
     assert_eq!(anna.await.unwrap().error, None);
     assert_eq!(bruno.await.unwrap().error, None);

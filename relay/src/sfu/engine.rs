@@ -42,6 +42,9 @@ use rtc::{
             full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
             receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
         },
+        receiver_report::ReceiverReport,
+        reception_report::ReceptionReport,
+        sender_report::SenderReport,
         transport_feedbacks::transport_layer_nack::TransportLayerNack,
     },
     rtp_transceiver::{
@@ -70,6 +73,7 @@ use super::{
     },
     liveness::Liveness,
     path::{self, PathWatch, RecentChecks},
+    quality::LinkQuality,
     random::{NoRandomness, Random},
     report::Sending,
     sent::SentPackets,
@@ -363,6 +367,8 @@ pub struct Sfu {
     forwarded: u64,
     /// Their RTP payload bytes.
     forwarded_bytes: u64,
+    /// Loss and round trips of subscribers' links, from their reception reports.
+    quality: LinkQuality,
     /// Of those, packets that took the fast path.
     fast_forwarded: u64,
     /// Wall-clock time at an instant, for the NTP time in sender reports (read once).
@@ -468,6 +474,7 @@ impl Sfu {
             window_start: None,
             forwarded: 0,
             forwarded_bytes: 0,
+            quality: LinkQuality::default(),
             fast_forwarded: 0,
             wall: None,
             keyframe_retry: None,
@@ -697,6 +704,11 @@ impl Sfu {
     /// RTP payload bytes forwarded so far (all subscribers).
     pub fn forwarded_bytes(&self) -> u64 {
         self.forwarded_bytes
+    }
+
+    /// Loss and round trips on the way to subscribers, from their reception reports.
+    pub fn quality(&self) -> &LinkQuality {
+        &self.quality
     }
 
     /// How many of the forwarded packets took the fast path (see `fastpath`).
@@ -1275,6 +1287,14 @@ impl Sfu {
                             } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
                                 let seqs = nack.nacks.iter().flat_map(|n| n.packet_list());
                                 nacks.push((nack.media_ssrc, seqs.collect()));
+                            } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                                let wall = self.wall.get_or_insert_with(|| SystemInstant::now(now));
+                                observe_reports(&mut self.quality, wall.ntp(now), &rr.reports);
+                            } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                                // A publisher reports what it receives inside its own sender
+                                // reports.
+                                let wall = self.wall.get_or_insert_with(|| SystemInstant::now(now));
+                                observe_reports(&mut self.quality, wall.ntp(now), &sr.reports);
                             } else if let Some(remb) =
                                 any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()
                             {
@@ -1567,4 +1587,16 @@ fn protect(
 ) -> rtc::shared::error::Result<BytesMut> {
     let plain = packet.marshal()?;
     context.encrypt_rtp_with_header(&plain, &packet.header)
+}
+
+/// Counts a subscriber's reception report blocks (about what the relay sends it).
+fn observe_reports(quality: &mut LinkQuality, now_ntp: u64, reports: &[ReceptionReport]) {
+    for block in reports {
+        quality.on_report_block(
+            now_ntp,
+            block.fraction_lost,
+            block.last_sender_report,
+            block.delay,
+        );
+    }
 }

@@ -1,8 +1,8 @@
 //! Lets subscribers' feedback reach the engine. The `rtc` interceptor chain ends inbound RTCP at
 //! its terminus unless an interceptor marks a packet for the application; this one marks the
 //! compound packets that carry keyframe requests (PLI, FIR), a bandwidth estimate (REMB) or NACKs
-//! (the engine answers those itself, see `fastpath`), and leaves receiver reports to the
-//! interceptors that act on them.
+//! (the engine answers those itself, see `fastpath`) or reception reports (counted for
+//! `/metrics`, see `quality`); the built-in interceptors have seen them all before.
 
 use std::{collections::VecDeque, time::Instant};
 
@@ -12,6 +12,8 @@ use rtc::{
         full_intra_request::FullIntraRequest, picture_loss_indication::PictureLossIndication,
         receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate,
     },
+    rtcp::receiver_report::ReceiverReport,
+    rtcp::sender_report::SenderReport,
     rtcp::transport_feedbacks::transport_layer_nack::TransportLayerNack,
 };
 
@@ -31,6 +33,9 @@ fn is_feedback(packet: &dyn rtc::rtcp::Packet) -> bool {
         || any.is::<FullIntraRequest>()
         || any.is::<ReceiverEstimatedMaximumBitrate>()
         || any.is::<TransportLayerNack>()
+        // Reception reports, for the loss and round-trip figures of `/metrics`.
+        || any.downcast_ref::<ReceiverReport>().is_some_and(|rr| !rr.reports.is_empty())
+        || any.downcast_ref::<SenderReport>().is_some_and(|sr| !sr.reports.is_empty())
 }
 
 impl rtc::sansio::Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackTap {

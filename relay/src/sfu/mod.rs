@@ -11,6 +11,7 @@ mod feedback;
 pub mod forward;
 mod liveness;
 mod path;
+pub mod quality;
 mod random;
 mod report;
 mod sent;

@@ -43,6 +43,8 @@ pub struct MediaStats {
     pub restarts: AtomicU64,
     /// Set when the loop has stopped for good other than at shutdown: `/healthz` fails.
     pub stopped: AtomicBool,
+    /// Loss and round trips of the links to subscribers (since the loop last started).
+    pub quality: std::sync::Mutex<super::quality::LinkQuality>,
 }
 
 impl MediaStats {
@@ -430,6 +432,9 @@ fn supervise(runtime: &tokio::runtime::Runtime, address: SocketAddr, io: &mut Lo
 async fn media_loop(sfu: &mut Sfu, io: &mut LoopIo) {
     let LoopIo { socket, turn, control, bulk, signals, published, shutdown } = io;
     let mut buffer = vec![0u8; 2048];
+    // Report blocks counted when the figures were last published (none yet: publish at once,
+    // which also clears the figures of a loop that failed).
+    let mut reported = u64::MAX;
     loop {
         // Carry out everything the engine wants done.
         while let Some(output) = sfu.poll_output() {
@@ -454,6 +459,13 @@ async fn media_loop(sfu: &mut Sfu, io: &mut LoopIo) {
         published.forwarded_packets.store(forwarded, Ordering::Relaxed);
         published.forwarded_bytes.store(sfu.forwarded_bytes(), Ordering::Relaxed);
         published.queued_commands.store(bulk.len() as u64, Ordering::Relaxed);
+        // A report block came in since the last look (rarely: about one a second a stream).
+        if sfu.quality().loss.count() != reported {
+            reported = sfu.quality().loss.count();
+            if let Ok(mut quality) = published.quality.lock() {
+                *quality = *sfu.quality();
+            }
+        }
         let mut wake =
             sfu.poll_timeout().unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
         if let Some(turn) = turn.as_ref() {
