@@ -193,6 +193,7 @@ impl Hub {
         for id in lost {
             if let Some(conn) = self.rooms.conn_of(*id) {
                 // Dropping its outbox ends the connection's task, without ending the seat.
+                debug!(?conn, participant = %id, "the media loop lost this participant; its browser reconnects into its seat");
                 self.outboxes.remove(&conn);
             }
         }

@@ -93,6 +93,12 @@ impl Outbox {
 pub struct AbandonWatch(Arc<Abandoned>);
 
 impl AbandonWatch {
+    /// Whether the hub has given up on the connection (it fell behind), as opposed to ending it
+    /// for another reason.
+    pub fn is_abandoned(&self) -> bool {
+        self.0.set.load(Ordering::Acquire)
+    }
+
     /// Completes once the hub has given up on the connection.
     pub async fn abandoned(&self) {
         loop {

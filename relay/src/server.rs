@@ -628,8 +628,13 @@ async fn connection(
                     // must not count as the client's silence.
                     last_heard += began.elapsed();
                 }
-                // The hub dropped our outbox: we fell too far behind.
-                None => break Some((close_code::POLICY, "too slow to keep up with the room".into())),
+                // The hub dropped our outbox: we fell too far behind, or the hub ended the
+                // connection (removed by a host, whose message went out first; or lost by the
+                // media loop, and the browser comes back into its seat).
+                None if abandon.is_abandoned() => {
+                    break Some((close_code::POLICY, "too slow to keep up with the room".into()))
+                }
+                None => break Some((close_code::NORMAL, "ended by the relay".into())),
             },
             () = abandon.abandoned() => {
                 break Some((close_code::POLICY, "too slow to keep up with the room".into()));

@@ -41,6 +41,19 @@ fn value(text: &str, sample: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Scrapes until `sample` is above 0 (within 5 s); that scrape.
+async fn scrape_once(relay: &TestRelay, sample: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = scrape(relay).await;
+        if value(&text, sample) > 0.0 {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{sample} stayed 0:\n{text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn joins_leaves_refusals_and_floods_are_counted_without_names() {
     let relay = TestRelay::start(|c| {
@@ -121,15 +134,7 @@ async fn forwarded_media_is_counted_during_a_call() {
     let bruno = tokio::spawn(loadgen::run(options("Bruno", false), bruno_rx));
 
     // Wait until media flows, then watch it move between two scrapes.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let first = loop {
-        let text = scrape(&relay).await;
-        if value(&text, "treffpunkt_forwarded_packets_total") > 0.0 {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "no media forwarded:\n{text}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let first = scrape_once(&relay, "treffpunkt_forwarded_packets_total").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let second = scrape(&relay).await;
     assert_eq!(value(&first, "treffpunkt_participants{mode=\"sfu\"}"), 2.0, "{first}");
@@ -146,15 +151,7 @@ async fn forwarded_media_is_counted_during_a_call() {
     // Bruno's reception reports (about once a second a stream, once he has had a sender report
     // of the relay) fill the loss and round-trip histograms: on loopback nothing is lost and the
     // round trip is far below a second.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let reported = loop {
-        let text = scrape(&relay).await;
-        if value(&text, "treffpunkt_round_trip_seconds_count") > 0.0 {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "no round trip measured:\n{text}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let reported = scrape_once(&relay, "treffpunkt_round_trip_seconds_count").await;
     let reports = value(&reported, "treffpunkt_downlink_loss_ratio_count");
     assert!(reports >= 1.0, "{reported}");
     assert_eq!(value(&reported, "treffpunkt_downlink_loss_ratio_bucket{le=\"+Inf\"}"), reports);

@@ -873,8 +873,8 @@ impl Sfu {
 
     /// A datagram arrived on the media port.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        // A check's proof, once computed: (checked, proved).
-        let mut proof = None;
+        // Whether this datagram was already proved a signed check (checked once, not twice).
+        let mut proved = false;
         let id = match self.demux.known(from) {
             Some(id) => id,
             None => {
@@ -890,7 +890,7 @@ impl Sfu {
                     debug!(%from, participant = %id, "unsigned, forged or copied check; dropped");
                     return;
                 }
-                proof = Some(true);
+                proved = true;
                 id
             }
         };
@@ -898,7 +898,7 @@ impl Sfu {
         let Some(member) = self.members.get_mut(&id) else { return };
         member.last_from = Some(from);
         if is_stun_message(data) {
-            if proof.unwrap_or_else(|| member.proves(data, from)) {
+            if proved || member.proves(data, from) {
                 member.path.signed_check_from(from);
                 self.demux.learn(from, id);
             }
