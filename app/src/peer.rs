@@ -5,7 +5,7 @@
 
 use std::{
     cell::{Cell, RefCell},
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     rc::{Rc, Weak},
 };
 
@@ -226,6 +226,29 @@ impl Peer {
             .filter(|stat| js::get_string(stat, "type").as_deref() == Some("inbound-rtp"))
             .filter_map(|stat| js_sys::Reflect::get(&stat, &"framesDecoded".into()).ok()?.as_f64())
             .fold(0.0, f64::max)
+    }
+
+    /// Frames decoded so far per received track (by track id), from one `getStats()`. Tracks
+    /// whose statistics do not name their track are missing; [`Peer::frames_decoded`] asks
+    /// for one track.
+    pub async fn frames_decoded_by_track(&self) -> HashMap<String, f64> {
+        let mut decoded = HashMap::new();
+        let Ok(report) = JsFuture::from(self.pc.get_stats()).await else { return decoded };
+        let Ok(Some(entries)) = js_sys::try_iter(&report) else { return decoded };
+        for stat in entries.flatten().map(|entry| js_sys::Array::from(&entry).get(1)) {
+            if js::get_string(&stat, "type").as_deref() != Some("inbound-rtp") {
+                continue;
+            }
+            let (Some(track), Some(frames)) = (
+                js::get_string(&stat, "trackIdentifier"),
+                js_sys::Reflect::get(&stat, &"framesDecoded".into()).ok().and_then(|f| f.as_f64()),
+            ) else {
+                continue;
+            };
+            let entry = decoded.entry(track).or_insert(0.0);
+            *entry = f64::max(*entry, frames);
+        }
+        decoded
     }
 
     /// Reads the counters `client::quality` needs from `getStats()`.

@@ -157,7 +157,15 @@ pub struct Meeting {
     listeners: u32,
     /// Listeners may chat.
     listener_chat: bool,
+    /// Failed connections this side restarts, with when the last restart began (ms).
+    restarting: BTreeMap<ParticipantId, f64>,
 }
+
+/// How long a failed connection gets after an ICE restart before the next one. A browser
+/// reports an ICE restart that fails by staying `failed` (no change to react to), so without
+/// a retry one lost restart (its checks starved on a busy machine, a network still coming
+/// back) would leave the connection dead for good.
+pub const RESTART_AGAIN_MS: f64 = 15_000.0;
 
 impl Meeting {
     /// A meeting about to join `room` as `name`.
@@ -179,6 +187,7 @@ impl Meeting {
             password: None,
             listeners: 0,
             listener_chat: false,
+            restarting: BTreeMap::new(),
         }
     }
 
@@ -626,6 +635,34 @@ impl Meeting {
         effects
     }
 
+    /// Lets time pass (`now` in ms): a connection this side restarts that is still failed
+    /// [`RESTART_AGAIN_MS`] after its last restart is restarted again.
+    pub fn on_tick(&mut self, now: f64) -> Vec<Effect> {
+        let mut failed: Vec<ParticipantId> = Vec::new();
+        if self.relay_link == Some(Link::Failed) {
+            failed.push(RELAY_PEER);
+        }
+        if self.mode == RoomMode::Mesh {
+            failed.extend(
+                self.others
+                    .values()
+                    .filter(|r| r.link == Link::Failed && !self.polite_towards(r.info.id))
+                    .map(|r| r.info.id),
+            );
+        }
+        self.restarting.retain(|id, _| failed.contains(id));
+        let mut effects = Vec::new();
+        for id in failed {
+            // The first restart went out when the connection failed; count from now.
+            let last = self.restarting.entry(id).or_insert(now);
+            if now - *last >= RESTART_AGAIN_MS {
+                *last = now;
+                effects.push(Effect::RestartIce(id));
+            }
+        }
+        effects
+    }
+
     /// The peer connection to `id` changed its `connectionState`.
     pub fn on_link_state(&mut self, id: ParticipantId, link: Link) -> Vec<Effect> {
         if id == RELAY_PEER {
@@ -932,6 +969,64 @@ mod tests {
                 Effect::RestartIce(RELAY_PEER)
             ]
         );
+    }
+
+    #[test]
+    fn a_failed_connection_is_restarted_again_until_it_recovers() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(1, vec![info(2, "Emil"), info(3, "Cem")]));
+        // We are impolite towards 2 and 3 (lower id): ours to restart.
+        assert!(
+            m.on_link_state(ParticipantId(2), Link::Failed)
+                .contains(&Effect::RestartIce(ParticipantId(2)))
+        );
+        assert!(m.on_tick(1_000.0).is_empty(), "the first restart is under way");
+        assert!(m.on_tick(1_000.0 + RESTART_AGAIN_MS - 1.0).is_empty());
+        assert_eq!(
+            m.on_tick(1_000.0 + RESTART_AGAIN_MS),
+            vec![Effect::RestartIce(ParticipantId(2))],
+            "still failed: once more"
+        );
+        assert!(m.on_tick(1_000.0 + RESTART_AGAIN_MS + 1.0).is_empty());
+        // Recovered: nothing more, and a later failure starts counting afresh.
+        m.on_link_state(ParticipantId(2), Link::Connected);
+        assert!(m.on_tick(100_000.0).is_empty());
+        m.on_link_state(ParticipantId(2), Link::Failed);
+        assert!(m.on_tick(100_001.0).is_empty());
+        assert_eq!(
+            m.on_tick(100_001.0 + RESTART_AGAIN_MS),
+            vec![Effect::RestartIce(ParticipantId(2))]
+        );
+    }
+
+    #[test]
+    fn the_polite_side_leaves_restarts_to_the_other() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(5, vec![info(2, "Emil")]));
+        assert!(
+            !m.on_link_state(ParticipantId(2), Link::Failed)
+                .contains(&Effect::RestartIce(ParticipantId(2)))
+        );
+        assert!(m.on_tick(0.0).is_empty());
+        assert!(m.on_tick(10.0 * RESTART_AGAIN_MS).is_empty());
+    }
+
+    #[test]
+    fn the_relay_connection_is_restarted_again_while_it_stays_failed() {
+        let mut m = Meeting::new("demo", "Me");
+        let mut welcome = welcome(1, vec![info(2, "Emil")]);
+        if let ServerMessage::Welcome { mode, .. } = &mut welcome {
+            *mode = RoomMode::Sfu;
+        }
+        m.on_server_message(welcome);
+        m.on_link_state(RELAY_PEER, Link::Connected);
+        assert!(
+            m.on_link_state(RELAY_PEER, Link::Failed).contains(&Effect::RestartIce(RELAY_PEER))
+        );
+        assert!(m.on_tick(0.0).is_empty());
+        assert_eq!(m.on_tick(RESTART_AGAIN_MS), vec![Effect::RestartIce(RELAY_PEER)]);
+        // The direct links mirror the relay's in SFU mode; they are not restarted themselves.
+        assert_eq!(m.on_tick(2.0 * RESTART_AGAIN_MS), vec![Effect::RestartIce(RELAY_PEER)]);
     }
 
     #[test]

@@ -30,6 +30,20 @@ export async function videoPlays(tab, name) {
   return b && b.width > 0 && b.time > a.time;
 }
 
+/** The names of the others whose video is playing (frames, and a clock that advances over
+ * 0.7 s), all tiles sampled at once. */
+export async function playingVideos(tab) {
+  const sample = () => tab.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll('[data-participant]:not([data-self])')].map((t) => {
+      const v = t.querySelector('video');
+      return [t.dataset.participant, v && v.videoWidth > 0 ? v.currentTime : null];
+    })));
+  const a = await sample();
+  await new Promise((r) => setTimeout(r, 700));
+  const b = await sample();
+  return Object.keys(b).filter((name) => a[name] != null && b[name] != null && b[name] > a[name]);
+}
+
 /** Inbound audio and video counters of every open peer connection of the page. */
 export function inboundStats(tab) {
   return tab.evaluate(async () => {

@@ -6,10 +6,15 @@ import { after, before, describe, it } from 'node:test';
 import { chromiumTab, firefoxTab, reportRelayConnection, waitFor } from '../lib/browsers.js';
 import { reportConnections, reportRelayWarnings } from '../lib/diagnose.js';
 import { reportCpu } from '../lib/cpu.js';
-import { mode, remoteNames, videoPlays } from '../lib/meeting.js';
+import { mode, playingVideos, remoteNames, videoPlays } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
 const NAMES = ['Anna', 'Bruno', 'Cleo', 'Dora', 'Emil', 'Frida'];
+const ENGINES = { Anna: chromiumTab, Bruno: firefoxTab, Cleo: chromiumTab, Dora: firefoxTab, Emil: chromiumTab, Frida: firefoxTab };
+// From everyone being in SFU mode to one connection each and all 30 pictures playing through
+// the relay: 20-100 s with six browsers on two cores, a few seconds on a machine with time to
+// spare.
+const SEE_EVERYONE_MS = 180_000;
 
 // Samples, in the page, how far a tile's video clock advanced; records the longest stall, and
 // when the tile's stream was swapped (direct connection -> relay), so a long stall can be told
@@ -43,7 +48,7 @@ function startWatching(name) {
   }, 100);
 }
 
-describe('a mesh that grows past four switches live to the relay', { timeout: 400_000 }, () => {
+describe('a mesh that grows past four switches live to the relay', { timeout: 480_000 }, () => {
   reportCpu();
   let relay;
   const tabs = {};
@@ -58,8 +63,8 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 40
   });
 
   it('stays a mesh for four', async () => {
-    for (const [i, name] of NAMES.slice(0, 4).entries()) {
-      tabs[name] = await (i % 2 === 0 ? chromiumTab() : firefoxTab());
+    for (const name of NAMES.slice(0, 4)) {
+      tabs[name] = await ENGINES[name]();
       await tabs[name].goto(relay.url('wachsend', { name, autojoin: '1' }));
     }
     for (const name of NAMES.slice(0, 4)) {
@@ -71,23 +76,34 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 40
   });
 
   it('switches everyone to SFU when the fifth and sixth join, and everyone sees everyone', async () => {
-    for (const [i, name] of NAMES.slice(4).entries()) {
-      tabs[name] = await (i % 2 === 0 ? chromiumTab() : firefoxTab());
+    for (const name of NAMES.slice(4)) {
+      tabs[name] = await ENGINES[name]();
       await tabs[name].goto(relay.url('wachsend', { name, autojoin: '1' }));
     }
     for (const name of NAMES) {
       await waitFor(`${name} in SFU mode with five others`, async () =>
         (await mode(tabs[name])) === 'sfu' && (await remoteNames(tabs[name])).length === 5);
     }
-    for (const name of NAMES) {
-      for (const other of NAMES.filter((n) => n !== name)) {
-        await waitFor(`${name} to see ${other}'s video`, () => videoPlays(tabs[name], other), { timeout: 40_000 });
-      }
-      // Direct connections are gone: one connection, to the relay. (Each stays open for 10 s
-      // after the relay took over, so that the other end can finish its own switch.)
-      await waitFor(`${name} down to one connection`, () => tabs[name].evaluate(() =>
-        window.__pcs.filter((pc) => pc.connectionState !== 'closed').length === 1), { timeout: 30_000 });
+    // Then the direct connections go, each once the relay delivers that participant's picture
+    // (and 10 s more, so that the other end can finish its own switch), and every picture that
+    // still plays comes through the relay. All 30 are watched together against one deadline:
+    // on two busy cores the relay's pictures arrive in any order, and a browser may take half a
+    // minute to answer the relay's offer (Chromium's setRemoteDescription and
+    // setLocalDescription alone have taken 17 s).
+    const started = Date.now();
+    const deadline = started + SEE_EVERYONE_MS;
+    await Promise.all(NAMES.map((name) => waitFor(`${name} down to one connection`, () => tabs[name].evaluate(() =>
+      window.__pcs.filter((pc) => pc.connectionState !== 'closed').length === 1), { timeout: deadline - Date.now() })));
+    const oneEach = Date.now() - started;
+    const missing = new Set(NAMES.flatMap((name) => NAMES.filter((o) => o !== name).map((o) => `${name} sees ${o}`)));
+    while (missing.size > 0 && Date.now() < deadline) {
+      await Promise.all(NAMES.map(async (name) => {
+        const playing = await playingVideos(tabs[name]).catch(() => []);
+        for (const other of playing) missing.delete(`${name} sees ${other}`);
+      }));
     }
+    console.log(`one connection each after ${(oneEach / 1000).toFixed(1)} s; all pictures through the relay after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    assert.deepEqual([...missing], [], `pictures not playing through the relay after ${SEE_EVERYONE_MS / 1000} s`);
   });
 
   it("kept Bruno's picture moving for Anna through the switch (no stall over 5 s)", async () => {

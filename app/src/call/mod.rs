@@ -24,8 +24,9 @@ use crate::{
 };
 
 /// How often, while switching from mesh to the relay, the relay's delivery is checked for the
-/// participants still shown over direct connections.
-const SWITCHOVER_CHECK_MS: i32 = 200;
+/// participants still shown over direct connections. Each check reads the relay connection's
+/// statistics, which is not free for a browser busy with the switch.
+const SWITCHOVER_CHECK_MS: i32 = 500;
 
 mod local;
 mod monitor;
@@ -538,6 +539,14 @@ impl Call {
                 if direct.is_empty() && call.inner.borrow().lingering.is_empty() {
                     return;
                 }
+                // One look at the relay connection's statistics per round, for everyone: each
+                // getStats() queues behind the browser's negotiation work, which the relay's
+                // offers are waiting for during the switch.
+                let decoded = if direct.is_empty() {
+                    HashMap::new()
+                } else {
+                    relay.frames_decoded_by_track().await
+                };
                 for id in direct {
                     let sends = call.inner.borrow().meeting.other(id).map(|r| r.info.media);
                     let Some(sends) = sends else { continue }; // they left; the roster closes it
@@ -549,7 +558,10 @@ impl Call {
                     let delivery = client::switchover::RelayDelivery {
                         audio: stream.as_ref().is_some_and(|s| s.get_audio_tracks().length() > 0),
                         video_decoding: match &video {
-                            Some(video) => relay.frames_decoded(video).await > 0.0,
+                            Some(video) => match decoded.get(&video.id()) {
+                                Some(frames) => *frames > 0.0,
+                                None => relay.frames_decoded(video).await > 0.0,
+                            },
                             None => false,
                         },
                     };

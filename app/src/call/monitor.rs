@@ -1,5 +1,5 @@
 //! The call's measuring loop: audio levels for the active speaker, statistics for quality,
-//! and a regular look at negotiations that wait for an answer.
+//! and a regular look at negotiations that wait for an answer and connections that stay failed.
 
 use std::{collections::HashMap, rc::Rc};
 
@@ -56,6 +56,15 @@ impl Call {
                 // Negotiations that wait for an answer are checked as often as statistics.
                 for peer in call.inner.borrow().peers.values() {
                     peer.tick();
+                }
+                // Connections that stay failed after an ICE restart get another one.
+                let restarts = call.inner.borrow_mut().meeting.on_tick(js_sys::Date::now());
+                if !restarts.is_empty() {
+                    js::warn(&format!(
+                        "still failed: restarting ICE again ({} connections)",
+                        restarts.len()
+                    ));
+                    call.apply(restarts);
                 }
                 drop(call);
                 previous.retain(|id, _| peers.iter().any(|(p, _)| p == id));
