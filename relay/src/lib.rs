@@ -8,6 +8,7 @@ pub mod admission;
 pub mod attempts;
 pub mod config;
 pub mod config_file;
+pub mod http_server;
 pub mod https;
 mod hub;
 pub mod ice;

@@ -33,6 +33,7 @@ use tracing::{debug, info, warn};
 use crate::{
     Config,
     admission::{AllowedOrigins, Connections, Refused, client_address},
+    http_server,
     hub::{After, Hub},
     ice::IceServers,
     rooms::{ConnId, RoomLimits, Rooms},
@@ -268,34 +269,20 @@ pub async fn run(
         let redirect =
             crate::redirect::Redirect::new(shared.config.public_url.as_deref(), https_port);
         let plain_app = crate::redirect::router(redirect, shared.config.acme_webroot.as_deref());
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let stopping = async move {
-                let _ = stop.wait_for(|stop| *stop).await;
-            };
-            if let Err(e) =
-                axum::serve(plain_listener, plain_app).with_graceful_shutdown(stopping).await
-            {
-                warn!("the plain-HTTP redirect stopped: {e}");
-            }
-        });
+        let places = http_server::places(shared.config.max_connections_per_address);
+        tokio::spawn(http_server::serve(plain_listener, None, plain_app, places, stop_rx.clone()));
         info!(%plain, "plain HTTP is sent on to HTTPS");
     }
 
     tokio::spawn(drain_then_stop(signals, shared.clone(), stop_tx));
-    let mut graceful = stop_rx;
-    let stopping = async move {
-        let _ = graceful.wait_for(|stop| *stop).await;
+    let tls = match https {
+        Some(certificates) => Some(tokio_rustls::TlsAcceptor::from(
+            certificates.server_config(&[b"http/1.1"]).map_err(std::io::Error::other)?,
+        )),
+        None => None,
     };
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    match https {
-        Some(certificates) => {
-            use axum::serve::ListenerExt as _;
-            let listener = crate::https::TlsListener::new(listener, &certificates)?.tap_io(|_| {});
-            axum::serve(listener, app).with_graceful_shutdown(stopping).await?;
-        }
-        None => axum::serve(listener, app).with_graceful_shutdown(stopping).await?,
-    }
+    let places = http_server::places(shared.config.max_connections_per_address);
+    http_server::serve(listener, tls, app, places, stop_rx).await;
 
     // Wait (briefly) for the WebSocket tasks, which run outside the HTTP server's bookkeeping.
     drop(shared);

@@ -235,6 +235,7 @@ async fn plain_http_is_sent_to_https_and_acme_challenges_are_answered() {
         c.tls_key = Some(key);
         c.redirect_http_listen = Some(plain);
         c.acme_webroot = Some(root);
+        c.max_connections_per_address = 4;
     })
     .await;
 
@@ -264,8 +265,20 @@ async fn plain_http_is_sent_to_https_and_acme_challenges_are_answered() {
     let answer = plain_get(plain, "evil.example/@x", "/").await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 
+    // The plain port is bounded like the HTTPS one: four silent connections from one address
+    // are all it holds; a fifth is closed unread. The HTTPS port counts its own.
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(tokio::net::TcpStream::connect(plain).await.unwrap());
+    }
+    let mut fifth = tokio::net::TcpStream::connect(plain).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(Duration::from_secs(5), fifth.read(&mut byte)).await;
+    assert!(matches!(read, Ok(Ok(0) | Err(_))), "the fifth stayed open: {read:?}");
+
     // The HTTPS side is the relay as ever.
     assert!(get(&relay, &ca, "/healthz").await.1.contains("ok: "));
+    drop(silent);
     relay.shutdown().await.unwrap();
     std::fs::remove_dir_all(dir).unwrap();
 }
