@@ -684,11 +684,7 @@ impl Rooms {
         let Some(room) = self.rooms.get_mut(room_name) else {
             return Vec::new();
         };
-        let mut out: Vec<Outgoing> = room
-            .members
-            .values()
-            .map(|m| (m.conn, ServerMessage::ParticipantJoined { participant: info.clone() }))
-            .collect();
+        let mut out: Vec<Outgoing> = Vec::new();
         // Past the threshold a mesh switches to server forwarding, for good: the newcomer is
         // welcomed into SFU mode, everyone else is told to move over (and keeps its mesh
         // connections until the relay delivers, so nobody's media stops).
@@ -704,6 +700,13 @@ impl Rooms {
                     .map(|m| (m.conn, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
             );
         }
+        // The move comes first: told of the newcomer while still in a mesh, a browser would
+        // open a direct connection to them and wait for an offer that never comes.
+        out.extend(
+            room.members
+                .values()
+                .map(|m| (m.conn, ServerMessage::ParticipantJoined { participant: info.clone() })),
+        );
         let resume_token = (!token.is_empty()).then(|| token.clone());
         out.push((conn, room.welcome(request_id, &info, room_name, ice_servers, resume_token)));
         if info.role == Role::Host {
@@ -1466,6 +1469,22 @@ mod tests {
             .map(|(c, _)| c.0)
             .collect();
         assert_eq!(switched, [1, 2], "the members already there move over");
+        // Before they hear of the newcomer, so that they open no direct connection to C.
+        for member in [1, 2] {
+            let told: Vec<&ServerMessage> =
+                out.iter().filter(|(c, _)| c.0 == member).map(|(_, m)| m).collect();
+            assert!(
+                matches!(
+                    told.as_slice(),
+                    [
+                        ServerMessage::ModeChanged { .. },
+                        ServerMessage::ParticipantJoined { .. },
+                        ..
+                    ]
+                ),
+                "{member}: {told:?}"
+            );
+        }
         assert!(out.iter().any(|(c, m)| *c == ConnId(3)
             && matches!(m, ServerMessage::Welcome { mode: RoomMode::Sfu, .. })));
         // Shrinking does not switch back: no flapping while people come and go.
