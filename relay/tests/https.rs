@@ -10,7 +10,6 @@ mod common;
 
 use std::{
     path::{Path, PathBuf},
-    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -44,16 +43,7 @@ impl TestCa {
     }
 
     fn connector(&self) -> TlsConnector {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(self.issuer.der().clone()).unwrap();
-        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        TlsConnector::from(Arc::new(config))
+        TlsConnector::from(common::tls_client_trusting(self.issuer.der().clone()))
     }
 }
 

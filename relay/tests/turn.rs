@@ -329,16 +329,7 @@ fn test_certificate(dir_name: &str) -> (std::path::PathBuf, Arc<rustls::ClientCo
     let made = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     std::fs::write(dir.join("cert.pem"), made.cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), made.signing_key.serialize_pem()).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(made.cert.der().clone()).unwrap();
-    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    (dir, Arc::new(client))
+    (dir, common::tls_client_trusting(made.cert.der().clone()))
 }
 
 async fn relay_with_turns(dir: &std::path::Path) -> TestRelay {

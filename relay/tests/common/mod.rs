@@ -301,3 +301,19 @@ pub async fn status_of(addr: SocketAddr, field: &str) -> u64 {
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
     status[field].as_u64().unwrap_or_else(|| panic!("no {field} in {body}"))
 }
+
+/// A TLS client configuration that trusts `root` only, as a town's computers trust the town's
+/// certificate authority (or one certificate made for a test).
+pub fn tls_client_trusting(
+    root: rustls::pki_types::CertificateDer<'static>,
+) -> std::sync::Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    std::sync::Arc::new(config)
+}
