@@ -12,6 +12,9 @@ pub struct AppConfig {
     /// origin that served the page.
     #[serde(default)]
     pub relay: Option<String>,
+    /// The town's title, logo and accent colour, if it has its own.
+    #[serde(flatten)]
+    pub branding: client::branding::BrandingSettings,
 }
 
 impl AppConfig {

@@ -3,6 +3,7 @@
 //! The `app` crate wraps these types in Leptos views and web-sys calls: it feeds them what the
 //! browser and the relay report and carries out what they return.
 
+pub mod branding;
 pub mod chat;
 pub mod errors;
 pub mod i18n;

@@ -52,6 +52,8 @@ pub struct AllowedOrigins {
     any: bool,
     /// `scheme://host[:port]`, lower case, default ports left out.
     listed: Vec<String>,
+    /// Tenants' host names: their pages are accepted with any scheme and port.
+    hosts: Vec<String>,
 }
 
 /// `scheme://host[:port]` in lower case without a path or a default port, or `None` for text
@@ -93,6 +95,12 @@ impl AllowedOrigins {
         Ok(allowed)
     }
 
+    /// Also accepts pages from these host names (tenants' hosts, lower case).
+    pub fn with_hosts(mut self, hosts: impl IntoIterator<Item = String>) -> Self {
+        self.hosts.extend(hosts);
+        self
+    }
+
     /// Whether a WebSocket opened by a page of `origin`, sent to `host`, is accepted.
     pub fn allows(&self, origin: Option<&str>, host: Option<&str>) -> bool {
         let Some(origin) = origin else { return true };
@@ -104,7 +112,12 @@ impl AllowedOrigins {
         let own = host
             .zip(origin.split_once("://"))
             .and_then(|(h, (scheme, _))| normalise(&format!("{scheme}://{h}")));
-        own.as_ref() == Some(&origin) || self.listed.contains(&origin)
+        let page_host = origin
+            .split_once("://")
+            .map(|(_, authority)| authority.rsplit_once(':').map_or(authority, |(h, _)| h));
+        own.as_ref() == Some(&origin)
+            || self.listed.contains(&origin)
+            || page_host.is_some_and(|h| self.hosts.iter().any(|t| t == h))
     }
 }
 

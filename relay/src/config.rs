@@ -209,6 +209,11 @@ pub struct Config {
     /// Connections the relay holds at once, from everyone.
     #[arg(long, env = "TREFFPUNKT_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
+
+    /// Towns or schools served under host names of their own: the settings file's `[[tenant]]`
+    /// tables (there is no flag for them).
+    #[arg(skip)]
+    pub tenants: Vec<crate::tenants::TenantSettings>,
 }
 
 /// How log lines are written.
@@ -310,6 +315,7 @@ impl Config {
                 .into());
         }
         self.link_keys()?;
+        crate::tenants::check_all(&self.tenants)?;
         if self.operator_key.as_ref().is_some_and(|k| k.len() < crate::invite::MIN_OPERATOR_KEY) {
             return Err(format!(
                 "the operator key must have at least {} characters (openssl rand -hex 32)",

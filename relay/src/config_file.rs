@@ -11,7 +11,7 @@ use std::{ffi::OsString, path::Path};
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, parser::ValueSource};
 
-use crate::Config;
+use crate::{Config, tenants::TenantSettings};
 
 /// Why the settings cannot be used, in a sentence for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +27,14 @@ pub enum ConfigError {
     /// The file is not TOML (the reason names line and column).
     #[error("{path} is not valid TOML: {reason}")]
     NotToml {
+        /// The file.
+        path: String,
+        /// Why, from the TOML parser.
+        reason: String,
+    },
+    /// A `[[tenant]]` table with an unknown key or a bad value (the reason names the line).
+    #[error("{path}: a [[tenant]] table is wrong: {reason}")]
+    BadTenant {
         /// The file.
         path: String,
         /// Why, from the TOML parser.
@@ -91,14 +99,18 @@ pub fn load(args: Vec<OsString>) -> Result<Loaded, ConfigError> {
 
     let mut command = Config::command();
     let mut from_file = Vec::new();
+    let mut tenants = Vec::new();
     if let Some(path) = file {
-        for (id, value) in read(&path)? {
+        let (settings, listed) = read(&path)?;
+        for (id, value) in settings {
             command = command.mut_arg(id.as_str(), |arg| arg.default_value(value));
             from_file.push(id);
         }
+        tenants = listed;
     }
     let matches = command.clone().try_get_matches_from(args)?;
-    let config = Config::from_arg_matches(&matches)?;
+    let mut config = Config::from_arg_matches(&matches)?;
+    config.tenants = tenants;
 
     let mut set = Vec::new();
     for arg in command.get_arguments() {
@@ -124,11 +136,21 @@ pub fn load(args: Vec<OsString>) -> Result<Loaded, ConfigError> {
         };
         set.push((arg.get_long().unwrap_or(id).to_owned(), value, source));
     }
+    for tenant in &config.tenants {
+        set.push((format!("tenant {}", tenant.name), tenant.hosts.join(","), Source::File));
+    }
     Ok(Loaded { config, set })
 }
 
-/// The file's settings as (argument id, value as its flag would take it), checked.
-fn read(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+/// The key of the `[[tenant]]` tables.
+const TENANT_KEY: &str = "tenant";
+
+/// What a settings file holds: its settings as (argument id, value as its flag would take it),
+/// and its `[[tenant]]` tables.
+type FileSettings = (Vec<(String, String)>, Vec<TenantSettings>);
+
+/// The file's settings, checked.
+fn read(path: &Path) -> Result<FileSettings, ConfigError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfigError::Unreadable { path: name.clone(), reason: e.to_string() })?;
@@ -139,6 +161,9 @@ fn read(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
     let command = Config::command();
     let mut settings = Vec::new();
     for (key, value) in &table {
+        if key == TENANT_KEY {
+            continue;
+        }
         let line = line_of(&text, key);
         let arg = command
             .get_arguments()
@@ -178,7 +203,34 @@ fn read(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
         };
         settings.push((arg.get_id().as_str().to_owned(), text));
     }
-    Ok(settings)
+    Ok((settings, read_tenants(&name, &text, table.get(TENANT_KEY))?))
+}
+
+/// The `[[tenant]]` tables; the TOML parser's errors name line and column.
+fn read_tenants(
+    name: &str,
+    text: &str,
+    value: Option<&toml::Value>,
+) -> Result<Vec<TenantSettings>, ConfigError> {
+    let Some(value) = value else { return Ok(Vec::new()) };
+    if !matches!(value, toml::Value::Array(_)) {
+        return Err(ConfigError::BadValue {
+            path: name.to_owned(),
+            line: line_of(text, TENANT_KEY),
+            key: TENANT_KEY.into(),
+            reason: "tenants are tables: write [[tenant]] above each one".into(),
+        });
+    }
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        tenant: Vec<TenantSettings>,
+    }
+    let listed: Listed =
+        toml::from_str(text).map_err(|e: toml::de::Error| ConfigError::BadTenant {
+            path: name.to_owned(),
+            reason: e.to_string().trim().replace('\n', " "),
+        })?;
+    Ok(listed.tenant)
 }
 
 /// A TOML value as its flag's text: lists (for settings that take several) comma-separated.
@@ -348,6 +400,33 @@ mod tests {
         let loaded = File::new("example", example).load(&[]).unwrap();
         assert_eq!(loaded.config.sfu_rooms, ["klasse-*", "gemeinderat"]);
         assert_eq!(loaded.config.public_url.as_deref(), Some("https://meet.musterhausen.de/"));
+        let [school] = loaded.config.tenants.as_slice() else { panic!("one tenant") };
+        assert_eq!(school.hosts, ["treffen.gesamtschule-musterhausen.de"]);
+        assert_eq!(school.room_names, ["klasse-*", "lehrerzimmer"]);
+        crate::tenants::check_all(&loaded.config.tenants).unwrap();
+    }
+
+    #[test]
+    fn tenant_tables_are_read_and_their_mistakes_named() {
+        let tenant = "[[tenant]]\nname = \"schule\"\nhosts = [\"schule.example.org\"]\n";
+        let file =
+            File::new("tenants", &format!("room-capacity = 20\n\n{tenant}room-capacity = 12\n"));
+        let loaded = file.load(&[]).unwrap();
+        assert_eq!(loaded.config.room_capacity, 20, "a tenant's key is not the relay's");
+        assert_eq!(loaded.config.tenants[0].room_capacity, Some(12));
+        assert!(
+            loaded.set.iter().any(|(k, v, _)| k == "tenant schule" && v == "schule.example.org")
+        );
+        let error = |text: &str| File::new("bad-tenant", text).load(&[]).unwrap_err().to_string();
+        let typo = error(&format!("{tenant}titel = \"Schule\"\n"));
+        assert!(
+            typo.contains("[[tenant]]") && typo.contains("line 4") && typo.contains("titel"),
+            "{typo}"
+        );
+        let scalar = error("tenant = \"schule\"\n");
+        assert!(scalar.contains("line 1") && scalar.contains("write [[tenant]]"), "{scalar}");
+        let missing = error("[[tenant]]\nname = \"schule\"\n");
+        assert!(missing.contains("hosts"), "{missing}");
     }
 
     #[test]

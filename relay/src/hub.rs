@@ -12,6 +12,7 @@ use crate::{
     outbox::Outbox,
     rooms::{ConnId, Outgoing, Pass, RoomError, Rooms},
     sfu::{MediaCommand, MediaHandle},
+    tenants::TenantId,
 };
 
 /// Wall-clock time for chat timestamps.
@@ -34,6 +35,8 @@ pub struct Hub {
     media: Option<MediaHandle>,
     /// Each open connection's address (for counting wrong passwords per address).
     addrs: HashMap<ConnId, std::net::IpAddr>,
+    /// Each open connection's tenant, when not the relay's own.
+    tenants: HashMap<ConnId, TenantId>,
     /// Wrong room passwords, per connection and per address.
     attempts: Attempts,
     /// Joins, leaves and refusals since start, for `/metrics`.
@@ -74,6 +77,7 @@ impl Hub {
             outboxes: HashMap::new(),
             media: None,
             addrs: HashMap::new(),
+            tenants: HashMap::new(),
             attempts: Attempts::default(),
             tally: Tally::default(),
             draining: false,
@@ -106,7 +110,7 @@ impl Hub {
     fn join_media(&self, conn: ConnId) {
         if let (Some((id, room, RoomMode::Sfu)), Some(media)) = (self.rooms.seat(conn), &self.media)
         {
-            media.send(MediaCommand::Join { id, room: room.to_owned() });
+            media.send(MediaCommand::Join { id, room: room.to_string() });
             if self.rooms.mic_locked(conn) {
                 media.send(MediaCommand::Silence { id, silenced: true });
             }
@@ -209,12 +213,26 @@ impl Hub {
         &self.rooms
     }
 
-    /// Registers a new connection's outbox.
-    pub fn connect(&mut self, conn: ConnId, outbox: Outbox, addr: Option<std::net::IpAddr>) {
+    /// Registers a new connection's outbox; it came from `addr`, to `tenant`'s host.
+    pub fn connect(
+        &mut self,
+        conn: ConnId,
+        outbox: Outbox,
+        addr: Option<std::net::IpAddr>,
+        tenant: TenantId,
+    ) {
         self.outboxes.insert(conn, outbox);
         if let Some(addr) = addr {
             self.addrs.insert(conn, addr);
         }
+        if tenant != TenantId::DEFAULT {
+            self.tenants.insert(conn, tenant);
+        }
+    }
+
+    /// The tenant `conn` belongs to.
+    fn tenant_of(&self, conn: ConnId) -> TenantId {
+        self.tenants.get(&conn).copied().unwrap_or_default()
     }
 
     /// Forgets a connection whose socket ended. With `for_good` (the browser closed it, or it
@@ -224,6 +242,7 @@ impl Hub {
         let seated = self.rooms.participant_count();
         self.outboxes.remove(&conn);
         self.addrs.remove(&conn);
+        self.tenants.remove(&conn);
         self.attempts.forget(conn);
         let out = if for_good {
             self.leave_room(conn)
@@ -256,7 +275,8 @@ impl Hub {
         room: &str,
         token: &str,
     ) -> bool {
-        let Some(resumed) = self.rooms.resume(conn, request_id, room, token) else {
+        let tenant = self.tenant_of(conn);
+        let Some(resumed) = self.rooms.resume(conn, request_id, tenant, room, token) else {
             return false;
         };
         tracing::info!(participant = %resumed.id, ?conn, replaced = ?resumed.replaced, "seat resumed");
@@ -308,6 +328,7 @@ impl Hub {
                         link: link.as_deref(),
                         device: device.as_deref(),
                         password: password.as_deref(),
+                        tenant: self.tenant_of(conn),
                     };
                     self.rooms.join(conn, request_id, &room, &name, media, pass, unix_now)
                 };
@@ -505,7 +526,7 @@ mod tests {
         token: Option<String>,
     ) -> (Inbox, ParticipantId, String) {
         let (out, mut inbox) = outbox();
-        hub.connect(ConnId(conn), out, None);
+        hub.connect(ConnId(conn), out, None, TenantId::DEFAULT);
         hub.handle(
             ConnId(conn),
             ClientMessage::Join {
@@ -579,7 +600,7 @@ mod tests {
 
         // Cleo, new, is answered "restarting" and her connection is to close.
         let (out, mut cleo_inbox) = outbox();
-        hub.connect(ConnId(3), out, None);
+        hub.connect(ConnId(3), out, None, TenantId::DEFAULT);
         let cleo = ClientMessage::Join {
             request_id: Some(protocol::RequestId(7)),
             room: "rat".into(),

@@ -114,12 +114,18 @@ fn thirty_days() -> String {
 /// body, `{"link": ..., "expires": ...}` or `{"error": ...}`. No I/O; the server calls it.
 pub fn answer(
     config: &crate::Config,
+    tenant: Option<&crate::tenants::TenantSettings>,
     authorization: Option<&str>,
     body: &[u8],
     unix_now: u64,
 ) -> (u16, serde_json::Value) {
     let refuse = |status, error: &str| (status, serde_json::json!({ "error": error }));
-    let Some(key) = config.operator_key.as_deref().filter(|k| k.len() >= MIN_OPERATOR_KEY) else {
+    // On a tenant's host, the tenant's key, secret and address: never the relay's own.
+    let operator_key = match tenant {
+        Some(tenant) => tenant.operator_key.as_deref(),
+        None => config.operator_key.as_deref(),
+    };
+    let Some(key) = operator_key.filter(|k| k.len() >= MIN_OPERATOR_KEY) else {
         return refuse(404, "this relay has no operator key; the invitation endpoint is off");
     };
     let given = authorization.and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default();
@@ -141,13 +147,18 @@ pub fn answer(
         Ok(valid) => valid,
         Err(e) => return refuse(400, &e),
     };
-    let keys = match config.link_keys() {
+    let keys = match tenant {
+        Some(tenant) => Ok(tenant.link_keys()),
+        None => config.link_keys(),
+    };
+    let keys = match keys {
         Ok(Some(keys)) => keys,
         Ok(None) => return refuse(503, "this relay has no link secret, so rooms are open"),
         Err(e) => return refuse(503, &e),
     };
     let expires = unix_now.saturating_add(valid);
-    let base = config.public_url.as_deref().unwrap_or("/");
+    let tenant_url = tenant.map(crate::tenants::TenantSettings::public_url);
+    let base = tenant_url.as_deref().or(config.public_url.as_deref()).unwrap_or("/");
     let grant = Grant { room: request.room, role, expires, lobby: request.lobby };
     match signed_link(&keys, base, grant) {
         Ok(link) => (200, serde_json::json!({ "link": link, "expires": expires })),

@@ -22,6 +22,7 @@ pub mod rooms;
 mod server;
 pub mod session;
 pub mod sfu;
+pub mod tenants;
 pub mod tls;
 pub mod turn;
 pub mod web;

@@ -57,6 +57,8 @@ pub struct MediaSnapshot {
 pub struct Snapshot {
     /// Rooms and people now.
     pub census: Census,
+    /// The same for each tenant, by its label (every tenant, when tenants are configured).
+    pub tenants: Vec<(String, Census)>,
     /// Joins, leaves and refusals since start.
     pub tally: Tally,
     /// Open WebSocket connections.
@@ -134,6 +136,29 @@ pub fn render(snapshot: &Snapshot) -> String {
         by_mode(census.mesh_participants, census.sfu_participants),
     );
     gauge(&mut registry, "lobby_waiting", "People waiting in lobbies", census.waiting as u64);
+    if !snapshot.tenants.is_empty() {
+        let by_tenant = |pick: fn(&Census) -> (usize, usize)| {
+            let family = Family::<Vec<(&'static str, String)>, Gauge>::default();
+            for (tenant, census) in &snapshot.tenants {
+                let (mesh, sfu) = pick(census);
+                for (mode, n) in [("mesh", mesh), ("sfu", sfu)] {
+                    let labels = vec![("tenant", tenant.clone()), ("mode", mode.to_owned())];
+                    family.get_or_create(&labels).set(n as i64);
+                }
+            }
+            family
+        };
+        registry.register(
+            "tenant_rooms",
+            "Open rooms of each tenant, by how media flows",
+            by_tenant(|c| (c.mesh_rooms, c.sfu_rooms)),
+        );
+        registry.register(
+            "tenant_participants",
+            "People in each tenant's rooms, by how media flows",
+            by_tenant(|c| (c.mesh_participants, c.sfu_participants)),
+        );
+    }
     gauge(&mut registry, "connections", "Open WebSocket connections", snapshot.connections as u64);
     gauge(
         &mut registry,
@@ -256,6 +281,16 @@ mod tests {
                 sfu_participants: 30,
                 waiting: 2,
             },
+            tenants: vec![
+                (
+                    "default".into(),
+                    Census { mesh_rooms: 2, mesh_participants: 5, ..Census::default() },
+                ),
+                (
+                    "musterhausen".into(),
+                    Census { sfu_rooms: 1, sfu_participants: 30, ..Census::default() },
+                ),
+            ],
             tally,
             connections: 36,
             addresses: 9,
@@ -276,6 +311,9 @@ mod tests {
             ("treffpunkt_rooms{mode=\"mesh\"}", 2.0),
             ("treffpunkt_rooms{mode=\"sfu\"}", 1.0),
             ("treffpunkt_participants{mode=\"sfu\"}", 30.0),
+            ("treffpunkt_tenant_rooms{tenant=\"default\",mode=\"mesh\"}", 2.0),
+            ("treffpunkt_tenant_rooms{tenant=\"musterhausen\",mode=\"mesh\"}", 0.0),
+            ("treffpunkt_tenant_participants{tenant=\"musterhausen\",mode=\"sfu\"}", 30.0),
             ("treffpunkt_lobby_waiting", 2.0),
             ("treffpunkt_connections", 36.0),
             ("treffpunkt_joins_total", 7.0),

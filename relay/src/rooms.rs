@@ -12,6 +12,7 @@ use std::{
 use crate::{
     ice::IceServers,
     links::{LinkKeys, constant_time_eq},
+    tenants::TenantId,
 };
 use protocol::{
     ChatMessage, ErrorCode, MediaState, Moderation, ParticipantId, ParticipantInfo, RequestId,
@@ -47,14 +48,57 @@ pub struct RoomLimits {
 impl RoomLimits {
     /// How media flows in a new room called `name` (already normalised).
     pub fn mode_for(&self, name: &str) -> RoomMode {
-        let pinned = self.sfu_rooms.iter().any(|pattern| {
-            let pattern = pattern.trim().to_lowercase();
-            match pattern.strip_suffix('*') {
-                Some(prefix) => name.starts_with(prefix),
-                None => !pattern.is_empty() && name == pattern,
-            }
-        });
-        if pinned { RoomMode::Sfu } else { RoomMode::Mesh }
+        mode_for(&self.sfu_rooms, name)
+    }
+}
+
+/// Whether `name` (normalised) is one of `patterns`: exact names, or prefixes ending in `*`.
+fn matches_any(patterns: &[String], name: &str) -> bool {
+    patterns.iter().any(|pattern| {
+        let pattern = pattern.trim().to_lowercase();
+        match pattern.strip_suffix('*') {
+            Some(prefix) => name.starts_with(prefix),
+            None => !pattern.is_empty() && name == pattern,
+        }
+    })
+}
+
+/// How media flows in a new room called `name`, given the rooms pinned to server forwarding.
+fn mode_for(sfu_rooms: &[String], name: &str) -> RoomMode {
+    if matches_any(sfu_rooms, name) { RoomMode::Sfu } else { RoomMode::Mesh }
+}
+
+/// What a tenant (see `crate::tenants`) changes for its own rooms; `None` keeps the relay's.
+#[derive(Debug, Default)]
+pub struct TenantRules {
+    /// Most participants in one of its rooms.
+    pub capacity: Option<usize>,
+    /// Most of its rooms at once.
+    pub max_rooms: Option<usize>,
+    /// Its rooms with server forwarding from the start.
+    pub sfu_rooms: Option<Vec<String>>,
+    /// The only room names it offers (exact or prefix with `*`); empty: any.
+    pub room_names: Vec<String>,
+    /// Its link secret: with it, its rooms open only for its links. Without: open rooms.
+    pub links: Option<LinkKeys>,
+}
+
+/// A room's identity: its tenant and its name. Two tenants' rooms of the same name are two rooms.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomKey {
+    /// Whose.
+    pub tenant: TenantId,
+    /// Its normalised name.
+    pub name: String,
+}
+
+impl std::fmt::Display for RoomKey {
+    /// The name for the relay's own tenant; `tenant/name` for others (a room name has no `/`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.tenant {
+            TenantId::DEFAULT => f.write_str(&self.name),
+            TenantId(n) => write!(f, "{n}/{}", self.name),
+        }
     }
 }
 
@@ -67,6 +111,9 @@ pub enum RoomError {
     /// The room name broke a rule.
     #[error("This room name is not valid: {0}.")]
     InvalidRoomName(protocol::RoomNameError),
+    /// The tenant offers no room of this name (its `room-names`).
+    #[error("There is no meeting room of this name here. Check the link you were given.")]
+    NotOffered,
     /// The room is at capacity.
     #[error("This room is full: it allows at most {capacity} participants.")]
     RoomFull {
@@ -127,7 +174,7 @@ impl RoomError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::InvalidName(_) => ErrorCode::InvalidName,
-            Self::InvalidRoomName(_) => ErrorCode::InvalidRoomName,
+            Self::InvalidRoomName(_) | Self::NotOffered => ErrorCode::InvalidRoomName,
             Self::RoomFull { .. } => ErrorCode::RoomFull,
             Self::TooManyRooms { .. } => ErrorCode::TooManyRooms,
             Self::LinkRefused => ErrorCode::LinkRefused,
@@ -243,6 +290,8 @@ pub struct Census {
 /// One room; it exists while it has members.
 #[derive(Debug, Default)]
 struct Room {
+    /// Its normalised name, as people see it.
+    name: String,
     /// Members by id; ids grow, so iteration order is join order.
     members: BTreeMap<ParticipantId, Member>,
     /// How media flows. Always mesh until server forwarding exists.
@@ -285,6 +334,8 @@ pub struct Pass<'a> {
     pub device: Option<&'a str>,
     /// The room password the person typed.
     pub password: Option<&'a str>,
+    /// The tenant whose host the connection came to.
+    pub tenant: TenantId,
 }
 
 impl Pass<'_> {
@@ -394,14 +445,13 @@ impl Room {
         &self,
         request_id: Option<RequestId>,
         you: &ParticipantInfo,
-        name: &str,
         ice_servers: Vec<protocol::IceServer>,
         resume_token: Option<String>,
     ) -> ServerMessage {
         ServerMessage::Welcome {
             request_id,
             you: you.id,
-            room: name.to_owned(),
+            room: self.name.clone(),
             role: you.role,
             mode: self.mode,
             // Only hosts see who listens; everyone learns how many do.
@@ -427,8 +477,8 @@ impl Room {
 /// Where a connection is.
 #[derive(Debug, Clone)]
 struct Seat {
-    /// The room's normalised name.
-    room: String,
+    /// The room.
+    room: RoomKey,
     /// The participant id the connection has there.
     id: ParticipantId,
 }
@@ -440,8 +490,8 @@ pub struct Rooms {
     limits: RoomLimits,
     /// Handed to every participant in `welcome`.
     ice: IceServers,
-    /// Open rooms by normalised name.
-    rooms: HashMap<String, Room>,
+    /// Open rooms.
+    rooms: HashMap<RoomKey, Room>,
     /// Which connection sits where.
     seats: HashMap<ConnId, Seat>,
     /// Which connection waits in which room's lobby.
@@ -452,6 +502,17 @@ pub struct Rooms {
     tokens: Option<Tokens>,
     /// With a link secret, only holders of a signed link get into a room (see `links`).
     links: Option<LinkKeys>,
+    /// The rules of tenants 1, 2, … (tenant 0 is the relay's own: `limits` and `links`).
+    tenants: Vec<TenantRules>,
+}
+
+/// The rules that hold for one tenant's rooms.
+struct Rules<'a> {
+    capacity: usize,
+    max_rooms: Option<usize>,
+    sfu_rooms: &'a [String],
+    room_names: &'a [String],
+    links: Option<&'a LinkKeys>,
 }
 
 impl Rooms {
@@ -466,6 +527,35 @@ impl Rooms {
             next_id: 1,
             tokens: Tokens::new(),
             links: None,
+            tenants: Vec::new(),
+        }
+    }
+
+    /// Tenants 1, 2, … with their rules, in order.
+    pub fn with_tenants(mut self, tenants: Vec<TenantRules>) -> Self {
+        self.tenants = tenants;
+        self
+    }
+
+    /// The rules for `tenant`'s rooms; an unknown tenant gets the relay's own.
+    fn rules(&self, tenant: TenantId) -> Rules<'_> {
+        let own = Rules {
+            capacity: self.limits.capacity,
+            max_rooms: None,
+            sfu_rooms: &self.limits.sfu_rooms,
+            room_names: &[],
+            links: self.links.as_ref(),
+        };
+        let Some(rules) = usize::from(tenant.0).checked_sub(1).and_then(|i| self.tenants.get(i))
+        else {
+            return own;
+        };
+        Rules {
+            capacity: rules.capacity.unwrap_or(own.capacity),
+            max_rooms: rules.max_rooms,
+            sfu_rooms: rules.sfu_rooms.as_deref().unwrap_or(own.sfu_rooms),
+            room_names: &rules.room_names,
+            links: rules.links.as_ref(),
         }
     }
 
@@ -501,11 +591,27 @@ impl Rooms {
         census
     }
 
-    /// Where `conn` sits: its participant id, its room's name and mode.
-    pub fn seat(&self, conn: ConnId) -> Option<(ParticipantId, &str, RoomMode)> {
+    /// The census of each tenant that has rooms, by tenant.
+    pub fn census_by_tenant(&self) -> BTreeMap<TenantId, Census> {
+        let mut by_tenant: BTreeMap<TenantId, Census> = BTreeMap::new();
+        for (key, room) in &self.rooms {
+            let census = by_tenant.entry(key.tenant).or_default();
+            let (rooms, members) = match room.mode {
+                RoomMode::Mesh => (&mut census.mesh_rooms, &mut census.mesh_participants),
+                RoomMode::Sfu => (&mut census.sfu_rooms, &mut census.sfu_participants),
+            };
+            *rooms += 1;
+            *members += room.members.len();
+            census.waiting += room.waiting.len();
+        }
+        by_tenant
+    }
+
+    /// Where `conn` sits: its participant id, its room and the room's mode.
+    pub fn seat(&self, conn: ConnId) -> Option<(ParticipantId, &RoomKey, RoomMode)> {
         let seat = self.seats.get(&conn)?;
         let room = self.rooms.get(&seat.room)?;
-        Some((seat.id, seat.room.as_str(), room.mode))
+        Some((seat.id, &seat.room, room.mode))
     }
 
     /// Whether a host locked the microphone of `conn`'s participant.
@@ -591,12 +697,19 @@ impl Rooms {
         if self.seats.contains_key(&conn) || self.lobby_seats.contains_key(&conn) {
             return Err(RoomError::AlreadyJoined);
         }
-        let room_name = protocol::validate_room_name(room).map_err(RoomError::InvalidRoomName)?;
+        let plain_name = protocol::validate_room_name(room).map_err(RoomError::InvalidRoomName)?;
         let name = protocol::normalize_display_name(name).map_err(RoomError::InvalidName)?;
+        let rules = self.rules(pass.tenant);
+        let capacity = rules.capacity;
+        let mode = mode_for(rules.sfu_rooms, &plain_name);
+        if !rules.room_names.is_empty() && !matches_any(rules.room_names, &plain_name) {
+            return Err(RoomError::NotOffered);
+        }
+        let room_name = RoomKey { tenant: pass.tenant, name: plain_name };
         // The link first: someone without one learns nothing, not even whether the room exists
         // or is full.
-        let (role, lobby_link) = match &self.links {
-            Some(keys) => match keys.verify(pass.link, &room_name, unix_now) {
+        let (role, lobby_link) = match rules.links {
+            Some(keys) => match keys.verify(pass.link, &room_name.name, unix_now) {
                 Ok(grant) => (grant.role, grant.lobby),
                 Err(e) => {
                     tracing::debug!(room = %room_name, "join refused: {e}");
@@ -610,7 +723,9 @@ impl Rooms {
             None => (Role::Participant, false),
         };
         let device = pass.device();
-        let capacity = self.limits.capacity;
+        let tenant_full = rules.max_rooms.filter(|max| {
+            self.rooms.keys().filter(|key| key.tenant == pass.tenant).count() >= *max
+        });
         let existing = self.rooms.get(&room_name);
         if let Some(existing) = existing {
             if device.as_ref().is_some_and(|d| existing.removed.contains(d)) {
@@ -641,14 +756,19 @@ impl Rooms {
             None if self.rooms.len() >= self.limits.max_rooms => {
                 return Err(RoomError::TooManyRooms { limit: self.limits.max_rooms });
             }
+            None if tenant_full.is_some() => {
+                return Err(RoomError::TooManyRooms { limit: tenant_full.unwrap_or_default() });
+            }
             None => {}
         }
 
         let id = ParticipantId(self.next_id);
         self.next_id += 1;
-        let mode = self.limits.mode_for(&room_name);
-        let room =
-            self.rooms.entry(room_name.clone()).or_insert_with(|| Room { mode, ..Room::default() });
+        let room = self.rooms.entry(room_name.clone()).or_insert_with(|| Room {
+            name: room_name.name.clone(),
+            mode,
+            ..Room::default()
+        });
         // A link can start a room with its lobby on, until a host decides otherwise.
         if lobby_link && !room.lobby_chosen {
             room.lobby = true;
@@ -656,7 +776,7 @@ impl Rooms {
         if role != Role::Host && room.lobby {
             room.waiting.insert(id, Knock { conn, name, role, media, device });
             let mut out =
-                vec![(conn, ServerMessage::Waiting { request_id, room: room_name.clone() })];
+                vec![(conn, ServerMessage::Waiting { request_id, room: room_name.name.clone() })];
             out.extend(room.lobby_to_hosts());
             self.lobby_seats.insert(conn, Seat { room: room_name, id });
             return Ok(out);
@@ -673,7 +793,7 @@ impl Rooms {
     /// grows past the threshold.
     fn enter(
         &mut self,
-        room_name: &str,
+        room_name: &RoomKey,
         conn: ConnId,
         request_id: Option<RequestId>,
         info: ParticipantInfo,
@@ -708,7 +828,7 @@ impl Rooms {
                 .map(|m| (m.conn, ServerMessage::ParticipantJoined { participant: info.clone() })),
         );
         let resume_token = (!token.is_empty()).then(|| token.clone());
-        out.push((conn, room.welcome(request_id, &info, room_name, ice_servers, resume_token)));
+        out.push((conn, room.welcome(request_id, &info, ice_servers, resume_token)));
         if info.role == Role::Host {
             out.extend(room.lobby_for(conn));
         }
@@ -718,7 +838,7 @@ impl Rooms {
         if listener {
             out.extend(room.audience());
         }
-        self.seats.insert(conn, Seat { room: room_name.to_owned(), id });
+        self.seats.insert(conn, Seat { room: room_name.clone(), id });
         out
     }
 
@@ -726,14 +846,15 @@ impl Rooms {
     /// hosts then get the lobby as it is left. Someone not waiting (any more) is skipped.
     fn admit(
         &mut self,
-        room_name: &str,
+        room_name: &RoomKey,
         ids: &[ParticipantId],
     ) -> Result<Vec<Outgoing>, RoomError> {
         let mut out = Vec::new();
         let mut full = false;
+        let capacity = self.rules(room_name.tenant).capacity;
         for id in ids {
             let Some(room) = self.rooms.get_mut(room_name) else { break };
-            if room.members.len() >= self.limits.capacity {
+            if room.members.len() >= capacity {
                 full = true;
                 break;
             }
@@ -751,7 +872,7 @@ impl Rooms {
             out.extend(self.enter(room_name, knock.conn, None, info, knock.device));
         }
         if full && out.is_empty() {
-            return Err(RoomError::RoomFull { capacity: self.limits.capacity });
+            return Err(RoomError::RoomFull { capacity });
         }
         if let Some(room) = self.rooms.get(room_name) {
             out.extend(room.lobby_to_hosts());
@@ -1089,13 +1210,14 @@ impl Rooms {
         &mut self,
         conn: ConnId,
         request_id: Option<RequestId>,
+        tenant: TenantId,
         room: &str,
         token: &str,
     ) -> Option<Resumed> {
         if token.is_empty() || self.seats.contains_key(&conn) {
             return None;
         }
-        let room_name = protocol::validate_room_name(room).ok()?;
+        let room_name = RoomKey { tenant, name: protocol::validate_room_name(room).ok()? };
         let fresh_token = self.tokens.as_ref().and_then(Tokens::make)?;
         let room = self.rooms.get_mut(&room_name)?;
         let id = room
@@ -1119,8 +1241,7 @@ impl Rooms {
             })
             .collect();
         let ice_servers = self.ice.for_participant(id);
-        let welcome =
-            room.welcome(request_id, &participant, &room_name, ice_servers, Some(fresh_token));
+        let welcome = room.welcome(request_id, &participant, ice_servers, Some(fresh_token));
         out.push((conn, welcome));
         if participant.role == Role::Host {
             out.extend(room.lobby_for(conn));
@@ -1280,6 +1401,137 @@ mod tests {
         assert_eq!(r.room_count(), 1, "room names are case-insensitive");
     }
 
+    /// Rooms of 4, at most 3 rooms in all, with tenant 1 (its own secret, only `rat` and
+    /// `klasse-*`, rooms of 3, at most 2 rooms, `rat` forwarded) and tenant 2 (open, the
+    /// relay's rules).
+    fn with_tenants() -> (Rooms, LinkKeys) {
+        let secret = b"tenant-one-secret-0123";
+        let one = TenantRules {
+            capacity: Some(3),
+            max_rooms: Some(2),
+            sfu_rooms: Some(vec!["rat".into()]),
+            room_names: vec!["rat".into(), "klasse-*".into()],
+            links: Some(LinkKeys::new(secret, None)),
+        };
+        let limits = RoomLimits {
+            capacity: 4,
+            max_rooms: 3,
+            mesh_threshold: None,
+            sfu_rooms: vec!["klasse-*".into(), "rat".into()],
+            resume_grace: Duration::from_secs(30),
+        };
+        let rooms = Rooms::new(limits, IceServers::default())
+            .with_tenants(vec![one, TenantRules::default()]);
+        (rooms, LinkKeys::new(secret, None))
+    }
+
+    fn join_as(
+        r: &mut Rooms,
+        conn: u64,
+        tenant: u16,
+        room: &str,
+        link: Option<&str>,
+    ) -> Result<Vec<Outgoing>, RoomError> {
+        let pass = Pass { link, tenant: TenantId(tenant), ..Pass::default() };
+        r.join(ConnId(conn), None, room, "P", MediaState::default(), pass, UNIX)
+    }
+
+    #[test]
+    fn tenants_with_the_same_room_name_never_meet() {
+        let (mut r, keys) = with_tenants();
+        let grant = |room: &str| {
+            let grant = crate::links::Grant {
+                room: room.into(),
+                role: Role::Participant,
+                expires: UNIX + 60,
+                lobby: false,
+            };
+            keys.sign(&grant)
+        };
+        let rat = grant("rat");
+        join_as(&mut r, 1, 0, "rat", None).unwrap();
+        let one = join_as(&mut r, 2, 1, "rat", Some(&rat)).unwrap();
+        let two = join_as(&mut r, 3, 2, "rat", None).unwrap();
+        // Each is alone in its own `rat`: nobody else was told, nobody is on the roster.
+        for (out, conn) in [(&one, 2), (&two, 3)] {
+            assert_eq!(out.len(), 1, "{out:?}");
+            assert_eq!(welcome_of(out, conn).1, Vec::<String>::new());
+            assert!(matches!(&out[0].1, ServerMessage::Welcome { room, .. } if room == "rat"));
+        }
+        assert_eq!(r.room_count(), 3);
+        let ids: Vec<ParticipantId> =
+            (1..=3).filter_map(|c| r.seat(ConnId(c)).map(|s| s.0)).collect();
+        let offer = Signal::Offer { sdp: "v=0".into() };
+        assert_eq!(
+            r.signal(ConnId(1), ids[1], offer.clone()),
+            Err(RoomError::UnknownParticipant(ids[1]))
+        );
+        assert_eq!(r.signal(ConnId(3), ids[1], offer), Err(RoomError::UnknownParticipant(ids[1])));
+        // The media loop keeps them apart too: each room has its own key there.
+        let keys: Vec<String> =
+            (1..=3).filter_map(|c| r.seat(ConnId(c)).map(|s| s.1.to_string())).collect();
+        assert_eq!(keys, ["rat", "1/rat", "2/rat"]);
+        // Tenant 1 forwards `rat` from the start, as the relay's rules (which tenant 2 keeps) do.
+        assert_eq!(r.seat(ConnId(2)).map(|s| s.2), Some(RoomMode::Sfu));
+        // A resume token is good in its own tenant only.
+        let token = match &two[0].1 {
+            ServerMessage::Welcome { resume_token, .. } => resume_token.clone().unwrap(),
+            _ => unreachable!(),
+        };
+        r.disconnect(ConnId(3), Instant::now());
+        assert!(r.resume(ConnId(4), None, TenantId(1), "rat", &token).is_none());
+        assert!(r.resume(ConnId(4), None, TenantId::DEFAULT, "rat", &token).is_none());
+        assert!(r.resume(ConnId(4), None, TenantId(2), "rat", &token).is_some());
+        let census = r.census_by_tenant();
+        assert_eq!(census.get(&TenantId(1)).map(|c| c.sfu_participants), Some(1));
+        assert_eq!(census.get(&TenantId(2)).map(|c| c.sfu_participants), Some(1));
+    }
+
+    #[test]
+    fn a_tenant_keeps_its_own_secret_names_and_limits() {
+        let (mut r, keys) = with_tenants();
+        let link = |room: &str| {
+            keys.sign(&crate::links::Grant {
+                room: room.into(),
+                role: Role::Participant,
+                expires: UNIX + 60,
+                lobby: false,
+            })
+        };
+        // Its rooms need its links; its links open nothing in another tenant (whose rooms are
+        // open, so the link is simply not needed there) and never another tenant's secret.
+        assert_eq!(join_as(&mut r, 1, 1, "rat", None), Err(RoomError::LinkRefused));
+        let other = LinkKeys::new(b"another-secret-0123456", None).sign(&crate::links::Grant {
+            room: "rat".into(),
+            role: Role::Host,
+            expires: UNIX + 60,
+            lobby: false,
+        });
+        assert_eq!(join_as(&mut r, 1, 1, "rat", Some(&other)), Err(RoomError::LinkRefused));
+        // Only the names it offers.
+        assert_eq!(join_as(&mut r, 1, 1, "demo", Some(&link("demo"))), Err(RoomError::NotOffered));
+        assert_eq!(RoomError::NotOffered.code(), ErrorCode::InvalidRoomName);
+        join_as(&mut r, 1, 1, "klasse-5a", Some(&link("klasse-5a"))).unwrap();
+        assert_eq!(r.seat(ConnId(1)).map(|s| s.2), Some(RoomMode::Mesh));
+        // Its capacity (3, not the relay's 4).
+        for conn in 2..=3 {
+            join_as(&mut r, conn, 1, "klasse-5a", Some(&link("klasse-5a"))).unwrap();
+        }
+        assert_eq!(
+            join_as(&mut r, 4, 1, "klasse-5a", Some(&link("klasse-5a"))),
+            Err(RoomError::RoomFull { capacity: 3 })
+        );
+        // Its room limit (2) is its own: the relay's own tenant still opens rooms, up to the
+        // relay's limit (3), which bounds every tenant together.
+        join_as(&mut r, 5, 1, "klasse-5b", Some(&link("klasse-5b"))).unwrap();
+        assert_eq!(
+            join_as(&mut r, 6, 1, "klasse-5c", Some(&link("klasse-5c"))),
+            Err(RoomError::TooManyRooms { limit: 2 })
+        );
+        join_as(&mut r, 7, 0, "demo", None).unwrap();
+        assert_eq!(join_as(&mut r, 8, 2, "demo", None), Err(RoomError::TooManyRooms { limit: 3 }));
+    }
+
     #[test]
     fn signals_stay_inside_a_room() {
         let mut r = rooms(4);
@@ -1432,7 +1684,7 @@ mod tests {
             join(&mut r, conn, "klasse-7b", "S");
         }
         assert_eq!(
-            r.seat(ConnId(5)).map(|(_, room, mode)| (room.to_owned(), mode)),
+            r.seat(ConnId(5)).map(|(_, room, mode)| (room.to_string(), mode)),
             Some(("klasse-7b".into(), RoomMode::Sfu))
         );
         assert_eq!(r.conn_of(ParticipantId(1)), Some(ConnId(1)));
@@ -1542,10 +1794,10 @@ mod tests {
         assert!(r.expire(now + Duration::from_secs(29)).1.is_empty());
 
         // A wrong token, or the right one for another room, gets no seat.
-        assert!(r.resume(ConnId(3), None, "rat", "0000").is_none());
-        assert!(r.resume(ConnId(3), None, "andere", &token).is_none());
+        assert!(r.resume(ConnId(3), None, TenantId::DEFAULT, "rat", "0000").is_none());
+        assert!(r.resume(ConnId(3), None, TenantId::DEFAULT, "andere", &token).is_none());
 
-        let back = r.resume(ConnId(3), None, "rat", &token).expect("the seat");
+        let back = r.resume(ConnId(3), None, TenantId::DEFAULT, "rat", &token).expect("the seat");
         assert_eq!(back.id, ParticipantId(1));
         assert_eq!(back.replaced, None);
         let (you, others) = welcome_of(&back.out, 3);
@@ -1556,7 +1808,7 @@ mod tests {
         // The token was used up; the new one works next time.
         let fresh = token_of(&back.out, 3);
         assert_ne!(fresh, token);
-        assert!(r.resume(ConnId(4), None, "rat", &token).is_none());
+        assert!(r.resume(ConnId(4), None, TenantId::DEFAULT, "rat", &token).is_none());
         // Anna speaks through her new connection.
         assert!(r.chat(ConnId(3), "wieder da", 0).is_ok());
         assert_eq!(r.chat(ConnId(1), "alt", 0), Err(RoomError::NotJoined));
@@ -1576,7 +1828,7 @@ mod tests {
             [(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]
         );
         assert_eq!(roles(&out), [(2, ParticipantId(2), Role::Host)], "Bruno hosts now");
-        assert!(r.resume(ConnId(3), None, "rat", &token_of(&anna, 1)).is_none());
+        assert!(r.resume(ConnId(3), None, TenantId::DEFAULT, "rat", &token_of(&anna, 1)).is_none());
         // A room whose last member's seat runs out closes.
         r.disconnect(ConnId(2), now);
         r.expire(now + Duration::from_secs(60));
@@ -1587,7 +1839,9 @@ mod tests {
     fn a_new_connection_with_the_token_replaces_one_the_relay_still_thinks_alive() {
         let mut r = rooms(3);
         let anna = join(&mut r, 1, "demo", "Anna");
-        let back = r.resume(ConnId(5), None, "demo", &token_of(&anna, 1)).expect("the seat");
+        let back = r
+            .resume(ConnId(5), None, TenantId::DEFAULT, "demo", &token_of(&anna, 1))
+            .expect("the seat");
         assert_eq!(back.replaced, Some(ConnId(1)));
         assert_eq!(r.participant_count(), 1);
         // The old connection ending later changes nothing.
@@ -1606,7 +1860,9 @@ mod tests {
             [(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]
         );
         assert_eq!(roles(&out), [(2, ParticipantId(2), Role::Host)], "Bruno hosts now");
-        assert!(r.resume(ConnId(3), None, "demo", &token_of(&anna, 1)).is_none());
+        assert!(
+            r.resume(ConnId(3), None, TenantId::DEFAULT, "demo", &token_of(&anna, 1)).is_none()
+        );
     }
 
     fn roles(out: &[Outgoing]) -> Vec<(u64, ParticipantId, Role)> {
@@ -1702,7 +1958,12 @@ mod tests {
             assert_eq!(leaving, vec![ConnId(100 + n)]);
             r.leave(ConnId(100 + n));
         }
-        assert_eq!(r.rooms.get("k").map(|room| room.removed.len()), Some(MAX_REMOVED));
+        assert_eq!(
+            r.rooms
+                .get(&RoomKey { tenant: TenantId::DEFAULT, name: "k".into() })
+                .map(|room| room.removed.len()),
+            Some(MAX_REMOVED)
+        );
         assert_eq!(
             join_device(&mut r, 9_000, "device-000000000000").map_err(|e| e.code()),
             Err(ErrorCode::Removed)

@@ -36,9 +36,10 @@ use crate::{
     http_server,
     hub::{After, Hub},
     ice::IceServers,
-    rooms::{ConnId, RoomLimits, Rooms},
+    rooms::{ConnId, RoomLimits, Rooms, TenantRules},
     session::{Frame, Session, SessionLimits, Step},
     sfu::MediaEvent,
+    tenants::{TenantId, TenantSettings, Tenants},
     turn::{Credentials, TurnSettings},
 };
 
@@ -69,6 +70,8 @@ struct Shared {
     alive: mpsc::Sender<()>,
     /// Pages whose WebSockets are accepted.
     origins: AllowedOrigins,
+    /// Which host belongs to which tenant.
+    tenants: Tenants,
     /// Open connections per address and in all.
     connections: Connections,
     /// Signalling messages the rate limit dropped, all connections together.
@@ -76,6 +79,12 @@ struct Shared {
 }
 
 impl Shared {
+    /// The settings of `tenant`, if it is one of the configured tenants.
+    fn tenant_settings(&self, tenant: Option<TenantId>) -> Option<&TenantSettings> {
+        let TenantId(n) = tenant?;
+        usize::from(n).checked_sub(1).and_then(|i| self.config.tenants.get(i))
+    }
+
     fn hub(&self) -> MutexGuard<'_, Hub> {
         // A panic while holding the lock would be a bug in `Hub`; the state it guards is still
         // consistent at every await point, so keep serving rather than poisoning every request.
@@ -189,8 +198,11 @@ pub async fn run(
         Some(keys) => rooms.with_links(keys),
         None => rooms,
     };
+    let rooms = rooms.with_tenants(config.tenants.iter().map(tenant_rules).collect());
+    let tenants = Tenants::new(&config.tenants);
     let origins = AllowedOrigins::new(&config.allowed_origins, config.public_url.as_deref())
-        .map_err(std::io::Error::other)?;
+        .map_err(std::io::Error::other)?
+        .with_hosts(config.tenants.iter().flat_map(|t| t.hosts.iter().cloned()));
     let connections = Connections::new(config.max_connections_per_address, config.max_connections);
     let static_dir = config.static_dir.clone();
     let front = crate::web::WebFront::new(static_dir.as_deref());
@@ -201,6 +213,7 @@ pub async fn run(
         shutdown: stop_rx.clone(),
         alive: alive_tx,
         origins,
+        tenants,
         connections,
         rate_limited: AtomicU64::new(0),
     });
@@ -217,6 +230,12 @@ pub async fn run(
         );
     app = match static_dir {
         Some(dir) => {
+            // Each tenant's host gets its own look in the app's settings.
+            let app = if shared.config.tenants.is_empty() {
+                app
+            } else {
+                app.route("/config.json", get(tenant_config))
+            };
             // The build writes brotli and gzip copies of its hashed files
             // (scripts/precompress.mjs); they go to browsers that accept them.
             app.fallback_service(
@@ -407,8 +426,20 @@ async fn metrics(
     let snapshot = {
         let hub = shared.hub();
         let (open, addresses) = shared.connections.open();
+        let mut by_tenant = hub.rooms().census_by_tenant();
+        let tenants = if shared.config.tenants.is_empty() {
+            Vec::new()
+        } else {
+            (0..=shared.config.tenants.len())
+                .filter_map(|n| u16::try_from(n).ok().map(TenantId))
+                .map(|t| {
+                    (shared.tenants.label(t).to_owned(), by_tenant.remove(&t).unwrap_or_default())
+                })
+                .collect()
+        };
         crate::metrics::Snapshot {
             census: hub.rooms().census(),
+            tenants,
             tally: hub.tally().clone(),
             connections: open,
             addresses,
@@ -443,10 +474,54 @@ async fn invite(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let (status, body) = crate::invite::answer(&shared.config, authorization, &body, unix_now);
+    let tenant = shared.tenant_settings(shared.tenants.by_host(header(&headers, "host")));
+    let (status, body) =
+        crate::invite::answer(&shared.config, tenant, authorization, &body, unix_now);
     let status = axum::http::StatusCode::from_u16(status)
         .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     (status, axum::Json(body))
+}
+
+/// What a tenant's settings change for its rooms.
+fn tenant_rules(tenant: &TenantSettings) -> TenantRules {
+    TenantRules {
+        capacity: tenant.room_capacity.map(|c| c as usize),
+        max_rooms: tenant.max_rooms,
+        sfu_rooms: tenant.sfu_rooms.clone(),
+        room_names: tenant.room_names.clone(),
+        links: tenant.link_keys(),
+    }
+}
+
+/// `GET /config.json` when tenants are configured: the app's settings file, with the look of
+/// the tenant whose host was asked (title, logo, accent). Other hosts get the file as it is.
+async fn tenant_config(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use tower::ServiceExt as _;
+    let Some(dir) = shared.config.static_dir.as_deref() else {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    };
+    let tenant = shared.tenant_settings(shared.tenants.by_host(header(request.headers(), "host")));
+    let Some(tenant) = tenant else {
+        return match ServeDir::new(dir).oneshot(request).await {
+            Ok(response) => response.into_response(),
+            Err(e) => match e {},
+        };
+    };
+    // The deployment's file carries the relay's address; a missing or broken one counts as empty.
+    let mut settings = tokio::fs::read(dir.join("config.json"))
+        .await
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|value| match value {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        })
+        .unwrap_or_default();
+    settings.extend(tenant.branding());
+    axum::Json(serde_json::Value::Object(settings)).into_response()
 }
 
 async fn no_app() -> &'static str {
@@ -475,6 +550,7 @@ async fn websocket(
         warn!(%addr, ?origin, ?host, "refused a WebSocket from a page of another origin (--allowed-origins; behind a proxy: proxy_set_header Host $host, or --public-url)");
         return (StatusCode::FORBIDDEN, "This page may not use this relay.\n").into_response();
     }
+    let tenant = shared.tenants.of_connection(origin, host);
     let place = match shared.connections.admit(addr) {
         Ok(place) => place,
         Err(refused) => {
@@ -497,7 +573,7 @@ async fn websocket(
         .max_message_size(hard_limit)
         .max_frame_size(hard_limit)
         .on_upgrade(move |socket| async move {
-            connection(socket, shared, peer, addr).await;
+            connection(socket, shared, peer, addr, tenant).await;
             drop(place);
         })
         .into_response()
@@ -509,13 +585,14 @@ async fn connection(
     shared: Arc<Shared>,
     peer: SocketAddr,
     addr: std::net::IpAddr,
+    tenant: TenantId,
 ) {
     let _alive = shared.alive.clone();
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
-    debug!(?conn, %peer, "connected");
+    debug!(?conn, %peer, tenant = shared.tenants.label(tenant), "connected");
     let (outbox, mut inbox) = crate::outbox::outbox();
     let abandon = inbox.watch_abandon();
-    shared.hub().connect(conn, outbox, Some(addr));
+    shared.hub().connect(conn, outbox, Some(addr), tenant);
 
     let config = &shared.config;
     let mut session = Session::new(

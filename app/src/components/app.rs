@@ -1,8 +1,9 @@
 //! The root: picks the start page, the pre-join screen or the meeting from the link.
 
-use client::{i18n::Locale, params::LinkParams};
+use client::{branding::Branding, i18n::Locale, params::LinkParams};
 use leptos::prelude::*;
 use protocol::MediaState;
+use wasm_bindgen::JsCast;
 
 use crate::{
     components::{meeting::MeetingView, prejoin::PreJoin, start::StartPage},
@@ -82,11 +83,23 @@ pub fn App() -> impl IntoView {
     let stage = RwSignal::new_local(initial);
     let room = params.room.clone().unwrap_or_default();
     let params = StoredValue::new(params);
+    let look = RwSignal::new(Branding::default());
+    leptos::task::spawn_local(async move {
+        let branding = crate::config::AppConfig::load().await.branding.checked();
+        apply_branding(&branding);
+        look.set(branding);
+    });
+    let title = move || look.with(|l| l.title.clone()).unwrap_or_else(|| tr.t("app.name"));
 
     view! {
         <div class="app">
             <header class="topbar">
-                <span class="brand">{move || tr.t("app.name")}</span>
+                <span class="brand" data-testid="brand">
+                    {move || look.with(|l| l.logo.clone()).map(|src| view! {
+                        <img class="brand-logo" src=src alt="" data-testid="brand-logo"/>
+                    })}
+                    {title}
+                </span>
                 <LanguageSwitch tr=tr/>
             </header>
             {move || {
@@ -98,6 +111,21 @@ pub fn App() -> impl IntoView {
                 }
             }}
         </div>
+    }
+}
+
+/// Puts a town's look on the page: the window title and the accent colour (set through the
+/// style object, which the app's security policy allows, unlike inline styles).
+fn apply_branding(branding: &Branding) {
+    let Some(document) = crate::js::window().document() else { return };
+    if let Some(title) = &branding.title {
+        document.set_title(title);
+    }
+    let root = document.document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    if let (Some(root), Some((accent, text))) = (root, &branding.accent) {
+        let style = root.style();
+        let _ = style.set_property("--accent", accent);
+        let _ = style.set_property("--accent-text", text);
     }
 }
 

@@ -98,6 +98,24 @@ impl Client {
         Self { ws }
     }
 
+    /// A client of the relay at `addr` whose upgrade request carries `headers` (`host`,
+    /// `origin`), as a browser on another host name would send them.
+    pub async fn connect_with(addr: SocketAddr, headers: &[(&'static str, &str)]) -> Self {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+        for (name, value) in headers {
+            request.headers_mut().insert(*name, value.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        Self { ws }
+    }
+
+    /// Says `hello` and reads the relay's.
+    pub async fn greet(&mut self) {
+        self.send(&ClientMessage::Hello { version: protocol::PROTOCOL_VERSION }).await;
+        assert_eq!(self.recv().await, ServerMessage::Hello { version: protocol::PROTOCOL_VERSION });
+    }
+
     /// A client of the relay at `addr` that has exchanged `hello`.
     pub async fn greeted(addr: SocketAddr) -> Self {
         let mut client = Self::connect(addr).await;
@@ -293,6 +311,34 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default()
+}
+
+/// One HTTP/1.1 request to the relay at `addr` with these header lines (`Host` among them) and
+/// `body` (sent with its length when not empty): the status code and the body.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
 }
 
 /// A number from the relay's `/api/status`.
