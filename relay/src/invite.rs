@@ -25,9 +25,17 @@ pub struct InviteArgs {
     /// turned the room's lobby off), and a room it opens starts with the lobby on.
     #[arg(long)]
     pub lobby: bool,
-    /// Where people open Treffpunkt (the page's address, without a query).
-    #[arg(long, env = "TREFFPUNKT_PUBLIC_URL", default_value = "http://localhost:8080/")]
-    pub base_url: String,
+    /// Where people open Treffpunkt (the page's address, without a query). Default: the
+    /// tenant's first host with `--tenant`, else `http://localhost:8080/`.
+    #[arg(long, env = "TREFFPUNKT_PUBLIC_URL")]
+    pub base_url: Option<String>,
+    /// A link for this tenant's rooms (its `name` in the settings file `--config` names),
+    /// signed with its link secret.
+    #[arg(long, requires = "config", conflicts_with_all = ["link_secret", "link_secret_file"])]
+    pub tenant: Option<String>,
+    /// The relay's settings file, where `--tenant` is looked up.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
     /// The link secret (as the relay's `--link-secret`).
     #[arg(long, env = "TREFFPUNKT_LINK_SECRET", hide_env_values = true)]
     pub link_secret: Option<String>,
@@ -47,6 +55,28 @@ fn parse_role(text: &str) -> Result<Role, String> {
 
 /// The link for `args`, valid from `unix_now` (seconds since 1970).
 pub fn link(args: &InviteArgs, unix_now: u64) -> Result<String, String> {
+    let grant = Grant {
+        room: args.room.clone(),
+        role: args.role,
+        expires: unix_now.saturating_add(args.valid),
+        lobby: args.lobby,
+    };
+    if let (Some(name), Some(path)) = (&args.tenant, &args.config) {
+        let loaded = crate::config_file::load(vec!["relay".into(), "--config".into(), path.into()])
+            .map_err(|e| e.to_string())?;
+        crate::tenants::check_all(&loaded.config.tenants)?;
+        let tenant = loaded
+            .config
+            .tenants
+            .iter()
+            .find(|t| &t.name == name)
+            .ok_or_else(|| format!("{} has no [[tenant]] called {name:?}", path.display()))?;
+        let keys = tenant
+            .link_keys()
+            .ok_or_else(|| format!("tenant {name} has no link-secret: its rooms are open"))?;
+        let base = args.base_url.clone().unwrap_or_else(|| tenant.public_url());
+        return signed_link(&keys, &base, grant);
+    }
     let config = crate::Config {
         link_secret: args.link_secret.clone(),
         link_secret_file: args.link_secret_file.clone(),
@@ -55,13 +85,8 @@ pub fn link(args: &InviteArgs, unix_now: u64) -> Result<String, String> {
     let keys: LinkKeys = config
         .link_keys()?
         .ok_or("no link secret: set --link-secret, TREFFPUNKT_LINK_SECRET or --link-secret-file")?;
-    let grant = Grant {
-        room: args.room.clone(),
-        role: args.role,
-        expires: unix_now.saturating_add(args.valid),
-        lobby: args.lobby,
-    };
-    signed_link(&keys, &args.base_url, grant)
+    let base = args.base_url.as_deref().unwrap_or("http://localhost:8080/");
+    signed_link(&keys, base, grant)
 }
 
 /// The link that opens `grant`'s room at `base_url`, signed with `keys`; the room name is
@@ -220,5 +245,44 @@ mod tests {
                 .is_err()
         );
         assert!(link(&args(&["--room", "a/b"]), NOW).unwrap_err().contains("is not a room name"));
+    }
+
+    #[test]
+    fn signs_a_tenants_links_with_its_secret_for_its_host() {
+        let path =
+            std::env::temp_dir().join(format!("treffpunkt-invite-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            format!(
+                "[[tenant]]\nname = \"schule\"\nhosts = [\"schule.example.org\"]\n\
+                 link-secret = \"{SECRET}\"\n\n[[tenant]]\nname = \"offen\"\nhosts = [\"o.example\"]\n"
+            ),
+        )
+        .unwrap();
+        let file = path.to_str().unwrap();
+        let parse = |tenant: &str| {
+            InviteArgs::try_parse_from([
+                "relay invite",
+                "--room",
+                "rat",
+                "--config",
+                file,
+                "--tenant",
+                tenant,
+            ])
+            .unwrap()
+        };
+        let url = link(&parse("schule"), NOW).unwrap();
+        let token = url.strip_prefix("https://schule.example.org/?room=rat&link=").unwrap();
+        let keys = LinkKeys::new(SECRET.as_bytes(), None);
+        assert_eq!(keys.verify(Some(token), "rat", NOW).unwrap().role, Role::Participant);
+        assert!(link(&parse("offen"), NOW).unwrap_err().contains("its rooms are open"));
+        assert!(link(&parse("andere"), NOW).unwrap_err().contains("no [[tenant]] called"));
+        assert!(
+            InviteArgs::try_parse_from(["relay invite", "--room", "rat", "--tenant", "schule"])
+                .is_err(),
+            "--tenant needs --config"
+        );
+        std::fs::remove_file(&path).unwrap();
     }
 }
