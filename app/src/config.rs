@@ -14,7 +14,7 @@ pub struct AppConfig {
     pub relay: Option<String>,
     /// The town's title, logo and accent colour, if it has its own.
     #[serde(flatten)]
-    pub branding: client::branding::BrandingSettings,
+    pub look: protocol::Look,
 }
 
 impl AppConfig {

@@ -2,24 +2,10 @@
 //! relay puts there for a tenant's host). Anything that is not what it should be is left out, so
 //! a broken file shows Treffpunkt's own look rather than a broken page.
 
-use serde::Deserialize;
+use protocol::Look;
 
 /// Longest title shown, in characters.
 const MAX_TITLE_CHARS: usize = 60;
-
-/// The look as `config.json` gives it, unchecked.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct BrandingSettings {
-    /// What the app calls itself.
-    #[serde(default)]
-    pub title: Option<String>,
-    /// The logo: a path on the app's host or a `data:image/` URL.
-    #[serde(default)]
-    pub logo: Option<String>,
-    /// The accent colour, `#rrggbb`.
-    #[serde(default)]
-    pub accent: Option<String>,
-}
 
 /// The look to show, checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,19 +18,19 @@ pub struct Branding {
     pub accent: Option<(String, &'static str)>,
 }
 
-impl BrandingSettings {
-    /// What of it can be shown.
-    pub fn checked(&self) -> Branding {
-        let title = self
+impl Branding {
+    /// What of `look` can be shown.
+    pub fn of(look: &Look) -> Self {
+        let title = look
             .title
             .as_deref()
             .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|t| !t.is_empty())
             .map(|t| t.chars().take(MAX_TITLE_CHARS).collect());
-        let logo = self.logo.clone().filter(|l| {
+        let logo = look.logo.clone().filter(|l| {
             (l.starts_with('/') && !l.starts_with("//")) || l.starts_with("data:image/")
         });
-        let accent = self
+        let accent = look
             .accent
             .as_deref()
             .and_then(parse_hex)
@@ -80,7 +66,7 @@ mod tests {
     use super::*;
 
     fn settings(json: &str) -> Branding {
-        serde_json::from_str::<BrandingSettings>(json).unwrap().checked()
+        Branding::of(&serde_json::from_str::<Look>(json).unwrap())
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod codec;
 mod error;
+mod look;
 mod messages;
 mod tagged;
 mod types;
@@ -17,6 +18,7 @@ mod validate;
 
 pub use codec::{DecodeError, decode_client, decode_server, encode};
 pub use error::ErrorCode;
+pub use look::Look;
 pub use messages::{ClientMessage, Moderation, ServerMessage, Signal};
 pub use types::{
     ChatMessage, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,

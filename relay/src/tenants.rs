@@ -92,14 +92,33 @@ impl TenantSettings {
 
     /// What the app shows for this tenant, as the keys it reads from `config.json`.
     pub fn branding(&self) -> serde_json::Map<String, serde_json::Value> {
-        let mut map = serde_json::Map::new();
-        for (key, value) in [("title", &self.title), ("logo", &self.logo), ("accent", &self.accent)]
-        {
-            if let Some(value) = value {
-                map.insert(key.into(), serde_json::Value::String(value.clone()));
-            }
+        let look = protocol::Look {
+            title: self.title.clone(),
+            logo: self.logo.clone(),
+            accent: self.accent.clone(),
+        };
+        match serde_json::to_value(look) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
         }
-        map
+    }
+
+    /// A tenant called `name` on `hosts`, with the relay's settings for everything else.
+    pub fn new(name: &str, hosts: &[&str]) -> Self {
+        Self {
+            name: name.into(),
+            hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            title: None,
+            logo: None,
+            accent: None,
+            link_secret: None,
+            link_secret_previous: None,
+            operator_key: None,
+            room_capacity: None,
+            max_rooms: None,
+            sfu_rooms: None,
+            room_names: Vec::new(),
+        }
     }
 
     /// What is wrong with this table, in a sentence.
@@ -280,20 +299,7 @@ mod tests {
     use super::*;
 
     fn tenant(name: &str, hosts: &[&str]) -> TenantSettings {
-        TenantSettings {
-            name: name.into(),
-            hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
-            title: None,
-            logo: None,
-            accent: None,
-            link_secret: None,
-            link_secret_previous: None,
-            operator_key: None,
-            room_capacity: None,
-            max_rooms: None,
-            sfu_rooms: None,
-            room_names: Vec::new(),
-        }
+        TenantSettings::new(name, hosts)
     }
 
     #[test]

@@ -14,22 +14,15 @@ use std::{
 
 use common::{TestRelay, error_code};
 use protocol::{ClientMessage, ErrorCode, ServerMessage};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// `GET /metrics` with `extra` header lines: the status code and the body.
-async fn scrape_with(relay: &TestRelay, extra: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(relay.addr).await.unwrap();
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: x\r\n{extra}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (status, body)
+/// `GET /metrics` with these extra headers: the status code and the body.
+async fn scrape_with(relay: &TestRelay, extra: &[(&str, &str)]) -> (u16, String) {
+    let headers = [&[("host", "x")][..], extra].concat();
+    common::http_request(relay.addr, "GET", "/metrics", &headers, "").await
 }
 
 async fn scrape(relay: &TestRelay) -> String {
-    let (status, body) = scrape_with(relay, "").await;
+    let (status, body) = scrape_with(relay, &[]).await;
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -170,17 +163,17 @@ async fn forwarded_media_is_counted_during_a_call() {
 async fn metrics_are_shown_only_to_allowed_addresses() {
     // By default: this machine only. A browser's address forwarded by a local proxy is not.
     let relay = TestRelay::start(|_| {}).await;
-    assert_eq!(scrape_with(&relay, "").await.0, 200);
-    let (status, body) = scrape_with(&relay, "X-Forwarded-For: 203.0.113.9\r\n").await;
+    assert_eq!(scrape_with(&relay, &[]).await.0, 200);
+    let (status, body) = scrape_with(&relay, &[("x-forwarded-for", "203.0.113.9")]).await;
     assert_eq!(status, 403, "{body}");
     assert!(!body.contains("treffpunkt_"), "{body}");
     relay.shutdown().await.unwrap();
 
     // A Prometheus elsewhere, named: it may; this machine now may not.
     let relay = TestRelay::start(|c| c.metrics_allow = vec!["192.0.2.7".parse().unwrap()]).await;
-    assert_eq!(scrape_with(&relay, "X-Forwarded-For: 192.0.2.7\r\n").await.0, 200);
-    assert_eq!(scrape_with(&relay, "").await.0, 403);
-    assert_eq!(scrape_with(&relay, "X-Forwarded-For: 192.0.2.8\r\n").await.0, 403);
+    assert_eq!(scrape_with(&relay, &[("x-forwarded-for", "192.0.2.7")]).await.0, 200);
+    assert_eq!(scrape_with(&relay, &[]).await.0, 403);
+    assert_eq!(scrape_with(&relay, &[("x-forwarded-for", "192.0.2.8")]).await.0, 403);
     relay.shutdown().await.unwrap();
 }
 

@@ -16,20 +16,7 @@ const SECRET: &str = "musterhausen link secret 0123456789";
 const KEY: &str = "the operator key of musterhausen!!";
 
 fn tenant(name: &str, host: &str) -> TenantSettings {
-    TenantSettings {
-        name: name.into(),
-        hosts: vec![host.into()],
-        title: None,
-        logo: None,
-        accent: None,
-        link_secret: None,
-        link_secret_previous: None,
-        operator_key: None,
-        room_capacity: None,
-        max_rooms: None,
-        sfu_rooms: None,
-        room_names: Vec::new(),
-    }
+    TenantSettings::new(name, &[host])
 }
 
 /// Musterhausen (signed links, its own look) and Beispielstadt (open rooms, named `rat` or

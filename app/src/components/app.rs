@@ -85,7 +85,7 @@ pub fn App() -> impl IntoView {
     let params = StoredValue::new(params);
     let look = RwSignal::new(Branding::default());
     leptos::task::spawn_local(async move {
-        let branding = crate::config::AppConfig::load().await.branding.checked();
+        let branding = Branding::of(&crate::config::AppConfig::load().await.look);
         apply_branding(&branding);
         look.set(branding);
     });
