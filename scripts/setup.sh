@@ -49,6 +49,8 @@ if $with_browsers; then
   # The NAT lab's routers (e2e/lib/natlab.js) and its lossy links.
   command -v nft >/dev/null || missing+=(nftables)
   command -v tc >/dev/null || missing+=(iproute2)
+  # The lab's slow links (e2e/lib/delayline.py: this kernel has no netem).
+  [[ -x /usr/bin/python3 ]] || missing+=(python3)
   # The lab's certificate authority for TURN over TLS, and the browsers' trust in it.
   command -v openssl >/dev/null || missing+=(openssl)
   command -v certutil >/dev/null || missing+=(libnss3-tools)

@@ -16,7 +16,7 @@
 //
 // Needs root (ip netns, nft). Namespaces are named after the process id and removed by
 // `destroy()`; the kernel frees their interfaces with them.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 
 import { TestCa } from './testca.js';
@@ -127,11 +127,33 @@ export class NatLab {
   }
 
   /** Makes a site's link lossy: its router drops `percent` % of the UDP packets it forwards, at
-   * random, both ways. (Delay is not simulated: this kernel has no `sch_netem` for `tc netem`.) */
+   * random, both ways. */
   lossy(name, percent) {
     const rules = ['table inet impair {', '  chain forward {', '    type filter hook forward priority -10;',
       `    meta l4proto udp numgen random mod 100 < ${percent} counter drop`, '  }', '}'];
     inNs(this.sites.get(name).router, 'nft', ['-f', '-'], rules.join('\n') + '\n');
+  }
+
+  /** Makes a site's link slow: everything its computer sends waits `ms` before it leaves, so
+   * every round trip from there takes `ms` longer. This kernel has no `sch_netem` for `tc netem`,
+   * so a small program (lib/delayline.py) holds the packets: the computer's default route points
+   * at its TUN device, and it puts each packet on the wire to the router after the wait. */
+  async delayed(name, ms) {
+    const site = this.sites.get(name);
+    const macOf = (ns, dev) => JSON.parse(inNs(ns, 'ip', ['-j', 'link', 'show', dev]))[0].address;
+    const script = new URL('./delayline.py', import.meta.url).pathname;
+    const line = spawn('ip', ['netns', 'exec', site.pc, '/usr/bin/python3', script, 'dly', 'eth0',
+      macOf(site.router, 'lan'), macOf(site.pc, 'eth0'), String(ms)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.delayLines = [...(this.delayLines ?? []), line];
+    await new Promise((resolve, reject) => {
+      line.once('exit', (code) => reject(new Error(`the delay line ended at once (${code})`)));
+      line.stdout.once('data', resolve);
+    });
+    ip('-n', site.pc, 'link', 'set', 'dly', 'up');
+    // Answers come back on eth0, not where the default route points: loose source checks.
+    inNs(site.pc, 'sysctl', ['-qw', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.eth0.rp_filter=0']);
+    const address = JSON.parse(inNs(site.pc, 'ip', ['-j', '-4', 'addr', 'show', 'eth0']))[0].addr_info[0].local;
+    ip('-n', site.pc, 'route', 'replace', 'default', 'dev', 'dly', 'src', address);
   }
 
   /** Moves a site's computer to another address on its network (a laptop that changes its
@@ -179,6 +201,8 @@ export class NatLab {
 
   destroy() {
     this.testCa?.remove();
+    // Closing its input ends a delay line.
+    for (const line of this.delayLines ?? []) line.stdin.end();
     for (const ns of this.namespaces.reverse()) {
       try { ip('netns', 'del', ns); } catch { /* already gone */ }
       rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
