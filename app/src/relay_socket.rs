@@ -3,7 +3,8 @@
 use std::{cell::Cell, rc::Rc};
 
 use protocol::{ClientMessage, ServerMessage};
-use wasm_bindgen::{JsCast, prelude::Closure};
+use gloo_events::EventListener;
+use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use crate::js;
@@ -43,11 +44,9 @@ pub struct RelaySocket {
     ws: WebSocket,
     /// Cleared on drop, which stops the keepalive loop.
     alive: Rc<Cell<bool>>,
-    /// The handlers, kept alive as long as the socket is.
-    _handlers: Vec<Closure<dyn FnMut(JsValueEvent)>>,
+    /// The event listeners; dropping them removes them from the socket.
+    _listeners: [EventListener; 3],
 }
-
-type JsValueEvent = wasm_bindgen::JsValue;
 
 impl RelaySocket {
     /// Starts connecting to `url`, giving up after `timeout_ms` if it has not opened by then;
@@ -65,17 +64,17 @@ impl RelaySocket {
 
         let on_open = {
             let (on_event, was_open) = (Rc::clone(&on_event), Rc::clone(&was_open));
-            Closure::<dyn FnMut(JsValueEvent)>::new(move |_| {
+            EventListener::new(&ws, "open", move |_| {
                 was_open.set(true);
                 on_event(SocketEvent::Open);
             })
         };
         let on_message = {
             let (on_event, last_heard) = (Rc::clone(&on_event), Rc::clone(&last_heard));
-            Closure::<dyn FnMut(JsValueEvent)>::new(move |event: JsValueEvent| {
+            EventListener::new(&ws, "message", move |event| {
                 last_heard.set(js_sys::Date::now());
                 let Some(text) =
-                    event.dyn_into::<MessageEvent>().ok().and_then(|e| e.data().as_string())
+                    event.dyn_ref::<MessageEvent>().and_then(|e| e.data().as_string())
                 else {
                     return;
                 };
@@ -88,8 +87,8 @@ impl RelaySocket {
         let on_close = {
             let (on_event, was_open, alive) =
                 (Rc::clone(&on_event), Rc::clone(&was_open), Rc::clone(&alive));
-            Closure::<dyn FnMut(JsValueEvent)>::new(move |event: JsValueEvent| {
-                if let Ok(close) = event.dyn_into::<CloseEvent>()
+            EventListener::new(&ws, "close", move |event| {
+                if let Some(close) = event.dyn_ref::<CloseEvent>()
                     && close.code() != 1000
                 {
                     js::warn(&format!(
@@ -103,9 +102,6 @@ impl RelaySocket {
                 }
             })
         };
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         // `error` is always followed by `close`, which is where it is handled.
 
         // Keepalive: ping regularly; if the relay has been silent too long, or the connection
@@ -164,7 +160,7 @@ impl RelaySocket {
             });
         }
 
-        Ok(Self { ws, alive, _handlers: vec![on_open, on_message, on_close] })
+        Ok(Self { ws, alive, _listeners: [on_open, on_message, on_close] })
     }
 
     /// Sends a message if the socket is open; messages sent while it is not are dropped (after a
@@ -178,10 +174,8 @@ impl RelaySocket {
 
 impl Drop for RelaySocket {
     fn drop(&mut self) {
+        // The listeners go with `self`: nothing more is heard from this socket.
         self.alive.set(false);
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
         let _ = self.ws.close_with_code_and_reason(1000, "leaving");
     }
 }
