@@ -2,8 +2,8 @@
 
 use std::{cell::Cell, rc::Rc};
 
-use protocol::{ClientMessage, ServerMessage};
 use gloo_events::EventListener;
+use protocol::{ClientMessage, ServerMessage};
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
@@ -73,8 +73,7 @@ impl RelaySocket {
             let (on_event, last_heard) = (Rc::clone(&on_event), Rc::clone(&last_heard));
             EventListener::new(&ws, "message", move |event| {
                 last_heard.set(js_sys::Date::now());
-                let Some(text) =
-                    event.dyn_ref::<MessageEvent>().and_then(|e| e.data().as_string())
+                let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|e| e.data().as_string())
                 else {
                     return;
                 };

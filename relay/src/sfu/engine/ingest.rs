@@ -1,0 +1,272 @@
+//! What comes in: datagrams on the media port, handed to the member whose ICE credentials or
+//! proven address they match, and everything `rtc` makes of them.
+
+use super::*;
+
+impl Sfu {
+    /// A datagram arrived on the media port.
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
+        // Whether this datagram was already proved a signed check (checked once, not twice).
+        let mut proved = false;
+        let id = match self.demux.known(from) {
+            Some(id) => id,
+            None => {
+                // Only a check signed with the participant's ICE password, and no copy of one
+                // from elsewhere, teaches the relay an address; anything else from an unknown
+                // address reaches no ICE agent.
+                let Some(id) = Demuxer::claimed(data) else {
+                    debug!(%from, "datagram for no known participant");
+                    return;
+                };
+                let Some(member) = self.members.get_mut(&id) else { return };
+                if !member.proves(data, from) {
+                    debug!(%from, participant = %id, "unsigned, forged or copied check; dropped");
+                    return;
+                }
+                proved = true;
+                id
+            }
+        };
+        let local_addr = self.local_addr;
+        let Some(member) = self.members.get_mut(&id) else { return };
+        member.last_from = Some(from);
+        if is_stun_message(data) {
+            if proved || member.proves(data, from) {
+                member.path.signed_check_from(from);
+                self.demux.learn(from, id);
+            }
+        } else if fastpath::is_media(data) && member.path.media_from(now, from, member.peer) {
+            info!(participant = %id, %from, sending_to = ?member.peer, "the browser sends its media on another path: asking it to restart ICE");
+            self.outputs.push_back(Output::Signal { to: id, signal: Signal::RestartIce });
+        }
+        let message = TaggedBytesMut {
+            now,
+            transport: TransportContext {
+                local_addr,
+                peer_addr: from,
+                ecn: None,
+                transport_protocol: TransportProtocol::UDP,
+            },
+            message: BytesMut::from(data),
+        };
+        if let Err(e) = member.pc.handle_read(message) {
+            debug!(participant = %id, "unreadable datagram: {e}");
+        }
+        self.drain(now, id);
+    }
+
+    /// Points the fast path at each participant's currently selected candidate pair (a browser
+    /// may move to another one, e.g. when its network changes). `rtc` learnt the pair from
+    /// authenticated connectivity checks, so a forged datagram cannot redirect media.
+    pub(super) fn follow_selected_pairs(&mut self) {
+        for (id, member) in &mut self.members {
+            if member.fast.is_none() {
+                continue;
+            }
+            let Some(selected) = selected_peer(member) else { continue };
+            if member.peer != Some(selected) {
+                debug!(participant = %id, %selected, "media address changed");
+                member.peer = Some(selected);
+            }
+        }
+    }
+
+    /// Moves everything `id`'s connection produced: datagrams out, events handled, media
+    /// forwarded, feedback from `id` as a subscriber acted on.
+    pub(super) fn drain(&mut self, now: Instant, id: ParticipantId) {
+        let mut media: Vec<Incoming> = Vec::new();
+        let mut new_tracks = Vec::new();
+        let mut keyframe_requests: Vec<(ParticipantId, Slot)> = Vec::new();
+        let mut nacks: Vec<(u32, Vec<u16>)> = Vec::new();
+        let mut just_connected = false;
+        {
+            let Some(member) = self.members.get_mut(&id) else { return };
+            while let Some(event) = member.pc.poll_event() {
+                match event {
+                    RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                        let kind = member
+                            .pc
+                            .rtp_receiver(init.receiver_id)
+                            .map(|r| r.track().kind())
+                            .unwrap_or(RtpCodecKind::Unspecified);
+                        let layer = Layer::from_rid(init.rid.as_deref());
+                        debug!(participant = %id, rid = ?init.rid, ssrc = init.ssrc, track = %init.track_id, "stream opened");
+                        if let Some(inbound) = member.inbound.get_mut(&init.track_id) {
+                            // Another simulcast layer of a track we know (or one we know,
+                            // announced again after a renegotiation).
+                            inbound.layers.entry(init.ssrc).or_insert_with(|| InLayer::new(layer));
+                            continue;
+                        }
+                        // The first video m-line of the participant's connection is its camera
+                        // (the app creates it first); a later one is a shared screen.
+                        let slot = match kind {
+                            RtpCodecKind::Audio => Some(Slot::Audio),
+                            RtpCodecKind::Video => {
+                                let ids: Vec<_> = member.pc.get_transceivers().collect();
+                                let first_video =
+                                    ids.into_iter().map(RTCRtpReceiverId::from).find(|r| {
+                                        member.pc.rtp_receiver(*r).is_some_and(|r| {
+                                            r.track().kind() == RtpCodecKind::Video
+                                        })
+                                    });
+                                Some(if first_video == Some(init.receiver_id) {
+                                    Slot::Camera
+                                } else {
+                                    Slot::Screen
+                                })
+                            }
+                            _ => None,
+                        };
+                        // One track of each slot per participant is forwarded.
+                        let duplicate = member.inbound.values().any(|i| Some(i.slot) == slot);
+                        if let (Some(slot), false) = (slot, duplicate) {
+                            let audio_level_id =
+                                member.pc.rtp_receiver(init.receiver_id).and_then(|mut r| {
+                                    r.get_parameters()
+                                        .rtp_parameters
+                                        .header_extensions
+                                        .iter()
+                                        .find(|e| e.uri == AUDIO_LEVEL_EXTENSION)
+                                        .map(|e| e.id as u8)
+                                });
+                            member.inbound.insert(
+                                init.track_id.clone(),
+                                Inbound {
+                                    slot,
+                                    receiver: init.receiver_id,
+                                    layers: HashMap::from([(init.ssrc, InLayer::new(layer))]),
+                                    audio_level_id,
+                                },
+                            );
+                            new_tracks.push(slot);
+                        }
+                    }
+                    RTCPeerConnectionEvent::OnNegotiationNeededEvent => {
+                        member.offer_due.get_or_insert(now + OFFER_BATCH);
+                    }
+                    RTCPeerConnectionEvent::OnSignalingStateChangeEvent(state) => {
+                        member.signaling = state
+                    }
+                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                        let selected = selected_peer(member);
+                        debug!(participant = %id, ?selected, last_from = ?member.last_from, "media connection {state}");
+                        let connected = state == RTCPeerConnectionState::Connected;
+                        just_connected |= connected && !member.connected;
+                        member.connected = connected;
+                    }
+                    _ => {}
+                }
+            }
+            while let Some(message) = member.pc.poll_read() {
+                match message.message {
+                    RTCMessage::RtpPacket(track_id, packet) => {
+                        let Some(inbound) = member.inbound.get_mut(&track_id) else {
+                            tracing::trace!(participant = %id, %track_id, "packet of an unknown track");
+                            continue;
+                        };
+                        let ssrc = packet.header.ssrc;
+                        if !inbound.layers.contains_key(&ssrc) {
+                            // A layer whose first packet raced its track event.
+                            let rid = member
+                                .pc
+                                .rtp_receiver(inbound.receiver)
+                                .and_then(|r| r.track().rid(ssrc).cloned());
+                            inbound
+                                .layers
+                                .insert(ssrc, InLayer::new(Layer::from_rid(rid.as_deref())));
+                        }
+                        let Some(stream) = inbound.layers.get_mut(&ssrc) else { continue };
+                        stream.bytes += packet.payload.len() as u64;
+                        stream.liveness.on_packet(now);
+                        let video = inbound.slot != Slot::Audio;
+                        media.push(Incoming {
+                            slot: inbound.slot,
+                            layer: stream.layer,
+                            keyframe: video && is_vp8_keyframe(&packet.payload),
+                            level: inbound
+                                .audio_level_id
+                                .and_then(|ext| packet.header.get_extension(ext)),
+                            packet,
+                        });
+                    }
+                    RTCMessage::RtcpPacket(_, packets) => {
+                        // Feedback on what the relay sends this participant. A compound packet
+                        // is filed under the SSRC of its first part only, so look at each part.
+                        for packet in &packets {
+                            let any = packet.as_any();
+                            if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
+                                keyframe_requests.extend(member.video_ssrcs.get(&pli.media_ssrc));
+                            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
+                                keyframe_requests.extend(
+                                    fir.fir.iter().filter_map(|e| member.video_ssrcs.get(&e.ssrc)),
+                                );
+                            } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
+                                let seqs = nack.nacks.iter().flat_map(|n| n.packet_list());
+                                nacks.push((nack.media_ssrc, seqs.collect()));
+                            } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
+                                let wall = self.wall.get_or_insert_with(|| SystemInstant::now(now));
+                                observe_reports(&mut self.quality, wall.ntp(now), &rr.reports);
+                            } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
+                                // A publisher reports what it receives inside its own sender
+                                // reports.
+                                let wall = self.wall.get_or_insert_with(|| SystemInstant::now(now));
+                                observe_reports(&mut self.quality, wall.ntp(now), &sr.reports);
+                            } else if let Some(remb) =
+                                any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()
+                            {
+                                if member.estimate.is_none() {
+                                    debug!(participant = %id, bitrate = remb.bitrate, "first bandwidth estimate");
+                                }
+                                member.estimate = Some(remb.bitrate.max(0.0) as u64);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+
+        for (ssrc, seqs) in nacks {
+            self.resend(now, id, ssrc, &seqs);
+        }
+
+        // Forwarding to a new subscriber starts with a keyframe: ask for it now rather than at
+        // the next tick, so the first picture comes sooner.
+        if just_connected {
+            self.request_awaited_keyframes(now, id);
+        }
+
+        // Keyframe requests from this subscriber go to the publishers, for the layer it gets.
+        for (source, slot) in keyframe_requests {
+            let layer = self
+                .members
+                .get(&id)
+                .and_then(|m| m.video.get(&(source, slot)))
+                .map(|f| f.current().unwrap_or(f.target()));
+            if let Some(layer) = layer {
+                self.request_keyframe(now, source, slot, layer);
+            }
+        }
+
+        // New publications go to everyone else in the room.
+        if !new_tracks.is_empty() {
+            let mates = self.room_mates(id);
+            for slot in new_tracks {
+                for mate in &mates {
+                    self.add_forward(now, *mate, id, slot);
+                }
+            }
+            for mate in mates {
+                self.offer_if_needed(now, mate);
+                self.flush_writes(mate);
+            }
+        }
+
+        if !media.is_empty() {
+            self.forward(now, id, &media);
+        }
+
+        self.offer_if_needed(now, id);
+        self.flush_writes(id);
+    }
+}

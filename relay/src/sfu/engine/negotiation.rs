@@ -1,0 +1,163 @@
+//! Negotiation: the browser's offers and answers, the relay's own offers when forwarded
+//! tracks come and go, and the tracks each subscriber gets.
+
+use super::*;
+
+impl Sfu {
+    /// A negotiation message from participant `id`.
+    pub fn signal(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        signal: Signal,
+    ) -> Result<(), SfuError> {
+        let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
+        match signal {
+            Signal::Offer { sdp } => {
+                if member.signaling == RTCSignalingState::HaveLocalOffer {
+                    // Glare: the relay is the impolite side; the app rolls back and answers ours.
+                    info!(participant = %id, "ignoring a colliding offer");
+                    return Ok(());
+                }
+                debug!(participant = %id, "offer from participant");
+                member.pc.set_remote_description(now, RTCSessionDescription::offer(sdp)?)?;
+                let answer = member.pc.create_answer(None)?;
+                member.pc.set_local_description(now, answer)?;
+                let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
+                self.outputs.push_back(Output::Signal { to: id, signal: Signal::Answer { sdp } });
+                let first = !member.negotiated;
+                member.negotiated = true;
+                if first {
+                    self.subscribe_to_room(now, id);
+                }
+            }
+            Signal::Answer { sdp } => {
+                let waited = member.offered_at.take().map(|(at, _)| now.duration_since(at));
+                debug!(participant = %id, state = %member.signaling, ?waited, "answer from participant");
+                if member.signaling == RTCSignalingState::HaveLocalOffer {
+                    member.pc.set_remote_description(now, RTCSessionDescription::answer(sdp)?)?;
+                    // New forwarded tracks are live now: their first picture needs a keyframe,
+                    // and waiting for the next tick would delay it.
+                    self.drain(now, id);
+                    self.request_awaited_keyframes(now, id);
+                    return Ok(());
+                }
+            }
+            // ICE-lite: the browser's checks reach us; its candidates are not needed. A browser
+            // restarts ICE with an offer, never by asking the relay to.
+            Signal::Candidate { .. } | Signal::RestartIce => {}
+        }
+        self.drain(now, id);
+        Ok(())
+    }
+
+    /// Starts forwarding everything already published in `id`'s room to `id`.
+    pub(super) fn subscribe_to_room(&mut self, now: Instant, id: ParticipantId) {
+        let publications: Vec<(ParticipantId, Slot)> = self
+            .room_mates(id)
+            .into_iter()
+            .filter_map(|other| self.members.get(&other).map(|m| (other, m)))
+            .flat_map(|(other, m)| m.inbound.values().map(move |i| (other, i.slot)))
+            .collect();
+        for (source, slot) in publications {
+            self.add_forward(now, id, source, slot);
+        }
+    }
+
+    /// Adds a track on `subscriber`'s connection that will carry `source`'s `slot` media.
+    pub(super) fn add_forward(
+        &mut self,
+        now: Instant,
+        subscriber: ParticipantId,
+        source: ParticipantId,
+        slot: Slot,
+    ) {
+        let Ok(random) = self.random.next_u64() else {
+            warn!(%subscriber, "no random SSRC for a forwarded track");
+            return;
+        };
+        let ssrc = (random >> 32) as u32;
+        let start_layer = self.smallest_layer(source, slot);
+        let kind = slot.kind();
+        let Some(member) = self.members.get_mut(&subscriber) else { return };
+        if member.forwards.contains_key(&(source, slot)) || !member.negotiated {
+            debug!(%subscriber, %source, slot = slot.name(), negotiated = member.negotiated, "forward skipped");
+            return;
+        }
+        debug!(%subscriber, %source, slot = slot.name(), "forward added");
+        let track = MediaStreamTrack::new(
+            slot.stream(source),
+            format!("p{}-{}", source.0, slot.name()),
+            format!("{} of participant {}", slot.name(), source.0),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec: codec(kind),
+                ..Default::default()
+            }],
+        );
+        // Always a transceiver of its own: `add_track` would reuse one of the m-lines the
+        // participant publishes on, which it does not receive on.
+        let init = RTCRtpTransceiverInit {
+            direction: RTCRtpTransceiverDirection::Sendonly,
+            streams: vec![slot.stream(source)],
+            send_encodings: Vec::new(),
+        };
+        match member.pc.add_transceiver_from_track(track, Some(init)).map(RTCRtpSenderId::from) {
+            Ok(sender) => {
+                member.forwards.insert((source, slot), sender);
+                if kind == RtpCodecKind::Video {
+                    member.video_ssrcs.insert(ssrc, (source, slot));
+                    member.video.insert((source, slot), VideoForward::new(start_layer));
+                }
+                member.offer_due.get_or_insert(now + OFFER_BATCH);
+            }
+            Err(e) => warn!("cannot forward {source}'s {} to {subscriber}: {e}", slot.name()),
+        }
+    }
+
+    /// Sends the relay's offer to `id` if it has changes and signalling is stable.
+    pub(super) fn offer_if_needed(&mut self, now: Instant, id: ParticipantId) {
+        let Some(member) = self.members.get_mut(&id) else { return };
+        if member.offer_due.is_none_or(|due| due > now)
+            || !member.negotiated
+            || member.signaling != RTCSignalingState::Stable
+        {
+            return;
+        }
+        member.offer_due = None;
+        let offer = match member.pc.create_offer(None) {
+            Ok(offer) => offer,
+            Err(e) => {
+                warn!(participant = %id, "cannot create an offer: {e}");
+                return;
+            }
+        };
+        if let Err(e) = member.pc.set_local_description(now, offer) {
+            warn!(participant = %id, "cannot apply our offer: {e}");
+            return;
+        }
+        member.signaling = RTCSignalingState::HaveLocalOffer;
+        member.offered_at = Some((now, false));
+        debug!(participant = %id, "offer to participant");
+        let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
+        tracing::trace!(participant = %id, %sdp, "our offer");
+        self.outputs.push_back(Output::Signal { to: id, signal: Signal::Offer { sdp } });
+    }
+
+    /// Logs, once per offer, an offer of the relay's that has waited [`SLOW_ANSWER`]: while it
+    /// waits, the participant's own offers (an ICE restart) are ignored as collisions.
+    pub(super) fn report_slow_answers(&mut self, now: Instant) {
+        for (id, member) in &mut self.members {
+            if let Some((at, logged @ false)) = &mut member.offered_at
+                && now >= *at + SLOW_ANSWER
+            {
+                *logged = true;
+                warn!(participant = %id, "no answer to the relay's offer for {} s", SLOW_ANSWER.as_secs());
+            }
+        }
+    }
+}
