@@ -12,6 +12,7 @@ mod codec;
 mod error;
 mod look;
 mod messages;
+mod stream;
 mod tagged;
 mod types;
 mod validate;
@@ -20,6 +21,7 @@ pub use codec::{DecodeError, decode_client, decode_server, encode};
 pub use error::ErrorCode;
 pub use look::Look;
 pub use messages::{ClientMessage, Moderation, ServerMessage, Signal};
+pub use stream::StreamId;
 pub use types::{
     ChatMessage, IceCandidate, IceServer, MediaState, ParticipantId, ParticipantInfo, RequestId,
     Role, RoomMode, VideoQuality, Waiter,

@@ -84,7 +84,7 @@ async fn published_media_arrives_intact_and_in_order() {
     assert_eq!(anna_report.error, None);
     assert_eq!(bruno_report.error, None);
     let anna_id = anna_report.id.unwrap();
-    let stream = format!("p{}", anna_id.0);
+    let stream = protocol::StreamId { source: anna_id, screen: false }.to_string();
 
     let mut packets: Vec<Observed> = Vec::new();
     while let Ok(p) = bruno.observed.try_recv() {
@@ -399,7 +399,7 @@ async fn the_relay_forwards_no_sound_from_a_microphone_a_host_locked() {
             break participant.id;
         }
     };
-    let stream = format!("p{}", anna_id.0);
+    let stream = protocol::StreamId { source: anna_id, screen: false }.to_string();
     let mut seen: Vec<Observed> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(6);
     while !seen.iter().any(|p| p.kind == Kind::Audio && p.from == stream) {
@@ -477,7 +477,7 @@ async fn in_a_class_pupils_cameras_reach_the_teachers_only() {
             break participant.id;
         }
     };
-    let stream = format!("p{}", anna_id.0);
+    let stream = protocol::StreamId { source: anna_id, screen: false }.to_string();
     let (mut at_teacher, mut at_bruno) = (Vec::new(), Vec::new());
     let reports = (teacher.task, anna.task, bruno.task);
     let (t, a, b) = (reports.0.await.unwrap(), reports.1.await.unwrap(), reports.2.await.unwrap());

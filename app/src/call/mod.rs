@@ -476,14 +476,16 @@ impl Call {
     /// A track from the relay joins the stream of the participant its stream id names:
     /// `p<id>` for microphone and camera, `s<id>` for a shared screen.
     fn route_track(&self, stream: &str, track: web_sys::MediaStreamTrack) {
-        if let Some(id) = stream.strip_prefix('s').and_then(|n| n.parse().ok()).map(ParticipantId) {
-            self.route_screen(id, track);
-            return;
-        }
-        let Some(id) = stream.strip_prefix('p').and_then(|n| n.parse().ok()).map(ParticipantId)
-        else {
-            js::warn(&format!("a relay track with an unknown stream id {stream}"));
-            return;
+        let id = match stream.parse::<protocol::StreamId>() {
+            Ok(protocol::StreamId { source, screen: true }) => {
+                self.route_screen(source, track);
+                return;
+            }
+            Ok(protocol::StreamId { source, screen: false }) => source,
+            Err(()) => {
+                js::warn(&format!("a relay track with an unknown stream id {stream}"));
+                return;
+            }
         };
         {
             let mut inner = self.inner.borrow_mut();

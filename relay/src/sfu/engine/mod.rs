@@ -167,7 +167,7 @@ impl Slot {
     /// The media stream id subscribers see: `p<id>` for microphone and camera (one tile),
     /// `s<id>` for the screen (a tile of its own).
     fn stream(self, source: ParticipantId) -> String {
-        if self == Slot::Screen { format!("s{}", source.0) } else { format!("p{}", source.0) }
+        protocol::StreamId { source, screen: self == Slot::Screen }.to_string()
     }
 }
 
