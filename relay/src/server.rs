@@ -37,16 +37,14 @@ use crate::{
     hub::{After, Hub},
     ice::IceServers,
     rooms::{ConnId, RoomLimits, Rooms, TenantRules},
-    session::{Frame, Session, SessionLimits, Step},
+    session::{Frame, Session, SessionLimits, Step, Tick},
     sfu::MediaEvent,
     tenants::{TenantId, TenantSettings, Tenants},
     turn::{Credentials, TurnSettings},
 };
 
-/// How often the relay pings each WebSocket to find dead connections.
-const PING_INTERVAL: Duration = Duration::from_secs(2);
-/// How often a connection checks whether it has gone silent.
-const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// How often a connection asks its session's keepalive what to do (ping, or close).
+const KEEPALIVE_TICK: Duration = Duration::from_secs(1);
 /// Read and write buffer of each WebSocket.
 const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
 /// How long a closing connection waits for the client's close frame.
@@ -600,16 +598,14 @@ async fn connection(
             max_message_bytes: config.max_message_bytes,
             messages_per_second: config.messages_per_second,
             message_burst: config.message_burst,
+            idle_timeout: config.idle_timeout(),
         },
         Instant::now(),
     );
     let (mut sink, mut stream) = socket.split();
-    let mut ping = tokio::time::interval(IDLE_CHECK);
-    let mut last_ping = Instant::now();
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut keepalive = tokio::time::interval(KEEPALIVE_TICK);
+    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = shared.shutdown.clone();
-    let mut last_heard = Instant::now();
-    let mut last_frame = Instant::now();
     // A closing handshake from the browser (a closed tab) or a protocol violation ends the
     // participant's seat; a connection that just broke keeps it for the grace period.
     let mut gone_for_good = false;
@@ -620,8 +616,7 @@ async fn connection(
         tokio::select! {
             frame = stream.next() => {
                 let now = Instant::now();
-                last_heard = now;
-                last_frame = now;
+                session.heard(now);
                 let step = match frame {
                     Some(Ok(Message::Text(text))) => session.on_frame(now, Frame::Text(text.as_str())),
                     Some(Ok(Message::Binary(bytes))) => session.on_frame(now, Frame::Binary(bytes.len())),
@@ -690,7 +685,7 @@ async fn connection(
                     }
                     // Nothing is read while a slow client makes us wait to write: that time
                     // must not count as the client's silence.
-                    last_heard += began.elapsed();
+                    session.excuse(began.elapsed());
                 }
                 // The hub dropped our outbox: we fell too far behind, or the hub ended the
                 // connection (removed by a host, whose message went out first; or lost by the
@@ -703,27 +698,26 @@ async fn connection(
             () = abandon.abandoned() => {
                 break Some((close_code::POLICY, "too slow to keep up with the room".into()));
             }
-            _ = ping.tick() => {
-                if let Some(farewell) = session.hello_overdue(Instant::now()) {
+            _ = keepalive.tick() => match session.on_tick(Instant::now()) {
+                Tick::Wait => {}
+                Tick::Ping => {
+                    let began = Instant::now();
+                    if send_within(&mut sink, Message::Ping(Default::default())).await.is_err() {
+                        break None;
+                    }
+                    session.excuse(began.elapsed());
+                }
+                Tick::HelloOverdue(farewell) => {
                     debug!(?conn, %peer, "no hello in time; closing");
                     let _ = send_within(&mut sink, text(&farewell)).await;
                     gone_for_good = true;
                     break Some((close_code::POLICY, "no hello".into()));
                 }
-                if last_heard.elapsed() > config.idle_timeout() {
-                    info!(?conn, since_last_frame = ?last_frame.elapsed(), since_last_ping = ?last_ping.elapsed(),
-                        "silent for {:?}; closing", config.idle_timeout());
+                Tick::Silent { for_ } => {
+                    info!(?conn, silent = ?for_, "silent for longer than {:?}; closing", config.idle_timeout());
                     break Some((close_code::AWAY, "idle timeout".into()));
                 }
-                if last_ping.elapsed() >= PING_INTERVAL {
-                    last_ping = Instant::now();
-                    let began = Instant::now();
-                    if send_within(&mut sink, Message::Ping(Default::default())).await.is_err() {
-                        break None;
-                    }
-                    last_heard += began.elapsed();
-                }
-            }
+            },
             _ = stopped(&mut shutdown) => {
                 let goodbye = ServerMessage::Error {
                     request_id: None,

@@ -3,7 +3,8 @@
 //! A [`Session`] sees every frame a connection sends, in order, with the time it arrived, and
 //! decides: hand the message on to the rooms, answer it directly, drop it, or close the
 //! connection. Mistakes are answered with an `error` naming the rule; only abuse — many mistakes
-//! in a short time — closes the connection.
+//! in a short time — closes the connection. Its keepalive ([`Session::on_tick`]) says when to
+//! ping, and closes a connection that never said `hello` or went silent.
 
 use std::time::Instant;
 
@@ -30,6 +31,9 @@ const CHAT_BURST: u32 = 5;
 /// Chat messages per second in the long run.
 const CHAT_PER_SECOND: u32 = 1;
 
+/// How often the relay pings a connection, so that one whose network vanished goes silent.
+pub const PING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Limits on what one connection sends.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {
@@ -39,6 +43,24 @@ pub struct SessionLimits {
     pub messages_per_second: u32,
     /// Messages allowed in a burst.
     pub message_burst: u32,
+    /// A connection silent for longer (not even a pong) is closed.
+    pub idle_timeout: std::time::Duration,
+}
+
+/// What the keepalive asks for on a tick ([`Session::on_tick`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tick {
+    /// Nothing to do.
+    Wait,
+    /// Send a WebSocket ping.
+    Ping,
+    /// No `hello` in time: send this and close.
+    HelloOverdue(ServerMessage),
+    /// Silent for longer than the idle timeout: close (the seat is kept for a resume).
+    Silent {
+        /// How long since anything was heard.
+        for_: std::time::Duration,
+    },
 }
 
 /// A frame as it came off the WebSocket.
@@ -84,6 +106,11 @@ pub struct Session {
     chat: TokenBucket,
     /// Joins allowed.
     joins: TokenBucket,
+    /// When the client was last heard (any frame, a pong included), pushed on by the time the
+    /// relay spent waiting to write to it.
+    last_heard: Instant,
+    /// When the relay last pinged.
+    last_ping: Instant,
 }
 
 fn error(code: ErrorCode, message: impl Into<String>) -> ServerMessage {
@@ -103,7 +130,37 @@ impl Session {
             dropped: 0,
             chat: TokenBucket::new(CHAT_PER_SECOND, CHAT_BURST, now),
             joins: TokenBucket::new(JOINS_PER_SECOND, JOIN_BURST, now),
+            last_heard: now,
+            last_ping: now,
         }
+    }
+
+    /// Something (any frame, a ping or pong too) arrived at `now`.
+    pub fn heard(&mut self, now: Instant) {
+        self.last_heard = self.last_heard.max(now);
+    }
+
+    /// The relay spent `waited` writing to this client: nothing is read meanwhile, so that time
+    /// does not count as the client's silence.
+    pub fn excuse(&mut self, waited: std::time::Duration) {
+        self.last_heard += waited;
+    }
+
+    /// The keepalive at `now` (the shell ticks every second or so): close a connection that
+    /// never said hello or went silent, else ping every [`PING_INTERVAL`].
+    pub fn on_tick(&mut self, now: Instant) -> Tick {
+        if let Some(farewell) = self.hello_overdue(now) {
+            return Tick::HelloOverdue(farewell);
+        }
+        let silent = now.saturating_duration_since(self.last_heard);
+        if silent > self.limits.idle_timeout {
+            return Tick::Silent { for_: silent };
+        }
+        if now.saturating_duration_since(self.last_ping) >= PING_INTERVAL {
+            self.last_ping = now;
+            return Tick::Ping;
+        }
+        Tick::Wait
     }
 
     /// Whether `hello` has been exchanged.
@@ -132,6 +189,7 @@ impl Session {
 
     /// Decides what to do with `frame`, received at `now`.
     pub fn on_frame(&mut self, now: Instant, frame: Frame<'_>) -> Step {
+        self.heard(now);
         if !self.rate.try_take(now) {
             self.dropped += 1;
             let reply = if self.told_rate_limited {
@@ -229,8 +287,12 @@ mod tests {
 
     use super::*;
 
-    const LIMITS: SessionLimits =
-        SessionLimits { max_message_bytes: 1000, messages_per_second: 10, message_burst: 10 };
+    const LIMITS: SessionLimits = SessionLimits {
+        max_message_bytes: 1000,
+        messages_per_second: 10,
+        message_burst: 10,
+        idle_timeout: Duration::from_secs(9),
+    };
 
     fn greeted(now: Instant) -> Session {
         let mut s = Session::new(LIMITS, now);
@@ -268,6 +330,7 @@ mod tests {
             max_message_bytes: 1000,
             messages_per_second: 1000,
             message_burst: 1000,
+            ..LIMITS
         };
         let mut s = Session::new(limits, now);
         s.on_frame(now, Frame::Text(r#"{"type":"hello","version":1}"#));
@@ -362,6 +425,43 @@ mod tests {
         assert_eq!(code_of(&s.on_frame(start, chat)), Some(ErrorCode::ChatRateLimited));
         let later = start + Duration::from_secs(1);
         assert!(matches!(s.on_frame(later, chat), Step::Handle(_)));
+    }
+
+    #[test]
+    fn the_keepalive_pings_and_closes_a_silent_connection() {
+        let start = Instant::now();
+        let mut s = greeted(start);
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        assert_eq!(s.on_tick(at(1_000)), Tick::Wait);
+        assert_eq!(s.on_tick(at(2_000)), Tick::Ping);
+        assert_eq!(s.on_tick(at(3_000)), Tick::Wait);
+        assert_eq!(s.on_tick(at(4_000)), Tick::Ping);
+        // A pong at 4.5 s: heard, so not silent at 10 s, still pinged.
+        s.heard(at(4_500));
+        assert_eq!(s.on_tick(at(10_000)), Tick::Ping);
+        assert_eq!(s.on_tick(at(11_000)), Tick::Wait);
+        assert_eq!(s.on_tick(at(12_000)), Tick::Ping);
+        assert_eq!(s.on_tick(at(13_500)), Tick::Wait, "9 s of silence is not yet too long");
+        assert_eq!(s.on_tick(at(13_600)), Tick::Silent { for_: Duration::from_millis(9_100) });
+        // Time spent waiting to write to the client is not its silence.
+        let mut slow = greeted(start);
+        slow.excuse(Duration::from_secs(5));
+        assert!(matches!(slow.on_tick(at(12_000)), Tick::Ping | Tick::Wait));
+        assert!(matches!(slow.on_tick(at(14_100)), Tick::Silent { .. }));
+    }
+
+    #[test]
+    fn the_keepalive_closes_a_connection_without_hello() {
+        let start = Instant::now();
+        let mut s = Session::new(LIMITS, start);
+        let tick = s.on_tick(start + HELLO_DEADLINE);
+        assert!(
+            matches!(
+                tick,
+                Tick::HelloOverdue(ServerMessage::Error { code: ErrorCode::HelloRequired, .. })
+            ),
+            "{tick:?}"
+        );
     }
 
     #[test]
