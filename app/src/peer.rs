@@ -376,7 +376,8 @@ impl Peer {
             (peer.sink)(peer.id, PeerEvent::Track);
         });
         let on_state = handler(&weak, |peer, _| {
-            let state = format!("{:?}", peer.pc.connection_state()).to_lowercase();
+            // The browser's own word for the state (`connected`, `failed`, ...).
+            let state = js::get_string(peer.pc.as_ref(), "connectionState").unwrap_or_default();
             if let Some(link) = Link::from_connection_state(&state) {
                 (peer.sink)(peer.id, PeerEvent::Link(link));
             }

@@ -29,6 +29,15 @@ pub enum Link {
 }
 
 impl Link {
+    /// Its name in the page (`data-link`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::Failed => "failed",
+        }
+    }
+
     /// Maps `RTCPeerConnection.connectionState`; `None` for states that change nothing shown.
     pub fn from_connection_state(state: &str) -> Option<Self> {
         match state {

@@ -48,6 +48,16 @@ pub enum Grade {
 }
 
 impl Grade {
+    /// Its name in the page (`data-quality`), which tests and styles read.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unknown => "unknown",
+            Self::Good => "good",
+            Self::Fair => "fair",
+            Self::Poor => "poor",
+        }
+    }
+
     /// The locale key of its label.
     pub fn key(self) -> &'static str {
         match self {

@@ -171,11 +171,15 @@ pub fn render(snapshot: &Snapshot) -> String {
     counter(&mut registry, "joins", "People who came into a room", tally.joins);
     counter(&mut registry, "leaves", "People who left a room, for any reason", tally.leaves);
     let refused = Family::<Vec<(&'static str, String)>, Counter>::default();
-    let mut codes: Vec<_> = tally.refused.iter().collect();
-    codes.sort_by_key(|(code, _)| format!("{code:?}"));
-    for (code, count) in codes {
-        let reason = protocol::encode(code).trim_matches('"').to_owned();
-        refused.get_or_create(&vec![("reason", reason)]).inc_by(*count);
+    // The wire name of each code (`room_full`), in a stable order.
+    let mut reasons: Vec<(String, u64)> = tally
+        .refused
+        .iter()
+        .map(|(code, count)| (protocol::encode(code).trim_matches('"').to_owned(), *count))
+        .collect();
+    reasons.sort();
+    for (reason, count) in reasons {
+        refused.get_or_create(&vec![("reason", reason)]).inc_by(count);
     }
     registry.register("join_refusals", "Joins refused, by the error code sent", refused);
     counter(

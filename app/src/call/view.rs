@@ -33,6 +33,20 @@ pub enum CallPhase {
     Failed(UserError),
 }
 
+impl CallPhase {
+    /// Its name in the page (`data-phase`), which tests read.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Waiting => "waiting",
+            Self::Joined => "joined",
+            Self::Reconnecting => "reconnecting",
+            Self::Left => "left",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
 /// Which side panel is open.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Panel {

@@ -168,7 +168,7 @@ pub fn MeetingView(
     let waiting_name = name.clone();
 
     view! {
-        <main class="meeting" data-mode=mode data-layout=layout_name data-phase=move || format!("{:?}", view.phase.get()).to_lowercase()>
+        <main class="meeting" data-mode=mode data-layout=layout_name data-phase=move || view.phase.with(CallPhase::name)>
             <h1 class="sr-only">{let room = room.clone(); move || tr.f("meeting.heading", &[("room", &room)])}</h1>
             <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="announcer">
                 {move || view.announcement.get()}

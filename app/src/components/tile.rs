@@ -88,14 +88,14 @@ pub fn RemoteTile(
             data-away=move || away().to_string()
             class:away=away
             data-speaking=move || speaking().to_string()
-            data-quality=move || format!("{:?}", grade()).to_lowercase()
+            data-quality=move || grade().name()
             class:speaking=speaking
             class:featured=move || featured.get() == Some(id)
-            data-link=move || format!("{:?}", link()).to_lowercase()>
+            data-link=move || link().name()>
             <StreamVideo stream=stream epoch=epoch sink=view.sink/>
             <Show when=cam_off><div class="avatar" aria-hidden="true">{move || initials(&name())}</div></Show>
             <figcaption>
-                <span class="quality" role="img" data-grade=move || format!("{:?}", grade()).to_lowercase()
+                <span class="quality" role="img" data-grade=move || grade().name()
                     aria-label=move || tr.t(grade().key())>
                     <span></span><span></span><span></span>
                 </span>
