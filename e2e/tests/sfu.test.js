@@ -125,8 +125,11 @@ describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { tim
         const [now] = await screens(tabs[name]);
         return now && now.time > first[0].time;
       });
-      // Her camera is still there beside the screen.
-      assert.ok(await videoPlays(tabs[name], 'Anna'), `${name} still sees Anna's camera`);
+      // Her camera is still there beside the screen. Each browser answers the relay's offer
+      // that brings the screen; on a loaded machine that can hold a picture for a moment
+      // (Emil's answer took 2.6 s in one CI rehearsal), so one 0.7 s sample is not the test.
+      await waitFor(`${name} to see Anna's camera beside the screen`, () => videoPlays(tabs[name], 'Anna'),
+        { timeout: 15_000 });
     }
     await tabs.Anna.click('[data-testid="toggle-share"]');
     for (const name of ['Bruno', 'Dora']) {
