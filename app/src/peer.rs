@@ -35,6 +35,8 @@ pub enum PeerEvent {
     Link(Link),
     /// A remote track arrived.
     Track,
+    /// A description failed to apply: the connection cannot be negotiated any more.
+    Broken,
     /// A track arrived on the relay connection, for the participant its stream names.
     RoutedTrack {
         /// The stream id the relay gave it (`p<participant id>`).
@@ -52,6 +54,8 @@ enum Input {
     RestartIce,
     /// Time passed (checks for offers that got no answer).
     Tick,
+    /// The signalling connection was replaced: send an unanswered offer again.
+    ResendOffer,
 }
 
 /// A peer connection and everything needed to drive it.
@@ -462,6 +466,12 @@ impl Peer {
         self.push(Input::RestartIce);
     }
 
+    /// The connection stays across a broken signalling connection: an offer of ours still
+    /// unanswered goes again (it may have been lost with the old connection).
+    pub fn resend_offer(self: &Rc<Self>) {
+        self.push(Input::ResendOffer);
+    }
+
     /// Lets the negotiation notice time passing (an offer that got no answer is made again).
     pub fn tick(self: &Rc<Self>) {
         self.push(Input::Tick);
@@ -524,6 +534,10 @@ impl Peer {
                         peer.negotiator.borrow_mut().on_signal(signal, state)
                     }
                     Input::RestartIce => peer.negotiator.borrow_mut().restart_ice(),
+                    Input::ResendOffer => {
+                        let (state, local) = (peer.signaling_state(), peer.local_description());
+                        peer.negotiator.borrow_mut().resend_offer(state, local)
+                    }
                     Input::Tick => {
                         let state = peer.signaling_state();
                         let slow =
@@ -608,6 +622,9 @@ impl Peer {
                         }
                         Err(e) => {
                             js::warn(&format!("setRemoteDescription failed: {}", js::describe(&e)));
+                            if self.pc.signaling_state() != web_sys::RtcSignalingState::Closed {
+                                (self.sink)(self.id, PeerEvent::Broken);
+                            }
                             Vec::new()
                         }
                     }

@@ -19,6 +19,10 @@ const OPENING_CHECK_MS: i32 = 250;
 /// Silence after which the connection counts as lost: a network that went away is noticed
 /// within seconds, not when TCP gives up minutes later.
 const SILENCE_LIMIT_MS: f64 = 10_000.0;
+/// Silence after which a connection counts as probably dead once a media connection shows
+/// that the network is back (two pings unanswered): TCP retransmits on a connection that broke
+/// only after growing pauses, so waiting for it would keep the seat empty seconds longer.
+const QUIET_LIMIT_MS: f64 = 2.0 * PING_EVERY_MS as f64 + 500.0;
 /// A keepalive tick this late means the page itself did not run (a busy machine, a frozen
 /// tab): messages may be waiting behind it, so silence is not judged on that tick.
 const LATE_TICK_MS: f64 = 1_000.0;
@@ -44,6 +48,10 @@ pub struct RelaySocket {
     ws: WebSocket,
     /// Cleared on drop, which stops the keepalive loop.
     alive: Rc<Cell<bool>>,
+    /// When the relay was last heard (ms).
+    last_heard: Rc<Cell<f64>>,
+    /// Whether the socket opened.
+    was_open: Rc<Cell<bool>>,
     /// The event listeners; dropping them removes them from the socket.
     _listeners: [EventListener; 3],
 }
@@ -57,7 +65,7 @@ impl RelaySocket {
         on_event: impl Fn(SocketEvent) + 'static,
     ) -> Result<Self, String> {
         let ws = WebSocket::new(url).map_err(|e| js::describe(&e))?;
-        let on_event = Rc::new(on_event);
+        let on_event: Rc<dyn Fn(SocketEvent)> = Rc::new(on_event);
         let was_open = Rc::new(Cell::new(false));
         let alive = Rc::new(Cell::new(true));
         let last_heard = Rc::new(Cell::new(js_sys::Date::now()));
@@ -141,14 +149,7 @@ impl RelaySocket {
                         } else {
                             "the relay did not answer in time"
                         });
-                        if alive.replace(false) {
-                            on_event(SocketEvent::Closed { was_open: opened });
-                        }
-                        // Should the relay still hear this, the code says: keep my seat.
-                        let _ = ws.close_with_code_and_reason(
-                            protocol::CLOSE_RECONNECTING,
-                            "reconnecting",
-                        );
+                        give_up(&ws, &alive, &on_event, opened);
                         break;
                     }
                     if ws.ready_state() == WebSocket::OPEN {
@@ -159,16 +160,42 @@ impl RelaySocket {
             });
         }
 
-        Ok(Self { ws, alive, _listeners: [on_open, on_message, on_close] })
+        Ok(Self { ws, alive, last_heard, was_open, _listeners: [on_open, on_message, on_close] })
+    }
+
+    /// A media connection came back after failing: the network is back. If the relay has been
+    /// quiet meanwhile, this connection most likely broke with the network: it is given up
+    /// (closed, and no more events), and true says the call should reconnect at once.
+    pub fn abandon_if_quiet(&self) -> bool {
+        let quiet = js_sys::Date::now() - self.last_heard.get();
+        if !self.was_open.get() || quiet <= QUIET_LIMIT_MS || !self.alive.replace(false) {
+            return false;
+        }
+        js::warn(&format!(
+            "the network is back and the relay was quiet for {:.1} s; reconnecting",
+            quiet / 1000.0
+        ));
+        let _ = self.ws.close_with_code_and_reason(protocol::CLOSE_RECONNECTING, "reconnecting");
+        true
     }
 
     /// Sends a message if the socket is open; messages sent while it is not are dropped (after a
-    /// reconnect the call takes its seat back and rebuilds its media connections).
+    /// reconnect the call takes its seat back and sends again what was lost: see
+    /// `Meeting::keep_on_resume`).
     pub fn send(&self, message: &ClientMessage) {
         if self.ws.ready_state() == WebSocket::OPEN {
             let _ = self.ws.send_with_str(&protocol::encode(message));
         }
     }
+}
+
+/// Tells the call the connection is lost (once), and closes it behind.
+fn give_up(ws: &WebSocket, alive: &Cell<bool>, on_event: &Rc<dyn Fn(SocketEvent)>, was_open: bool) {
+    if alive.replace(false) {
+        on_event(SocketEvent::Closed { was_open });
+    }
+    // Should the relay still hear this, the code says: keep my seat.
+    let _ = ws.close_with_code_and_reason(protocol::CLOSE_RECONNECTING, "reconnecting");
 }
 
 impl Drop for RelaySocket {

@@ -56,6 +56,27 @@ pub struct Remote {
     pub info: ParticipantInfo,
     /// Our connection to them.
     pub link: Link,
+    /// That connection has been up at some point: after a broken signalling connection it is
+    /// worth keeping (ICE recovers on it, or restarts), where one still setting up is not.
+    pub was_up: bool,
+    /// We replaced the connection ([`protocol::Signal::Rebuild`]) and the new one has not come
+    /// up yet: further requests to rebuild are about the old one.
+    rebuilding: bool,
+}
+
+impl Remote {
+    fn new(info: ParticipantInfo, link: Link) -> Self {
+        Self { info, link, was_up: link == Link::Connected, rebuilding: false }
+    }
+}
+
+/// What [`Meeting::keep_on_resume`] asks the relay to keep when taking the seat back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kept {
+    /// Others (mesh) whose connection to us had come up.
+    pub peers: Vec<ParticipantId>,
+    /// Our connection to the relay (SFU) had come up.
+    pub relay: bool,
 }
 
 /// Something to tell screen-reader users through the live region.
@@ -103,6 +124,19 @@ pub enum Effect {
     },
     /// Restart ICE on the connection to `id` (we are the side that offers).
     RestartIce(ParticipantId),
+    /// Send a signal to `to` over the relay (not from a peer connection: about one).
+    SendSignal {
+        /// For whom.
+        to: ParticipantId,
+        /// What.
+        signal: Signal,
+    },
+    /// The connection to `id` stays across a broken signalling connection: an offer of ours
+    /// still unanswered may have been lost with it, so send it again.
+    ResendOffer(ParticipantId),
+    /// A media connection that had failed is up again: the network is back, so a signalling
+    /// connection that has been quiet meanwhile is probably dead and worth replacing now.
+    NetworkBack,
     /// Turn our microphone off (a host muted us; we may turn it on again).
     MuteMicrophone,
     /// Turn our camera off (a host did; we may turn it on again).
@@ -168,6 +202,10 @@ pub struct Meeting {
     listener_chat: bool,
     /// Failed connections this side restarts, with when the last restart began (ms).
     restarting: BTreeMap<ParticipantId, f64>,
+    /// Our connection to the relay has been up (SFU mode).
+    relay_was_up: bool,
+    /// What the `join` that resumes our seat said we keep (see [`Meeting::keep_on_resume`]).
+    kept: Kept,
 }
 
 /// How long a failed connection gets after an ICE restart before the next one. A browser
@@ -197,6 +235,8 @@ impl Meeting {
             listeners: 0,
             listener_chat: false,
             restarting: BTreeMap::new(),
+            relay_was_up: false,
+            kept: Kept::default(),
         }
     }
 
@@ -332,8 +372,12 @@ impl Meeting {
                 cameras_to_hosts,
                 listeners,
                 listener_chat,
+                kept,
                 ..
             } => {
+                // Back in our own seat (not a first join, nor a fresh seat after ours expired).
+                let resumed = self.me.as_ref().is_some_and(|me| me.id == you);
+                let before = self.mode;
                 self.listeners = listeners;
                 self.listener_chat = listener_chat;
                 self.phase = Phase::Joined;
@@ -362,15 +406,52 @@ impl Meeting {
                     away: false,
                     mic_locked,
                 });
+                // What the relay agreed to keep of what our `join` named, in an unchanged mode;
+                // everything else starts afresh.
+                let asked = std::mem::take(&mut self.kept);
+                let same = resumed && kept && before == mode;
+                let keep_relay = same && mode == RoomMode::Sfu && asked.relay;
+                let keep_peers = if same && mode == RoomMode::Mesh { asked.peers } else { vec![] };
+                let mut previous = std::mem::take(&mut self.others);
+                // Kept: a mesh connection named in our `join`, or (SFU) anyone whose media
+                // comes over the kept connection to the relay. Everyone else's closes.
+                let present: Vec<ParticipantId> = participants.iter().map(|p| p.id).collect();
+                let stays = |id: &ParticipantId| {
+                    (keep_relay || keep_peers.contains(id)) && present.contains(id)
+                };
+                let mut effects: Vec<Effect> = previous
+                    .keys()
+                    .filter(|id| !stays(id))
+                    .map(|id| Effect::ClosePeer(*id))
+                    .collect();
+                if !keep_relay && (self.relay_link.take().is_some() || before == RoomMode::Sfu) {
+                    effects.push(Effect::ClosePeer(RELAY_PEER));
+                    self.relay_was_up = false;
+                }
                 // In a mesh the newcomer offers to everyone already there; with server
                 // forwarding it offers once, to the relay.
-                let mut effects = Vec::new();
                 if mode == RoomMode::Sfu {
-                    effects.push(Effect::OpenRelayPeer);
+                    effects.push(if keep_relay {
+                        Effect::ResendOffer(RELAY_PEER)
+                    } else {
+                        Effect::OpenRelayPeer
+                    });
                 }
                 for info in participants {
                     let id = info.id;
-                    self.others.insert(id, Remote { info, link: Link::Connecting });
+                    if let Some(mut remote) = previous.remove(&id).filter(|_| stays(&id)) {
+                        remote.info = info;
+                        self.others.insert(id, remote);
+                        if mode == RoomMode::Mesh {
+                            effects.push(Effect::ResendOffer(id));
+                        }
+                        continue;
+                    }
+                    let link = match (mode, self.relay_link) {
+                        (RoomMode::Sfu, Some(link)) => link,
+                        _ => Link::Connecting,
+                    };
+                    self.others.insert(id, Remote::new(info, link));
                     if mode == RoomMode::Mesh {
                         let polite = self.polite_towards(id);
                         effects.push(Effect::OpenPeer { id, polite, offer: true });
@@ -381,8 +462,7 @@ impl Meeting {
             ServerMessage::ParticipantJoined { participant } => {
                 let id = participant.id;
                 let name = participant.name.clone();
-                let replaced =
-                    self.others.insert(id, Remote { info: participant, link: Link::Connecting });
+                let replaced = self.others.insert(id, Remote::new(participant, Link::Connecting));
                 let mut effects = Vec::new();
                 if replaced.is_some() {
                     effects.push(Effect::ClosePeer(id));
@@ -437,22 +517,32 @@ impl Meeting {
                 }
                 effects
             }
-            ServerMessage::ParticipantReconnected { participant } => {
-                // They are back on a new connection and start their media connections afresh,
-                // offering to everyone as a newcomer does.
+            ServerMessage::ParticipantReconnected { participant, kept } => {
                 let id = participant.id;
                 let name = participant.name.clone();
-                let link = if self.mode == RoomMode::Sfu {
-                    self.relay_link.unwrap_or(Link::Connecting)
-                } else {
-                    Link::Connecting
-                };
-                self.others.insert(id, Remote { info: participant, link });
                 let mut effects = Vec::new();
-                if self.mode == RoomMode::Mesh {
-                    let polite = self.polite_towards(id);
-                    effects.push(Effect::ClosePeer(id));
-                    effects.push(Effect::OpenPeer { id, polite, offer: false });
+                match self.others.get_mut(&id) {
+                    // They kept their connection to us: so do we. Whatever either side offered
+                    // while they were away may be lost, so ours goes again.
+                    Some(remote) if kept && self.mode == RoomMode::Mesh => {
+                        remote.info = participant;
+                        effects.push(Effect::ResendOffer(id));
+                    }
+                    // Otherwise they start their media connections afresh, offering to
+                    // everyone as a newcomer does.
+                    _ => {
+                        let link = if self.mode == RoomMode::Sfu {
+                            self.relay_link.unwrap_or(Link::Connecting)
+                        } else {
+                            Link::Connecting
+                        };
+                        self.others.insert(id, Remote::new(participant, link));
+                        if self.mode == RoomMode::Mesh {
+                            let polite = self.polite_towards(id);
+                            effects.push(Effect::ClosePeer(id));
+                            effects.push(Effect::OpenPeer { id, polite, offer: false });
+                        }
+                    }
                 }
                 effects.push(Effect::Announce(Announcement::about("announce.reconnected", name)));
                 effects
@@ -489,6 +579,23 @@ impl Meeting {
                     vec![Effect::RelaySignal(signal)]
                 } else {
                     Vec::new()
+                }
+            }
+            ServerMessage::Signal { from, signal: Signal::Rebuild } => {
+                if self.mode != RoomMode::Mesh || !self.others.contains_key(&from) {
+                    Vec::new()
+                } else if self.polite_towards(from) {
+                    // They replaced their connection to us: ours goes, and a new one waits for
+                    // their offer.
+                    if let Some(remote) = self.others.get_mut(&from) {
+                        remote.link = Link::Connecting;
+                    }
+                    vec![
+                        Effect::ClosePeer(from),
+                        Effect::OpenPeer { id: from, polite: true, offer: false },
+                    ]
+                } else {
+                    self.rebuild(from)
                 }
             }
             ServerMessage::Signal { from, signal } => {
@@ -631,17 +738,47 @@ impl Meeting {
         }
     }
 
-    /// Our connection to the relay came back and the relay kept our seat: every media
-    /// connection starts afresh (the others do the same towards us), so drop them all before
-    /// the `welcome` is applied, which opens them again.
-    pub fn rebuild_connections(&mut self) -> Vec<Effect> {
-        let mut effects: Vec<Effect> =
-            self.others.keys().map(|id| Effect::ClosePeer(*id)).collect();
-        if self.relay_link.take().is_some() || self.mode == RoomMode::Sfu {
-            effects.push(Effect::ClosePeer(RELAY_PEER));
+    /// What to ask the relay to keep when our `join` resumes our seat: the media connections
+    /// that had come up (see [`protocol::ClientMessage::Join`]). The `welcome` keeps exactly
+    /// these, if the relay agrees.
+    pub fn keep_on_resume(&mut self) -> Kept {
+        self.kept = match self.mode {
+            RoomMode::Mesh => Kept {
+                peers: self.others.values().filter(|r| r.was_up).map(|r| r.info.id).collect(),
+                relay: false,
+            },
+            RoomMode::Sfu => Kept { peers: Vec::new(), relay: self.relay_was_up },
+        };
+        self.kept.clone()
+    }
+
+    /// The connection to `id` can no longer be negotiated: a description failed to apply (a
+    /// connection kept across a dropout whose other end changed its DTLS role, say). The side
+    /// that restarts ICE replaces it; the other asks for that.
+    pub fn on_broken(&mut self, id: ParticipantId) -> Vec<Effect> {
+        if self.mode != RoomMode::Mesh || !self.others.contains_key(&id) {
+            return Vec::new();
         }
-        self.others.clear();
-        effects
+        if self.polite_towards(id) {
+            return vec![Effect::SendSignal { to: id, signal: Signal::Rebuild }];
+        }
+        self.rebuild(id)
+    }
+
+    /// Replaces our connection to `id` (we are the impolite side): they hear of it first, so
+    /// that our offer finds their new connection. Once per new connection until it is up.
+    fn rebuild(&mut self, id: ParticipantId) -> Vec<Effect> {
+        let Some(remote) = self.others.get_mut(&id).filter(|r| !r.rebuilding) else {
+            return Vec::new();
+        };
+        remote.rebuilding = true;
+        remote.link = Link::Connecting;
+        self.restarting.remove(&id);
+        vec![
+            Effect::SendSignal { to: id, signal: Signal::Rebuild },
+            Effect::ClosePeer(id),
+            Effect::OpenPeer { id, polite: false, offer: true },
+        ]
     }
 
     /// Lets time pass (`now` in ms): a connection this side restarts that is still failed
@@ -677,8 +814,12 @@ impl Meeting {
         if id == RELAY_PEER {
             // In SFU mode everyone's media shares the one connection to the relay.
             let previous = self.relay_link.replace(link);
+            self.relay_was_up |= link == Link::Connected;
             for remote in self.others.values_mut() {
                 remote.link = link;
+            }
+            if link == Link::Connected && previous == Some(Link::Failed) {
+                return vec![Effect::NetworkBack];
             }
             if link == Link::Failed && previous != Some(Link::Failed) {
                 // The browser is always the side that restarts ICE towards the relay (a new
@@ -699,6 +840,13 @@ impl Meeting {
         }
         let previous = remote.link;
         remote.link = link;
+        remote.was_up |= link == Link::Connected;
+        if link == Link::Connected {
+            remote.rebuilding = false;
+        }
+        if link == Link::Connected && previous == Link::Failed {
+            return vec![Effect::NetworkBack];
+        }
         if link == Link::Failed && previous != Link::Failed {
             let mut effects = vec![Effect::ShowError {
                 error: UserError::PeerFailed(remote.info.name.clone()),
@@ -748,7 +896,17 @@ mod tests {
             cameras_to_hosts: false,
             listeners: 0,
             listener_chat: false,
+            kept: false,
         }
+    }
+
+    /// A `welcome` back into our seat, saying whether the relay keeps what we asked.
+    fn welcome_back(you: u64, others: Vec<ParticipantInfo>, kept: bool) -> ServerMessage {
+        let mut welcome = welcome(you, others);
+        if let ServerMessage::Welcome { kept: k, .. } = &mut welcome {
+            *k = kept;
+        }
+        welcome
     }
 
     #[test]
@@ -897,6 +1055,7 @@ mod tests {
             cameras_to_hosts: false,
             listeners: 0,
             listener_chat: false,
+            kept: false,
         });
         assert_eq!(m.chat().messages().count(), 1);
         let from_dana = protocol::ChatMessage { id: 2, text: "hallo".into(), ..history.clone() };
@@ -958,6 +1117,7 @@ mod tests {
             cameras_to_hosts: false,
             listeners: 0,
             listener_chat: false,
+            kept: false,
         };
         assert_eq!(m.on_server_message(welcome), vec![Effect::OpenRelayPeer]);
         let joined =
@@ -1061,29 +1221,102 @@ mod tests {
     }
 
     #[test]
-    fn back_in_our_seat_every_connection_starts_afresh_and_our_hand_stays_up() {
+    fn back_in_our_seat_connections_that_were_up_stay_and_our_hand_stays_up() {
         let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(2, vec![info(1, "Anna")]));
         m.on_server_message(ServerMessage::ParticipantJoined { participant: info(3, "Cem") });
+        m.on_server_message(ServerMessage::ParticipantJoined { participant: info(4, "Dana") });
         m.on_server_message(ServerMessage::ParticipantUpdated {
             participant: ParticipantInfo { hand: Some(4), ..info(2, "Me") },
         });
-        assert_eq!(
-            m.rebuild_connections(),
-            vec![Effect::ClosePeer(ParticipantId(1)), Effect::ClosePeer(ParticipantId(3))]
-        );
-        // Cem left while we were away; Anna is still there.
-        let effects = m.on_server_message(welcome(2, vec![info(1, "Anna")]));
+        // Our connections to Anna and Cem came up; Dana's was still setting up.
+        m.on_link_state(ParticipantId(1), Link::Connected);
+        m.on_link_state(ParticipantId(3), Link::Connected);
+        m.on_link_state(ParticipantId(3), Link::Failed);
+        let kept = m.keep_on_resume();
+        assert_eq!(kept, Kept { peers: vec![ParticipantId(1), ParticipantId(3)], relay: false });
+
+        // Cem left while we were away, Emil came; Anna and Dana are still there.
+        let effects = m.on_server_message(welcome_back(
+            2,
+            vec![info(1, "Anna"), info(4, "Dana"), info(5, "Emil")],
+            true,
+        ));
         assert_eq!(
             effects,
-            vec![Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: true }]
+            vec![
+                Effect::ClosePeer(ParticipantId(3)),
+                Effect::ClosePeer(ParticipantId(4)),
+                Effect::ResendOffer(ParticipantId(1)),
+                Effect::OpenPeer { id: ParticipantId(4), polite: false, offer: true },
+                Effect::OpenPeer { id: ParticipantId(5), polite: false, offer: true },
+            ]
         );
-        assert_eq!(m.others().count(), 1);
+        assert_eq!(m.other(ParticipantId(1)).map(|r| r.link), Some(Link::Connected));
+        assert_eq!(m.others().count(), 3);
         assert_eq!(m.me().and_then(|me| me.hand), Some(4));
     }
 
     #[test]
-    fn someone_away_is_announced_and_their_return_rebuilds_our_connection_to_them() {
+    fn back_in_our_seat_without_the_relays_word_every_connection_starts_afresh() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(2, vec![info(1, "Anna")]));
+        m.on_link_state(ParticipantId(1), Link::Connected);
+        m.keep_on_resume();
+        let effects = m.on_server_message(welcome_back(2, vec![info(1, "Anna")], false));
+        assert_eq!(
+            effects,
+            vec![
+                Effect::ClosePeer(ParticipantId(1)),
+                Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: true },
+            ]
+        );
+        // A fresh meeting (our seat had expired) keeps nothing either.
+        let mut fresh = Meeting::new("demo", "Me");
+        let effects = fresh.on_server_message(welcome_back(7, vec![info(1, "Anna")], true));
+        assert_eq!(
+            effects,
+            vec![Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: true }]
+        );
+    }
+
+    #[test]
+    fn back_in_our_seat_in_an_sfu_room_the_relay_connection_stays_if_it_was_up() {
+        let sfu = |you, others, kept| {
+            let mut w = welcome_back(you, others, kept);
+            if let ServerMessage::Welcome { mode, .. } = &mut w {
+                *mode = RoomMode::Sfu;
+            }
+            w
+        };
+        let mut m = Meeting::new("rat", "Me");
+        assert_eq!(
+            m.on_server_message(sfu(2, vec![info(1, "Anna")], false)),
+            vec![Effect::OpenRelayPeer]
+        );
+        // Not up yet: nothing to keep.
+        assert_eq!(m.keep_on_resume(), Kept::default());
+        m.on_link_state(RELAY_PEER, Link::Connected);
+        assert_eq!(m.keep_on_resume(), Kept { peers: vec![], relay: true });
+        let effects = m.on_server_message(sfu(2, vec![info(1, "Anna"), info(3, "Cem")], true));
+        assert_eq!(effects, vec![Effect::ResendOffer(RELAY_PEER)]);
+        assert_eq!(m.other(ParticipantId(3)).map(|r| r.link), Some(Link::Connected));
+        // The relay lost its end: a new connection.
+        m.keep_on_resume();
+        let effects = m.on_server_message(sfu(2, vec![info(1, "Anna")], false));
+        assert_eq!(
+            effects,
+            vec![
+                Effect::ClosePeer(ParticipantId(1)),
+                Effect::ClosePeer(ParticipantId(3)),
+                Effect::ClosePeer(RELAY_PEER),
+                Effect::OpenRelayPeer
+            ]
+        );
+    }
+
+    #[test]
+    fn someone_away_is_announced_and_their_return_keeps_or_rebuilds_our_connection_to_them() {
         let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(1, vec![]));
         m.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Emil") });
@@ -1094,6 +1327,7 @@ mod tests {
         assert!(m.other(ParticipantId(2)).is_some_and(|r| r.info.away), "the tile stays");
         let back = m.on_server_message(ServerMessage::ParticipantReconnected {
             participant: info(2, "Emil"),
+            kept: false,
         });
         assert_eq!(
             back,
@@ -1104,6 +1338,72 @@ mod tests {
             ]
         );
         assert!(m.other(ParticipantId(2)).is_some_and(|r| !r.info.away));
+
+        // Away again; this time he kept his connection to us, and so do we.
+        m.on_server_message(ServerMessage::ParticipantUpdated {
+            participant: ParticipantInfo { away: true, ..info(2, "Emil") },
+        });
+        let back = m.on_server_message(ServerMessage::ParticipantReconnected {
+            participant: info(2, "Emil"),
+            kept: true,
+        });
+        assert_eq!(
+            back,
+            vec![
+                Effect::ResendOffer(ParticipantId(2)),
+                Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
+            ]
+        );
+        assert!(m.other(ParticipantId(2)).is_some_and(|r| !r.info.away));
+    }
+
+    #[test]
+    fn a_connection_beyond_repair_is_rebuilt_by_the_impolite_side_once() {
+        let rebuild =
+            |from| ServerMessage::Signal { from: ParticipantId(from), signal: Signal::Rebuild };
+        let mut anna = Meeting::new("demo", "Anna");
+        anna.on_server_message(welcome(1, vec![]));
+        anna.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Bruno") });
+        let mut bruno = Meeting::new("demo", "Bruno");
+        bruno.on_server_message(welcome(2, vec![info(1, "Anna")]));
+
+        // Bruno (polite) cannot apply a description on his connection: he asks.
+        assert_eq!(
+            bruno.on_broken(ParticipantId(1)),
+            vec![Effect::SendSignal { to: ParticipantId(1), signal: Signal::Rebuild }]
+        );
+        // Anna replaces hers, telling him first; a second request about the old one is ignored.
+        let replaced = vec![
+            Effect::SendSignal { to: ParticipantId(2), signal: Signal::Rebuild },
+            Effect::ClosePeer(ParticipantId(2)),
+            Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: true },
+        ];
+        assert_eq!(anna.on_server_message(rebuild(2)), replaced);
+        assert_eq!(anna.on_server_message(rebuild(2)), vec![]);
+        assert_eq!(anna.on_broken(ParticipantId(2)), vec![]);
+        // Bruno replaces his end and waits for her offer.
+        assert_eq!(
+            bruno.on_server_message(rebuild(1)),
+            vec![
+                Effect::ClosePeer(ParticipantId(1)),
+                Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: false },
+            ]
+        );
+        // Once the new connection is up, it can be replaced again if it breaks.
+        anna.on_link_state(ParticipantId(2), Link::Connected);
+        assert_eq!(anna.on_broken(ParticipantId(2)), replaced);
+        // Never about the relay's connection, or strangers.
+        assert_eq!(anna.on_broken(RELAY_PEER), vec![]);
+        assert_eq!(anna.on_server_message(rebuild(9)), vec![]);
+    }
+
+    #[test]
+    fn a_connection_that_recovers_says_the_network_is_back() {
+        let mut m = Meeting::new("demo", "Me");
+        m.on_server_message(welcome(2, vec![info(1, "Anna")]));
+        assert_eq!(m.on_link_state(ParticipantId(1), Link::Connected), vec![]);
+        m.on_link_state(ParticipantId(1), Link::Failed);
+        assert_eq!(m.on_link_state(ParticipantId(1), Link::Connected), vec![Effect::NetworkBack]);
     }
 
     #[test]

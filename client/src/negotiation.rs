@@ -127,6 +127,26 @@ impl Negotiator {
         vec![Command::RestartIce]
     }
 
+    /// The signalling connection broke and came back while this media connection stayed: our
+    /// offer that still awaits its answer (`local`, the connection's pending local
+    /// description) may have been lost with it, so it goes again. Sent twice, it is answered
+    /// once: the other side applies an offer only when it has none of its own pending, and an
+    /// answer only while it waits for one.
+    pub fn resend_offer(
+        &mut self,
+        state: SignalingState,
+        local: Option<Description>,
+    ) -> Vec<Command> {
+        match (state, local) {
+            (SignalingState::HaveLocalOffer, Some(Description::Offer(sdp)))
+                if !self.making_offer =>
+            {
+                vec![Command::Send(Signal::Offer { sdp })]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Time passed; `state` is the connection's signalling state now. Returns how long our
     /// offer has waited for its answer, once, when that passes [`SLOW_ANSWER_MS`].
     pub fn slow_answer(&mut self, now_ms: f64, state: SignalingState) -> Option<f64> {
@@ -223,6 +243,8 @@ impl Negotiator {
                 }
             }
             Signal::RestartIce => self.restart_ice(),
+            // The meeting handles it: it replaces the whole connection.
+            Signal::Rebuild => Vec::new(),
         }
     }
 
@@ -564,6 +586,44 @@ mod tests {
             (browser.pc.state, relay.pc.state),
             (SignalingState::Stable, SignalingState::Stable)
         );
+    }
+
+    /// What the glue hands [`Negotiator::resend_offer`]: the model's pending local offer.
+    fn pending_offer(side: &Side) -> Option<Description> {
+        (side.pc.state == SignalingState::HaveLocalOffer).then(|| {
+            Description::Offer(format!("offer-{}-{}", side.name, side.pc.local_offer_count))
+        })
+    }
+
+    #[test]
+    fn offers_lost_with_a_broken_signalling_connection_are_sent_again_and_settle() {
+        let mut browser = Side::new("browser", true);
+        let mut other = Side::new("other", false);
+        let offer = browser.negotiation_needed();
+        settle(&mut browser, &mut other, vec![], offer);
+        // During a dropout both restart ICE; both offers are lost with the signalling link.
+        let lost = browser.neg.restart_ice();
+        assert_eq!(browser.run(lost).len(), 1);
+        let lost = other.neg.restart_ice();
+        assert_eq!(other.run(lost).len(), 1);
+        // Back: each sends its pending offer again. They collide; the polite side gives way.
+        let state = browser.pc.state;
+        let from_browser = browser.neg.resend_offer(state, pending_offer(&browser));
+        let from_browser = browser.run(from_browser);
+        let state = other.pc.state;
+        let from_other = other.neg.resend_offer(state, pending_offer(&other));
+        let from_other = other.run(from_other);
+        assert_eq!(from_other, vec![Signal::Offer { sdp: "offer-other-1".into() }]);
+        settle(&mut browser, &mut other, from_other, from_browser);
+        assert_eq!(
+            (browser.pc.state, other.pc.state),
+            (SignalingState::Stable, SignalingState::Stable)
+        );
+        assert_eq!(other.pc.ice_generation, 1, "the impolite side's restart went through");
+        assert_eq!(browser.pc.ice_generation, 1, "the polite side's was asked for again");
+        // Nothing pending: nothing to send.
+        let state = browser.pc.state;
+        assert!(browser.neg.resend_offer(state, pending_offer(&browser)).is_empty());
     }
 
     #[test]

@@ -78,6 +78,8 @@ async fn connection(url: &str, room: &str, sdp: &str, counters: &AbuseCounters) 
             link: None,
             device: None,
             password: None,
+            kept: vec![],
+            kept_relay: false,
         };
         ws.send(send(join)).await.map_err(|_| ())?;
         loop {

@@ -180,6 +180,8 @@ async fn run_inner(
         link: options.link.clone(),
         device: None,
         password: None,
+        kept: vec![],
+        kept_relay: false,
     };
     send(&mut ws, &join).await?;
     let mut mode = loop {

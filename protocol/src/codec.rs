@@ -86,6 +86,20 @@ mod tests {
             link: Some("v1.e30.AAAA".into()),
             device: Some("k3JH0a9xQ2Lm8Pz1".into()),
             password: Some("Eichhörnchen".into()),
+            kept: vec![],
+            kept_relay: false,
+        });
+        round_trip_client(ClientMessage::Join {
+            request_id: None,
+            room: "demo".into(),
+            name: "Anna".into(),
+            media: MediaState::default(),
+            resume: Some("0123abcd".into()),
+            link: None,
+            device: None,
+            password: None,
+            kept: vec![ParticipantId(2), ParticipantId(5)],
+            kept_relay: true,
         });
         round_trip_client(ClientMessage::Signal {
             to: ParticipantId(3),
@@ -170,6 +184,7 @@ mod tests {
             cameras_to_hosts: true,
             listeners: 3,
             listener_chat: true,
+            kept: true,
         });
         round_trip_server(ServerMessage::Audience { listeners: 4 });
         round_trip_server(ServerMessage::Waiting {
@@ -180,7 +195,14 @@ mod tests {
             waiting: vec![crate::Waiter { id: ParticipantId(4), name: "Dana".into() }],
         });
         round_trip_server(ServerMessage::ParticipantJoined { participant: anna.clone() });
-        round_trip_server(ServerMessage::ParticipantReconnected { participant: anna.clone() });
+        round_trip_server(ServerMessage::ParticipantReconnected {
+            participant: anna.clone(),
+            kept: false,
+        });
+        round_trip_server(ServerMessage::ParticipantReconnected {
+            participant: anna.clone(),
+            kept: true,
+        });
         round_trip_server(ServerMessage::ParticipantUpdated { participant: anna });
         round_trip_server(ServerMessage::ParticipantLeft { id: ParticipantId(1) });
         round_trip_server(ServerMessage::Signal {

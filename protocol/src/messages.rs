@@ -44,6 +44,15 @@ pub enum ClientMessage {
         /// The room's password, for rooms a host gave one (hosts by link need none).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         password: Option<String>,
+        /// With `resume`: the others in a mesh room to whom this page still holds a media
+        /// connection that had come up. Those connections stay on both ends (ICE recovers or
+        /// restarts on them); to everyone else the page connects afresh.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        kept: Vec<ParticipantId>,
+        /// With `resume`: the page still holds its media connection to the relay (SFU rooms),
+        /// and would like the relay to keep its end.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        kept_relay: bool,
     },
     /// A WebRTC negotiation message for one other participant of the same room.
     Signal {
@@ -146,6 +155,11 @@ pub enum ServerMessage {
         /// Listeners may chat.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         listener_chat: bool,
+        /// The seat was resumed and the media connections named in `join`'s `kept` (and, in an
+        /// SFU room, the one to the relay if `kept_relay` asked for it) stay: the page must not
+        /// rebuild them. False after a fresh join, or when the relay could not keep its end.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        kept: bool,
     },
     /// The number of listeners changed (sent to everyone; only hosts see who they are).
     Audience {
@@ -183,11 +197,14 @@ pub enum ServerMessage {
         /// Their new state.
         participant: ParticipantInfo,
     },
-    /// Someone whose connection broke is back on a new one: connections to them start afresh
-    /// (as with a newcomer, they offer).
+    /// Someone whose connection broke is back on a new one.
     ParticipantReconnected {
         /// Their state.
         participant: ParticipantInfo,
+        /// They kept their media connection to the receiver (mesh rooms): keep this end too.
+        /// Otherwise the connection to them starts afresh (as with a newcomer, they offer).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        kept: bool,
     },
     /// Someone left the room, or their connection was lost.
     ParticipantLeft {
@@ -261,6 +278,13 @@ pub enum Signal {
     /// the receiver to restart ICE (`restartIce()`, which leads to an offer with new ICE
     /// credentials). The relay sends this in SFU rooms; the browser is always the one to restart.
     RestartIce,
+    /// Between two browsers (mesh): the sender's connection to the receiver can no longer be
+    /// negotiated (a description failed to apply, as when a connection kept across a dropout
+    /// meets a browser that changed its DTLS role). The side that restarts ICE (the impolite
+    /// one, with the lower id) then builds a new connection and offers; the other closes its
+    /// end and waits for that offer. From the impolite side it announces that new connection;
+    /// from the polite side it asks for one.
+    Rebuild,
 }
 
 /// What a host can do (`moderate`), and what a participant is told was done (`moderated`).

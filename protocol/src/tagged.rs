@@ -111,6 +111,8 @@ pub(crate) struct ServerWire {
     #[serde(default)]
     listener_chat: Option<bool>,
     #[serde(default)]
+    kept: Option<bool>,
+    #[serde(default)]
     waiting: Option<Vec<Waiter>>,
     #[serde(default)]
     message: Option<MessageField>,
@@ -153,6 +155,7 @@ impl TryFrom<ServerWire> for ServerMessage {
                 cameras_to_hosts: wire.cameras_to_hosts.unwrap_or_default(),
                 listeners: wire.listeners.unwrap_or_default(),
                 listener_chat: wire.listener_chat.unwrap_or_default(),
+                kept: wire.kept.unwrap_or_default(),
             },
             ServerKind::Audience => {
                 Self::Audience { listeners: need(wire.listeners, "listeners")? }
@@ -171,9 +174,10 @@ impl TryFrom<ServerWire> for ServerMessage {
             ServerKind::ParticipantUpdated => {
                 Self::ParticipantUpdated { participant: need(wire.participant, "participant")? }
             }
-            ServerKind::ParticipantReconnected => {
-                Self::ParticipantReconnected { participant: need(wire.participant, "participant")? }
-            }
+            ServerKind::ParticipantReconnected => Self::ParticipantReconnected {
+                participant: need(wire.participant, "participant")?,
+                kept: wire.kept.unwrap_or_default(),
+            },
             ServerKind::ParticipantLeft => Self::ParticipantLeft { id: need(wire.id, "id")? },
             ServerKind::Signal => Self::Signal {
                 from: need(wire.from, "from")?,
@@ -205,6 +209,7 @@ enum SignalKind {
     Answer,
     Candidate,
     RestartIce,
+    Rebuild,
 }
 
 /// A signal with every field any kind may carry.
@@ -228,6 +233,7 @@ impl TryFrom<SignalWire> for Signal {
                 Self::Candidate { candidate: need(wire.candidate, "candidate")? }
             }
             SignalKind::RestartIce => Self::RestartIce,
+            SignalKind::Rebuild => Self::Rebuild,
         })
     }
 }
@@ -349,6 +355,7 @@ mod tests {
             Signal::Answer { sdp: String::new() },
             Signal::Candidate { candidate },
             Signal::RestartIce,
+            Signal::Rebuild,
         ] {
             let json = serde_json::to_string(&signal).unwrap();
             assert_eq!(decode_signal(&json), Ok(signal), "{json}");

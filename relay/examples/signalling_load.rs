@@ -40,6 +40,8 @@ async fn main() {
             link: None,
             device: None,
             password: None,
+            kept: vec![],
+            kept_relay: false,
         };
         ws.send(Message::text(protocol::encode(&join))).await.unwrap();
         let mut you = None;

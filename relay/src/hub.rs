@@ -10,7 +10,7 @@ use tracing::{debug, warn};
 use crate::{
     attempts::Attempts,
     outbox::Outbox,
-    rooms::{ConnId, Outgoing, Pass, RoomError, Rooms},
+    rooms::{ConnId, Kept, Outgoing, Pass, RoomError, Rooms},
     sfu::{MediaCommand, MediaHandle},
     tenants::TenantId,
 };
@@ -195,6 +195,7 @@ impl Hub {
     /// and builds a new media connection, as after any resume.
     pub fn media_lost(&mut self, lost: &[ParticipantId]) {
         for id in lost {
+            self.rooms.media_lost(*id);
             if let Some(conn) = self.rooms.conn_of(*id) {
                 // Dropping its outbox ends the connection's task, without ending the seat.
                 debug!(?conn, participant = %id, "the media loop lost this participant; its browser reconnects into its seat");
@@ -274,9 +275,10 @@ impl Hub {
         request_id: Option<RequestId>,
         room: &str,
         token: &str,
+        kept: Kept<'_>,
     ) -> bool {
         let tenant = self.tenant_of(conn);
-        let Some(resumed) = self.rooms.resume(conn, request_id, tenant, room, token) else {
+        let Some(resumed) = self.rooms.resume(conn, request_id, tenant, room, token, kept) else {
             return false;
         };
         tracing::info!(participant = %resumed.id, ?conn, replaced = ?resumed.replaced, "seat resumed");
@@ -285,9 +287,15 @@ impl Hub {
             self.outboxes.remove(&old);
         }
         if let (RoomMode::Sfu, Some(media)) = (resumed.mode, &self.media) {
-            // The browser builds a new media connection; the old one goes.
-            media.send(MediaCommand::Leave { id: resumed.id });
-            self.join_media(conn);
+            if resumed.kept {
+                // The connection stays as it is: everyone's forwarding to and from it goes on
+                // untouched. Only an offer that went to the broken connection is sent again.
+                media.send(MediaCommand::Resumed { id: resumed.id });
+            } else {
+                // The browser builds a new media connection; the old one goes.
+                media.send(MediaCommand::Leave { id: resumed.id });
+                self.join_media(conn);
+            }
         }
         self.deliver(resumed.out);
         true
@@ -298,8 +306,15 @@ impl Hub {
         let seated = self.rooms.participant_count();
         let mut after = After::Stay;
         let result = match message {
-            ClientMessage::Join { request_id, room, resume: Some(token), .. }
-                if self.resume(conn, request_id, &room, &token) =>
+            ClientMessage::Join {
+                request_id, room, resume: Some(token), kept, kept_relay, ..
+            } if self.resume(
+                conn,
+                request_id,
+                &room,
+                &token,
+                Kept { peers: &kept, relay: kept_relay },
+            ) =>
             {
                 Ok(Vec::new())
             }
@@ -517,8 +532,9 @@ mod tests {
         (hub, control, bulk)
     }
 
-    /// Connects `conn` and joins room "rat" (resuming `token`'s seat if given); returns the
-    /// connection's inbox, the participant and its resume token.
+    /// Connects `conn` and joins room "rat" (resuming `token`'s seat if given, asking to keep
+    /// its media connection); returns the connection's inbox, the participant and its resume
+    /// token.
     fn join(
         hub: &mut Hub,
         conn: u64,
@@ -534,10 +550,12 @@ mod tests {
                 room: "rat".into(),
                 name: name.into(),
                 media: MediaState::default(),
+                kept_relay: token.is_some(),
                 resume: token,
                 link: None,
                 device: None,
                 password: None,
+                kept: vec![],
             },
         );
         while let Some(text) = inbox.try_recv() {
@@ -556,6 +574,7 @@ mod tests {
             seen.push(match command {
                 MediaCommand::Join { id, .. } => format!("join {id}"),
                 MediaCommand::Leave { id } => format!("leave {id}"),
+                MediaCommand::Resumed { id } => format!("resumed {id}"),
                 _ => continue,
             });
         }
@@ -583,11 +602,25 @@ mod tests {
         hub.send_to_participant(bruno, ServerMessage::RelaySignal { signal: Signal::RestartIce });
         assert!(bruno_inbox.try_recv().is_some(), "Bruno still connected");
 
-        // Anna comes back with her token: the same participant, and a new media connection.
+        // Anna comes back with her token: the same participant, and a new media connection
+        // (her page asks to keep the old one, which the loop no longer has).
         let (_inbox, again, _) = join(&mut hub, 3, "Anna", Some(token));
         assert_eq!(again, anna);
         assert_eq!(hub.rooms().participant_count(), 2);
         assert_eq!(commands(&mut control), [format!("leave {anna}"), format!("join {anna}")]);
+    }
+
+    #[tokio::test]
+    async fn after_a_dropout_the_media_connection_stays_and_forwarding_goes_on() {
+        let (mut hub, mut control, _bulk) = hub();
+        let (_anna_inbox, anna, token) = join(&mut hub, 1, "Anna", None);
+        let (_bruno_inbox, _bruno, _) = join(&mut hub, 2, "Bruno", None);
+        commands(&mut control);
+        hub.disconnect(ConnId(1), false);
+        let (_inbox, again, _) = join(&mut hub, 3, "Anna", Some(token));
+        assert_eq!(again, anna);
+        // No leave, no join: the loop only sends again an offer that may have been lost.
+        assert_eq!(commands(&mut control), [format!("resumed {anna}")]);
     }
 
     #[tokio::test]
@@ -610,6 +643,8 @@ mod tests {
             link: None,
             device: None,
             password: None,
+            kept: vec![],
+            kept_relay: false,
         };
         assert_eq!(hub.handle(ConnId(3), cleo), After::Restart);
         let answer = cleo_inbox.try_recv().map(|t| protocol::decode_server(&t, 1 << 20));

@@ -212,6 +212,9 @@ struct Member {
     device: Option<String>,
     /// While away: until when the seat is kept.
     away_until: Option<Instant>,
+    /// The media loop lost this participant's connection to the relay (SFU rooms): a resume
+    /// cannot keep it.
+    media_lost: bool,
 }
 
 /// Someone waiting in a room's lobby: what they will enter with once admitted.
@@ -227,6 +230,15 @@ struct Knock {
     media: MediaState,
     /// The browser's own id.
     device: Option<String>,
+}
+
+/// What a page coming back on a new connection still holds (see [`Rooms::resume`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Kept<'a> {
+    /// Others in a mesh room whose media connection to it is still there.
+    pub peers: &'a [ParticipantId],
+    /// Its media connection to the relay (SFU rooms).
+    pub relay: bool,
 }
 
 /// A participant whose seat ran out (see [`Rooms::expire`]).
@@ -249,6 +261,9 @@ pub struct Resumed {
     pub replaced: Option<ConnId>,
     /// The room's mode.
     pub mode: RoomMode,
+    /// The media connections stay (see [`Rooms::resume`]); in an SFU room, the relay keeps
+    /// its end of the participant's connection.
+    pub kept: bool,
 }
 
 /// Makes resume tokens: 128 random bits, hex.
@@ -447,6 +462,7 @@ impl Room {
         you: &ParticipantInfo,
         ice_servers: Vec<protocol::IceServer>,
         resume_token: Option<String>,
+        kept: bool,
     ) -> ServerMessage {
         ServerMessage::Welcome {
             request_id,
@@ -470,6 +486,7 @@ impl Room {
             cameras_to_hosts: self.cameras_to_hosts,
             listeners: self.listeners(),
             listener_chat: self.listener_chat,
+            kept,
         }
     }
 }
@@ -660,7 +677,7 @@ impl Rooms {
         let subject = match message {
             ServerMessage::ParticipantJoined { participant }
             | ServerMessage::ParticipantUpdated { participant }
-            | ServerMessage::ParticipantReconnected { participant } => participant,
+            | ServerMessage::ParticipantReconnected { participant, .. } => participant,
             _ => return true,
         };
         if subject.role != Role::Listener {
@@ -828,13 +845,14 @@ impl Rooms {
                 .map(|m| (m.conn, ServerMessage::ParticipantJoined { participant: info.clone() })),
         );
         let resume_token = (!token.is_empty()).then(|| token.clone());
-        out.push((conn, room.welcome(request_id, &info, ice_servers, resume_token)));
+        out.push((conn, room.welcome(request_id, &info, ice_servers, resume_token, false)));
         if info.role == Role::Host {
             out.extend(room.lobby_for(conn));
         }
         let id = info.id;
         let listener = info.role == Role::Listener;
-        room.members.insert(id, Member { conn, info, token, device, away_until: None });
+        room.members
+            .insert(id, Member { conn, info, token, device, away_until: None, media_lost: false });
         if listener {
             out.extend(room.audience());
         }
@@ -1206,6 +1224,12 @@ impl Rooms {
     /// `conn` comes back to the seat `token` holds in `room`: after its connection broke, or
     /// before the relay noticed (then the old connection is replaced). `None` when no seat of
     /// that room has that token (it expired, or the relay restarted): join afresh.
+    ///
+    /// Media connections the page still holds stay where both ends still have them: in a mesh,
+    /// each other member named in `kept.peers` hears `participant_reconnected` with `kept` and
+    /// keeps its end (the rest connect afresh, the returner offering); in an SFU room the
+    /// connection to the relay stays if the page asks and the media loop has not lost it
+    /// ([`Resumed::kept`]).
     pub fn resume(
         &mut self,
         conn: ConnId,
@@ -1213,6 +1237,7 @@ impl Rooms {
         tenant: TenantId,
         room: &str,
         token: &str,
+        kept: Kept<'_>,
     ) -> Option<Resumed> {
         if token.is_empty() || self.seats.contains_key(&conn) {
             return None;
@@ -1231,24 +1256,47 @@ impl Rooms {
         member.away_until = None;
         member.info.away = false;
         member.token = fresh_token.clone();
+        let kept_relay = kept.relay && !std::mem::take(&mut member.media_lost);
         let participant = member.info.clone();
+        let mesh = room.mode == RoomMode::Mesh;
+        // At most one entry per member is looked at: a long list costs the sender, not us.
+        let kept_peers = &kept.peers[..kept.peers.len().min(room.members.len())];
         let mut out: Vec<Outgoing> = room
             .members
             .values()
             .filter(|m| m.info.id != id)
             .map(|m| {
-                (m.conn, ServerMessage::ParticipantReconnected { participant: participant.clone() })
+                let kept = mesh && kept_peers.contains(&m.info.id);
+                (
+                    m.conn,
+                    ServerMessage::ParticipantReconnected {
+                        participant: participant.clone(),
+                        kept,
+                    },
+                )
             })
             .collect();
         let ice_servers = self.ice.for_participant(id);
-        let welcome = room.welcome(request_id, &participant, ice_servers, Some(fresh_token));
+        let welcome_kept = if mesh { true } else { kept_relay };
+        let welcome =
+            room.welcome(request_id, &participant, ice_servers, Some(fresh_token), welcome_kept);
         out.push((conn, welcome));
         if participant.role == Role::Host {
             out.extend(room.lobby_for(conn));
         }
         let mode = room.mode;
         self.seats.insert(conn, Seat { room: room_name, id });
-        Some(Resumed { out, id, replaced, mode })
+        Some(Resumed { out, id, replaced, mode, kept: welcome_kept })
+    }
+
+    /// The media loop lost participant `id`'s connection to the relay (it restarted): a resume
+    /// of that seat builds a new one.
+    pub fn media_lost(&mut self, id: ParticipantId) {
+        for room in self.rooms.values_mut() {
+            if let Some(member) = room.members.get_mut(&id) {
+                member.media_lost = true;
+            }
+        }
     }
 
     /// `conn`'s connection broke (it did not leave). Its participant keeps the seat for the
@@ -1479,9 +1527,11 @@ mod tests {
             _ => unreachable!(),
         };
         r.disconnect(ConnId(3), Instant::now());
-        assert!(r.resume(ConnId(4), None, TenantId(1), "rat", &token).is_none());
-        assert!(r.resume(ConnId(4), None, TenantId::DEFAULT, "rat", &token).is_none());
-        assert!(r.resume(ConnId(4), None, TenantId(2), "rat", &token).is_some());
+        assert!(r.resume(ConnId(4), None, TenantId(1), "rat", &token, Kept::default()).is_none());
+        assert!(
+            r.resume(ConnId(4), None, TenantId::DEFAULT, "rat", &token, Kept::default()).is_none()
+        );
+        assert!(r.resume(ConnId(4), None, TenantId(2), "rat", &token, Kept::default()).is_some());
         let census = r.census_by_tenant();
         assert_eq!(census.get(&TenantId(1)).map(|c| c.sfu_participants), Some(1));
         assert_eq!(census.get(&TenantId(2)).map(|c| c.sfu_participants), Some(1));
@@ -1794,24 +1844,120 @@ mod tests {
         assert!(r.expire(now + Duration::from_secs(29)).1.is_empty());
 
         // A wrong token, or the right one for another room, gets no seat.
-        assert!(r.resume(ConnId(3), None, TenantId::DEFAULT, "rat", "0000").is_none());
-        assert!(r.resume(ConnId(3), None, TenantId::DEFAULT, "andere", &token).is_none());
+        assert!(
+            r.resume(ConnId(3), None, TenantId::DEFAULT, "rat", "0000", Kept::default()).is_none()
+        );
+        assert!(
+            r.resume(ConnId(3), None, TenantId::DEFAULT, "andere", &token, Kept::default())
+                .is_none()
+        );
 
-        let back = r.resume(ConnId(3), None, TenantId::DEFAULT, "rat", &token).expect("the seat");
+        let back = r
+            .resume(ConnId(3), None, TenantId::DEFAULT, "rat", &token, Kept::default())
+            .expect("the seat");
         assert_eq!(back.id, ParticipantId(1));
         assert_eq!(back.replaced, None);
         let (you, others) = welcome_of(&back.out, 3);
         assert_eq!((you, others), (ParticipantId(1), vec!["Bruno".to_string()]));
         assert!(back.out.iter().any(|(c, m)| *c == ConnId(2)
-            && matches!(m, ServerMessage::ParticipantReconnected { participant }
+            && matches!(m, ServerMessage::ParticipantReconnected { participant, kept: false }
                 if !participant.away && participant.hand.is_some())));
         // The token was used up; the new one works next time.
         let fresh = token_of(&back.out, 3);
         assert_ne!(fresh, token);
-        assert!(r.resume(ConnId(4), None, TenantId::DEFAULT, "rat", &token).is_none());
+        assert!(
+            r.resume(ConnId(4), None, TenantId::DEFAULT, "rat", &token, Kept::default()).is_none()
+        );
         // Anna speaks through her new connection.
         assert!(r.chat(ConnId(3), "wieder da", 0).is_ok());
         assert_eq!(r.chat(ConnId(1), "alt", 0), Err(RoomError::NotJoined));
+    }
+
+    /// Whether the `welcome` in `out` for `conn` says the media connections stay.
+    fn welcome_kept(out: &[Outgoing], conn: u64) -> bool {
+        out.iter()
+            .find_map(|(c, m)| match m {
+                ServerMessage::Welcome { kept, .. } if *c == ConnId(conn) => Some(*kept),
+                _ => None,
+            })
+            .expect("a welcome")
+    }
+
+    /// `kept` of the `participant_reconnected` that reached `conn`.
+    fn reconnected_kept(out: &[Outgoing], conn: u64) -> bool {
+        out.iter()
+            .find_map(|(c, m)| match m {
+                ServerMessage::ParticipantReconnected { kept, .. } if *c == ConnId(conn) => {
+                    Some(*kept)
+                }
+                _ => None,
+            })
+            .expect("news of the return")
+    }
+
+    #[test]
+    fn media_connections_the_returner_still_holds_stay_on_both_ends() {
+        let mut r = rooms(5);
+        let now = Instant::now();
+        // A mesh room: Anna holds a connection to Bruno but (say) none to Cem.
+        let anna = join(&mut r, 1, "treff", "Anna");
+        join(&mut r, 2, "treff", "Bruno");
+        join(&mut r, 3, "treff", "Cem");
+        r.disconnect(ConnId(1), now);
+        // She lists Bruno, and ids that are nobody here (a page can list anything).
+        let peers = [ParticipantId(77), ParticipantId(2), ParticipantId(2)];
+        let back = r
+            .resume(
+                ConnId(4),
+                None,
+                TenantId::DEFAULT,
+                "treff",
+                &token_of(&anna, 1),
+                Kept { peers: &peers, relay: true },
+            )
+            .expect("the seat");
+        assert!(back.kept && welcome_kept(&back.out, 4));
+        assert!(reconnected_kept(&back.out, 2), "Bruno keeps his end");
+        assert!(!reconnected_kept(&back.out, 3), "Cem starts afresh and waits for her offer");
+
+        // An SFU room: the connection to the relay stays if she asks for it...
+        let dana = join(&mut r, 5, "rat", "Dana");
+        join(&mut r, 6, "rat", "Emil");
+        r.disconnect(ConnId(5), now);
+        let kept_relay = Kept { peers: &[], relay: true };
+        let back = r
+            .resume(ConnId(7), None, TenantId::DEFAULT, "rat", &token_of(&dana, 5), kept_relay)
+            .expect("the seat");
+        assert!(back.kept && welcome_kept(&back.out, 7));
+        assert!(!reconnected_kept(&back.out, 6), "nobody else holds a connection to her");
+        // ...and not if she does not,
+        r.disconnect(ConnId(7), now);
+        let back = r
+            .resume(
+                ConnId(8),
+                None,
+                TenantId::DEFAULT,
+                "rat",
+                &token_of(&back.out, 7),
+                Kept::default(),
+            )
+            .expect("the seat");
+        assert!(!back.kept && !welcome_kept(&back.out, 8));
+        // ...nor once the media loop lost it, even if her page still thinks it has one.
+        r.media_lost(ParticipantId(4));
+        r.disconnect(ConnId(8), now);
+        let token = token_of(&back.out, 8);
+        let back = r
+            .resume(ConnId(9), None, TenantId::DEFAULT, "rat", &token, kept_relay)
+            .expect("the seat");
+        assert!(!back.kept, "the relay's end is gone");
+        // The loss counts once: the connection built after it can be kept.
+        r.disconnect(ConnId(9), now);
+        let token = token_of(&back.out, 9);
+        let back = r
+            .resume(ConnId(10), None, TenantId::DEFAULT, "rat", &token, kept_relay)
+            .expect("the seat");
+        assert!(back.kept);
     }
 
     #[test]
@@ -1828,7 +1974,17 @@ mod tests {
             [(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]
         );
         assert_eq!(roles(&out), [(2, ParticipantId(2), Role::Host)], "Bruno hosts now");
-        assert!(r.resume(ConnId(3), None, TenantId::DEFAULT, "rat", &token_of(&anna, 1)).is_none());
+        assert!(
+            r.resume(
+                ConnId(3),
+                None,
+                TenantId::DEFAULT,
+                "rat",
+                &token_of(&anna, 1),
+                Kept::default()
+            )
+            .is_none()
+        );
         // A room whose last member's seat runs out closes.
         r.disconnect(ConnId(2), now);
         r.expire(now + Duration::from_secs(60));
@@ -1840,7 +1996,14 @@ mod tests {
         let mut r = rooms(3);
         let anna = join(&mut r, 1, "demo", "Anna");
         let back = r
-            .resume(ConnId(5), None, TenantId::DEFAULT, "demo", &token_of(&anna, 1))
+            .resume(
+                ConnId(5),
+                None,
+                TenantId::DEFAULT,
+                "demo",
+                &token_of(&anna, 1),
+                Kept::default(),
+            )
             .expect("the seat");
         assert_eq!(back.replaced, Some(ConnId(1)));
         assert_eq!(r.participant_count(), 1);
@@ -1861,7 +2024,15 @@ mod tests {
         );
         assert_eq!(roles(&out), [(2, ParticipantId(2), Role::Host)], "Bruno hosts now");
         assert!(
-            r.resume(ConnId(3), None, TenantId::DEFAULT, "demo", &token_of(&anna, 1)).is_none()
+            r.resume(
+                ConnId(3),
+                None,
+                TenantId::DEFAULT,
+                "demo",
+                &token_of(&anna, 1),
+                Kept::default()
+            )
+            .is_none()
         );
     }
 

@@ -37,6 +37,8 @@ async fn enter(relay: &TestRelay, name: &str, role: Role) -> (Client, ServerMess
             link: Some(link(role)),
             device: None,
             password: None,
+            kept: vec![],
+            kept_relay: false,
         })
         .await;
     let welcome = client.recv().await;

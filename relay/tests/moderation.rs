@@ -151,6 +151,8 @@ async fn a_host_mutes_everyone_lowers_all_hands_and_locks_the_room() {
                 link: None,
                 device: None,
                 password: None,
+                kept: vec![],
+                kept_relay: false,
             })
             .await;
         let ServerMessage::Welcome { you, .. } = pupil.recv().await else { panic!("no welcome") };

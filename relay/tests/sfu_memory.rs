@@ -55,6 +55,10 @@ struct Net {
     senders: Vec<ParticipantId>,
     /// The first datagrams the peers sent the relay (STUN, DTLS, SRTP, SRTCP): a fuzzing corpus.
     sent: Vec<Vec<u8>>,
+    /// Participants whose signalling connection is down: what the relay signals them is lost.
+    unreachable: Vec<ParticipantId>,
+    /// Signals lost that way.
+    lost_signals: u32,
 }
 
 impl Net {
@@ -78,6 +82,8 @@ impl Net {
             nonces: HashMap::new(),
             nonce_reuses: 0,
             senders: vec![ANNA],
+            unreachable: Vec::new(),
+            lost_signals: 0,
         }
     }
 
@@ -154,6 +160,9 @@ impl Net {
                             None => self.stray += 1,
                         }
                     }
+                    Output::Signal { to, .. } if self.unreachable.contains(&to) => {
+                        self.lost_signals += 1;
+                    }
                     Output::Signal { to, signal } => {
                         let now = self.now;
                         match signal {
@@ -168,6 +177,7 @@ impl Net {
                             Signal::RestartIce => {
                                 panic!("the relay asked participant {to} to restart ICE")
                             }
+                            Signal::Rebuild => panic!("the relay sent a browser-only signal"),
                         }
                     }
                 }
@@ -587,4 +597,34 @@ fn a_join_is_invisible_to_those_already_watching() {
         assert_eq!(pair[1], pair[0].wrapping_add(1), "no video lost while Cleo joined");
     }
     eprintln!("while Cleo joined, Bruno's picture of Anna paused at most {longest:?}");
+}
+
+#[test]
+fn an_offer_lost_while_signalling_was_down_is_sent_again_when_the_seat_resumes() {
+    let mut net = Net::anna_watched_by_bruno();
+    let cleos_video =
+        |net: &Net| net.received.iter().filter(|r| r.0 == BRUNO && r.1 == "p3").count();
+    // Bruno's signalling connection breaks (his media connection stays up); Cleo joins and
+    // publishes meanwhile, so the relay offers Bruno her tracks, into the void.
+    net.unreachable.push(BRUNO);
+    net.join(CLEO, 5003, true);
+    net.senders.push(CLEO);
+    net.anna_sends_for(Duration::from_secs(2));
+    assert!(net.lost_signals >= 1, "the relay's offer to Bruno was lost");
+    assert_eq!(cleos_video(&net), 0);
+    let offers = net.offers.get(&BRUNO).copied().unwrap_or(0);
+
+    // He is back in his seat, keeping his media connection: the relay offers again.
+    net.unreachable.clear();
+    net.sfu.resend_offer(BRUNO);
+    net.anna_sends_for(Duration::from_secs(2));
+    let answered = net.offers.get(&BRUNO).copied().unwrap_or(0);
+    assert!(answered > offers, "offered again");
+    assert!(cleos_video(&net) > 20, "Bruno gets Cleo's media: {}", cleos_video(&net));
+
+    // With nothing unanswered, a resume offers nothing.
+    net.sfu.resend_offer(BRUNO);
+    net.sfu.resend_offer(ParticipantId(99));
+    net.anna_sends_for(Duration::from_millis(500));
+    assert_eq!(net.offers.get(&BRUNO).copied().unwrap_or(0), answered);
 }

@@ -55,6 +55,8 @@ async fn welcome_echoes_the_request_id_and_carries_ice_servers() {
             link: None,
             device: None,
             password: None,
+            kept: vec![],
+            kept_relay: false,
         })
         .await;
     match client.recv().await {
@@ -247,7 +249,8 @@ async fn a_connection_that_breaks_comes_back_as_the_same_participant() {
         other => panic!("{other:?}"),
     }
     match anna.recv().await {
-        ServerMessage::ParticipantReconnected { participant } => {
+        ServerMessage::ParticipantReconnected { participant, kept } => {
+            assert!(!kept, "Bruno kept no connection to her");
             assert_eq!(participant.id, bruno_id);
             assert!(!participant.away);
         }

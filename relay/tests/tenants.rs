@@ -66,6 +66,8 @@ async fn join(client: &mut Client, room: &str, link: Option<&str>) -> ServerMess
             link: link.map(str::to_owned),
             device: None,
             password: None,
+            kept: vec![],
+            kept_relay: false,
         })
         .await;
     client.recv().await

@@ -201,11 +201,17 @@ impl Call {
                 self.send(&ClientMessage::Hello { version: protocol::PROTOCOL_VERSION })
             }
             SocketEvent::Message(ServerMessage::Hello { .. }) => {
-                let (room, name, request, resume) = {
+                let (room, name, request, resume, kept) = {
                     let mut inner = self.inner.borrow_mut();
                     inner.next_request += 1;
                     let resume = inner.reconnect.resume_token().map(str::to_owned);
-                    (inner.room.clone(), inner.name.clone(), RequestId(inner.next_request), resume)
+                    // Taking our seat back, we keep the media connections that had come up.
+                    let kept = match resume {
+                        Some(_) => inner.meeting.keep_on_resume(),
+                        None => Default::default(),
+                    };
+                    let request = RequestId(inner.next_request);
+                    (inner.room.clone(), inner.name.clone(), request, resume, kept)
                 };
                 let (link, password) = {
                     let inner = self.inner.borrow();
@@ -221,10 +227,11 @@ impl Call {
                     link,
                     device: crate::js::device_id(),
                     password,
+                    kept: kept.peers,
+                    kept_relay: kept.relay,
                 });
             }
             SocketEvent::Message(message) => {
-                let mut effects = Vec::new();
                 let welcomed = if let ServerMessage::Welcome { you, resume_token, .. } = &message {
                     let rejoined =
                         self.inner.borrow_mut().reconnect.welcomed(*you, resume_token.clone());
@@ -233,11 +240,9 @@ impl Call {
                         Rejoined::First => {
                             crate::js::remember_joined_room(&self.inner.borrow().room)
                         }
-                        // Our seat survived: same tile, hand and chat for everyone; only the
-                        // media connections start afresh.
-                        Rejoined::Resumed => {
-                            effects = self.inner.borrow_mut().meeting.rebuild_connections()
-                        }
+                        // Our seat survived: same tile, hand and chat for everyone; the meeting
+                        // keeps what media connections the relay agreed to keep.
+                        Rejoined::Resumed => {}
                         // A new seat (ours expired, or the relay restarted): the room anew.
                         Rejoined::Fresh => self.teardown_room(),
                     }
@@ -245,7 +250,7 @@ impl Call {
                 } else {
                     false
                 };
-                effects.extend(self.inner.borrow_mut().meeting.on_server_message(message));
+                let effects = self.inner.borrow_mut().meeting.on_server_message(message);
                 if welcomed {
                     self.view.notice.set(None);
                     self.view.phase.set(CallPhase::Joined);
@@ -372,6 +377,26 @@ impl Call {
                         peer.restart_ice();
                     }
                 }
+                Effect::SendSignal { to, signal } => {
+                    self.send(&ClientMessage::Signal { to, signal })
+                }
+                Effect::ResendOffer(id) => {
+                    if let Some(peer) = self.inner.borrow().peers.get(&id) {
+                        peer.resend_offer();
+                    }
+                }
+                Effect::NetworkBack => {
+                    // (The borrow ends before the reconnect, which needs the call again.)
+                    let dead = self
+                        .inner
+                        .borrow()
+                        .socket
+                        .as_ref()
+                        .is_some_and(RelaySocket::abandon_if_quiet);
+                    if dead {
+                        self.on_socket_closed(true);
+                    }
+                }
                 Effect::Announce(announcement) => {
                     let args =
                         [("name", announcement.name.as_str()), ("detail", &announcement.detail)];
@@ -454,6 +479,10 @@ impl Call {
             PeerEvent::Send(signal) => self.send(&ClientMessage::Signal { to: id, signal }),
             PeerEvent::RoutedTrack { stream, track } => self.route_track(&stream, track),
             PeerEvent::Track => self.view.track_epoch.update(|e| *e += 1),
+            PeerEvent::Broken => {
+                let effects = self.inner.borrow_mut().meeting.on_broken(id);
+                self.apply(effects);
+            }
             PeerEvent::Link(link) => {
                 if id == RELAY_PEER && link == Link::Connected {
                     self.switch_over();

@@ -138,6 +138,12 @@ pub enum MediaCommand {
         /// Whose.
         id: ParticipantId,
     },
+    /// A participant came back on a new signalling connection and kept its media connection
+    /// (see [`Sfu::resend_offer`]).
+    Resumed {
+        /// Who.
+        id: ParticipantId,
+    },
     /// A participant left or was disconnected.
     Leave {
         /// Who.
@@ -553,6 +559,7 @@ fn carry_out(sfu: &mut Sfu, command: MediaCommand) {
                 warn!(participant = %id, "cannot make receive-only: {e}");
             }
         }
+        MediaCommand::Resumed { id } => sfu.resend_offer(id),
         MediaCommand::Leave { id } => sfu.leave(now, id),
         #[cfg(test)]
         MediaCommand::Fail => panic!("the media loop was told to fail"),

@@ -187,6 +187,8 @@ impl Client {
             link: None,
             device: None,
             password: Some(password.into()),
+            kept: vec![],
+            kept_relay: false,
         })
         .await;
     }
@@ -208,6 +210,8 @@ impl Client {
             link: link.map(str::to_owned),
             device: device.map(str::to_owned),
             password: None,
+            kept: vec![],
+            kept_relay: false,
         })
         .await;
     }

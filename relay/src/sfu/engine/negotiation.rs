@@ -45,7 +45,7 @@ impl Sfu {
             }
             // ICE-lite: the browser's checks reach us; its candidates are not needed. A browser
             // restarts ICE with an offer, never by asking the relay to.
-            Signal::Candidate { .. } | Signal::RestartIce => {}
+            Signal::Candidate { .. } | Signal::RestartIce | Signal::Rebuild => {}
         }
         self.drain(now, id);
         Ok(())
@@ -145,6 +145,20 @@ impl Sfu {
         debug!(participant = %id, "offer to participant");
         let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
         tracing::trace!(participant = %id, %sdp, "our offer");
+        self.outputs.push_back(Output::Signal { to: id, signal: Signal::Offer { sdp } });
+    }
+
+    /// Participant `id` came back on a new signalling connection and kept its media
+    /// connection: an offer of the relay's still unanswered may have gone to the connection
+    /// that broke, so it is sent again (the browser answers it, or, if it already did, the
+    /// answer is on its way). Until answered, the browser's own offers count as collisions.
+    pub fn resend_offer(&mut self, id: ParticipantId) {
+        let Some(member) = self.members.get(&id) else { return };
+        if member.signaling != RTCSignalingState::HaveLocalOffer {
+            return;
+        }
+        let Some(sdp) = member.pc.local_description().map(|d| d.sdp) else { return };
+        debug!(participant = %id, "offer to participant, again");
         self.outputs.push_back(Output::Signal { to: id, signal: Signal::Offer { sdp } });
     }
 
