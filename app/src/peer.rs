@@ -147,7 +147,11 @@ impl Peer {
             remote,
             remote_screen,
             screen_sender: RefCell::new(None),
-            negotiator: RefCell::new(Negotiator::new(polite)),
+            negotiator: RefCell::new(if offer {
+                Negotiator::offering(polite)
+            } else {
+                Negotiator::new(polite)
+            }),
             queue: RefCell::new(VecDeque::new()),
             draining: Cell::new(false),
             local,

@@ -62,11 +62,16 @@ pub struct Remote {
     /// We replaced the connection ([`protocol::Signal::Rebuild`]) and the new one has not come
     /// up yet: further requests to rebuild are about the old one.
     rebuilding: bool,
+    /// We made the first offer on the connection (mesh). That side also restarts its ICE:
+    /// the answerer of a restart then keeps its DTLS role. (Firefox, answering an ICE restart
+    /// offered by the side that first answered, took the other role, which Chromium refuses:
+    /// "Failed to set SSL role for the transport".)
+    offerer: bool,
 }
 
 impl Remote {
     fn new(info: ParticipantInfo, link: Link) -> Self {
-        Self { info, link, was_up: link == Link::Connected, rebuilding: false }
+        Self { info, link, was_up: link == Link::Connected, rebuilding: false, offerer: false }
     }
 }
 
@@ -441,9 +446,10 @@ impl Meeting {
                     let id = info.id;
                     if let Some(mut remote) = previous.remove(&id).filter(|_| stays(&id)) {
                         remote.info = info;
+                        let failed = remote.link == Link::Failed;
                         self.others.insert(id, remote);
                         if mode == RoomMode::Mesh {
-                            effects.push(Effect::ResendOffer(id));
+                            effects.extend(self.keep(id, failed));
                         }
                         continue;
                     }
@@ -453,8 +459,7 @@ impl Meeting {
                     };
                     self.others.insert(id, Remote::new(info, link));
                     if mode == RoomMode::Mesh {
-                        let polite = self.polite_towards(id);
-                        effects.push(Effect::OpenPeer { id, polite, offer: true });
+                        effects.push(self.open(id, true));
                     }
                 }
                 effects
@@ -468,8 +473,7 @@ impl Meeting {
                     effects.push(Effect::ClosePeer(id));
                 }
                 if self.mode == RoomMode::Mesh {
-                    let polite = self.polite_towards(id);
-                    effects.push(Effect::OpenPeer { id, polite, offer: false });
+                    effects.push(self.open(id, false));
                 } else if let Some(relay_link) = self.relay_link {
                     // Their media arrives over the existing relay connection.
                     if let Some(remote) = self.others.get_mut(&id) {
@@ -522,11 +526,11 @@ impl Meeting {
                 let name = participant.name.clone();
                 let mut effects = Vec::new();
                 match self.others.get_mut(&id) {
-                    // They kept their connection to us: so do we. Whatever either side offered
-                    // while they were away may be lost, so ours goes again.
+                    // They kept their connection to us: so do we.
                     Some(remote) if kept && self.mode == RoomMode::Mesh => {
                         remote.info = participant;
-                        effects.push(Effect::ResendOffer(id));
+                        let failed = remote.link == Link::Failed;
+                        effects.extend(self.keep(id, failed));
                     }
                     // Otherwise they start their media connections afresh, offering to
                     // everyone as a newcomer does.
@@ -538,9 +542,8 @@ impl Meeting {
                         };
                         self.others.insert(id, Remote::new(participant, link));
                         if self.mode == RoomMode::Mesh {
-                            let polite = self.polite_towards(id);
                             effects.push(Effect::ClosePeer(id));
-                            effects.push(Effect::OpenPeer { id, polite, offer: false });
+                            effects.push(self.open(id, false));
                         }
                     }
                 }
@@ -590,10 +593,7 @@ impl Meeting {
                     if let Some(remote) = self.others.get_mut(&from) {
                         remote.link = Link::Connecting;
                     }
-                    vec![
-                        Effect::ClosePeer(from),
-                        Effect::OpenPeer { id: from, polite: true, offer: false },
-                    ]
+                    vec![Effect::ClosePeer(from), self.open(from, false)]
                 } else {
                     self.rebuild(from)
                 }
@@ -752,6 +752,15 @@ impl Meeting {
         self.kept.clone()
     }
 
+    /// A mesh connection to `id` kept across a broken signalling connection: whatever either
+    /// side offered meanwhile may be lost, so an offer of ours still unanswered goes again. One
+    /// whose ICE is still down (`failed`) is replaced instead: a browser whose ICE failed does
+    /// not reliably recover through a restart (in the lab, Firefox answered one with the other
+    /// DTLS role, or sent nothing after it).
+    fn keep(&mut self, id: ParticipantId, failed: bool) -> Vec<Effect> {
+        if failed { self.on_broken(id) } else { vec![Effect::ResendOffer(id)] }
+    }
+
     /// The connection to `id` can no longer be negotiated: a description failed to apply (a
     /// connection kept across a dropout whose other end changed its DTLS role, say). The side
     /// that restarts ICE replaces it; the other asks for that.
@@ -777,8 +786,18 @@ impl Meeting {
         vec![
             Effect::SendSignal { to: id, signal: Signal::Rebuild },
             Effect::ClosePeer(id),
-            Effect::OpenPeer { id, polite: false, offer: true },
+            self.open(id, true),
         ]
+    }
+
+    /// Opens a connection to `id` (mesh), which is in `others`; `offer`: we make the first
+    /// offer (and will restart its ICE).
+    fn open(&mut self, id: ParticipantId, offer: bool) -> Effect {
+        let polite = self.polite_towards(id);
+        if let Some(remote) = self.others.get_mut(&id) {
+            remote.offerer = offer;
+        }
+        Effect::OpenPeer { id, polite, offer }
     }
 
     /// Lets time pass (`now` in ms): a connection this side restarts that is still failed
@@ -792,7 +811,7 @@ impl Meeting {
             failed.extend(
                 self.others
                     .values()
-                    .filter(|r| r.link == Link::Failed && !self.polite_towards(r.info.id))
+                    .filter(|r| r.link == Link::Failed && r.offerer)
                     .map(|r| r.info.id),
             );
         }
@@ -831,7 +850,6 @@ impl Meeting {
             }
             return Vec::new();
         }
-        let polite = self.polite_towards(id);
         let Some(remote) = self.others.get_mut(&id) else {
             return Vec::new();
         };
@@ -852,8 +870,9 @@ impl Meeting {
                 error: UserError::PeerFailed(remote.info.name.clone()),
                 fatal: false,
             }];
-            // One side restarts ICE, so the two restarts don't collide: the impolite one.
-            if !polite {
+            // One side restarts ICE, so the two restarts don't collide: the one that offered
+            // first (see `Remote::offerer`).
+            if remote.offerer {
                 effects.push(Effect::RestartIce(id));
             }
             return effects;
@@ -979,25 +998,31 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_link_is_reported_once_and_restarted_by_one_side() {
+    fn a_failed_link_is_reported_once_and_restarted_by_the_side_that_offered() {
+        // We came in second and offered to Fritz: restarting is ours.
         let mut m = Meeting::new("demo", "Me");
-        m.on_server_message(welcome(1, vec![]));
-        m.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Emil") });
-        assert!(m.on_link_state(ParticipantId(2), Link::Connected).is_empty());
-        let effects = m.on_link_state(ParticipantId(2), Link::Failed);
+        m.on_server_message(welcome(2, vec![info(1, "Fritz")]));
+        assert!(m.on_link_state(ParticipantId(1), Link::Connected).is_empty());
+        let effects = m.on_link_state(ParticipantId(1), Link::Failed);
         assert_eq!(
             effects,
             vec![
-                Effect::ShowError { error: UserError::PeerFailed("Emil".into()), fatal: false },
-                Effect::RestartIce(ParticipantId(2)),
+                Effect::ShowError { error: UserError::PeerFailed("Fritz".into()), fatal: false },
+                Effect::RestartIce(ParticipantId(1)),
             ]
         );
-        assert!(m.on_link_state(ParticipantId(2), Link::Failed).is_empty());
-        // The polite side reports but leaves the restart to the other.
+        assert!(m.on_link_state(ParticipantId(1), Link::Failed).is_empty());
+        // The side that answered reports but leaves the restart to the other.
         let mut other = Meeting::new("demo", "Me");
-        other.on_server_message(welcome(2, vec![info(1, "Fritz")]));
-        let effects = other.on_link_state(ParticipantId(1), Link::Failed);
-        assert_eq!(effects.len(), 1);
+        other.on_server_message(welcome(1, vec![]));
+        other.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Emil") });
+        let effects = other.on_link_state(ParticipantId(2), Link::Failed);
+        assert_eq!(
+            effects,
+            vec![Effect::ShowError { error: UserError::PeerFailed("Emil".into()), fatal: false }]
+        );
+        assert!(other.on_tick(0.0).is_empty());
+        assert!(other.on_tick(10.0 * RESTART_AGAIN_MS).is_empty());
     }
 
     #[test]
@@ -1144,7 +1169,7 @@ mod tests {
     fn a_failed_connection_is_restarted_again_until_it_recovers() {
         let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(1, vec![info(2, "Emil"), info(3, "Cem")]));
-        // We are impolite towards 2 and 3 (lower id): ours to restart.
+        // We offered to 2 and 3 on arrival: ours to restart.
         assert!(
             m.on_link_state(ParticipantId(2), Link::Failed)
                 .contains(&Effect::RestartIce(ParticipantId(2)))
@@ -1166,18 +1191,6 @@ mod tests {
             m.on_tick(100_001.0 + RESTART_AGAIN_MS),
             vec![Effect::RestartIce(ParticipantId(2))]
         );
-    }
-
-    #[test]
-    fn the_polite_side_leaves_restarts_to_the_other() {
-        let mut m = Meeting::new("demo", "Me");
-        m.on_server_message(welcome(5, vec![info(2, "Emil")]));
-        assert!(
-            !m.on_link_state(ParticipantId(2), Link::Failed)
-                .contains(&Effect::RestartIce(ParticipantId(2)))
-        );
-        assert!(m.on_tick(0.0).is_empty());
-        assert!(m.on_tick(10.0 * RESTART_AGAIN_MS).is_empty());
     }
 
     #[test]
@@ -1355,6 +1368,23 @@ mod tests {
             ]
         );
         assert!(m.other(ParticipantId(2)).is_some_and(|r| !r.info.away));
+
+        // Back once more, keeping his end; but ours had failed meanwhile: it is replaced (we
+        // came first, so we build the new one and offer).
+        m.on_link_state(ParticipantId(2), Link::Failed);
+        let back = m.on_server_message(ServerMessage::ParticipantReconnected {
+            participant: info(2, "Emil"),
+            kept: true,
+        });
+        assert_eq!(
+            back,
+            vec![
+                Effect::SendSignal { to: ParticipantId(2), signal: Signal::Rebuild },
+                Effect::ClosePeer(ParticipantId(2)),
+                Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: true },
+                Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
+            ]
+        );
     }
 
     #[test]

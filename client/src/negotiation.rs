@@ -111,6 +111,14 @@ impl Negotiator {
         }
     }
 
+    /// A negotiator for a fresh connection on which this side makes the first offer. Until
+    /// that offer is made it counts as being made: an offer that arrives first cannot be meant
+    /// for this connection (it comes from the other side's connection that this one replaces,
+    /// sent before they heard of the replacement), and the impolite side ignores it.
+    pub fn offering(polite: bool) -> Self {
+        Self { making_offer: true, ..Self::new(polite) }
+    }
+
     /// Whether this side is the polite one.
     pub fn is_polite(&self) -> bool {
         self.polite
@@ -230,6 +238,9 @@ impl Negotiator {
                 }
                 self.offered_at_ms = None;
                 self.restart_pending = false;
+                // The answer to our offer: the other side gave way, and its candidates from now
+                // on belong to this session, not to the offer we ignored.
+                self.ignore_offer = false;
                 vec![Command::SetRemoteDescription(Description::Answer(sdp))]
             }
             Signal::Candidate { candidate } => {
@@ -624,6 +635,26 @@ mod tests {
         // Nothing pending: nothing to send.
         let state = browser.pc.state;
         assert!(browser.neg.resend_offer(state, pending_offer(&browser)).is_empty());
+    }
+
+    #[test]
+    fn a_new_connection_that_offers_first_ignores_an_offer_from_the_one_it_replaces() {
+        let mut fresh = Side::new("fresh", false);
+        fresh.neg = Negotiator::offering(false);
+        // An offer from the other side's old connection arrives before ours is made.
+        assert!(fresh.receive(vec![Signal::Offer { sdp: "offer-old-7".into() }]).is_empty());
+        assert_eq!(fresh.pc.remote, None);
+        let mut other = Side::new("other", true);
+        let offer = fresh.negotiation_needed();
+        settle(&mut fresh, &mut other, vec![], offer);
+        assert_eq!(other.pc.remote, Some(Description::Offer("offer-fresh-1".into())));
+        // The answer came: the other side's candidates count again.
+        assert!(fresh.receive(vec![candidate(9)]).is_empty());
+        assert_eq!(fresh.pc.candidates.len(), 1, "a candidate after the answer is added");
+        assert_eq!(
+            (fresh.pc.state, other.pc.state),
+            (SignalingState::Stable, SignalingState::Stable)
+        );
     }
 
     #[test]

@@ -271,15 +271,17 @@ describe(`a home whose internet drops for 10 s, in a ${sfu ? 'server-forwarded' 
 
     lab.current.link('Anna', true);
     const up = Date.now();
-    // Both sides watched at once, each timed on its own.
-    const [bruno_sees, anna_sees] = await Promise.all([
-      waitFor("Bruno to see Anna's video playing again", async () =>
-        !(await shownAway(bruno, 'Anna')) && videoPlays(bruno, 'Anna'), { timeout: 30_000, interval: 100 })
-        .then(() => Date.now() - up),
-      waitFor("Anna to see Bruno's video playing again", () => videoPlays(anna, 'Bruno'),
-        { timeout: 30_000, interval: 100 }).then(() => Date.now() - up),
-    ]);
+    let bruno_sees;
+    let anna_sees;
     try {
+      // Both sides watched at once, each timed on its own.
+      [bruno_sees, anna_sees] = await Promise.all([
+        waitFor("Bruno to see Anna's video playing again", async () =>
+          !(await shownAway(bruno, 'Anna')) && videoPlays(bruno, 'Anna'), { timeout: 30_000, interval: 100 })
+          .then(() => Date.now() - up),
+        waitFor("Anna to see Bruno's video playing again", () => videoPlays(anna, 'Bruno'),
+          { timeout: 30_000, interval: 100 }).then(() => Date.now() - up),
+      ]);
       await waitFor('both to hear each other', async () =>
         (await receivesAudioFrom(anna, 1)) && receivesAudioFrom(bruno, 1), { timeout: 20_000 });
     } catch (e) {
@@ -288,9 +290,14 @@ describe(`a home whose internet drops for 10 s, in a ${sfu ? 'server-forwarded' 
     }
     console.log(`outage noticed by Bruno after ${noticed} ms; media back ${bruno_sees} ms (at Bruno) and ${anna_sees} ms (at Anna) after the link (${sfu ? 'SFU' : 'mesh'})`);
 
+    const rebuilt = { anna: await connections(anna) - built.anna, bruno: await connections(bruno) - built.bruno };
+    console.log(`media connections built anew: ${JSON.stringify(rebuilt)}`);
     assert.deepEqual(await remoteNames(bruno), ['Anna'], 'no second tile');
-    // The media connections that were up came through the outage; none was built anew.
-    assert.deepEqual({ anna: await connections(anna), bruno: await connections(bruno) }, built);
+    if (sfu) {
+      // The connection to the relay came through the outage (ICE found the old path again).
+      // In a mesh a browser whose ICE failed meanwhile gets its connection replaced instead.
+      assert.deepEqual(rebuilt, { anna: 0, bruno: 0 });
+    }
     assert.deepEqual(await remoteNames(anna), ['Bruno']);
     assert.equal(await bruno.evaluate(() =>
       document.querySelector('[data-participant="Anna"]')?.dataset.hand), 'true', 'her hand is still up');
