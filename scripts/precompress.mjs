@@ -16,8 +16,9 @@ if (!dir) {
   process.exit(2);
 }
 
-// `name-<16 hex digits>` before the first extension, as in relay/src/web.rs.
-const hashed = /^[^.]*-[0-9a-f]{16}(_bg)?\./;
+// `name-<hex digits>` before the first extension, as in relay/src/web.rs: trunk writes its
+// 64-bit hash without leading zeros (15 digits in one build of 16).
+const hashed = /^[^.]*-[0-9a-f]{12,16}(_bg)?\./;
 const compressible = /\.(js|wasm|css|svg)$/;
 
 let written = 0;

@@ -171,10 +171,7 @@ impl RelaySocket {
         if !self.was_open.get() || quiet <= QUIET_LIMIT_MS || !self.alive.replace(false) {
             return false;
         }
-        js::warn(&format!(
-            "the network is back and the relay was quiet for {:.1} s; reconnecting",
-            quiet / 1000.0
-        ));
+        js::warn("the network is back and the relay has been quiet: reconnecting");
         let _ = self.ws.close_with_code_and_reason(protocol::CLOSE_RECONNECTING, "reconnecting");
         true
     }

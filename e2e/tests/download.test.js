@@ -77,7 +77,7 @@ describe('the app download', { timeout: 120_000 }, () => {
         const travelled = entries.reduce((sum, e) => sum + e.encoded, 0);
         for (const e of entries) assert.ok(e.encoded < e.decoded / 2, `${e.name}: ${e.encoded} of ${e.decoded} bytes travelled`);
         assert.ok(travelled <= BUDGET_BYTES, `${name} downloaded ${travelled} bytes`);
-        console.log(`${name}: the app travelled as ${(travelled / 1000).toFixed(1)} KB (${entries.map((e) => `${e.name.replace(/-[0-9a-f]{16}/, '')} ${(e.encoded / 1000).toFixed(1)}`).join(', ')})`);
+        console.log(`${name}: the app travelled as ${(travelled / 1000).toFixed(1)} KB (${entries.map((e) => `${e.name.replace(/-[0-9a-f]{12,16}/, '')} ${(e.encoded / 1000).toFixed(1)}`).join(', ')})`);
       } finally {
         await tab.close();
       }

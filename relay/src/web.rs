@@ -62,13 +62,15 @@ pub fn cache_control(path: &str) -> &'static str {
     if has_content_hash(name) { IMMUTABLE } else { REVALIDATE }
 }
 
-/// Whether a file name carries trunk's content hash: `name-<16 hex digits>` before the first
-/// extension (`app-5c47db8b85c76edc_bg.wasm`, `style-e84f5d2d48a9945d.css`).
+/// Whether a file name carries trunk's content hash: `name-<hex digits>` before the first
+/// extension (`app-5c47db8b85c76edc_bg.wasm`, `style-e84f5d2d48a9945d.css`). Trunk writes a
+/// 64-bit hash without leading zeros: 16 digits, 15 in one build of 16 (`app-5ad5aed0742d837`),
+/// fewer more rarely; 12 to 16 are taken as a hash.
 fn has_content_hash(name: &str) -> bool {
     let stem = name.split('.').next().unwrap_or_default();
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
     stem.rsplit_once('-').is_some_and(|(_, hash)| {
-        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        (12..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 
@@ -197,6 +199,7 @@ mod tests {
         assert_eq!(cache_control("/app-5c47db8b85c76edc_bg.wasm"), IMMUTABLE);
         assert_eq!(cache_control("/app-5c47db8b85c76edc.js"), IMMUTABLE);
         assert_eq!(cache_control("/style-e84f5d2d48a9945d.css"), IMMUTABLE);
+        assert_eq!(cache_control("/app-5ad5aed0742d837_bg.wasm"), IMMUTABLE, "a leading zero");
         assert_eq!(cache_control("/"), REVALIDATE);
         assert_eq!(cache_control("/index.html"), REVALIDATE);
         assert_eq!(cache_control("/config.json"), REVALIDATE);
