@@ -117,7 +117,8 @@ describe('the app on a static host, the relay on another origin', { timeout: 240
     assert.equal(page.status, 200);
     assert.match(page.headers['content-security-policy'], /connect-src 'self' wss:\/\/127\.0\.0\.3\/ws/);
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
-    const wasm = page.body.match(/href="\.?\/?([^"]+_bg\.wasm)"/)?.[1];
+    // (The release build's minified index.html may leave the attribute unquoted.)
+    const wasm = page.body.match(/href="?\.?\/?([^"\s>]+_bg\.wasm)/)?.[1];
     assert.ok(wasm, 'index.html names the app\'s wasm');
     const packed = await get(`${STATIC}/${wasm}`, ca.ca, { 'Accept-Encoding': 'gzip' });
     assert.equal(packed.headers['content-encoding'], 'gzip', 'nginx sends the precompressed copy');
