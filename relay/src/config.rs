@@ -79,6 +79,11 @@ pub struct Config {
     #[arg(long, env = "TREFFPUNKT_MEDIA_ANNOUNCE_IP")]
     pub media_announce_ip: Option<IpAddr>,
 
+    /// Media loops for server forwarding, each on a thread of its own; a room's media stays in
+    /// one loop. 0: one per core.
+    #[arg(long, env = "TREFFPUNKT_MEDIA_THREADS", default_value_t = 0)]
+    pub media_threads: usize,
+
     /// A participant whose connection breaks keeps their seat this many seconds: others see
     /// them as reconnecting, and they come back as themselves (same tile, hand and chat). 0
     /// removes them at once.

@@ -204,9 +204,9 @@ impl Hub {
         }
     }
 
-    /// The media loop's counters, when SFU rooms are configured.
-    pub fn media_stats(&self) -> Option<&crate::sfu::MediaStats> {
-        self.media.as_ref().map(|m| &*m.stats)
+    /// The media loops' counters, when SFU rooms are configured.
+    pub fn media_stats(&self) -> Option<crate::sfu::MediaTotals> {
+        self.media.as_ref().map(crate::sfu::MediaHandle::stats)
     }
 
     /// The rooms, for counting.

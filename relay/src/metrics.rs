@@ -32,12 +32,14 @@ pub const VERSION: &str =
     concat!(env!("CARGO_PKG_VERSION"), " (", env!("TREFFPUNKT_REVISION"), ")");
 
 /// The media loop's counts (rooms with server forwarding).
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct MediaSnapshot {
     /// Loss and round trips of the relay's links to subscribers.
     pub quality: LinkQuality,
     /// Participants with a media connection to the relay.
     pub connections: u64,
+    /// RTP packets forwarded by each media loop (one per core unless configured).
+    pub forwarded_per_loop: Vec<u64>,
     /// RTP packets forwarded since the loop (re)started.
     pub forwarded_packets: u64,
     /// Their payload bytes.
@@ -223,14 +225,23 @@ pub fn render(snapshot: &Snapshot) -> String {
         counter(
             &mut registry,
             "media_loop_restarts",
-            "Times the media loop failed and started again",
+            "Times a media loop failed and started again",
             media.restarts,
         );
         gauge(
             &mut registry,
             "media_loop_up",
-            "1 while the media loop runs",
+            "1 while every media loop runs",
             u64::from(media.running),
+        );
+        let per_loop = Family::<Vec<(&'static str, String)>, Counter>::default();
+        for (index, forwarded) in media.forwarded_per_loop.iter().enumerate() {
+            per_loop.get_or_create(&vec![("loop", index.to_string())]).inc_by(*forwarded);
+        }
+        registry.register(
+            "media_loop_forwarded_packets",
+            "RTP packets forwarded by each media loop (one loop per core; a room stays in one)",
+            per_loop,
         );
         gauge(&mut registry, "turn_allocations", "TURN allocations held", media.turn_allocations);
         registry.register(
@@ -300,6 +311,7 @@ mod tests {
             addresses: 9,
             rate_limited: 11,
             media: Some(MediaSnapshot {
+                forwarded_per_loop: vec![600, 400],
                 connections: 30,
                 forwarded_packets: 1000,
                 forwarded_bytes: 900_000,
@@ -330,6 +342,8 @@ mod tests {
             ("treffpunkt_forwarded_payload_bytes_total", 900_000.0),
             ("treffpunkt_media_queue_depth", 3.0),
             ("treffpunkt_media_loop_up", 1.0),
+            ("treffpunkt_media_loop_forwarded_packets_total{loop=\"0\"}", 600.0),
+            ("treffpunkt_media_loop_forwarded_packets_total{loop=\"1\"}", 400.0),
             ("treffpunkt_turn_allocations", 4.0),
             ("treffpunkt_downlink_loss_ratio_count", 2.0),
             ("treffpunkt_downlink_loss_ratio_bucket{le=\"0.0\"}", 1.0),

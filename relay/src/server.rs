@@ -163,6 +163,7 @@ pub async fn run(
                 config.media_bind(),
                 config.media_announce_ip,
                 turn.clone(),
+                crate::sfu::loops(config.media_threads),
                 stop_rx.clone(),
             )
             .await?,
@@ -365,7 +366,7 @@ async fn health(State(shared): State<Arc<Shared>>) -> axum::response::Response {
         )
             .into_response();
     }
-    if hub.media_stats().is_some_and(|media| !media.running()) {
+    if hub.media_stats().is_some_and(|media| !media.running) {
         return (
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "down: the media loop for server forwarding has stopped; restart the relay\n",
@@ -383,12 +384,8 @@ async fn health(State(shared): State<Arc<Shared>>) -> axum::response::Response {
 /// Counts for monitoring (and the load generator): no names, no room names.
 async fn status(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     let hub = shared.hub();
-    let (connections, forwarded) = hub.media_stats().map_or((0, 0), |s| {
-        (
-            s.connections.load(std::sync::atomic::Ordering::Relaxed),
-            s.forwarded_packets.load(std::sync::atomic::Ordering::Relaxed),
-        )
-    });
+    let (connections, forwarded) =
+        hub.media_stats().map_or((0, 0), |s| (s.connections, s.forwarded_packets));
     let (open, addresses) = shared.connections.open();
     axum::Json(serde_json::json!({
         "connections": open,
@@ -443,14 +440,15 @@ async fn metrics(
             addresses,
             rate_limited: shared.rate_limited.load(Ordering::Relaxed),
             media: hub.media_stats().map(|s| crate::metrics::MediaSnapshot {
-                connections: s.connections.load(Ordering::Relaxed),
-                forwarded_packets: s.forwarded_packets.load(Ordering::Relaxed),
-                forwarded_bytes: s.forwarded_bytes.load(Ordering::Relaxed),
-                queued_commands: s.queued_commands.load(Ordering::Relaxed),
-                restarts: s.restarts.load(Ordering::Relaxed),
-                turn_allocations: s.turn_allocations.load(Ordering::Relaxed),
-                running: s.running(),
-                quality: s.quality.lock().map(|q| *q).unwrap_or_default(),
+                connections: s.connections,
+                forwarded_packets: s.forwarded_packets,
+                forwarded_per_loop: s.forwarded_per_loop,
+                forwarded_bytes: s.forwarded_bytes,
+                queued_commands: s.queued_commands,
+                restarts: s.restarts,
+                turn_allocations: s.turn_allocations,
+                running: s.running,
+                quality: s.quality,
             }),
         }
     };

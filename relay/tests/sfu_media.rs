@@ -496,3 +496,51 @@ async fn in_a_class_pupils_cameras_reach_the_teachers_only() {
     assert_eq!(count(&at_bruno, Kind::Video), 0, "Bruno never gets Anna's camera");
     relay.shutdown().await.unwrap();
 }
+
+/// The value of one sample in `/metrics`.
+fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rooms_on_two_media_loops_forward_side_by_side() {
+    let relay = TestRelay::start(|c| {
+        c.sfu_rooms = vec!["sfu-*".into()];
+        c.media_listen = Some("127.0.0.1:0".parse().unwrap());
+        c.media_threads = 2;
+    })
+    .await;
+    let anna = start(options(&relay, "sfu-one", "Anna", true, 5));
+    let clara = start(options(&relay, "sfu-two", "Clara", true, 5));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bruno = start(options(&relay, "sfu-one", "Bruno", false, 4));
+    let dora = start(options(&relay, "sfu-two", "Dora", false, 4));
+    let (bruno, dora) = (bruno.task.await.unwrap(), dora.task.await.unwrap());
+    let (anna, clara) = (anna.task.await.unwrap(), clara.task.await.unwrap());
+    for (watcher, publisher) in [(&bruno, &anna), (&dora, &clara)] {
+        assert_eq!(watcher.error, None);
+        let stream = protocol::StreamId { source: publisher.id.unwrap(), screen: false };
+        // Tracks are named `<stream>-video` and `<stream>-audio`.
+        let of_stream = |track: &str| track.split('-').next() == Some(&*stream.to_string());
+        let video = watcher
+            .streams
+            .iter()
+            .find(|((from, kind), _)| *kind == Kind::Video && of_stream(from))
+            .map(|(_, stats)| stats)
+            .unwrap_or_else(|| panic!("no video from {stream}: {:?}", watcher.streams.keys()));
+        assert!(video.frames > 30, "{} frames in ~3.5 s", video.frames);
+        assert_eq!(video.lost(), 0);
+        // Nothing from the other room.
+        assert!(watcher.streams.keys().all(|(from, _)| of_stream(from)), "{:?}", watcher.streams);
+    }
+    // Each room had a loop of its own: both forwarded.
+    let metrics = http_get(relay.addr, "/metrics").await;
+    for index in 0..2 {
+        let name = format!("treffpunkt_media_loop_forwarded_packets_total{{loop=\"{index}\"}}");
+        assert!(sample(&metrics, &name) > 100.0, "loop {index} forwarded too little:\n{metrics}");
+    }
+    relay.shutdown().await.unwrap();
+}

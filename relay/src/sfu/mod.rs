@@ -1,7 +1,7 @@
 //! Server-side forwarding (SFU): the relay receives each participant's media once and forwards
 //! it to the others in the room. `engine` is sans-IO and owns every WebRTC decision; `task` is
-//! the I/O shell that owns the UDP socket and the clock. Nothing outside this module touches
-//! the WebRTC stack.
+//! the I/O shell that owns the UDP socket and the clock; `routes` spreads rooms over one such
+//! loop per core. Nothing outside this module touches the WebRTC stack.
 
 mod buffers;
 mod demux;
@@ -14,11 +14,13 @@ mod path;
 pub mod quality;
 mod random;
 mod report;
+mod routes;
 mod sent;
 mod task;
 
 pub use demux::ADDRESSES_PER_PARTICIPANT;
 pub use engine::{Output, Sfu, SfuError};
 pub use task::{
-    BULK_COMMANDS, MediaBusy, MediaCommand, MediaEvent, MediaHandle, MediaStats, spawn,
+    BULK_COMMANDS, MediaBusy, MediaCommand, MediaEvent, MediaHandle, MediaStats, MediaTotals,
+    loops, spawn,
 };

@@ -48,6 +48,15 @@ impl<const N: usize> Buckets<N> {
         self.sum
     }
 
+    /// Adds `other`'s observations (same bounds) to these.
+    pub fn add(&mut self, other: &Self) {
+        for (count, more) in self.counts.iter_mut().zip(other.counts) {
+            *count += more;
+        }
+        self.above += other.above;
+        self.sum += other.sum;
+    }
+
     /// `(upper bound, observations in this bucket)`, the last bound being `+Inf`.
     pub fn buckets(&self) -> Vec<(f64, u64)> {
         let mut out: Vec<(f64, u64)> = self.bounds.iter().copied().zip(self.counts).collect();
@@ -72,6 +81,12 @@ impl Default for LinkQuality {
 }
 
 impl LinkQuality {
+    /// Adds another media loop's figures to these.
+    pub fn add(&mut self, other: &Self) {
+        self.loss.add(&other.loss);
+        self.rtt.add(&other.rtt);
+    }
+
     /// A subscriber's report block about a stream the relay sends it, read when the relay's
     /// NTP clock shows `now_ntp` (64-bit NTP time): `fraction_lost` in 1/256, and the echo of
     /// the relay's last sender report (`last_sender_report`, the middle 32 bits of its NTP

@@ -4,7 +4,7 @@ use std::{
     collections::VecDeque,
     net::{IpAddr, SocketAddr},
     sync::{
-        Arc,
+        Arc, Mutex, MutexGuard, PoisonError,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
@@ -20,6 +20,7 @@ use tracing::{error, info, warn};
 use super::{
     engine::{Output, Sfu},
     forward::Wanted,
+    routes::{Route, Routes},
 };
 use crate::turn::{
     Limits as TurnLimits, TurnServer,
@@ -155,6 +156,22 @@ pub enum MediaCommand {
 }
 
 impl MediaCommand {
+    /// Whom the command is about.
+    fn participant(&self) -> Option<ParticipantId> {
+        match self {
+            Self::Join { id, .. }
+            | Self::Signal { id, .. }
+            | Self::ReceiveVideo { id, .. }
+            | Self::Silence { id, .. }
+            | Self::CameraRule { id, .. }
+            | Self::ReceiveOnly { id }
+            | Self::Resumed { id }
+            | Self::Leave { id } => Some(*id),
+            #[cfg(test)]
+            Self::Fail => None,
+        }
+    }
+
     /// Whether participants can cause this command in bulk: those wait in a bounded queue.
     /// Everything else follows a decision of the relay's own (a join, a leave, a host's rule),
     /// is bounded by the rate of those, and is never dropped: a lost `Silence` or `CameraRule`
@@ -164,13 +181,13 @@ impl MediaCommand {
     }
 }
 
-/// How signalling talks to the media loop.
+/// How signalling talks to the media loops.
 #[derive(Debug, Clone)]
 pub struct MediaHandle {
-    /// The relay's own decisions for the loop (see [`MediaCommand::bulk`]).
-    control: mpsc::UnboundedSender<MediaCommand>,
-    /// What participants send in bulk, bounded; signalling never waits for media.
-    bulk: mpsc::Sender<MediaCommand>,
+    /// One per media loop.
+    shards: Arc<[ShardHandle]>,
+    /// Which loop owns which room, participant and address.
+    routes: Arc<Mutex<Routes>>,
     /// The media port's address as announced to browsers.
     pub address: SocketAddr,
     /// The TURN port's address as announced to browsers, when TURN runs.
@@ -179,8 +196,23 @@ pub struct MediaHandle {
     pub turn_tcp: bool,
     /// The way in for TURN clients over TLS (accepted on the signalling runtime).
     pub turn_clients: Option<TurnClients>,
+}
+
+/// The way to one media loop.
+#[derive(Debug)]
+struct ShardHandle {
+    /// The relay's own decisions for the loop (see [`MediaCommand::bulk`]).
+    control: mpsc::UnboundedSender<MediaCommand>,
+    /// What participants send in bulk, bounded; signalling never waits for media.
+    bulk: mpsc::Sender<MediaCommand>,
     /// Counters, updated by the loop.
-    pub stats: Arc<MediaStats>,
+    stats: Arc<MediaStats>,
+}
+
+/// Locks the routing table; a loop that failed while holding it left it consistent (every
+/// change is a few map operations), so a poisoned lock is used as it is.
+fn lock(routes: &Mutex<Routes>) -> MutexGuard<'_, Routes> {
+    routes.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl MediaHandle {
@@ -191,13 +223,12 @@ impl MediaHandle {
         let (control, control_rx) = mpsc::unbounded_channel();
         let (bulk, bulk_rx) = mpsc::channel(BULK_COMMANDS);
         let handle = Self {
-            control,
-            bulk,
+            shards: Arc::new([ShardHandle { control, bulk, stats: Arc::default() }]),
+            routes: Arc::new(Mutex::new(Routes::new(1))),
             address: SocketAddr::from(([127, 0, 0, 1], 1)),
             turn_address: None,
             turn_tcp: false,
             turn_clients: None,
-            stats: Arc::default(),
         };
         (handle, control_rx, bulk_rx)
     }
@@ -208,37 +239,116 @@ impl MediaHandle {
         let _ = self.try_send(command);
     }
 
-    /// Sends a command; a bulk command is refused when its queue is full. If the loop has
-    /// stopped (shutdown), the command is dropped.
+    /// Sends a command to the loop of the participant's room; a bulk command is refused when its
+    /// queue is full. A command for someone in no SFU room, or for a loop that has stopped
+    /// (shutdown), is dropped.
     pub fn try_send(&self, command: MediaCommand) -> Result<(), MediaBusy> {
+        let shard = {
+            let mut routes = lock(&self.routes);
+            match &command {
+                MediaCommand::Join { id, room } => Some(routes.place(*id, room)),
+                MediaCommand::Leave { id } => routes.leave(*id),
+                #[cfg(test)]
+                MediaCommand::Fail => Some(0),
+                other => other.participant().and_then(|id| routes.shard_of(id)),
+            }
+        };
+        let Some(shard) = shard.and_then(|shard| self.shards.get(shard)) else { return Ok(()) };
         if command.bulk() {
-            match self.bulk.try_send(command) {
+            match shard.bulk.try_send(command) {
                 Err(mpsc::error::TrySendError::Full(_)) => Err(MediaBusy),
                 _ => Ok(()),
             }
         } else {
-            let _ = self.control.send(command);
+            let _ = shard.control.send(command);
             Ok(())
         }
     }
+
+    /// The media loops' counters, added up.
+    pub fn stats(&self) -> MediaTotals {
+        let mut totals = MediaTotals { running: true, ..MediaTotals::default() };
+        for shard in self.shards.iter() {
+            let stats = &shard.stats;
+            totals.connections += stats.connections.load(Ordering::Relaxed);
+            let forwarded = stats.forwarded_packets.load(Ordering::Relaxed);
+            totals.forwarded_packets += forwarded;
+            totals.forwarded_per_loop.push(forwarded);
+            totals.forwarded_bytes += stats.forwarded_bytes.load(Ordering::Relaxed);
+            totals.queued_commands += stats.queued_commands.load(Ordering::Relaxed);
+            totals.turn_allocations += stats.turn_allocations.load(Ordering::Relaxed);
+            totals.restarts += stats.restarts.load(Ordering::Relaxed);
+            totals.running &= stats.running();
+            if let Ok(quality) = stats.quality.lock() {
+                totals.quality.add(&quality);
+            }
+        }
+        totals
+    }
+
+    /// Members of SFU rooms on each media loop.
+    pub fn load(&self) -> Vec<usize> {
+        lock(&self.routes).load().to_vec()
+    }
 }
 
-/// Binds the media port and starts the loop on a thread of its own. Signals for participants come
-/// out of the returned receiver. `announce` replaces the bound IP in candidates (for `0.0.0.0`
-/// binds and NAT).
+/// The media loops' counters at one moment, added up (see [`MediaStats`]).
+#[derive(Debug, Default, Clone)]
+pub struct MediaTotals {
+    /// Participants with a media connection to the relay.
+    pub connections: u64,
+    /// RTP packets forwarded.
+    pub forwarded_packets: u64,
+    /// RTP packets forwarded by each loop (how evenly the rooms are spread).
+    pub forwarded_per_loop: Vec<u64>,
+    /// Their payload bytes.
+    pub forwarded_bytes: u64,
+    /// Commands waiting in the bulk queues.
+    pub queued_commands: u64,
+    /// TURN allocations held.
+    pub turn_allocations: u64,
+    /// Times a loop failed and started again.
+    pub restarts: u64,
+    /// Whether every loop runs.
+    pub running: bool,
+    /// Loss and round trips of the links to subscribers.
+    pub quality: super::quality::LinkQuality,
+}
+
+/// How many media loops run: `configured`, or one per core when it is 0.
+pub fn loops(configured: usize) -> usize {
+    if configured > 0 {
+        configured
+    } else {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    }
+}
+
+/// Binds the media port and starts `loops` media loops, each on a thread of its own, and with
+/// more than one a receive loop that hands them their datagrams (see [`super::routes`]).
+/// Signals for participants come out of the returned receiver. `announce` replaces the bound IP
+/// in candidates (for `0.0.0.0` binds and NAT). TURN runs in the first loop.
 ///
-/// Why a thread of its own: the media loop is nearly always ready to run (a datagram is always
+/// Why threads of their own: a media loop is nearly always ready to run (a datagram is always
 /// waiting under load). Sharing the signalling runtime's workers with it starved the WebSocket
 /// tasks on a busy two-core machine: measured in the twelve-person browser test, one worker kept
 /// running the media loop while the other stayed parked, no WebSocket task ran (no ping sent, no
 /// frame read) for ten seconds, and the idle check then closed every connection at once. On its
 /// own thread the loop can be as busy as it likes; signalling keeps the runtime to itself.
+///
+/// Why one receive loop rather than a socket per loop (`SO_REUSEPORT`): the kernel spreads
+/// datagrams over such sockets by a hash of their addresses, but every datagram must reach the
+/// loop that owns its sender's room, and which that is only the relay knows. Receiving is the
+/// cheap part (a room's media is received once and sent to everyone in it); the receive loop
+/// copies each datagram once and looks up two tables.
 pub async fn spawn(
     bind: SocketAddr,
     announce: Option<IpAddr>,
     turn: Option<crate::turn::TurnSettings>,
+    loops: usize,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<(MediaHandle, mpsc::UnboundedReceiver<MediaEvent>)> {
+    let loops = loops.max(1);
     let socket = std::net::UdpSocket::bind(bind)?;
     socket.set_nonblocking(true)?;
     let buffers = super::buffers::enlarge(&socket)?;
@@ -249,9 +359,7 @@ pub async fn spawn(
     } else if address.ip().is_loopback() {
         warn!(%address, "the media port (server forwarding) and TURN are reachable from this computer only: fine for trying Treffpunkt here; on a server bind them to its public address: --media-listen <ip>:50000 --turn-listen <ip>:3478 (docs/deploy.md)");
     }
-    info!(%address, receive_buffer = buffers.receive, send_buffer = buffers.send, "media port ready");
-    let (control, control_rx) = mpsc::unbounded_channel();
-    let (bulk, bulk_rx) = mpsc::channel(BULK_COMMANDS);
+    info!(%address, loops, receive_buffer = buffers.receive, send_buffer = buffers.send, "media port ready");
     let (signals, signal_rx) = mpsc::unbounded_channel();
     let turn = match turn {
         Some(settings) => Some(turn_ports(settings, announce)?),
@@ -259,52 +367,213 @@ pub async fn spawn(
     };
     let turn_address = turn.as_ref().map(|t| t.address);
     let turn_tcp = turn.as_ref().is_some_and(|t| t.tcp.is_some());
-    let stats = Arc::new(MediaStats::default());
-    let published = stats.clone();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    // The TURN shell's sockets and tasks belong to the media runtime; they start running with it.
-    let turn = {
-        let _media_runtime = runtime.enter();
-        turn.and_then(|t| {
-            let socket = UdpSocket::from_std(t.udp)
-                .map_err(|e| warn!("the TURN port cannot be used: {e}"))
-                .ok()?;
-            let io = TurnIo::new(t.server, socket, t.udp_bound.ip(), t.relay_ports);
-            match t.tcp.map(tokio::net::TcpListener::from_std).transpose() {
-                Ok(Some(listener)) => io.listen_tcp(listener),
-                Ok(None) => {}
-                Err(e) => warn!("TURN over TCP cannot be used: {e}"),
+    let routes = Arc::new(Mutex::new(Routes::new(loops)));
+    let mut turn = Some(turn);
+    let mut turn_clients = None;
+    let mut shards = Vec::with_capacity(loops);
+    let mut routed = Vec::with_capacity(loops);
+    for index in 0..loops {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        // The TURN shell's sockets and tasks belong to the first loop's runtime; they start
+        // running with it.
+        let turn = match turn.take().flatten() {
+            Some(t) if index == 0 => {
+                let _media_runtime = runtime.enter();
+                turn_io(t)
             }
-            Some(io)
-        })
+            _ => None,
+        };
+        if let Some(turn) = &turn {
+            turn_clients = Some(turn.clients());
+        }
+        let inbox = if loops == 1 {
+            Inbox::Socket(socket.try_clone()?)
+        } else {
+            let (datagrams, inbox) = mpsc::channel(ROUTED_DATAGRAMS);
+            routed.push(datagrams);
+            Inbox::Routed { datagrams: inbox, routes: routes.clone() }
+        };
+        let (control, control_rx) = mpsc::unbounded_channel();
+        let (bulk, bulk_rx) = mpsc::channel(BULK_COMMANDS);
+        let stats = Arc::new(MediaStats::default());
+        let parts = LoopParts {
+            inbox,
+            sender: socket.try_clone()?,
+            turn,
+            control: control_rx,
+            bulk: bulk_rx,
+            signals: signals.clone(),
+            published: stats.clone(),
+            shutdown: shutdown.clone(),
+        };
+        std::thread::Builder::new()
+            .name(format!("media-{index}"))
+            .spawn(move || run_loop(&runtime, address, parts))?;
+        shards.push(ShardHandle { control, bulk, stats });
+    }
+    if loops > 1 {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let receiver = Receiver { socket, routes: routes.clone(), shards: routed, shutdown };
+        std::thread::Builder::new()
+            .name("media-receive".into())
+            .spawn(move || receiver.run(&runtime))?;
+    }
+    let handle = MediaHandle {
+        shards: shards.into(),
+        routes,
+        address,
+        turn_address,
+        turn_tcp,
+        turn_clients,
     };
-    let turn_clients = turn.as_ref().map(TurnIo::clients);
-    std::thread::Builder::new().name("media".into()).spawn(move || {
+    Ok((handle, signal_rx))
+}
+
+/// The TURN shell on the current runtime.
+fn turn_io(t: TurnPorts) -> Option<TurnIo> {
+    let socket =
+        UdpSocket::from_std(t.udp).map_err(|e| warn!("the TURN port cannot be used: {e}")).ok()?;
+    let io = TurnIo::new(t.server, socket, t.udp_bound.ip(), t.relay_ports);
+    match t.tcp.map(tokio::net::TcpListener::from_std).transpose() {
+        Ok(Some(listener)) => io.listen_tcp(listener),
+        Ok(None) => {}
+        Err(e) => warn!("TURN over TCP cannot be used: {e}"),
+    }
+    Some(io)
+}
+
+/// Datagrams waiting for one media loop when several run; more are dropped, as a full socket
+/// buffer would.
+const ROUTED_DATAGRAMS: usize = 4096;
+
+/// A datagram the receive loop handed to a media loop.
+#[derive(Debug)]
+struct Datagram {
+    from: SocketAddr,
+    data: Vec<u8>,
+    /// A STUN message from an address not yet proved: the loop reports the address if it proves
+    /// itself.
+    claimed: bool,
+}
+
+/// Where a media loop's datagrams come from.
+enum Inbox {
+    /// The only loop reads the port itself.
+    Socket(std::net::UdpSocket),
+    /// One of several: the receive loop hands it its datagrams.
+    Routed { datagrams: mpsc::Receiver<Datagram>, routes: Arc<Mutex<Routes>> },
+}
+
+/// What a media loop is started with.
+struct LoopParts {
+    inbox: Inbox,
+    sender: std::net::UdpSocket,
+    turn: Option<TurnIo>,
+    control: mpsc::UnboundedReceiver<MediaCommand>,
+    bulk: mpsc::Receiver<MediaCommand>,
+    signals: mpsc::UnboundedSender<MediaEvent>,
+    published: Arc<MediaStats>,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Sets up a media loop's I/O on its own runtime and supervises it.
+fn run_loop(runtime: &tokio::runtime::Runtime, address: SocketAddr, parts: LoopParts) {
+    let LoopParts { inbox, sender, turn, control, bulk, signals, published, shutdown } = parts;
+    let inbox = match inbox {
+        Inbox::Socket(socket) => {
+            let _media_runtime = runtime.enter();
+            match UdpSocket::from_std(socket) {
+                Ok(socket) => LoopInbox::Socket(socket),
+                Err(e) => {
+                    error!("the media port cannot be used: {e}");
+                    stats_stopped(&published);
+                    return;
+                }
+            }
+        }
+        Inbox::Routed { datagrams, routes } => LoopInbox::Routed { datagrams, routes },
+    };
+    let mut io = LoopIo { inbox, sender, turn, control, bulk, signals, published, shutdown };
+    supervise(runtime, address, &mut io);
+}
+
+/// The receive loop in front of several media loops.
+struct Receiver {
+    socket: std::net::UdpSocket,
+    routes: Arc<Mutex<Routes>>,
+    shards: Vec<mpsc::Sender<Datagram>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Receiver {
+    /// Reads the media port until shutdown, and hands each datagram to its loop. It parses
+    /// nothing but STUN headers and USERNAME; should that fail all the same, it starts again.
+    fn run(self, runtime: &tokio::runtime::Runtime) {
+        let Self { socket, routes, shards, mut shutdown } = self;
         let socket = {
             let _media_runtime = runtime.enter();
-            UdpSocket::from_std(socket)
-        };
-        let mut io = match socket {
-            Ok(socket) => LoopIo {
-                socket,
-                turn,
-                control: control_rx,
-                bulk: bulk_rx,
-                signals,
-                published,
-                shutdown,
-            },
-            Err(e) => {
-                error!("the media port cannot be used: {e}");
-                stats_stopped(&published);
-                return;
+            match UdpSocket::from_std(socket) {
+                Ok(socket) => socket,
+                Err(e) => return error!("the media port cannot be used: {e}"),
             }
         };
-        supervise(&runtime, address, &mut io);
-    })?;
-    let handle =
-        MediaHandle { control, bulk, address, turn_address, turn_tcp, turn_clients, stats };
-    Ok((handle, signal_rx))
+        let mut failures: VecDeque<Instant> = VecDeque::new();
+        loop {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime.block_on(receive(&socket, &routes, &shards, &mut shutdown))
+            }));
+            if run.is_ok() {
+                return;
+            }
+            let now = Instant::now();
+            failures.retain(|at| now.duration_since(*at) < RESTART_WINDOW);
+            failures.push_back(now);
+            if failures.len() > RESTARTS_ALLOWED {
+                // Without it no loop gets a datagram; dropping the queues shows each loop.
+                return error!("the media receive loop keeps failing; server forwarding stops");
+            }
+            error!("the media receive loop failed; it starts again");
+        }
+    }
+}
+
+/// See [`Receiver::run`].
+async fn receive(
+    socket: &UdpSocket,
+    routes: &Mutex<Routes>,
+    shards: &[mpsc::Sender<Datagram>],
+    shutdown: &mut watch::Receiver<bool>,
+) {
+    let mut buffer = vec![0u8; 2048];
+    let mut batch: Vec<(SocketAddr, Vec<u8>)> = Vec::with_capacity(RECEIVE_BATCH);
+    loop {
+        tokio::select! {
+            ready = socket.readable() => if let Err(e) = ready {
+                warn!("media socket error: {e}");
+                continue;
+            },
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        while batch.len() < RECEIVE_BATCH {
+            match socket.try_recv_from(&mut buffer) {
+                Ok((n, from)) => batch.push((from, buffer[..n].to_vec())),
+                Err(_) => break,
+            }
+        }
+        // One look at the table for the whole batch.
+        let routed: Vec<_> = {
+            let routes = lock(routes);
+            batch.drain(..).map(|(from, data)| (routes.route(from, &data), from, data)).collect()
+        };
+        for (route, from, data) in routed {
+            let Some(route) = route else { continue };
+            let claimed = matches!(route, Route::Claimed(_));
+            if let Some(shard) = shards.get(route.shard()) {
+                // A loop far behind loses datagrams, as on a full socket buffer.
+                let _ = shard.try_send(Datagram { from, data, claimed });
+            }
+        }
+    }
 }
 
 /// The TURN server and its bound ports, ready for the media thread.
@@ -386,13 +655,67 @@ fn stats_stopped(published: &MediaStats) {
 /// What the loop works with and what outlives a failure of the engine: the sockets, the TURN
 /// server, the queues.
 struct LoopIo {
-    socket: UdpSocket,
+    inbox: LoopInbox,
+    /// The media port, for sending (a non-blocking copy of the socket: sends never wait).
+    sender: std::net::UdpSocket,
     turn: Option<TurnIo>,
     control: mpsc::UnboundedReceiver<MediaCommand>,
     bulk: mpsc::Receiver<MediaCommand>,
     signals: mpsc::UnboundedSender<MediaEvent>,
     published: Arc<MediaStats>,
     shutdown: watch::Receiver<bool>,
+}
+
+/// Where a running loop's datagrams come from (see [`Inbox`]).
+enum LoopInbox {
+    Socket(UdpSocket),
+    Routed { datagrams: mpsc::Receiver<Datagram>, routes: Arc<Mutex<Routes>> },
+}
+
+impl LoopInbox {
+    /// Waits for datagrams and gives the engine all that are waiting (up to a batch). `None`
+    /// when the receive loop has ended.
+    async fn feed(&mut self, sfu: &mut Sfu, buffer: &mut [u8]) -> Option<()> {
+        match self {
+            Self::Socket(socket) => {
+                let (n, from) = match socket.recv_from(buffer).await {
+                    Ok(received) => received,
+                    Err(e) => {
+                        warn!("media socket error: {e}");
+                        return Some(());
+                    }
+                };
+                let now = Instant::now();
+                sfu.handle_datagram(now, from, &buffer[..n]);
+                // Whatever else is waiting, without a trip through the scheduler.
+                for _ in 0..RECEIVE_BATCH {
+                    match socket.try_recv_from(buffer) {
+                        Ok((n, from)) => sfu.handle_datagram(now, from, &buffer[..n]),
+                        Err(_) => break,
+                    }
+                }
+            }
+            Self::Routed { datagrams, routes } => {
+                let first = datagrams.recv().await?;
+                let now = Instant::now();
+                let mut next = Some(first);
+                let mut count = 0;
+                while let Some(datagram) = next.take() {
+                    sfu.handle_datagram(now, datagram.from, &datagram.data);
+                    if datagram.claimed
+                        && let Some(id) = sfu.participant_at(datagram.from)
+                    {
+                        lock(routes).learn(datagram.from, id);
+                    }
+                    count += 1;
+                    if count <= RECEIVE_BATCH {
+                        next = datagrams.try_recv().ok();
+                    }
+                }
+            }
+        }
+        Some(())
+    }
 }
 
 /// Runs the loop, and when it fails (a panic in the engine or in `rtc`), starts it again with
@@ -436,17 +759,18 @@ fn supervise(runtime: &tokio::runtime::Runtime, address: SocketAddr, io: &mut Lo
 /// Feeds the engine datagrams, commands and time, and carries out what it asks, until shutdown
 /// or until signalling drops its handle.
 async fn media_loop(sfu: &mut Sfu, io: &mut LoopIo) {
-    let LoopIo { socket, turn, control, bulk, signals, published, shutdown } = io;
+    let LoopIo { inbox, sender, turn, control, bulk, signals, published, shutdown } = io;
     let mut buffer = vec![0u8; 2048];
     // Report blocks counted when the figures were last published (none yet: publish at once,
     // which also clears the figures of a loop that failed).
     let mut reported = u64::MAX;
+    let mut receiving = true;
     loop {
         // Carry out everything the engine wants done.
         while let Some(output) = sfu.poll_output() {
             match output {
                 Output::Transmit { to, data } => {
-                    if let Err(e) = socket.try_send_to(&data, to) {
+                    if let Err(e) = sender.send_to(&data, to) {
                         // A full socket buffer drops the datagram, as a network would.
                         tracing::debug!(%to, "send failed: {e}");
                     }
@@ -490,19 +814,10 @@ async fn media_loop(sfu: &mut Sfu, io: &mut LoopIo) {
                 }
                 carry_out(sfu, command);
             }
-            received = socket.recv_from(&mut buffer) => match received {
-                Ok((n, from)) => {
-                    let now = Instant::now();
-                    sfu.handle_datagram(now, from, &buffer[..n]);
-                    // Whatever else is waiting, without a trip through the scheduler.
-                    for _ in 0..RECEIVE_BATCH {
-                        match socket.try_recv_from(&mut buffer) {
-                            Ok((n, from)) => sfu.handle_datagram(now, from, &buffer[..n]),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                Err(e) => warn!("media socket error: {e}"),
+            fed = inbox.feed(sfu, &mut buffer) => if fed.is_none() {
+                // The receive loop ended: no datagram will come again.
+                receiving = false;
+                break;
             },
             Some(event) = next_turn_event(turn) => {
                 if let Some(turn) = turn.as_mut() {
@@ -518,6 +833,10 @@ async fn media_loop(sfu: &mut Sfu, io: &mut LoopIo) {
             }
             _ = shutdown.wait_for(|stop| *stop) => break,
         }
+    }
+    if !receiving && !*shutdown.borrow() {
+        error!("the media loop gets no more datagrams");
+        stats_stopped(published);
     }
 }
 
@@ -586,7 +905,7 @@ mod tests {
     async fn start() -> (MediaHandle, mpsc::UnboundedReceiver<MediaEvent>, watch::Sender<bool>) {
         let (stop, shutdown) = watch::channel(false);
         let (handle, events) =
-            spawn("127.0.0.1:0".parse().unwrap(), None, None, shutdown).await.unwrap();
+            spawn("127.0.0.1:0".parse().unwrap(), None, None, 1, shutdown).await.unwrap();
         (handle, events, stop)
     }
 
@@ -610,8 +929,8 @@ mod tests {
             MediaEvent::Restarted { lost } => assert_eq!(lost, vec![ParticipantId(1)]),
             other => panic!("{other:?}"),
         }
-        assert_eq!(media.stats.restarts.load(Ordering::Relaxed), 1);
-        assert!(media.stats.running());
+        assert_eq!(media.stats().restarts, 1);
+        assert!(media.stats().running);
         // The new loop negotiates as before.
         media.send(MediaCommand::Join { id: ParticipantId(2), room: "rat".into() });
         media
@@ -631,32 +950,34 @@ mod tests {
         for _ in 0..RESTARTS_ALLOWED {
             media.send(MediaCommand::Fail);
             assert!(matches!(next(&mut events).await, MediaEvent::Restarted { .. }));
-            assert!(media.stats.running());
+            assert!(media.stats().running);
         }
         media.send(MediaCommand::Fail);
         for _ in 0..100 {
-            if !media.stats.running() {
+            if !media.stats().running {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        assert!(!media.stats.running(), "the last failure must show");
-        assert_eq!(media.stats.restarts.load(Ordering::Relaxed), RESTARTS_ALLOWED as u64 + 1);
+        assert!(!media.stats().running, "the last failure must show");
+        assert_eq!(media.stats().restarts, RESTARTS_ALLOWED as u64 + 1);
     }
 
     #[tokio::test]
     async fn bulk_commands_are_refused_when_the_loop_is_behind_and_decisions_never() {
         let (media, mut control_rx, mut bulk_rx) = MediaHandle::detached();
-        let size = |id| MediaCommand::ReceiveVideo {
-            id: ParticipantId(id),
+        media.send(MediaCommand::Join { id: ParticipantId(1), room: "rat".into() });
+        assert!(matches!(control_rx.try_recv(), Ok(MediaCommand::Join { .. })));
+        let size = || MediaCommand::ReceiveVideo {
+            id: ParticipantId(1),
             from: ParticipantId(2),
             quality: VideoQuality::Low,
         };
         // A loop that has stopped taking commands.
-        for i in 0..BULK_COMMANDS as u64 {
-            media.try_send(size(i)).unwrap();
+        for _ in 0..BULK_COMMANDS {
+            media.try_send(size()).unwrap();
         }
-        assert_eq!(media.try_send(size(0)), Err(MediaBusy));
+        assert_eq!(media.try_send(size()), Err(MediaBusy));
         let signal = Signal::RestartIce;
         assert_eq!(
             media.try_send(MediaCommand::Signal { id: ParticipantId(1), signal }),
@@ -664,7 +985,7 @@ mod tests {
         );
         // The relay's own decisions still go through, every one of them.
         for i in 0..10_000 {
-            media.send(MediaCommand::Leave { id: ParticipantId(i) });
+            media.send(MediaCommand::Silence { id: ParticipantId(1), silenced: i % 2 == 0 });
         }
         let mut decisions = 0;
         while control_rx.try_recv().is_ok() {
@@ -673,6 +994,47 @@ mod tests {
         assert_eq!(decisions, 10_000);
         // Once the loop catches up, bulk commands are taken again.
         bulk_rx.recv().await.unwrap();
-        media.try_send(size(0)).unwrap();
+        media.try_send(size()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn commands_for_someone_in_no_sfu_room_go_nowhere() {
+        let (media, mut control_rx, mut bulk_rx) = MediaHandle::detached();
+        media.send(MediaCommand::Silence { id: ParticipantId(9), silenced: true });
+        media
+            .try_send(MediaCommand::Signal { id: ParticipantId(9), signal: Signal::RestartIce })
+            .unwrap();
+        media.send(MediaCommand::Leave { id: ParticipantId(9) });
+        assert!(control_rx.try_recv().is_err());
+        assert!(bulk_rx.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn with_two_loops_a_failure_loses_only_the_rooms_of_its_loop() {
+        let (stop, shutdown) = watch::channel(false);
+        let (media, mut events) =
+            spawn("127.0.0.1:0".parse().unwrap(), None, None, 2, shutdown).await.unwrap();
+        media.send(MediaCommand::Join { id: ParticipantId(1), room: "a".into() });
+        media.send(MediaCommand::Join { id: ParticipantId(2), room: "b".into() });
+        assert_eq!(media.load(), [1, 1], "one room on each loop");
+        // `Fail` goes to the first loop, which holds room "a".
+        media.send(MediaCommand::Fail);
+        match next(&mut events).await {
+            MediaEvent::Restarted { lost } => assert_eq!(lost, vec![ParticipantId(1)]),
+            other => panic!("{other:?}"),
+        }
+        assert!(media.stats().running);
+        // The other loop never noticed: it negotiates for its participant as before.
+        media
+            .try_send(MediaCommand::Signal { id: ParticipantId(2), signal: offer(40003) })
+            .unwrap();
+        match next(&mut events).await {
+            MediaEvent::Signal { to, signal: Signal::Answer { .. } } => {
+                assert_eq!(to, ParticipantId(2))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(media.stats().restarts, 1);
+        stop.send(true).unwrap();
     }
 }

@@ -730,6 +730,11 @@ impl Sfu {
         self.members.keys().copied().collect()
     }
 
+    /// The participant whose proved address `from` is.
+    pub fn participant_at(&self, from: SocketAddr) -> Option<ParticipantId> {
+        self.demux.known(from)
+    }
+
     /// Source addresses the media port knows a participant by.
     pub fn addresses_known(&self) -> usize {
         self.demux.len()
