@@ -628,3 +628,62 @@ fn an_offer_lost_while_signalling_was_down_is_sent_again_when_the_seat_resumes()
     net.anna_sends_for(Duration::from_millis(500));
     assert_eq!(net.offers.get(&BRUNO).copied().unwrap_or(0), answered);
 }
+
+/// Bytes the relay resends for NACKs, at most (the engine's budget: a 64 KiB burst, then
+/// 250,000 bytes a second per subscriber).
+fn resend_allowance(period: Duration) -> usize {
+    64 * 1024 + (250_000.0 * period.as_secs_f64()) as usize
+}
+
+#[test]
+fn a_nack_flood_gets_no_more_than_the_resend_budget_and_the_call_goes_on() {
+    let mut net = Net::anna_watched_by_bruno();
+    let period = Duration::from_secs(2);
+    // What Bruno gets in two seconds of Anna's call without any NACK.
+    let before = net.bytes_to[&BRUNO];
+    net.anna_sends_for(period);
+    let plain = net.bytes_to[&BRUNO] - before;
+    let (ssrc, video_before) = {
+        let ssrc = net
+            .streams
+            .iter()
+            .find(|((to, _), (kind, _, _))| *to == BRUNO && *kind == Kind::Video)
+            .map(|((_, ssrc), _)| *ssrc)
+            .expect("Bruno gets Anna's video");
+        (ssrc, net.received.len())
+    };
+    // Bruno asks every 10 ms for the last 256 video packets he got (in order, as a browser
+    // lists them): with no budget, 200 NACKs of ~256 cached packets each would be ~50 MB in two
+    // seconds, to wherever his connection goes.
+    let before = net.bytes_to[&BRUNO];
+    let end = net.now + period;
+    let mut nacks = 0;
+    while net.now < end {
+        let newest = net.received.iter().rev().find(|r| r.0 == BRUNO && r.2 == Kind::Video);
+        let newest = newest.map(|r| r.3).unwrap();
+        let seqs: Vec<u16> = (0..256).map(|back| newest.wrapping_sub(255 - back)).collect();
+        let now = net.now;
+        assert!(net.peer(BRUNO).send_nack(now, ssrc, &seqs));
+        nacks += 1;
+        net.anna_sends_for(Duration::from_millis(10));
+    }
+    let flooded = net.bytes_to[&BRUNO] - before;
+    let resent = flooded.saturating_sub(plain);
+    assert!(nacks >= 150, "{nacks} NACKs sent");
+    assert!(resent > 64 * 1024, "the relay answers NACKs at all: {resent} bytes resent");
+    // The budget counts RTP bytes; on the wire each packet has SRTP's 10-byte tag besides (a
+    // few per cent), and Anna's frame sizes vary between the two periods (a tenth of `plain`).
+    let bound = resend_allowance(period) * 21 / 20 + plain / 10;
+    assert!(resent <= bound, "{resent} bytes resent for {nacks} NACKs; the budget allows {bound}");
+    // Anna's live video kept reaching Bruno meanwhile: packets he had not had before.
+    let old: std::collections::HashSet<u16> = net.received[..video_before]
+        .iter()
+        .filter(|r| r.0 == BRUNO && r.2 == Kind::Video)
+        .map(|r| r.3)
+        .collect();
+    let live = net.received[video_before..]
+        .iter()
+        .filter(|r| r.0 == BRUNO && r.2 == Kind::Video && !old.contains(&r.3))
+        .count();
+    assert!(live > 100, "{live} live video packets during the flood");
+}
