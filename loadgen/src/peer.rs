@@ -369,6 +369,15 @@ impl SyntheticPeer {
         Ok(self.pc.local_description().map(|d| d.sdp).unwrap_or_default())
     }
 
+    /// Makes an offer that restarts ICE (new credentials, checks anew), as a browser does when
+    /// its network changed.
+    pub fn create_restart_offer(&mut self, now: Instant) -> Result<String, PeerError> {
+        let options = rtc::peer_connection::configuration::RTCOfferOptions { ice_restart: true };
+        let offer = self.pc.create_offer(Some(options))?;
+        self.pc.set_local_description(now, offer)?;
+        Ok(self.pc.local_description().map(|d| d.sdp).unwrap_or_default())
+    }
+
     /// Takes the answer to our offer.
     pub fn set_answer(&mut self, now: Instant, sdp: String) -> Result<(), PeerError> {
         self.pc.set_remote_description(now, RTCSessionDescription::answer(sdp)?)

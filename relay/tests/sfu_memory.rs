@@ -43,6 +43,8 @@ struct Net {
     offers: HashMap<ParticipantId, u32>,
     /// Datagrams the relay sent to addresses of no peer.
     stray: u32,
+    /// Those of them that were not STUN (media, DTLS).
+    stray_media: u32,
     /// Bytes the relay sent to each peer.
     bytes_to: HashMap<ParticipantId, usize>,
     /// The SRTP packets the relay sent, by destination, SSRC and sequence number: a hash of
@@ -59,6 +61,9 @@ struct Net {
     unreachable: Vec<ParticipantId>,
     /// Signals lost that way.
     lost_signals: u32,
+    /// The latest SDP each peer offered, and the relay's latest answer to each.
+    offered: HashMap<ParticipantId, String>,
+    answered: HashMap<ParticipantId, String>,
 }
 
 impl Net {
@@ -77,6 +82,7 @@ impl Net {
             keyframe_requests: 0,
             offers: HashMap::new(),
             stray: 0,
+            stray_media: 0,
             bytes_to: HashMap::new(),
             sent: Vec::new(),
             nonces: HashMap::new(),
@@ -84,6 +90,8 @@ impl Net {
             senders: vec![ANNA],
             unreachable: Vec::new(),
             lost_signals: 0,
+            offered: HashMap::new(),
+            answered: HashMap::new(),
         }
     }
 
@@ -106,6 +114,7 @@ impl Net {
         self.sfu.join(now, id, "rat").unwrap();
         self.peers.push((id, local_addr, peer));
         let offer = self.peer(id).create_offer(now).unwrap();
+        self.offered.insert(id, offer.clone());
         self.sfu.signal(now, id, Signal::Offer { sdp: offer }).unwrap();
     }
 
@@ -157,7 +166,12 @@ impl Net {
                                 *self.bytes_to.entry(*id).or_default() += data.len();
                                 peer.handle_datagram(now, relay, &data);
                             }
-                            None => self.stray += 1,
+                            None => {
+                                self.stray += 1;
+                                if !rtc::stun::message::is_stun_message(&data) {
+                                    self.stray_media += 1;
+                                }
+                            }
                         }
                     }
                     Output::Signal { to, .. } if self.unreachable.contains(&to) => {
@@ -166,7 +180,10 @@ impl Net {
                     Output::Signal { to, signal } => {
                         let now = self.now;
                         match signal {
-                            Signal::Answer { sdp } => self.peer(to).set_answer(now, sdp).unwrap(),
+                            Signal::Answer { sdp } => {
+                                self.answered.insert(to, sdp.clone());
+                                self.peer(to).set_answer(now, sdp).unwrap();
+                            }
                             Signal::Offer { sdp } => {
                                 *self.offers.entry(to).or_default() += 1;
                                 let answer = self.peer(to).answer(now, sdp).unwrap();
@@ -370,6 +387,12 @@ fn stranger(i: u32) -> SocketAddr {
 /// A STUN binding request as an attacker would send it: naming participant `claimed`'s fragment,
 /// trying to take the controlling role, signed with a password guessed wrong.
 fn forged_check(claimed: u64, guess: &str, tie_breaker: u64) -> Vec<u8> {
+    nomination(&format!("tp{claimed}x0123456789abcdef:evil"), guess, tie_breaker)
+}
+
+/// A binding request with USE-CANDIDATE in the controlling role: `username` is
+/// `<relay's fragment>:<browser's fragment>`, signed with `password`.
+fn nomination(username: &str, password: &str, tie_breaker: u64) -> Vec<u8> {
     use rtc::stun::{
         attributes::{ATTR_USE_CANDIDATE, ATTR_USERNAME},
         fingerprint::FINGERPRINT,
@@ -381,6 +404,13 @@ fn forged_check(claimed: u64, guess: &str, tie_breaker: u64) -> Vec<u8> {
     impl Setter for Controlling {
         fn add_to(&self, m: &mut Message) -> rtc::shared::error::Result<()> {
             m.add(rtc::stun::attributes::ATTR_ICE_CONTROLLING, &self.0.to_be_bytes());
+            Ok(())
+        }
+    }
+    struct Priority(u32);
+    impl Setter for Priority {
+        fn add_to(&self, m: &mut Message) -> rtc::shared::error::Result<()> {
+            m.add(rtc::stun::attributes::ATTR_PRIORITY, &self.0.to_be_bytes());
             Ok(())
         }
     }
@@ -397,11 +427,12 @@ fn forged_check(claimed: u64, guess: &str, tie_breaker: u64) -> Vec<u8> {
         .build(&[
             Box::new(BINDING_REQUEST),
             Box::new(TransactionId::new()),
-            Box::new(Username::new(ATTR_USERNAME, format!("tp{claimed}x0123456789abcdef:evil"))),
+            Box::new(Username::new(ATTR_USERNAME, username.to_owned())),
             Box::new(Controlling(tie_breaker)),
+            Box::new(Priority(2_130_706_431)),
             Box::new(UseCandidate),
             Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
-                guess.into(),
+                password.into(),
                 provider.crypto(),
             )),
             Box::new(FINGERPRINT),
@@ -686,4 +717,51 @@ fn a_nack_flood_gets_no_more_than_the_resend_budget_and_the_call_goes_on() {
         .filter(|r| r.0 == BRUNO && r.2 == Kind::Video && !old.contains(&r.3))
         .count();
     assert!(live > 100, "{live} live video packets during the flood");
+}
+
+/// `a=<key>:` of an SDP.
+fn sdp_value(sdp: &str, key: &str) -> String {
+    let prefix = format!("a={key}:");
+    sdp.lines().find_map(|l| l.trim_end().strip_prefix(&prefix)).unwrap().to_owned()
+}
+
+#[test]
+fn a_nomination_from_a_spoofed_address_does_not_send_the_room_there() {
+    let mut net = Net::anna_watched_by_bruno();
+    // Bruno restarts ICE (any participant may, at any time), and before his own checks go out
+    // he signs a nomination with the new credentials as if it came from a victim: the first
+    // nomination after a restart is the one `rtc` takes.
+    let now = net.now;
+    let offer = net.peer(BRUNO).create_restart_offer(now).unwrap();
+    net.offered.insert(BRUNO, offer.clone());
+    net.sfu.signal(now, BRUNO, Signal::Offer { sdp: offer }).unwrap();
+    let mut answer = None;
+    while let Some(output) = net.sfu.poll_output() {
+        if let Output::Signal { signal: Signal::Answer { sdp }, .. } = output {
+            answer = Some(sdp);
+        }
+    }
+    let answer = answer.expect("the relay answers the restart");
+    let offer = &net.offered[&BRUNO];
+    let username = format!("{}:{}", sdp_value(&answer, "ice-ufrag"), sdp_value(offer, "ice-ufrag"));
+    let check = nomination(&username, &sdp_value(&answer, "ice-pwd"), u64::MAX);
+    let victim: SocketAddr = "198.51.100.66:4444".parse().unwrap();
+    let before = net.received.len();
+    net.sfu.handle_datagram(net.now, victim, &check);
+    // Now Bruno's browser takes the answer and checks its real path.
+    net.peer(BRUNO).set_answer(now, answer.clone()).unwrap();
+    for _ in 0..20 {
+        net.sfu.handle_datagram(net.now, victim, &check);
+        net.anna_sends_for(Duration::from_millis(100));
+    }
+    // The nomination was valid (signed, right fragments): the relay answered each of the 21
+    // checks (an answer is as large as the check: no amplification). But `rtc` selects a
+    // nominated pair only once the pair has succeeded, i.e. a check of the relay's own was
+    // answered from that address (RFC 8445 7.3.1.5), which the victim never does; so none of
+    // Anna's media went there, and the real path took over.
+    assert!(net.stray >= 21, "the nomination was not even taken: {} answers", net.stray);
+    assert!(net.stray <= 21 + 5, "{} datagrams went to the spoofed address", net.stray);
+    assert_eq!(net.stray_media, 0, "media went to the spoofed address");
+    let live = net.received[before..].iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
+    assert!(live > 100, "Bruno kept getting Anna's video: {live} packets");
 }
