@@ -1,7 +1,7 @@
 //! What comes in: datagrams on the media port, handed to the member whose ICE credentials or
 //! proven address they match, and everything `rtc` makes of them.
 
-use super::*;
+use super::{feedback::Feedback, *};
 
 impl Sfu {
     /// A datagram arrived on the media port.
@@ -74,170 +74,32 @@ impl Sfu {
     /// Moves everything `id`'s connection produced: datagrams out, events handled, media
     /// forwarded, feedback from `id` as a subscriber acted on.
     pub(super) fn drain(&mut self, now: Instant, id: ParticipantId) {
-        let mut media: Vec<Incoming> = Vec::new();
-        let mut new_tracks = Vec::new();
-        let mut keyframe_requests: Vec<(ParticipantId, Slot)> = Vec::new();
-        let mut nacks: Vec<(u32, Vec<u16>)> = Vec::new();
-        let mut just_connected = false;
-        {
-            let Some(member) = self.members.get_mut(&id) else { return };
-            while let Some(event) = member.pc.poll_event() {
-                match event {
-                    RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
-                        let kind = member
-                            .pc
-                            .rtp_receiver(init.receiver_id)
-                            .map(|r| r.track().kind())
-                            .unwrap_or(RtpCodecKind::Unspecified);
-                        let layer = Layer::from_rid(init.rid.as_deref());
-                        debug!(participant = %id, rid = ?init.rid, ssrc = init.ssrc, track = %init.track_id, "stream opened");
-                        if let Some(inbound) = member.inbound.get_mut(&init.track_id) {
-                            // Another simulcast layer of a track we know (or one we know,
-                            // announced again after a renegotiation).
-                            inbound.layers.entry(init.ssrc).or_insert_with(|| InLayer::new(layer));
-                            continue;
-                        }
-                        // The first video m-line of the participant's connection is its camera
-                        // (the app creates it first); a later one is a shared screen.
-                        let slot = match kind {
-                            RtpCodecKind::Audio => Some(Slot::Audio),
-                            RtpCodecKind::Video => {
-                                let ids: Vec<_> = member.pc.get_transceivers().collect();
-                                let first_video =
-                                    ids.into_iter().map(RTCRtpReceiverId::from).find(|r| {
-                                        member.pc.rtp_receiver(*r).is_some_and(|r| {
-                                            r.track().kind() == RtpCodecKind::Video
-                                        })
-                                    });
-                                Some(if first_video == Some(init.receiver_id) {
-                                    Slot::Camera
-                                } else {
-                                    Slot::Screen
-                                })
-                            }
-                            _ => None,
-                        };
-                        // One track of each slot per participant is forwarded.
-                        let duplicate = member.inbound.values().any(|i| Some(i.slot) == slot);
-                        if let (Some(slot), false) = (slot, duplicate) {
-                            let audio_level_id =
-                                member.pc.rtp_receiver(init.receiver_id).and_then(|mut r| {
-                                    r.get_parameters()
-                                        .rtp_parameters
-                                        .header_extensions
-                                        .iter()
-                                        .find(|e| e.uri == AUDIO_LEVEL_EXTENSION)
-                                        .map(|e| e.id as u8)
-                                });
-                            member.inbound.insert(
-                                init.track_id.clone(),
-                                Inbound {
-                                    slot,
-                                    receiver: init.receiver_id,
-                                    layers: HashMap::from([(init.ssrc, InLayer::new(layer))]),
-                                    audio_level_id,
-                                },
-                            );
-                            new_tracks.push(slot);
-                        }
-                    }
-                    RTCPeerConnectionEvent::OnNegotiationNeededEvent => {
-                        member.offer_due.get_or_insert(now + OFFER_BATCH);
-                    }
-                    RTCPeerConnectionEvent::OnSignalingStateChangeEvent(state) => {
-                        member.signaling = state
-                    }
-                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
-                        let selected = selected_peer(member);
-                        debug!(participant = %id, ?selected, last_from = ?member.last_from, "media connection {state}");
-                        let connected = state == RTCPeerConnectionState::Connected;
-                        just_connected |= connected && !member.connected;
-                        member.connected = connected;
-                    }
-                    _ => {}
-                }
+        let Some(member) = self.members.get_mut(&id) else { return };
+        let events = member.take_events(now, id);
+        let (media, feedback) = member.take_reads(now, id);
+        if let Some(estimate) = feedback.estimate {
+            if member.estimate.is_none() {
+                debug!(participant = %id, estimate, "first bandwidth estimate");
             }
-            while let Some(message) = member.pc.poll_read() {
-                match message.message {
-                    RTCMessage::RtpPacket(track_id, packet) => {
-                        let Some(inbound) = member.inbound.get_mut(&track_id) else {
-                            tracing::trace!(participant = %id, %track_id, "packet of an unknown track");
-                            continue;
-                        };
-                        let ssrc = packet.header.ssrc;
-                        if !inbound.layers.contains_key(&ssrc) {
-                            // A layer whose first packet raced its track event.
-                            let rid = member
-                                .pc
-                                .rtp_receiver(inbound.receiver)
-                                .and_then(|r| r.track().rid(ssrc).cloned());
-                            inbound
-                                .layers
-                                .insert(ssrc, InLayer::new(Layer::from_rid(rid.as_deref())));
-                        }
-                        let Some(stream) = inbound.layers.get_mut(&ssrc) else { continue };
-                        stream.bytes += packet.payload.len() as u64;
-                        stream.liveness.on_packet(now);
-                        let video = inbound.slot != Slot::Audio;
-                        media.push(Incoming {
-                            slot: inbound.slot,
-                            layer: stream.layer,
-                            keyframe: video && is_vp8_keyframe(&packet.payload),
-                            level: inbound
-                                .audio_level_id
-                                .and_then(|ext| packet.header.get_extension(ext)),
-                            packet,
-                        });
-                    }
-                    RTCMessage::RtcpPacket(_, packets) => {
-                        // Feedback on what the relay sends this participant. A compound packet
-                        // is filed under the SSRC of its first part only, so look at each part.
-                        for packet in &packets {
-                            let any = packet.as_any();
-                            if let Some(pli) = any.downcast_ref::<PictureLossIndication>() {
-                                keyframe_requests.extend(member.video_ssrcs.get(&pli.media_ssrc));
-                            } else if let Some(fir) = any.downcast_ref::<FullIntraRequest>() {
-                                keyframe_requests.extend(
-                                    fir.fir.iter().filter_map(|e| member.video_ssrcs.get(&e.ssrc)),
-                                );
-                            } else if let Some(nack) = any.downcast_ref::<TransportLayerNack>() {
-                                let seqs = nack.nacks.iter().flat_map(|n| n.packet_list());
-                                nacks.push((nack.media_ssrc, seqs.collect()));
-                            } else if let Some(rr) = any.downcast_ref::<ReceiverReport>() {
-                                let wall = self.wall.get_or_insert_with(|| SystemInstant::now(now));
-                                observe_reports(&mut self.quality, wall.ntp(now), &rr.reports);
-                            } else if let Some(sr) = any.downcast_ref::<SenderReport>() {
-                                // A publisher reports what it receives inside its own sender
-                                // reports.
-                                let wall = self.wall.get_or_insert_with(|| SystemInstant::now(now));
-                                observe_reports(&mut self.quality, wall.ntp(now), &sr.reports);
-                            } else if let Some(remb) =
-                                any.downcast_ref::<ReceiverEstimatedMaximumBitrate>()
-                            {
-                                if member.estimate.is_none() {
-                                    debug!(participant = %id, bitrate = remb.bitrate, "first bandwidth estimate");
-                                }
-                                member.estimate = Some(remb.bitrate.max(0.0) as u64);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            member.estimate = Some(estimate);
+        }
+        if !feedback.reports.is_empty() {
+            let wall = self.wall.get_or_insert_with(|| SystemInstant::now(now));
+            observe_reports(&mut self.quality, wall.ntp(now), &feedback.reports);
         }
 
-        for (ssrc, seqs) in nacks {
+        for (ssrc, seqs) in feedback.nacks {
             self.resend(now, id, ssrc, &seqs);
         }
 
         // Forwarding to a new subscriber starts with a keyframe: ask for it now rather than at
         // the next tick, so the first picture comes sooner.
-        if just_connected {
+        if events.just_connected {
             self.request_awaited_keyframes(now, id);
         }
 
         // Keyframe requests from this subscriber go to the publishers, for the layer it gets.
-        for (source, slot) in keyframe_requests {
+        for (source, slot) in feedback.keyframe_requests {
             let layer = self
                 .members
                 .get(&id)
@@ -249,9 +111,9 @@ impl Sfu {
         }
 
         // New publications go to everyone else in the room.
-        if !new_tracks.is_empty() {
+        if !events.new_tracks.is_empty() {
             let mates = self.room_mates(id);
-            for slot in new_tracks {
+            for slot in events.new_tracks {
                 for mate in &mates {
                     self.add_forward(now, *mate, id, slot);
                 }
@@ -268,5 +130,148 @@ impl Sfu {
 
         self.offer_if_needed(now, id);
         self.flush_writes(id);
+    }
+}
+
+/// What a connection's events brought, for the engine to act on.
+#[derive(Debug, Default)]
+struct Events {
+    /// Tracks the participant started to publish.
+    new_tracks: Vec<Slot>,
+    /// DTLS came up just now.
+    just_connected: bool,
+}
+
+impl Member {
+    /// Takes `rtc`'s events: streams opened, negotiation needed, state changes.
+    fn take_events(&mut self, now: Instant, id: ParticipantId) -> Events {
+        let mut events = Events::default();
+        while let Some(event) = self.pc.poll_event() {
+            match event {
+                RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
+                    if let Some(slot) = self.open_stream(&init, id) {
+                        events.new_tracks.push(slot);
+                    }
+                }
+                RTCPeerConnectionEvent::OnNegotiationNeededEvent => {
+                    self.offer_due.get_or_insert(now + OFFER_BATCH);
+                }
+                RTCPeerConnectionEvent::OnSignalingStateChangeEvent(state) => {
+                    self.signaling = state
+                }
+                RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                    let selected = selected_peer(self);
+                    debug!(participant = %id, ?selected, last_from = ?self.last_from, "media connection {state}");
+                    let connected = state == RTCPeerConnectionState::Connected;
+                    events.just_connected |= connected && !self.connected;
+                    self.connected = connected;
+                }
+                _ => {}
+            }
+        }
+        events
+    }
+
+    /// A stream of the participant's opened: a new track's slot, or `None` for another layer
+    /// of a known track, a duplicate slot or a kind the relay does not forward.
+    fn open_stream(&mut self, init: &RTCTrackEventInit, id: ParticipantId) -> Option<Slot> {
+        let kind = self
+            .pc
+            .rtp_receiver(init.receiver_id)
+            .map(|r| r.track().kind())
+            .unwrap_or(RtpCodecKind::Unspecified);
+        let layer = Layer::from_rid(init.rid.as_deref());
+        debug!(participant = %id, rid = ?init.rid, ssrc = init.ssrc, track = %init.track_id, "stream opened");
+        if let Some(inbound) = self.inbound.get_mut(&init.track_id) {
+            // Another simulcast layer of a track we know (or one we know, announced again after
+            // a renegotiation).
+            inbound.layers.entry(init.ssrc).or_insert_with(|| InLayer::new(layer));
+            return None;
+        }
+        // The first video m-line of the participant's connection is its camera (the app
+        // creates it first); a later one is a shared screen.
+        let slot = match kind {
+            RtpCodecKind::Audio => Slot::Audio,
+            RtpCodecKind::Video => {
+                let ids: Vec<_> = self.pc.get_transceivers().collect();
+                let first_video = ids.into_iter().map(RTCRtpReceiverId::from).find(|r| {
+                    self.pc
+                        .rtp_receiver(*r)
+                        .is_some_and(|r| r.track().kind() == RtpCodecKind::Video)
+                });
+                if first_video == Some(init.receiver_id) { Slot::Camera } else { Slot::Screen }
+            }
+            _ => return None,
+        };
+        // One track of each slot per participant is forwarded.
+        if self.inbound.values().any(|i| i.slot == slot) {
+            return None;
+        }
+        let audio_level_id = self.pc.rtp_receiver(init.receiver_id).and_then(|mut r| {
+            r.get_parameters()
+                .rtp_parameters
+                .header_extensions
+                .iter()
+                .find(|e| e.uri == AUDIO_LEVEL_EXTENSION)
+                .map(|e| e.id as u8)
+        });
+        self.inbound.insert(
+            init.track_id.clone(),
+            Inbound {
+                slot,
+                receiver: init.receiver_id,
+                layers: HashMap::from([(init.ssrc, InLayer::new(layer))]),
+                audio_level_id,
+            },
+        );
+        Some(slot)
+    }
+
+    /// Takes what `rtc` read: the participant's media, and its feedback on what it receives.
+    fn take_reads(&mut self, now: Instant, id: ParticipantId) -> (Vec<Incoming>, Feedback) {
+        let mut media = Vec::new();
+        let mut feedback = Feedback::default();
+        while let Some(message) = self.pc.poll_read() {
+            match message.message {
+                RTCMessage::RtpPacket(track_id, packet) => {
+                    media.extend(self.incoming(now, id, &track_id, packet));
+                }
+                RTCMessage::RtcpPacket(_, packets) => feedback.add(&packets, &self.video_ssrcs),
+                _ => {}
+            }
+        }
+        (media, feedback)
+    }
+
+    /// A media packet of the participant's track `track_id`, counted, ready to forward.
+    fn incoming(
+        &mut self,
+        now: Instant,
+        id: ParticipantId,
+        track_id: &str,
+        packet: rtc::rtp::packet::Packet,
+    ) -> Option<Incoming> {
+        let Some(inbound) = self.inbound.get_mut(track_id) else {
+            tracing::trace!(participant = %id, %track_id, "packet of an unknown track");
+            return None;
+        };
+        let ssrc = packet.header.ssrc;
+        if !inbound.layers.contains_key(&ssrc) {
+            // A layer whose first packet raced its track event.
+            let rid =
+                self.pc.rtp_receiver(inbound.receiver).and_then(|r| r.track().rid(ssrc).cloned());
+            inbound.layers.insert(ssrc, InLayer::new(Layer::from_rid(rid.as_deref())));
+        }
+        let stream = inbound.layers.get_mut(&ssrc)?;
+        stream.bytes += packet.payload.len() as u64;
+        stream.liveness.on_packet(now);
+        let video = inbound.slot != Slot::Audio;
+        Some(Incoming {
+            slot: inbound.slot,
+            layer: stream.layer,
+            keyframe: video && is_vp8_keyframe(&packet.payload),
+            level: inbound.audio_level_id.and_then(|ext| packet.header.get_extension(ext)),
+            packet,
+        })
     }
 }

@@ -35,7 +35,7 @@ use rtc::{
             media_engine::{MIME_TYPE_OPUS, MIME_TYPE_VP8, MediaEngine},
             setting_engine::SettingEngineBuilder,
         },
-        event::{RTCPeerConnectionEvent, RTCTrackEvent},
+        event::{RTCPeerConnectionEvent, RTCTrackEvent, RTCTrackEventInit},
         message::RTCMessage,
         sdp::RTCSessionDescription,
         state::{RTCPeerConnectionState, RTCSignalingState},
@@ -84,6 +84,7 @@ use super::{
 };
 
 mod egress;
+mod feedback;
 mod ingest;
 mod layers;
 mod negotiation;
