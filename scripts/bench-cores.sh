@@ -11,19 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-20}"
 
-if [[ -z "${TP_BENCH_INSIDE:-}" ]]; then
-  echo "==> building the relay and the load generator (release)"
-  cargo build --release -q -p relay -p loadgen
-  if [[ $(id -u) -eq 0 ]]; then
-    exec unshare --net env TP_BENCH_INSIDE=1 bash e2e/netns.sh bash "$0" "$@"
-  fi
-  exec sudo unshare --net env TP_BENCH_INSIDE=1 PATH="$PATH" bash e2e/netns.sh bash "$0" "$@"
-fi
-
-IP="$E2E_MEDIA_IP"
-WORK="$(mktemp -d)"
-trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$WORK"' EXIT
-TARGET="${CARGO_TARGET_DIR:-target}"
+# shellcheck source=scripts/bench-netns.sh
+source scripts/bench-netns.sh
+bench_netns "$0" "$@" -- -- -p relay -p loadgen
 CORES="$(nproc)"
 TICKS="$(getconf CLK_TCK)"
 

@@ -11,23 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_RUN="${1:-20}"
 
-if [[ -z "${TP_BENCH_INSIDE:-}" ]]; then
-  if ! command -v janus > /dev/null; then
-    echo "==> installing janus (Debian package)"
-    sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q janus > /dev/null
-  fi
-  echo "==> building the relay and the load generator (release)"
-  cargo build --release -q -p relay -p loadgen
-  if [[ $(id -u) -eq 0 ]]; then
-    exec unshare --net env TP_BENCH_INSIDE=1 bash e2e/netns.sh bash "$0" "$@"
-  fi
-  exec sudo unshare --net env TP_BENCH_INSIDE=1 PATH="$PATH" bash e2e/netns.sh bash "$0" "$@"
-fi
-
-IP="$E2E_MEDIA_IP"
-WORK="$(mktemp -d)"
-trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$WORK"' EXIT
+# shellcheck source=scripts/bench-netns.sh
+source scripts/bench-netns.sh
+bench_netns "$0" "$@" -- janus:janus -- -p relay -p loadgen
 
 # Janus: only the VideoRoom plugin and the WebSocket transport, candidates on the veth only.
 cp -r /etc/janus "$WORK/janus"
@@ -42,7 +28,7 @@ run_scenario() { # NAME, then loadgen arguments
   local name="$1"; shift
   for server in treffpunkt janus; do
     if [[ $server == treffpunkt ]]; then
-      taskset -c 0 target/release/relay --listen 127.0.0.1:8090 --sfu-rooms 'bench-*' \
+      taskset -c 0 "$TARGET/release/relay" --listen 127.0.0.1:8090 --sfu-rooms 'bench-*' \
         --room-capacity 200 --media-listen "$IP:0" --max-connections-per-address 100000 \
         > "$WORK/relay.log" 2>&1 &
       url=ws://127.0.0.1:8090/ws
@@ -54,7 +40,7 @@ run_scenario() { # NAME, then loadgen arguments
     sleep 2
     echo
     echo "### $name — $server"
-    taskset -c 1 target/release/loadgen --target "$server" --url "$url" --bind "$IP" \
+    taskset -c 1 "$TARGET/release/loadgen" --target "$server" --url "$url" --bind "$IP" \
       --server-pid "$pid" --seconds "$SECONDS_PER_RUN" --label "$name, $server" "$@" 2> "$WORK/loadgen.log" \
       || { tail -20 "$WORK/loadgen.log"; }
     kill "$pid"; wait "$pid" 2> /dev/null || true
