@@ -387,16 +387,17 @@ pub async fn spawn(
             turn_clients = Some(turn.clients());
         }
         let inbox = if loops == 1 {
-            Inbox::Socket(socket.try_clone()?)
+            let _media_runtime = runtime.enter();
+            LoopInbox::Socket(UdpSocket::from_std(socket.try_clone()?)?)
         } else {
             let (datagrams, inbox) = mpsc::channel(ROUTED_DATAGRAMS);
             routed.push(datagrams);
-            Inbox::Routed { datagrams: inbox, routes: routes.clone() }
+            LoopInbox::Routed { datagrams: inbox, routes: routes.clone() }
         };
         let (control, control_rx) = mpsc::unbounded_channel();
         let (bulk, bulk_rx) = mpsc::channel(BULK_COMMANDS);
         let stats = Arc::new(MediaStats::default());
-        let parts = LoopParts {
+        let mut io = LoopIo {
             inbox,
             sender: socket.try_clone()?,
             turn,
@@ -408,11 +409,15 @@ pub async fn spawn(
         };
         std::thread::Builder::new()
             .name(format!("media-{index}"))
-            .spawn(move || run_loop(&runtime, address, parts))?;
+            .spawn(move || supervise(&runtime, address, &mut io))?;
         shards.push(ShardHandle { control, bulk, stats });
     }
     if loops > 1 {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let socket = {
+            let _receive_runtime = runtime.enter();
+            UdpSocket::from_std(socket)?
+        };
         let receiver = Receiver { socket, routes: routes.clone(), shards: routed, shutdown };
         std::thread::Builder::new()
             .name("media-receive".into())
@@ -456,50 +461,9 @@ struct Datagram {
     claimed: bool,
 }
 
-/// Where a media loop's datagrams come from.
-enum Inbox {
-    /// The only loop reads the port itself.
-    Socket(std::net::UdpSocket),
-    /// One of several: the receive loop hands it its datagrams.
-    Routed { datagrams: mpsc::Receiver<Datagram>, routes: Arc<Mutex<Routes>> },
-}
-
-/// What a media loop is started with.
-struct LoopParts {
-    inbox: Inbox,
-    sender: std::net::UdpSocket,
-    turn: Option<TurnIo>,
-    control: mpsc::UnboundedReceiver<MediaCommand>,
-    bulk: mpsc::Receiver<MediaCommand>,
-    signals: mpsc::UnboundedSender<MediaEvent>,
-    published: Arc<MediaStats>,
-    shutdown: watch::Receiver<bool>,
-}
-
-/// Sets up a media loop's I/O on its own runtime and supervises it.
-fn run_loop(runtime: &tokio::runtime::Runtime, address: SocketAddr, parts: LoopParts) {
-    let LoopParts { inbox, sender, turn, control, bulk, signals, published, shutdown } = parts;
-    let inbox = match inbox {
-        Inbox::Socket(socket) => {
-            let _media_runtime = runtime.enter();
-            match UdpSocket::from_std(socket) {
-                Ok(socket) => LoopInbox::Socket(socket),
-                Err(e) => {
-                    error!("the media port cannot be used: {e}");
-                    stats_stopped(&published);
-                    return;
-                }
-            }
-        }
-        Inbox::Routed { datagrams, routes } => LoopInbox::Routed { datagrams, routes },
-    };
-    let mut io = LoopIo { inbox, sender, turn, control, bulk, signals, published, shutdown };
-    supervise(runtime, address, &mut io);
-}
-
 /// The receive loop in front of several media loops.
 struct Receiver {
-    socket: std::net::UdpSocket,
+    socket: UdpSocket,
     routes: Arc<Mutex<Routes>>,
     shards: Vec<mpsc::Sender<Datagram>>,
     shutdown: watch::Receiver<bool>,
@@ -510,14 +474,7 @@ impl Receiver {
     /// nothing but STUN headers and USERNAME; should that fail all the same, it starts again.
     fn run(self, runtime: &tokio::runtime::Runtime) {
         let Self { socket, routes, shards, mut shutdown } = self;
-        let socket = {
-            let _media_runtime = runtime.enter();
-            match UdpSocket::from_std(socket) {
-                Ok(socket) => socket,
-                Err(e) => return error!("the media port cannot be used: {e}"),
-            }
-        };
-        let mut failures: VecDeque<Instant> = VecDeque::new();
+        let mut failures = Failures::default();
         loop {
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 runtime.block_on(receive(&socket, &routes, &shards, &mut shutdown))
@@ -525,10 +482,7 @@ impl Receiver {
             if run.is_ok() {
                 return;
             }
-            let now = Instant::now();
-            failures.retain(|at| now.duration_since(*at) < RESTART_WINDOW);
-            failures.push_back(now);
-            if failures.len() > RESTARTS_ALLOWED {
+            if !failures.one_more(Instant::now()) {
                 // Without it no loop gets a datagram; dropping the queues shows each loop.
                 return error!("the media receive loop keeps failing; server forwarding stops");
             }
@@ -666,9 +620,12 @@ struct LoopIo {
     shutdown: watch::Receiver<bool>,
 }
 
-/// Where a running loop's datagrams come from (see [`Inbox`]).
+/// Where a media loop's datagrams come from.
 enum LoopInbox {
+    /// The only loop reads the port itself.
     Socket(UdpSocket),
+    /// One of several: the receive loop hands it its datagrams, and it reports the addresses
+    /// it proved to `routes`.
     Routed { datagrams: mpsc::Receiver<Datagram>, routes: Arc<Mutex<Routes>> },
 }
 
@@ -718,13 +675,27 @@ impl LoopInbox {
     }
 }
 
+/// Recent failures of a loop, to tell a bad moment from a loop that keeps failing.
+#[derive(Debug, Default)]
+struct Failures(VecDeque<Instant>);
+
+impl Failures {
+    /// Counts a failure at `now`; false when there were more than [`RESTARTS_ALLOWED`] within
+    /// [`RESTART_WINDOW`] (stay down).
+    fn one_more(&mut self, now: Instant) -> bool {
+        self.0.retain(|at| now.duration_since(*at) < RESTART_WINDOW);
+        self.0.push_back(now);
+        self.0.len() <= RESTARTS_ALLOWED
+    }
+}
+
 /// Runs the loop, and when it fails (a panic in the engine or in `rtc`), starts it again with
 /// an empty engine and tells signalling who lost their media connection (they reconnect and
 /// build a new one). More than [`RESTARTS_ALLOWED`] failures within [`RESTART_WINDOW`] and it
 /// stays down, marked stopped, so that `/healthz` fails and the service manager restarts the
 /// relay.
 fn supervise(runtime: &tokio::runtime::Runtime, address: SocketAddr, io: &mut LoopIo) {
-    let mut failures: VecDeque<Instant> = VecDeque::new();
+    let mut failures = Failures::default();
     loop {
         let mut sfu = Sfu::new(address);
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -734,16 +705,10 @@ fn supervise(runtime: &tokio::runtime::Runtime, address: SocketAddr, io: &mut Lo
             info!("media loop stopped");
             return;
         }
-        let now = Instant::now();
-        failures.retain(|at| now.duration_since(*at) < RESTART_WINDOW);
-        failures.push_back(now);
         io.published.restarts.fetch_add(1, Ordering::Relaxed);
         io.published.connections.store(0, Ordering::Relaxed);
-        if failures.len() > RESTARTS_ALLOWED {
-            error!(
-                failures = failures.len(),
-                "the media loop keeps failing; it stays down and /healthz reports it"
-            );
+        if !failures.one_more(Instant::now()) {
+            error!("the media loop keeps failing; it stays down and /healthz reports it");
             stats_stopped(&io.published);
             return;
         }
