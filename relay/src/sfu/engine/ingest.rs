@@ -56,8 +56,9 @@ impl Sfu {
     }
 
     /// Points the fast path at each participant's currently selected candidate pair (a browser
-    /// may move to another one, e.g. when its network changes). `rtc` learnt the pair from
-    /// authenticated connectivity checks, so a forged datagram cannot redirect media.
+    /// may move to another one, e.g. when its network changes). `rtc` selects a nominated pair
+    /// only once a check of its own was answered from there, so neither a forged datagram nor a
+    /// participant's own nomination of a spoofed address redirects media (`sfu_memory.rs`).
     pub(super) fn follow_selected_pairs(&mut self) {
         for (id, member) in &mut self.members {
             if member.fast.is_none() {
