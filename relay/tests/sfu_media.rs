@@ -50,9 +50,15 @@ fn start(mut options: Options) -> Synthetic {
 }
 
 async fn sfu_relay() -> TestRelay {
+    sfu_relay_with(|_| {}).await
+}
+
+/// A relay with `sfu-*` rooms on a loopback media port, and `more` settings.
+async fn sfu_relay_with(more: impl FnOnce(&mut relay::Config)) -> TestRelay {
     TestRelay::start(|c| {
         c.sfu_rooms = vec!["sfu-*".into()];
         c.media_listen = Some("127.0.0.1:0".parse().unwrap());
+        more(c);
     })
     .await
 }
@@ -304,12 +310,7 @@ async fn a_keyframe_request_reaches_the_publisher() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vanished_participant_is_cleaned_up_within_ten_seconds() {
     // Shown as reconnecting within ~10 s, gone once its seat's grace period (here 2 s) is over.
-    let relay = TestRelay::start(|c| {
-        c.sfu_rooms = vec!["sfu-*".into()];
-        c.media_listen = Some("127.0.0.1:0".parse().unwrap());
-        c.resume_grace_secs = 2;
-    })
-    .await;
+    let relay = sfu_relay_with(|c| c.resume_grace_secs = 2).await;
     let (mut watcher, _, _) = relay.joined("sfu-d", "Wächter").await;
     let anna = start(options(&relay, "sfu-d", "Anna", true, 30));
     let anna_id = loop {
@@ -450,12 +451,7 @@ async fn in_a_class_pupils_cameras_reach_the_teachers_only() {
     let expires =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 600;
     let link = |role| keys.sign(&Grant { room: "sfu-klasse".into(), role, expires, lobby: false });
-    let relay = TestRelay::start(|c| {
-        c.sfu_rooms = vec!["sfu-*".into()];
-        c.media_listen = Some("127.0.0.1:0".parse().unwrap());
-        c.link_secret = Some(SECRET.into());
-    })
-    .await;
+    let relay = sfu_relay_with(|c| c.link_secret = Some(SECRET.into())).await;
     // The class's settings come from a host without media; the teacher's browser is a
     // synthetic host that receives; Anna publishes her camera and sound; Bruno receives.
     let mut admin = relay.greeted().await;
@@ -507,12 +503,7 @@ fn sample(metrics: &str, name: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_on_two_media_loops_forward_side_by_side() {
-    let relay = TestRelay::start(|c| {
-        c.sfu_rooms = vec!["sfu-*".into()];
-        c.media_listen = Some("127.0.0.1:0".parse().unwrap());
-        c.media_threads = 2;
-    })
-    .await;
+    let relay = sfu_relay_with(|c| c.media_threads = 2).await;
     let anna = start(options(&relay, "sfu-one", "Anna", true, 5));
     let clara = start(options(&relay, "sfu-two", "Clara", true, 5));
     tokio::time::sleep(Duration::from_millis(300)).await;

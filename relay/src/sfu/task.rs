@@ -878,6 +878,14 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), events.recv()).await.unwrap().unwrap()
     }
 
+    /// The next event is the relay's answer to `id`'s offer.
+    async fn expect_answer(events: &mut mpsc::UnboundedReceiver<MediaEvent>, id: ParticipantId) {
+        match next(events).await {
+            MediaEvent::Signal { to, signal: Signal::Answer { .. } } => assert_eq!(to, id),
+            other => panic!("{other:?}"),
+        }
+    }
+
     fn offer(port: u16) -> Signal {
         let local_addr = SocketAddr::from(([127, 0, 0, 1], port));
         let config = PeerConfig { local_addr, publish: true, simulcast: true, seed: 7 };
@@ -901,12 +909,7 @@ mod tests {
         media
             .try_send(MediaCommand::Signal { id: ParticipantId(2), signal: offer(40002) })
             .unwrap();
-        match next(&mut events).await {
-            MediaEvent::Signal { to, signal: Signal::Answer { .. } } => {
-                assert_eq!(to, ParticipantId(2))
-            }
-            other => panic!("{other:?}"),
-        }
+        expect_answer(&mut events, ParticipantId(2)).await;
     }
 
     #[tokio::test]
@@ -993,12 +996,7 @@ mod tests {
         media
             .try_send(MediaCommand::Signal { id: ParticipantId(2), signal: offer(40003) })
             .unwrap();
-        match next(&mut events).await {
-            MediaEvent::Signal { to, signal: Signal::Answer { .. } } => {
-                assert_eq!(to, ParticipantId(2))
-            }
-            other => panic!("{other:?}"),
-        }
+        expect_answer(&mut events, ParticipantId(2)).await;
         assert_eq!(media.stats().restarts, 1);
         stop.send(true).unwrap();
     }
