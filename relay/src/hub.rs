@@ -2,15 +2,13 @@
 
 use std::{collections::HashMap, time::Instant};
 
-use protocol::{
-    ClientMessage, ErrorCode, Moderation, ParticipantId, RequestId, RoomMode, ServerMessage,
-};
+use protocol::{ClientMessage, ErrorCode, ParticipantId, RequestId, RoomMode, ServerMessage};
 use tracing::{debug, warn};
 
 use crate::{
     attempts::Attempts,
     outbox::Outbox,
-    rooms::{ConnId, Kept, Outgoing, Pass, RoomError, Rooms},
+    rooms::{ConnId, Kept, MediaAction, MediaRules, Outgoing, Pass, RoomError, Rooms},
     sfu::{MediaCommand, MediaHandle},
     tenants::TenantId,
 };
@@ -105,81 +103,34 @@ impl Hub {
         self.rooms.seat(conn).filter(|(_, _, mode)| *mode == RoomMode::Sfu).map(|(id, _, _)| id)
     }
 
-    /// Gives `conn`'s participant a media connection at the relay if its room forwards media,
-    /// with its sound dropped if a host locked its microphone.
-    fn join_media(&self, conn: ConnId) {
-        if let (Some((id, room, RoomMode::Sfu)), Some(media)) = (self.rooms.seat(conn), &self.media)
-        {
-            media.send(MediaCommand::Join { id, room: room.to_string() });
-            if self.rooms.mic_locked(conn) {
-                media.send(MediaCommand::Silence { id, silenced: true });
-            }
-            if self.rooms.is_listener(conn) {
-                media.send(MediaCommand::ReceiveOnly { id });
-            }
-            self.send_camera_rule(conn);
-        }
-    }
-
-    /// Tells the media loop whose camera `conn`'s participant may send to whom and see.
-    fn send_camera_rule(&self, conn: ConnId) {
-        if let (Some((_, _, RoomMode::Sfu)), Some((id, private, sees_all)), Some(media)) =
-            (self.rooms.seat(conn), self.rooms.camera_rule(conn), &self.media)
-        {
-            media.send(MediaCommand::CameraRule { id, private, sees_all });
-        }
-    }
-
-    /// Someone who becomes a host sees every camera, and their own reaches everyone: after any
-    /// change that may make hosts (`participant_updated` with the host role), tell the media loop.
-    fn sync_hosts_cameras(&self, out: &[Outgoing]) {
-        if self.media.is_none() {
-            return;
-        }
-        let mut hosts: Vec<ParticipantId> = out
-            .iter()
-            .filter_map(|(_, m)| match m {
-                ServerMessage::ParticipantUpdated { participant }
-                    if participant.role == protocol::Role::Host =>
-                {
-                    Some(participant.id)
+    /// Hands the media loop what the rooms decided for it, in order. Without a media loop (no
+    /// SFU rooms configured) no room forwards media and there is nothing to hand on.
+    fn tell_media(&mut self) {
+        let actions = self.rooms.take_media();
+        let Some(media) = &self.media else { return };
+        for action in actions {
+            match action {
+                MediaAction::Join { id, room, rules } => {
+                    media.send(MediaCommand::Join { id, room: room.to_string() });
+                    if rules.silenced {
+                        media.send(MediaCommand::Silence { id, silenced: true });
+                    }
+                    if rules.receive_only {
+                        media.send(MediaCommand::ReceiveOnly { id });
+                    }
+                    let MediaRules { private, sees_all, .. } = rules;
+                    media.send(MediaCommand::CameraRule { id, private, sees_all });
                 }
-                _ => None,
-            })
-            .collect();
-        hosts.sort_unstable();
-        hosts.dedup();
-        for id in hosts {
-            if let Some(conn) = self.rooms.conn_of(id) {
-                self.send_camera_rule(conn);
+                MediaAction::Leave { id } => media.send(MediaCommand::Leave { id }),
+                MediaAction::Resumed { id } => media.send(MediaCommand::Resumed { id }),
+                MediaAction::Silence { id, silenced } => {
+                    media.send(MediaCommand::Silence { id, silenced });
+                }
+                MediaAction::Cameras { id, private, sees_all } => {
+                    media.send(MediaCommand::CameraRule { id, private, sees_all });
+                }
             }
         }
-    }
-
-    /// The connections that `out` brings into a room (`welcome`) or moves to server forwarding:
-    /// in an SFU room each needs a media connection at the relay. Someone put in the lobby gets
-    /// `waiting` instead, and no media connection.
-    fn entering_media(out: &[Outgoing]) -> Vec<ConnId> {
-        out.iter()
-            .filter(|(_, m)| {
-                matches!(
-                    m,
-                    ServerMessage::ModeChanged { mode: RoomMode::Sfu }
-                        | ServerMessage::Welcome { .. }
-                )
-            })
-            .map(|(c, _)| *c)
-            .collect()
-    }
-
-    /// Takes `conn` out of its room, and its media connection down with it.
-    fn leave_room(&mut self, conn: ConnId) -> Vec<Outgoing> {
-        if let (Some(id), Some(media)) = (self.sfu_participant(conn), &self.media) {
-            media.send(MediaCommand::Leave { id });
-        }
-        let out = self.rooms.leave(conn);
-        self.sync_hosts_cameras(&out);
-        out
     }
 
     /// Sends a message to participant `id`, wherever it is connected.
@@ -246,7 +197,7 @@ impl Hub {
         self.tenants.remove(&conn);
         self.attempts.forget(conn);
         let out = if for_good {
-            self.leave_room(conn)
+            self.rooms.leave(conn)
         } else {
             self.rooms.disconnect(conn, Instant::now())
         };
@@ -257,13 +208,7 @@ impl Hub {
     /// Ends seats whose grace period is over; the shell calls it every second.
     pub fn tick(&mut self, now: Instant) {
         let seated = self.rooms.participant_count();
-        let (out, expired) = self.rooms.expire(now);
-        self.sync_hosts_cameras(&out);
-        if let Some(media) = &self.media {
-            for gone in expired.iter().filter(|e| e.mode == RoomMode::Sfu) {
-                media.send(MediaCommand::Leave { id: gone.id });
-            }
-        }
+        let out = self.rooms.expire(now);
         self.deliver(out);
         self.count_seats(seated);
     }
@@ -285,17 +230,6 @@ impl Hub {
         if let Some(old) = resumed.replaced {
             // Dropping its outbox ends the old connection's task.
             self.outboxes.remove(&old);
-        }
-        if let (RoomMode::Sfu, Some(media)) = (resumed.mode, &self.media) {
-            if resumed.kept {
-                // The connection stays as it is: everyone's forwarding to and from it goes on
-                // untouched. Only an offer that went to the broken connection is sent again.
-                media.send(MediaCommand::Resumed { id: resumed.id });
-            } else {
-                // The browser builds a new media connection; the old one goes.
-                media.send(MediaCommand::Leave { id: resumed.id });
-                self.join_media(conn);
-            }
         }
         self.deliver(resumed.out);
         true
@@ -353,13 +287,6 @@ impl Hub {
                 if let Err(refusal) = &joined {
                     *self.tally.refused.entry(refusal.code()).or_default() += 1;
                 }
-                if let Ok(out) = &joined {
-                    // Everyone entering an SFU room, or moved into one by a switch, gets a media
-                    // connection at the relay.
-                    for c in Self::entering_media(out) {
-                        self.join_media(c);
-                    }
-                }
                 joined.map_err(|e| e.to_message(request_id))
             }
             ClientMessage::RelaySignal { signal } => match (self.sfu_participant(conn), &self.media)
@@ -406,27 +333,12 @@ impl Hub {
             ClientMessage::Hand { raised } => {
                 self.rooms.hand(conn, raised).map_err(|e| e.to_message(None))
             }
-            ClientMessage::Moderate { action } => match self.rooms.moderate(conn, action.clone()) {
+            ClientMessage::Moderate { action } => match self.rooms.moderate(conn, action) {
                 Ok((out, leaving)) => {
-                    // Switched to server forwarding, or admitted from the lobby.
-                    for c in Self::entering_media(&out) {
-                        self.join_media(c);
-                    }
-                    if let (Moderation::LockMicrophone { id, locked }, Some(media)) =
-                        (&action, &self.media)
-                    {
-                        media.send(MediaCommand::Silence { id: *id, silenced: *locked });
-                    }
-                    if let Moderation::CamerasToHosts { .. } = action {
-                        for c in self.rooms.room_conns(conn) {
-                            self.send_camera_rule(c);
-                        }
-                    }
-                    self.sync_hosts_cameras(&out);
                     self.deliver(out);
                     let mut out = Vec::new();
                     for gone in leaving {
-                        out.extend(self.leave_room(gone));
+                        out.extend(self.rooms.leave(gone));
                         // Its outbox empties (the `moderated` message goes out), then its
                         // connection closes.
                         self.outboxes.remove(&gone);
@@ -435,7 +347,7 @@ impl Hub {
                 }
                 Err(e) => Err(e.to_message(None)),
             },
-            ClientMessage::Leave => Ok(self.leave_room(conn)),
+            ClientMessage::Leave => Ok(self.rooms.leave(conn)),
             // The session answers these itself.
             ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(Vec::new()),
         };
@@ -471,7 +383,11 @@ impl Hub {
         self.count_seats(seated);
     }
 
+    /// Carries out what the rooms decided: the media loop's part first (a newcomer's media
+    /// connection is on its way before the `welcome` that makes the browser offer), then the
+    /// messages.
     fn deliver(&mut self, mut pending: Vec<Outgoing>) {
+        self.tell_media();
         // Dropping a slow connection produces `participant_left` messages of its own; work
         // through them until everything is delivered.
         while !pending.is_empty() {
@@ -495,6 +411,7 @@ impl Hub {
                     pending.extend(self.rooms.disconnect(conn, Instant::now()));
                 }
             }
+            self.tell_media();
         }
     }
 }

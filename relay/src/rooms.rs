@@ -1,8 +1,10 @@
 //! Rooms and who is in them: the relay's signalling state machine.
 //!
 //! It does no I/O. Each call takes what a connection asked for and returns the messages to send,
-//! each addressed to a connection. The WebSocket shell (`server.rs`) delivers them. Every decision
-//! about who may send what to whom is made here, so it is tested here.
+//! each addressed to a connection. The WebSocket shell (`server.rs`) delivers them. In rooms whose
+//! media the relay forwards, a call also queues what the media loop must do ([`MediaAction`],
+//! taken with [`Rooms::take_media`]). Every decision about who may send what to whom is made
+//! here, so it is tested here.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
@@ -241,13 +243,62 @@ pub struct Kept<'a> {
     pub relay: bool,
 }
 
-/// A participant whose seat ran out (see [`Rooms::expire`]).
+/// What the media loop must do after a change in a room whose media the relay forwards.
+/// [`Rooms`] queues these as it decides them; the shell takes them with [`Rooms::take_media`]
+/// and hands them on before it sends the messages of the same call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaAction {
+    /// `id` gets a media connection at the relay, in `room`, under `rules`: it entered a room
+    /// that forwards media, its room moved to server forwarding, or it came back without its
+    /// old connection.
+    Join {
+        /// Who.
+        id: ParticipantId,
+        /// Their room.
+        room: RoomKey,
+        /// What the loop enforces for them from the start.
+        rules: MediaRules,
+    },
+    /// `id`'s media connection goes: it left, was removed, or its seat ran out.
+    Leave {
+        /// Who.
+        id: ParticipantId,
+    },
+    /// `id` came back and keeps its media connection; an offer lost meanwhile goes again.
+    Resumed {
+        /// Who.
+        id: ParticipantId,
+    },
+    /// A host locked `id`'s microphone (its sound is dropped) or unlocked it.
+    Silence {
+        /// Who.
+        id: ParticipantId,
+        /// Dropped from now on.
+        silenced: bool,
+    },
+    /// Whose camera `id` may send to whom and see changed: cameras went to the hosts only or
+    /// back to everyone, or `id` became a host.
+    Cameras {
+        /// Who.
+        id: ParticipantId,
+        /// Their camera reaches hosts only.
+        private: bool,
+        /// They see every camera.
+        sees_all: bool,
+    },
+}
+
+/// What the media loop enforces for one participant (see [`MediaAction::Join`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Expired {
-    /// Who.
-    pub id: ParticipantId,
-    /// Their room's mode (server forwarding holds a media connection for them).
-    pub mode: RoomMode,
+pub struct MediaRules {
+    /// A host locked their microphone: their sound is dropped.
+    pub silenced: bool,
+    /// A listener: nothing they send is forwarded.
+    pub receive_only: bool,
+    /// Their camera reaches hosts only (the room's cameras go to the hosts).
+    pub private: bool,
+    /// They see every camera (a host, or a room without that rule).
+    pub sees_all: bool,
 }
 
 /// A seat taken back (see [`Rooms::resume`]).
@@ -259,8 +310,6 @@ pub struct Resumed {
     pub id: ParticipantId,
     /// The connection that held the seat until now, if it was still open (it is closed now).
     pub replaced: Option<ConnId>,
-    /// The room's mode.
-    pub mode: RoomMode,
     /// The media connections stay (see [`Rooms::resume`]); in an SFU room, the relay keeps
     /// its end of the participant's connection.
     pub kept: bool,
@@ -325,7 +374,7 @@ struct Room {
     lobby: bool,
     /// A host has set the lobby; from then on links no longer turn it on.
     lobby_chosen: bool,
-    /// Participants' cameras go to the hosts only (see [`Rooms::camera_rule`]).
+    /// Participants' cameras go to the hosts only (see [`Room::media_rules`]).
     cameras_to_hosts: bool,
     /// Newcomers other than hosts must give this password.
     password: Option<String>,
@@ -366,11 +415,44 @@ impl Pass<'_> {
 }
 
 impl Room {
+    /// What the media loop enforces for member `id`. In a room whose cameras go to the hosts
+    /// only, a participant's camera is private (it reaches hosts only) and only hosts see every
+    /// camera.
+    fn media_rules(&self, id: ParticipantId) -> Option<MediaRules> {
+        let info = &self.members.get(&id)?.info;
+        let host = info.role == Role::Host;
+        let restricted = self.cameras_to_hosts;
+        Some(MediaRules {
+            silenced: info.mic_locked,
+            receive_only: info.role == Role::Listener,
+            private: restricted && !host,
+            sees_all: !restricted || host,
+        })
+    }
+
+    /// A media connection at the relay for member `id` of this room, called `key`.
+    fn media_join(&self, key: &RoomKey, id: ParticipantId) -> Option<MediaAction> {
+        Some(MediaAction::Join { id, room: key.clone(), rules: self.media_rules(id)? })
+    }
+
+    /// A media connection for each connected member: the room just moved to server forwarding.
+    /// Those away get theirs when they come back.
+    fn media_joins(&self, key: &RoomKey) -> Vec<MediaAction> {
+        let present = self.members.values().filter(|m| !m.info.away);
+        present.filter_map(|m| self.media_join(key, m.info.id)).collect()
+    }
+
+    /// The camera rules of member `id`, for the media loop: after they changed.
+    fn cameras(&self, id: ParticipantId) -> Option<MediaAction> {
+        let MediaRules { private, sees_all, .. } = self.media_rules(id)?;
+        Some(MediaAction::Cameras { id, private, sees_all })
+    }
+
     /// When the room has no host left, hosting passes to whoever has been in it longest and is
     /// connected (listeners excepted; an away member only when nobody else can): a class or
     /// council keeps someone who can admit, mute and end the meeting. Returns the `updated`
-    /// messages that tell everyone.
-    fn hand_on_hosting(&mut self) -> Vec<Outgoing> {
+    /// messages that tell everyone; the new host's camera rules go to `media`.
+    fn hand_on_hosting(&mut self, media: &mut Vec<MediaAction>) -> Vec<Outgoing> {
         if self.members.values().any(|m| m.info.role == Role::Host) {
             return Vec::new();
         }
@@ -388,6 +470,9 @@ impl Room {
         member.info.role = Role::Host;
         let participant = member.info.clone();
         let conn = member.conn;
+        if self.mode == RoomMode::Sfu {
+            media.extend(self.cameras(participant.id));
+        }
         let mut out: Vec<Outgoing> = self
             .everyone()
             .map(|conn| {
@@ -521,6 +606,9 @@ pub struct Rooms {
     links: Option<LinkKeys>,
     /// The rules of tenants 1, 2, … (tenant 0 is the relay's own: `limits` and `links`).
     tenants: Vec<TenantRules>,
+    /// What the media loop must do, decided since the shell last took it. Every call that
+    /// queues here is followed by the shell taking it, so it holds at most one call's worth.
+    media: Vec<MediaAction>,
 }
 
 /// The rules that hold for one tenant's rooms.
@@ -545,7 +633,13 @@ impl Rooms {
             tokens: Tokens::new(),
             links: None,
             tenants: Vec::new(),
+            media: Vec::new(),
         }
+    }
+
+    /// What the media loop must do after the calls since the last take, in order.
+    pub fn take_media(&mut self) -> Vec<MediaAction> {
+        std::mem::take(&mut self.media)
     }
 
     /// Tenants 1, 2, … with their rules, in order.
@@ -629,46 +723,6 @@ impl Rooms {
         let seat = self.seats.get(&conn)?;
         let room = self.rooms.get(&seat.room)?;
         Some((seat.id, &seat.room, room.mode))
-    }
-
-    /// Whether a host locked the microphone of `conn`'s participant.
-    pub fn mic_locked(&self, conn: ConnId) -> bool {
-        self.seats.get(&conn).is_some_and(|seat| {
-            self.rooms
-                .get(&seat.room)
-                .and_then(|room| room.members.get(&seat.id))
-                .is_some_and(|m| m.info.mic_locked)
-        })
-    }
-
-    /// Whose camera `conn`'s participant may send and see, in a room that forwards media:
-    /// `(id, private, sees_all)`. In a room whose cameras go to the hosts only, a participant's
-    /// camera is private (it reaches hosts only) and only hosts see every camera.
-    pub fn camera_rule(&self, conn: ConnId) -> Option<(ParticipantId, bool, bool)> {
-        let seat = self.seats.get(&conn)?;
-        let room = self.rooms.get(&seat.room)?;
-        let host = room.members.get(&seat.id)?.info.role == Role::Host;
-        let restricted = room.cameras_to_hosts;
-        Some((seat.id, restricted && !host, !restricted || host))
-    }
-
-    /// The connections of everyone in `conn`'s room.
-    pub fn room_conns(&self, conn: ConnId) -> Vec<ConnId> {
-        self.seats
-            .get(&conn)
-            .and_then(|seat| self.rooms.get(&seat.room))
-            .map(|room| room.everyone().collect())
-            .unwrap_or_default()
-    }
-
-    /// Whether `conn`'s participant is a listener.
-    pub fn is_listener(&self, conn: ConnId) -> bool {
-        self.seats.get(&conn).is_some_and(|seat| {
-            self.rooms
-                .get(&seat.room)
-                .and_then(|room| room.members.get(&seat.id))
-                .is_some_and(|m| m.info.role == Role::Listener)
-        })
     }
 
     /// Whether `message` may reach `conn`: news of a listener (joined, updated, back) reaches
@@ -829,7 +883,8 @@ impl Rooms {
         // A listener is hidden from participants, which a mesh (where everyone connects to
         // everyone) cannot do: their room moves to server forwarding, for good.
         let hides_listener = info.role == Role::Listener;
-        if room.mode == RoomMode::Mesh && (grows_past || hides_listener) {
+        let switches = room.mode == RoomMode::Mesh && (grows_past || hides_listener);
+        if switches {
             room.mode = RoomMode::Sfu;
             out.extend(
                 room.members
@@ -853,6 +908,13 @@ impl Rooms {
         let listener = info.role == Role::Listener;
         room.members
             .insert(id, Member { conn, info, token, device, away_until: None, media_lost: false });
+        // With server forwarding the newcomer needs a media connection at the relay; after a
+        // switch, so does everyone connected.
+        if switches {
+            self.media.extend(room.media_joins(room_name));
+        } else if room.mode == RoomMode::Sfu {
+            self.media.extend(room.media_join(room_name, id));
+        }
         if listener {
             out.extend(room.audience());
         }
@@ -1065,6 +1127,11 @@ impl Rooms {
                         room.everyone()
                             .map(|c| (c, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
                     );
+                    self.media.extend(room.media_joins(&room_name));
+                } else if room.mode == RoomMode::Sfu {
+                    // Those away keep their media connection while their seat waits.
+                    let ids = room.members.keys();
+                    self.media.extend(ids.filter_map(|id| room.cameras(*id)));
                 }
                 return Ok((out, Vec::new()));
             }
@@ -1217,6 +1284,15 @@ impl Rooms {
             out.extend(
                 room.everyone().map(|c| (c, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
             );
+            self.media.extend(room.media_joins(&room_name));
+        } else if room.mode == RoomMode::Sfu {
+            match action {
+                Moderation::LockMicrophone { locked, .. } => {
+                    self.media.push(MediaAction::Silence { id: target, silenced: locked });
+                }
+                Moderation::MakeHost { .. } => self.media.extend(room.cameras(target)),
+                _ => {}
+            }
         }
         Ok((out, Vec::new()))
     }
@@ -1284,9 +1360,18 @@ impl Rooms {
         if participant.role == Role::Host {
             out.extend(room.lobby_for(conn));
         }
-        let mode = room.mode;
+        if room.mode == RoomMode::Sfu {
+            if welcome_kept {
+                // Everyone's forwarding to and from it goes on untouched.
+                self.media.push(MediaAction::Resumed { id });
+            } else {
+                // The browser builds a new media connection; the old one goes.
+                self.media.push(MediaAction::Leave { id });
+                self.media.extend(room.media_join(&room_name, id));
+            }
+        }
         self.seats.insert(conn, Seat { room: room_name, id });
-        Some(Resumed { out, id, replaced, mode, kept: welcome_kept })
+        Some(Resumed { out, id, replaced, kept: welcome_kept })
     }
 
     /// The media loop lost participant `id`'s connection to the relay (it restarted): a resume
@@ -1331,9 +1416,9 @@ impl Rooms {
     }
 
     /// Ends the seats whose grace period is over: their participants leave for good.
-    pub fn expire(&mut self, now: Instant) -> (Vec<Outgoing>, Vec<Expired>) {
+    pub fn expire(&mut self, now: Instant) -> Vec<Outgoing> {
         let mut out = Vec::new();
-        let mut expired = Vec::new();
+        let media = &mut self.media;
         self.rooms.retain(|_, room| {
             let gone: Vec<ParticipantId> = room
                 .members
@@ -1344,7 +1429,9 @@ impl Rooms {
             for id in gone {
                 let listener =
                     room.members.remove(&id).is_some_and(|m| m.info.role == Role::Listener);
-                expired.push(Expired { id, mode: room.mode });
+                if room.mode == RoomMode::Sfu {
+                    media.push(MediaAction::Leave { id });
+                }
                 out.extend(
                     room.members.values().map(|m| (m.conn, ServerMessage::ParticipantLeft { id })),
                 );
@@ -1352,10 +1439,10 @@ impl Rooms {
                     out.extend(room.audience());
                 }
             }
-            out.extend(room.hand_on_hosting());
+            out.extend(room.hand_on_hosting(media));
             !room.is_empty()
         });
-        (out, expired)
+        out
     }
 
     /// `conn` leaves its room, by request or because the connection ended. Leaving when not in a
@@ -1379,6 +1466,9 @@ impl Rooms {
             return Vec::new();
         };
         let listener = room.members.remove(&seat.id).is_some_and(|m| m.info.role == Role::Listener);
+        if room.mode == RoomMode::Sfu {
+            self.media.push(MediaAction::Leave { id: seat.id });
+        }
         if room.is_empty() {
             self.rooms.remove(&seat.room);
             return Vec::new();
@@ -1391,7 +1481,7 @@ impl Rooms {
         if listener {
             out.extend(room.audience());
         }
-        out.extend(room.hand_on_hosting());
+        out.extend(room.hand_on_hosting(&mut self.media));
         out
     }
 }
@@ -1841,7 +1931,9 @@ mod tests {
             if participant.away && participant.name == "Anna"),
             "{out:?}"
         );
-        assert!(r.expire(now + Duration::from_secs(29)).1.is_empty());
+        r.take_media();
+        assert!(r.expire(now + Duration::from_secs(29)).is_empty());
+        assert_eq!(r.take_media(), [], "the relay keeps her media connection meanwhile");
 
         // A wrong token, or the right one for another room, gets no seat.
         assert!(
@@ -1967,8 +2059,16 @@ mod tests {
         let anna = join(&mut r, 1, "rat", "Anna");
         join(&mut r, 2, "rat", "Bruno");
         r.disconnect(ConnId(1), now);
-        let (out, expired) = r.expire(now + Duration::from_secs(30));
-        assert_eq!(expired, vec![Expired { id: ParticipantId(1), mode: RoomMode::Sfu }]);
+        r.take_media();
+        let out = r.expire(now + Duration::from_secs(30));
+        // Her media connection goes; Bruno, the new host, sees every camera.
+        assert_eq!(
+            r.take_media(),
+            [
+                MediaAction::Leave { id: ParticipantId(1) },
+                MediaAction::Cameras { id: ParticipantId(2), private: false, sees_all: true }
+            ]
+        );
         assert_eq!(
             out[..1],
             [(ConnId(2), ServerMessage::ParticipantLeft { id: ParticipantId(1) })]
@@ -2143,5 +2243,153 @@ mod tests {
         for bad in ["short", "with space 0123456789", &"x".repeat(65)] {
             assert!(Pass { device: Some(bad), ..Pass::default() }.device().is_none(), "{bad}");
         }
+    }
+
+    /// What the media loop enforces for a participant in a room without special rules.
+    const OPEN: MediaRules =
+        MediaRules { silenced: false, receive_only: false, private: false, sees_all: true };
+
+    fn media_join(room: &str, id: u64, rules: MediaRules) -> MediaAction {
+        let room = RoomKey { tenant: TenantId::DEFAULT, name: room.into() };
+        MediaAction::Join { id: ParticipantId(id), room, rules }
+    }
+
+    #[test]
+    fn each_member_of_a_forwarded_room_has_a_media_connection_while_it_is_there() {
+        let mut r = rooms(4);
+        join(&mut r, 1, "demo", "Anna");
+        join(&mut r, 2, "demo", "Bruno");
+        r.leave(ConnId(2));
+        assert_eq!(r.take_media(), [], "a mesh needs nothing of the media loop");
+
+        join(&mut r, 3, "rat", "Cleo");
+        join(&mut r, 4, "rat", "Dora");
+        assert_eq!(r.take_media(), [media_join("rat", 3, OPEN), media_join("rat", 4, OPEN)]);
+        r.leave(ConnId(4));
+        assert_eq!(r.take_media(), [MediaAction::Leave { id: ParticipantId(4) }]);
+        // The last one out closes the room, and still takes the media connection along.
+        r.leave(ConnId(3));
+        assert_eq!(r.take_media(), [MediaAction::Leave { id: ParticipantId(3) }]);
+        assert_eq!(r.take_media(), [], "taken once");
+    }
+
+    #[test]
+    fn a_switch_connects_everyone_present_and_whoever_was_away_when_they_return() {
+        let mut r = Rooms::new(
+            RoomLimits {
+                capacity: 10,
+                max_rooms: 5,
+                mesh_threshold: Some(2),
+                sfu_rooms: vec![],
+                resume_grace: Duration::from_secs(30),
+            },
+            IceServers::default(),
+        );
+        join(&mut r, 1, "wachsend", "A");
+        let bruno = join(&mut r, 2, "wachsend", "B");
+        r.disconnect(ConnId(2), Instant::now());
+        join(&mut r, 3, "wachsend", "C");
+        assert_eq!(
+            r.take_media(),
+            [media_join("wachsend", 1, OPEN), media_join("wachsend", 3, OPEN)],
+            "B's page is not there to connect"
+        );
+        // B comes back from the mesh with no connection to the relay: it gets one now.
+        let back = r
+            .resume(ConnId(4), None, TenantId::DEFAULT, "wachsend", &token_of(&bruno, 2), {
+                Kept::default()
+            })
+            .expect("the seat");
+        assert!(!back.kept);
+        assert_eq!(
+            r.take_media(),
+            [MediaAction::Leave { id: ParticipantId(2) }, media_join("wachsend", 2, OPEN)]
+        );
+    }
+
+    #[test]
+    fn a_hosts_rules_reach_the_media_loop() {
+        let mut r = rooms(4);
+        join(&mut r, 1, "rat", "Anna");
+        join(&mut r, 2, "rat", "Bruno");
+        join(&mut r, 3, "rat", "Cleo");
+        // Cleo is away; the relay keeps her media connection, so her rules still count.
+        r.disconnect(ConnId(3), Instant::now());
+        r.take_media();
+        let (bruno, cleo) = (ParticipantId(2), ParticipantId(3));
+
+        r.moderate(ConnId(1), Moderation::LockMicrophone { id: bruno, locked: true }).unwrap();
+        assert_eq!(r.take_media(), [MediaAction::Silence { id: bruno, silenced: true }]);
+        r.moderate(ConnId(1), Moderation::CamerasToHosts { on: true }).unwrap();
+        assert_eq!(
+            r.take_media(),
+            [
+                MediaAction::Cameras { id: ParticipantId(1), private: false, sees_all: true },
+                MediaAction::Cameras { id: bruno, private: true, sees_all: false },
+                MediaAction::Cameras { id: cleo, private: true, sees_all: false },
+            ]
+        );
+        r.moderate(ConnId(1), Moderation::MakeHost { id: bruno }).unwrap();
+        assert_eq!(
+            r.take_media(),
+            [MediaAction::Cameras { id: bruno, private: false, sees_all: true }]
+        );
+        r.moderate(ConnId(1), Moderation::LockMicrophone { id: bruno, locked: false }).unwrap();
+        assert_eq!(r.take_media(), [MediaAction::Silence { id: bruno, silenced: false }]);
+
+        // A lock moves a mesh to server forwarding: the new media connections carry it.
+        join(&mut r, 4, "demo", "Dora");
+        join(&mut r, 5, "demo", "Emil");
+        r.moderate(ConnId(4), Moderation::LockMicrophone { id: ParticipantId(5), locked: true })
+            .unwrap();
+        assert_eq!(
+            r.take_media(),
+            [
+                media_join("demo", 4, OPEN),
+                media_join("demo", 5, MediaRules { silenced: true, ..OPEN })
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_grace_period_a_broken_connection_takes_its_media_connection_along() {
+        let mut r = Rooms::new(
+            RoomLimits {
+                capacity: 10,
+                max_rooms: 5,
+                mesh_threshold: None,
+                sfu_rooms: vec!["rat".into()],
+                resume_grace: Duration::ZERO,
+            },
+            IceServers::default(),
+        );
+        join(&mut r, 1, "rat", "Anna");
+        join(&mut r, 2, "rat", "Bruno");
+        r.take_media();
+        r.disconnect(ConnId(2), Instant::now());
+        assert_eq!(r.take_media(), [MediaAction::Leave { id: ParticipantId(2) }]);
+    }
+
+    #[test]
+    fn listeners_receive_only_and_the_lobby_gets_no_media_until_let_in() {
+        let secret = b"lobby-and-listeners-secret";
+        let keys = LinkKeys::new(secret, None);
+        let mut r = rooms(4).with_links(LinkKeys::new(secret, None));
+        let link = |role, lobby| {
+            keys.sign(&crate::links::Grant { room: "rat".into(), role, expires: UNIX + 60, lobby })
+        };
+        let mut join_with = |conn: u64, link: &str| {
+            let pass = Pass { link: Some(link), ..Pass::default() };
+            r.join(ConnId(conn), None, "rat", "P", MediaState::default(), pass, UNIX).unwrap();
+            r.take_media()
+        };
+        assert_eq!(join_with(1, &link(Role::Host, false)), [media_join("rat", 1, OPEN)]);
+        assert_eq!(
+            join_with(2, &link(Role::Listener, false)),
+            [media_join("rat", 2, MediaRules { receive_only: true, ..OPEN })]
+        );
+        assert_eq!(join_with(3, &link(Role::Participant, true)), [], "waits in the lobby");
+        r.moderate(ConnId(1), Moderation::Admit { id: ParticipantId(3) }).unwrap();
+        assert_eq!(r.take_media(), [media_join("rat", 3, OPEN)]);
     }
 }
