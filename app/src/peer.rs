@@ -10,10 +10,10 @@ use std::{
 };
 
 use client::{
-    meeting::Link,
+    meeting::{Link, PeerId},
     negotiation::{Command, Description, Negotiator, SignalingState},
 };
-use protocol::{IceCandidate, IceServer, ParticipantId, Signal};
+use protocol::{IceCandidate, IceServer, Signal};
 use wasm_bindgen::{JsCast, JsValue, prelude::Closure};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -61,7 +61,7 @@ enum Input {
 /// A peer connection and everything needed to drive it.
 pub struct Peer {
     /// Who is on the other end.
-    id: ParticipantId,
+    id: PeerId,
     /// The browser's connection.
     pc: RtcPeerConnection,
     /// The other participant's audio and video, shown in their tile.
@@ -79,7 +79,7 @@ pub struct Peer {
     /// Our camera and microphone, shared with the call.
     local: Rc<RefCell<LocalMedia>>,
     /// Where events go.
-    sink: Rc<dyn Fn(ParticipantId, PeerEvent)>,
+    sink: Rc<dyn Fn(PeerId, PeerEvent)>,
     /// Event handlers, released when the peer closes (not leaked per peer).
     handlers: RefCell<Vec<Handler>>,
     /// This is the connection to the relay, whose tracks belong to different participants.
@@ -129,13 +129,12 @@ impl Peer {
     /// Creates the connection to `id`. If `offer`, our tracks are added at once, which makes the
     /// browser start negotiating; otherwise the connection waits for the other side's offer.
     pub fn open(
-        id: ParticipantId,
+        id: PeerId,
         polite: bool,
         offer: bool,
         ice_servers: &[IceServer],
         local: Rc<RefCell<LocalMedia>>,
-        sink: Rc<dyn Fn(ParticipantId, PeerEvent)>,
-        routed: bool,
+        sink: Rc<dyn Fn(PeerId, PeerEvent)>,
     ) -> Result<Rc<Self>, String> {
         let pc = RtcPeerConnection::new_with_configuration(&rtc_configuration(ice_servers))
             .map_err(|e| js::describe(&e))?;
@@ -157,7 +156,7 @@ impl Peer {
             local,
             sink,
             handlers: RefCell::new(Vec::new()),
-            routed,
+            routed: id == PeerId::Relay,
         });
         peer.install_handlers();
         if offer {

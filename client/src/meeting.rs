@@ -13,9 +13,15 @@ use protocol::{
 
 use crate::{chat::ChatLog, errors::UserError};
 
-/// The id the app uses for its media connection to the relay (SFU mode). The relay never gives
-/// out 0 to a participant.
-pub const RELAY_PEER: ParticipantId = ParticipantId(0);
+/// One of our media connections: a direct one to another participant (mesh), or the one to
+/// the relay (server forwarding), which carries everyone's media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeerId {
+    /// The connection to the relay.
+    Relay,
+    /// The direct connection to this participant.
+    Participant(ParticipantId),
+}
 
 /// The state of the direct connection to one other participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,8 +124,8 @@ pub enum Effect {
     OpenRelayPeer,
     /// Hand a signal from the relay to the relay connection.
     RelaySignal(Signal),
-    /// Close and forget the peer connection to `id`.
-    ClosePeer(ParticipantId),
+    /// Close and forget this peer connection.
+    ClosePeer(PeerId),
     /// Hand a signal to the peer connection for `from`.
     PeerSignal {
         /// Who sent it.
@@ -127,8 +133,8 @@ pub enum Effect {
         /// The signal.
         signal: Signal,
     },
-    /// Restart ICE on the connection to `id` (we are the side that offers).
-    RestartIce(ParticipantId),
+    /// Restart ICE on this connection (we are the side that offers).
+    RestartIce(PeerId),
     /// Send a signal to `to` over the relay (not from a peer connection: about one).
     SendSignal {
         /// For whom.
@@ -136,9 +142,9 @@ pub enum Effect {
         /// What.
         signal: Signal,
     },
-    /// The connection to `id` stays across a broken signalling connection: an offer of ours
-    /// still unanswered may have been lost with it, so send it again.
-    ResendOffer(ParticipantId),
+    /// This connection stays across a broken signalling connection: an offer of ours still
+    /// unanswered may have been lost with it, so send it again.
+    ResendOffer(PeerId),
     /// A media connection that had failed is up again: the network is back, so a signalling
     /// connection that has been quiet meanwhile is probably dead and worth replacing now.
     NetworkBack,
@@ -177,6 +183,8 @@ pub struct Meeting {
     phase: Phase,
     /// Our own participant entry, once welcomed.
     me: Option<ParticipantInfo>,
+    /// Our microphone, camera and screen, as the app last set them (before a welcome too).
+    own_media: MediaState,
     /// The room's normalised name.
     room: String,
     /// Mesh or SFU, as the relay decided.
@@ -206,7 +214,7 @@ pub struct Meeting {
     /// Listeners may chat.
     listener_chat: bool,
     /// Failed connections this side restarts, with when the last restart began (ms).
-    restarting: BTreeMap<ParticipantId, f64>,
+    restarting: Vec<(PeerId, f64)>,
     /// Our connection to the relay has been up (SFU mode).
     relay_was_up: bool,
     /// What the `join` that resumes our seat said we keep (see [`Meeting::keep_on_resume`]).
@@ -225,6 +233,7 @@ impl Meeting {
         Self {
             phase: Phase::Joining,
             me: None,
+            own_media: MediaState::default(),
             room: room.to_owned(),
             mode: RoomMode::Mesh,
             ice_servers: Vec::new(),
@@ -239,7 +248,7 @@ impl Meeting {
             password: None,
             listeners: 0,
             listener_chat: false,
-            restarting: BTreeMap::new(),
+            restarting: Vec::new(),
             relay_was_up: false,
             kept: Kept::default(),
         }
@@ -396,7 +405,7 @@ impl Meeting {
                 self.mode = mode;
                 self.ice_servers = ice_servers;
                 self.chat.reset(chat);
-                let media = self.me.as_ref().map(|m| m.media).unwrap_or_default();
+                let media = self.own_media;
                 // Back in our own seat, our hand is still where it was.
                 let hand = self.me.as_ref().filter(|m| m.id == you).and_then(|m| m.hand);
                 let name = self.name.clone();
@@ -427,17 +436,17 @@ impl Meeting {
                 let mut effects: Vec<Effect> = previous
                     .keys()
                     .filter(|id| !stays(id))
-                    .map(|id| Effect::ClosePeer(*id))
+                    .map(|id| Effect::ClosePeer(PeerId::Participant(*id)))
                     .collect();
                 if !keep_relay && (self.relay_link.take().is_some() || before == RoomMode::Sfu) {
-                    effects.push(Effect::ClosePeer(RELAY_PEER));
+                    effects.push(Effect::ClosePeer(PeerId::Relay));
                     self.relay_was_up = false;
                 }
                 // In a mesh the newcomer offers to everyone already there; with server
                 // forwarding it offers once, to the relay.
                 if mode == RoomMode::Sfu {
                     effects.push(if keep_relay {
-                        Effect::ResendOffer(RELAY_PEER)
+                        Effect::ResendOffer(PeerId::Relay)
                     } else {
                         Effect::OpenRelayPeer
                     });
@@ -470,7 +479,7 @@ impl Meeting {
                 let replaced = self.others.insert(id, Remote::new(participant, Link::Connecting));
                 let mut effects = Vec::new();
                 if replaced.is_some() {
-                    effects.push(Effect::ClosePeer(id));
+                    effects.push(Effect::ClosePeer(PeerId::Participant(id)));
                 }
                 if self.mode == RoomMode::Mesh {
                     effects.push(self.open(id, false));
@@ -542,7 +551,7 @@ impl Meeting {
                         };
                         self.others.insert(id, Remote::new(participant, link));
                         if self.mode == RoomMode::Mesh {
-                            effects.push(Effect::ClosePeer(id));
+                            effects.push(Effect::ClosePeer(PeerId::Participant(id)));
                             effects.push(self.open(id, false));
                         }
                     }
@@ -552,7 +561,7 @@ impl Meeting {
             }
             ServerMessage::ParticipantLeft { id } => match self.others.remove(&id) {
                 Some(remote) => vec![
-                    Effect::ClosePeer(id),
+                    Effect::ClosePeer(PeerId::Participant(id)),
                     Effect::Announce(Announcement::about("announce.left", remote.info.name)),
                 ],
                 None => Vec::new(),
@@ -593,7 +602,7 @@ impl Meeting {
                     if let Some(remote) = self.others.get_mut(&from) {
                         remote.link = Link::Connecting;
                     }
-                    vec![Effect::ClosePeer(from), self.open(from, false)]
+                    vec![Effect::ClosePeer(PeerId::Participant(from)), self.open(from, false)]
                 } else {
                     self.rebuild(from)
                 }
@@ -723,18 +732,9 @@ impl Meeting {
 
     /// Records our own microphone / camera state (sent to the relay by the glue).
     pub fn set_own_media(&mut self, media: MediaState) {
+        self.own_media = media;
         if let Some(me) = self.me.as_mut() {
             me.media = media;
-        } else {
-            self.me = Some(ParticipantInfo {
-                id: ParticipantId(0),
-                name: self.name.clone(),
-                role: Default::default(),
-                media,
-                hand: None,
-                away: false,
-                mic_locked: false,
-            });
         }
     }
 
@@ -758,13 +758,19 @@ impl Meeting {
     /// not reliably recover through a restart (in the lab, Firefox answered one with the other
     /// DTLS role, or sent nothing after it).
     fn keep(&mut self, id: ParticipantId, failed: bool) -> Vec<Effect> {
-        if failed { self.on_broken(id) } else { vec![Effect::ResendOffer(id)] }
+        if failed {
+            self.on_broken(PeerId::Participant(id))
+        } else {
+            vec![Effect::ResendOffer(PeerId::Participant(id))]
+        }
     }
 
-    /// The connection to `id` can no longer be negotiated: a description failed to apply (a
-    /// connection kept across a dropout whose other end changed its DTLS role, say). The side
-    /// that restarts ICE replaces it; the other asks for that.
-    pub fn on_broken(&mut self, id: ParticipantId) -> Vec<Effect> {
+    /// The connection `peer` can no longer be negotiated: a description failed to apply (a
+    /// connection kept across a dropout whose other end changed its DTLS role, say). For a
+    /// direct connection, the side that restarts ICE replaces it; the other asks for that. The
+    /// relay's connection is left to its own repair (ICE restarts, a new one after a resume).
+    pub fn on_broken(&mut self, peer: PeerId) -> Vec<Effect> {
+        let PeerId::Participant(id) = peer else { return Vec::new() };
         if self.mode != RoomMode::Mesh || !self.others.contains_key(&id) {
             return Vec::new();
         }
@@ -782,10 +788,10 @@ impl Meeting {
         };
         remote.rebuilding = true;
         remote.link = Link::Connecting;
-        self.restarting.remove(&id);
+        self.restarting.retain(|(peer, _)| *peer != PeerId::Participant(id));
         vec![
             Effect::SendSignal { to: id, signal: Signal::Rebuild },
-            Effect::ClosePeer(id),
+            Effect::ClosePeer(PeerId::Participant(id)),
             self.open(id, true),
         ]
     }
@@ -803,53 +809,35 @@ impl Meeting {
     /// Lets time pass (`now` in ms): a connection this side restarts that is still failed
     /// [`RESTART_AGAIN_MS`] after its last restart is restarted again.
     pub fn on_tick(&mut self, now: f64) -> Vec<Effect> {
-        let mut failed: Vec<ParticipantId> = Vec::new();
+        let mut failed: Vec<PeerId> = Vec::new();
         if self.relay_link == Some(Link::Failed) {
-            failed.push(RELAY_PEER);
+            failed.push(PeerId::Relay);
         }
         if self.mode == RoomMode::Mesh {
             failed.extend(
                 self.others
                     .values()
                     .filter(|r| r.link == Link::Failed && r.offerer)
-                    .map(|r| r.info.id),
+                    .map(|r| PeerId::Participant(r.info.id)),
             );
         }
-        self.restarting.retain(|id, _| failed.contains(id));
+        // The first restart went out when the connection failed; count from now.
+        let restarting = std::mem::take(&mut self.restarting);
         let mut effects = Vec::new();
         for id in failed {
-            // The first restart went out when the connection failed; count from now.
-            let last = self.restarting.entry(id).or_insert(now);
-            if now - *last >= RESTART_AGAIN_MS {
-                *last = now;
+            let mut last = restarting.iter().find(|(peer, _)| *peer == id).map_or(now, |r| r.1);
+            if now - last >= RESTART_AGAIN_MS {
+                last = now;
                 effects.push(Effect::RestartIce(id));
             }
+            self.restarting.push((id, last));
         }
         effects
     }
 
-    /// The peer connection to `id` changed its `connectionState`.
-    pub fn on_link_state(&mut self, id: ParticipantId, link: Link) -> Vec<Effect> {
-        if id == RELAY_PEER {
-            // In SFU mode everyone's media shares the one connection to the relay.
-            let previous = self.relay_link.replace(link);
-            self.relay_was_up |= link == Link::Connected;
-            for remote in self.others.values_mut() {
-                remote.link = link;
-            }
-            if link == Link::Connected && previous == Some(Link::Failed) {
-                return vec![Effect::NetworkBack];
-            }
-            if link == Link::Failed && previous != Some(Link::Failed) {
-                // The browser is always the side that restarts ICE towards the relay (a new
-                // network, a NAT that changed its port, or a path the relay does not use).
-                return vec![
-                    Effect::ShowError { error: UserError::RelayLost, fatal: false },
-                    Effect::RestartIce(RELAY_PEER),
-                ];
-            }
-            return Vec::new();
-        }
+    /// The peer connection `peer` changed its `connectionState`.
+    pub fn on_link_state(&mut self, peer: PeerId, link: Link) -> Vec<Effect> {
+        let PeerId::Participant(id) = peer else { return self.on_relay_link(link) };
         let Some(remote) = self.others.get_mut(&id) else {
             return Vec::new();
         };
@@ -873,9 +861,31 @@ impl Meeting {
             // One side restarts ICE, so the two restarts don't collide: the one that offered
             // first (see `Remote::offerer`).
             if remote.offerer {
-                effects.push(Effect::RestartIce(id));
+                effects.push(Effect::RestartIce(peer));
             }
             return effects;
+        }
+        Vec::new()
+    }
+
+    /// The connection to the relay changed its `connectionState`: in SFU mode everyone's media
+    /// shares it.
+    fn on_relay_link(&mut self, link: Link) -> Vec<Effect> {
+        let previous = self.relay_link.replace(link);
+        self.relay_was_up |= link == Link::Connected;
+        for remote in self.others.values_mut() {
+            remote.link = link;
+        }
+        if link == Link::Connected && previous == Some(Link::Failed) {
+            return vec![Effect::NetworkBack];
+        }
+        if link == Link::Failed && previous != Some(Link::Failed) {
+            // The browser is always the side that restarts ICE towards the relay (a new
+            // network, a NAT that changed its port, or a path the relay does not use).
+            return vec![
+                Effect::ShowError { error: UserError::RelayLost, fatal: false },
+                Effect::RestartIce(PeerId::Relay),
+            ];
         }
         Vec::new()
     }
@@ -886,6 +896,11 @@ impl Meeting {
 mod tests {
     use super::*;
     use protocol::Role;
+
+    /// The direct connection to participant `id`.
+    fn direct(id: u64) -> PeerId {
+        PeerId::Participant(ParticipantId(id))
+    }
 
     fn info(id: u64, name: &str) -> ParticipantInfo {
         ParticipantInfo {
@@ -929,6 +944,19 @@ mod tests {
     }
 
     #[test]
+    fn what_we_send_before_the_welcome_is_ours_once_in_and_we_are_nobody_before() {
+        let mut m = Meeting::new("demo", "Me");
+        let camera_only = MediaState { audio: false, video: true, screen: false };
+        m.set_own_media(camera_only);
+        assert_eq!(m.me(), None, "no participant id before the relay gives one");
+        m.on_server_message(welcome(5, vec![info(1, "Anna")]));
+        let me = m.me().expect("welcomed");
+        assert_eq!((me.id, me.name.as_str(), me.media), (ParticipantId(5), "Me", camera_only));
+        m.set_own_media(MediaState::default());
+        assert_eq!(m.me().map(|me| me.media), Some(MediaState::default()));
+    }
+
+    #[test]
     fn newcomer_offers_to_everyone_and_is_polite() {
         let mut m = Meeting::new("demo", "Me");
         let effects = m.on_server_message(welcome(5, vec![info(1, "Anna"), info(3, "Bob")]));
@@ -969,7 +997,7 @@ mod tests {
         assert!(!m.other(ParticipantId(2)).expect("present").info.media.audio);
 
         let effects = m.on_server_message(ServerMessage::ParticipantLeft { id: ParticipantId(2) });
-        assert_eq!(effects[0], Effect::ClosePeer(ParticipantId(2)));
+        assert_eq!(effects[0], Effect::ClosePeer(direct(2)));
         assert_eq!(m.others().count(), 0);
         assert!(
             m.on_server_message(ServerMessage::ParticipantLeft { id: ParticipantId(2) }).is_empty()
@@ -1002,21 +1030,21 @@ mod tests {
         // We came in second and offered to Fritz: restarting is ours.
         let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(2, vec![info(1, "Fritz")]));
-        assert!(m.on_link_state(ParticipantId(1), Link::Connected).is_empty());
-        let effects = m.on_link_state(ParticipantId(1), Link::Failed);
+        assert!(m.on_link_state(direct(1), Link::Connected).is_empty());
+        let effects = m.on_link_state(direct(1), Link::Failed);
         assert_eq!(
             effects,
             vec![
                 Effect::ShowError { error: UserError::PeerFailed("Fritz".into()), fatal: false },
-                Effect::RestartIce(ParticipantId(1)),
+                Effect::RestartIce(direct(1)),
             ]
         );
-        assert!(m.on_link_state(ParticipantId(1), Link::Failed).is_empty());
+        assert!(m.on_link_state(direct(1), Link::Failed).is_empty());
         // The side that answered reports but leaves the restart to the other.
         let mut other = Meeting::new("demo", "Me");
         other.on_server_message(welcome(1, vec![]));
         other.on_server_message(ServerMessage::ParticipantJoined { participant: info(2, "Emil") });
-        let effects = other.on_link_state(ParticipantId(2), Link::Failed);
+        let effects = other.on_link_state(direct(2), Link::Failed);
         assert_eq!(
             effects,
             vec![Effect::ShowError { error: UserError::PeerFailed("Emil".into()), fatal: false }]
@@ -1153,14 +1181,14 @@ mod tests {
             m.on_server_message(ServerMessage::RelaySignal { signal: offer.clone() }),
             vec![Effect::RelaySignal(offer)]
         );
-        assert!(m.on_link_state(RELAY_PEER, Link::Connected).is_empty());
+        assert!(m.on_link_state(PeerId::Relay, Link::Connected).is_empty());
         assert!(m.others().all(|r| r.link == Link::Connected));
-        let failed = m.on_link_state(RELAY_PEER, Link::Failed);
+        let failed = m.on_link_state(PeerId::Relay, Link::Failed);
         assert_eq!(
             failed,
             vec![
                 Effect::ShowError { error: UserError::RelayLost, fatal: false },
-                Effect::RestartIce(RELAY_PEER)
+                Effect::RestartIce(PeerId::Relay)
             ]
         );
     }
@@ -1170,27 +1198,21 @@ mod tests {
         let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(1, vec![info(2, "Emil"), info(3, "Cem")]));
         // We offered to 2 and 3 on arrival: ours to restart.
-        assert!(
-            m.on_link_state(ParticipantId(2), Link::Failed)
-                .contains(&Effect::RestartIce(ParticipantId(2)))
-        );
+        assert!(m.on_link_state(direct(2), Link::Failed).contains(&Effect::RestartIce(direct(2))));
         assert!(m.on_tick(1_000.0).is_empty(), "the first restart is under way");
         assert!(m.on_tick(1_000.0 + RESTART_AGAIN_MS - 1.0).is_empty());
         assert_eq!(
             m.on_tick(1_000.0 + RESTART_AGAIN_MS),
-            vec![Effect::RestartIce(ParticipantId(2))],
+            vec![Effect::RestartIce(direct(2))],
             "still failed: once more"
         );
         assert!(m.on_tick(1_000.0 + RESTART_AGAIN_MS + 1.0).is_empty());
         // Recovered: nothing more, and a later failure starts counting afresh.
-        m.on_link_state(ParticipantId(2), Link::Connected);
+        m.on_link_state(direct(2), Link::Connected);
         assert!(m.on_tick(100_000.0).is_empty());
-        m.on_link_state(ParticipantId(2), Link::Failed);
+        m.on_link_state(direct(2), Link::Failed);
         assert!(m.on_tick(100_001.0).is_empty());
-        assert_eq!(
-            m.on_tick(100_001.0 + RESTART_AGAIN_MS),
-            vec![Effect::RestartIce(ParticipantId(2))]
-        );
+        assert_eq!(m.on_tick(100_001.0 + RESTART_AGAIN_MS), vec![Effect::RestartIce(direct(2))]);
     }
 
     #[test]
@@ -1201,14 +1223,15 @@ mod tests {
             *mode = RoomMode::Sfu;
         }
         m.on_server_message(welcome);
-        m.on_link_state(RELAY_PEER, Link::Connected);
+        m.on_link_state(PeerId::Relay, Link::Connected);
         assert!(
-            m.on_link_state(RELAY_PEER, Link::Failed).contains(&Effect::RestartIce(RELAY_PEER))
+            m.on_link_state(PeerId::Relay, Link::Failed)
+                .contains(&Effect::RestartIce(PeerId::Relay))
         );
         assert!(m.on_tick(0.0).is_empty());
-        assert_eq!(m.on_tick(RESTART_AGAIN_MS), vec![Effect::RestartIce(RELAY_PEER)]);
+        assert_eq!(m.on_tick(RESTART_AGAIN_MS), vec![Effect::RestartIce(PeerId::Relay)]);
         // The direct links mirror the relay's in SFU mode; they are not restarted themselves.
-        assert_eq!(m.on_tick(2.0 * RESTART_AGAIN_MS), vec![Effect::RestartIce(RELAY_PEER)]);
+        assert_eq!(m.on_tick(2.0 * RESTART_AGAIN_MS), vec![Effect::RestartIce(PeerId::Relay)]);
     }
 
     #[test]
@@ -1243,9 +1266,9 @@ mod tests {
             participant: ParticipantInfo { hand: Some(4), ..info(2, "Me") },
         });
         // Our connections to Anna and Cem came up; Dana's was still setting up.
-        m.on_link_state(ParticipantId(1), Link::Connected);
-        m.on_link_state(ParticipantId(3), Link::Connected);
-        m.on_link_state(ParticipantId(3), Link::Failed);
+        m.on_link_state(direct(1), Link::Connected);
+        m.on_link_state(direct(3), Link::Connected);
+        m.on_link_state(direct(3), Link::Failed);
         let kept = m.keep_on_resume();
         assert_eq!(kept, Kept { peers: vec![ParticipantId(1), ParticipantId(3)], relay: false });
 
@@ -1258,9 +1281,9 @@ mod tests {
         assert_eq!(
             effects,
             vec![
-                Effect::ClosePeer(ParticipantId(3)),
-                Effect::ClosePeer(ParticipantId(4)),
-                Effect::ResendOffer(ParticipantId(1)),
+                Effect::ClosePeer(direct(3)),
+                Effect::ClosePeer(direct(4)),
+                Effect::ResendOffer(direct(1)),
                 Effect::OpenPeer { id: ParticipantId(4), polite: false, offer: true },
                 Effect::OpenPeer { id: ParticipantId(5), polite: false, offer: true },
             ]
@@ -1274,13 +1297,13 @@ mod tests {
     fn back_in_our_seat_without_the_relays_word_every_connection_starts_afresh() {
         let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(2, vec![info(1, "Anna")]));
-        m.on_link_state(ParticipantId(1), Link::Connected);
+        m.on_link_state(direct(1), Link::Connected);
         m.keep_on_resume();
         let effects = m.on_server_message(welcome_back(2, vec![info(1, "Anna")], false));
         assert_eq!(
             effects,
             vec![
-                Effect::ClosePeer(ParticipantId(1)),
+                Effect::ClosePeer(direct(1)),
                 Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: true },
             ]
         );
@@ -1309,10 +1332,10 @@ mod tests {
         );
         // Not up yet: nothing to keep.
         assert_eq!(m.keep_on_resume(), Kept::default());
-        m.on_link_state(RELAY_PEER, Link::Connected);
+        m.on_link_state(PeerId::Relay, Link::Connected);
         assert_eq!(m.keep_on_resume(), Kept { peers: vec![], relay: true });
         let effects = m.on_server_message(sfu(2, vec![info(1, "Anna"), info(3, "Cem")], true));
-        assert_eq!(effects, vec![Effect::ResendOffer(RELAY_PEER)]);
+        assert_eq!(effects, vec![Effect::ResendOffer(PeerId::Relay)]);
         assert_eq!(m.other(ParticipantId(3)).map(|r| r.link), Some(Link::Connected));
         // The relay lost its end: a new connection.
         m.keep_on_resume();
@@ -1320,9 +1343,9 @@ mod tests {
         assert_eq!(
             effects,
             vec![
-                Effect::ClosePeer(ParticipantId(1)),
-                Effect::ClosePeer(ParticipantId(3)),
-                Effect::ClosePeer(RELAY_PEER),
+                Effect::ClosePeer(direct(1)),
+                Effect::ClosePeer(direct(3)),
+                Effect::ClosePeer(PeerId::Relay),
                 Effect::OpenRelayPeer
             ]
         );
@@ -1345,7 +1368,7 @@ mod tests {
         assert_eq!(
             back,
             vec![
-                Effect::ClosePeer(ParticipantId(2)),
+                Effect::ClosePeer(direct(2)),
                 Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: false },
                 Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
             ]
@@ -1363,7 +1386,7 @@ mod tests {
         assert_eq!(
             back,
             vec![
-                Effect::ResendOffer(ParticipantId(2)),
+                Effect::ResendOffer(direct(2)),
                 Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
             ]
         );
@@ -1371,7 +1394,7 @@ mod tests {
 
         // Back once more, keeping his end; but ours had failed meanwhile: it is replaced (we
         // came first, so we build the new one and offer).
-        m.on_link_state(ParticipantId(2), Link::Failed);
+        m.on_link_state(direct(2), Link::Failed);
         let back = m.on_server_message(ServerMessage::ParticipantReconnected {
             participant: info(2, "Emil"),
             kept: true,
@@ -1380,7 +1403,7 @@ mod tests {
             back,
             vec![
                 Effect::SendSignal { to: ParticipantId(2), signal: Signal::Rebuild },
-                Effect::ClosePeer(ParticipantId(2)),
+                Effect::ClosePeer(direct(2)),
                 Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: true },
                 Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
             ]
@@ -1399,31 +1422,31 @@ mod tests {
 
         // Bruno (polite) cannot apply a description on his connection: he asks.
         assert_eq!(
-            bruno.on_broken(ParticipantId(1)),
+            bruno.on_broken(direct(1)),
             vec![Effect::SendSignal { to: ParticipantId(1), signal: Signal::Rebuild }]
         );
         // Anna replaces hers, telling him first; a second request about the old one is ignored.
         let replaced = vec![
             Effect::SendSignal { to: ParticipantId(2), signal: Signal::Rebuild },
-            Effect::ClosePeer(ParticipantId(2)),
+            Effect::ClosePeer(direct(2)),
             Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: true },
         ];
         assert_eq!(anna.on_server_message(rebuild(2)), replaced);
         assert_eq!(anna.on_server_message(rebuild(2)), vec![]);
-        assert_eq!(anna.on_broken(ParticipantId(2)), vec![]);
+        assert_eq!(anna.on_broken(direct(2)), vec![]);
         // Bruno replaces his end and waits for her offer.
         assert_eq!(
             bruno.on_server_message(rebuild(1)),
             vec![
-                Effect::ClosePeer(ParticipantId(1)),
+                Effect::ClosePeer(direct(1)),
                 Effect::OpenPeer { id: ParticipantId(1), polite: true, offer: false },
             ]
         );
         // Once the new connection is up, it can be replaced again if it breaks.
-        anna.on_link_state(ParticipantId(2), Link::Connected);
-        assert_eq!(anna.on_broken(ParticipantId(2)), replaced);
+        anna.on_link_state(direct(2), Link::Connected);
+        assert_eq!(anna.on_broken(direct(2)), replaced);
         // Never about the relay's connection, or strangers.
-        assert_eq!(anna.on_broken(RELAY_PEER), vec![]);
+        assert_eq!(anna.on_broken(PeerId::Relay), vec![]);
         assert_eq!(anna.on_server_message(rebuild(9)), vec![]);
     }
 
@@ -1431,9 +1454,9 @@ mod tests {
     fn a_connection_that_recovers_says_the_network_is_back() {
         let mut m = Meeting::new("demo", "Me");
         m.on_server_message(welcome(2, vec![info(1, "Anna")]));
-        assert_eq!(m.on_link_state(ParticipantId(1), Link::Connected), vec![]);
-        m.on_link_state(ParticipantId(1), Link::Failed);
-        assert_eq!(m.on_link_state(ParticipantId(1), Link::Connected), vec![Effect::NetworkBack]);
+        assert_eq!(m.on_link_state(direct(1), Link::Connected), vec![]);
+        m.on_link_state(direct(1), Link::Failed);
+        assert_eq!(m.on_link_state(direct(1), Link::Connected), vec![Effect::NetworkBack]);
     }
 
     #[test]

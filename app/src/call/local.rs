@@ -31,7 +31,7 @@ impl Call {
         });
         track.set_onended(Some(wasm_bindgen::JsCast::unchecked_ref(&on_ended)));
         self.local.borrow_mut().screen = Some((Clone::clone(&track), Clone::clone(&stream)));
-        let peers: Vec<_> = self.inner.borrow().peers.values().cloned().collect();
+        let peers = self.inner.borrow().connections();
         for peer in peers {
             peer.set_screen(Some(Clone::clone(&track))).await;
         }
@@ -46,7 +46,7 @@ impl Call {
         let Some((track, _)) = self.local.borrow_mut().screen.take() else { return };
         track.set_onended(None);
         track.stop();
-        let peers: Vec<_> = self.inner.borrow().peers.values().cloned().collect();
+        let peers = self.inner.borrow().connections();
         for peer in peers {
             peer.set_screen(None).await;
         }
@@ -106,7 +106,7 @@ impl Call {
     }
 
     async fn replace_on_all_peers(&self, kind: &str, track: Option<web_sys::MediaStreamTrack>) {
-        let peers: Vec<_> = self.inner.borrow().peers.values().cloned().collect();
+        let peers = self.inner.borrow().connections();
         for peer in peers {
             peer.replace_track(kind, track.clone()).await;
         }

@@ -9,7 +9,7 @@ use std::{
 
 use client::{
     errors::UserError,
-    meeting::{Effect, Link, Meeting, Phase, RELAY_PEER},
+    meeting::{Effect, Link, Meeting, PeerId, Phase},
     reconnect::{Next, Reconnect, Rejoined},
 };
 use leptos::prelude::*;
@@ -50,8 +50,10 @@ struct Inner {
     meeting: Meeting,
     /// The signalling connection.
     socket: Option<RelaySocket>,
-    /// One connection per other participant.
+    /// One direct connection per other participant (mesh).
     peers: HashMap<ParticipantId, Rc<Peer>>,
+    /// The one connection to the relay (server forwarding).
+    relay: Option<Rc<Peer>>,
     /// When to try the relay again, and whether our seat survived.
     reconnect: Reconnect,
     /// Request ids for `join`.
@@ -66,6 +68,21 @@ struct Inner {
     /// since the epoch) so that the other end, which decides on its own, can finish its switch
     /// before the connection goes: make before break at both ends.
     lingering: Vec<(ParticipantId, Rc<Peer>, f64)>,
+}
+
+impl Inner {
+    /// The connection `id`, if open.
+    fn peer(&self, id: PeerId) -> Option<Rc<Peer>> {
+        match id {
+            PeerId::Relay => self.relay.clone(),
+            PeerId::Participant(id) => self.peers.get(&id).cloned(),
+        }
+    }
+
+    /// Every media connection we hold: the direct ones and the relay's.
+    fn connections(&self) -> Vec<Rc<Peer>> {
+        self.peers.values().chain(&self.relay).cloned().collect()
+    }
 }
 
 /// A call. Held by the meeting view; dropped (after [`Call::leave`]) when the view goes.
@@ -127,6 +144,7 @@ impl Call {
                 password: None,
                 socket: None,
                 peers: HashMap::new(),
+                relay: None,
                 reconnect: Reconnect::default(),
                 next_request: 1,
                 last_chat: String::new(),
@@ -319,7 +337,8 @@ impl Call {
             inner.relay_streams.clear();
             inner.relay_screens.clear();
             let lingering = inner.lingering.drain(..).map(|(_, p, _)| p).collect::<Vec<_>>();
-            inner.peers.drain().map(|(_, p)| p).chain(lingering).collect()
+            let relay = inner.relay.take();
+            inner.peers.drain().map(|(_, p)| p).chain(relay).chain(lingering).collect()
         };
         for peer in peers {
             peer.close();
@@ -332,11 +351,19 @@ impl Call {
     fn apply(&self, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
-                Effect::OpenPeer { id, polite, offer } => self.open_peer(id, polite, offer),
+                Effect::OpenPeer { id, polite, offer } => {
+                    self.open_peer(PeerId::Participant(id), polite, offer)
+                }
                 // The relay never offers first and is the impolite side.
-                Effect::OpenRelayPeer => self.open_peer(RELAY_PEER, true, true),
-                Effect::RelaySignal(signal) => self.signal_peer(RELAY_PEER, signal),
-                Effect::ClosePeer(id) => {
+                Effect::OpenRelayPeer => self.open_peer(PeerId::Relay, true, true),
+                Effect::RelaySignal(signal) => self.signal_peer(PeerId::Relay, signal),
+                Effect::ClosePeer(PeerId::Relay) => {
+                    let relay = self.inner.borrow_mut().relay.take();
+                    if let Some(relay) = relay {
+                        relay.close();
+                    }
+                }
+                Effect::ClosePeer(PeerId::Participant(id)) => {
                     if let Some(peer) = self.inner.borrow_mut().peers.remove(&id) {
                         peer.close();
                     }
@@ -352,7 +379,9 @@ impl Call {
                         self.view.pinned.set(None);
                     }
                 }
-                Effect::PeerSignal { from, signal } => self.signal_peer(from, signal),
+                Effect::PeerSignal { from, signal } => {
+                    self.signal_peer(PeerId::Participant(from), signal)
+                }
                 Effect::MuteMicrophone => {
                     self.set_microphone(false);
                 }
@@ -373,7 +402,7 @@ impl Call {
                     });
                 }
                 Effect::RestartIce(id) => {
-                    if let Some(peer) = self.inner.borrow().peers.get(&id) {
+                    if let Some(peer) = self.inner.borrow().peer(id) {
                         peer.restart_ice();
                     }
                 }
@@ -381,7 +410,7 @@ impl Call {
                     self.send(&ClientMessage::Signal { to, signal })
                 }
                 Effect::ResendOffer(id) => {
-                    if let Some(peer) = self.inner.borrow().peers.get(&id) {
+                    if let Some(peer) = self.inner.borrow().peer(id) {
                         peer.resend_offer();
                     }
                 }
@@ -430,28 +459,26 @@ impl Call {
         self.sync_tiles();
     }
 
-    /// Hands a signal to the connection to `id` (the relay's for [`RELAY_PEER`]), if it exists.
-    fn signal_peer(&self, id: ParticipantId, signal: protocol::Signal) {
-        let peer = self.inner.borrow().peers.get(&id).cloned();
+    /// Hands a signal to the connection `id`, if it exists.
+    fn signal_peer(&self, id: PeerId, signal: protocol::Signal) {
+        let peer = self.inner.borrow().peer(id);
         if let Some(peer) = peer {
             peer.on_signal(signal);
         }
     }
 
-    fn open_peer(&self, id: ParticipantId, polite: bool, offer: bool) {
+    fn open_peer(&self, peer: PeerId, polite: bool, offer: bool) {
         let weak = self.this.clone();
-        let sink: Rc<dyn Fn(ParticipantId, PeerEvent)> = Rc::new(move |id, event| {
+        let sink: Rc<dyn Fn(PeerId, PeerEvent)> = Rc::new(move |id, event| {
             if let Some(call) = weak.upgrade() {
                 call.on_peer_event(id, event);
             }
         });
         let ice_servers = self.inner.borrow().meeting.ice_servers().to_vec();
-        let routed = id == RELAY_PEER;
-        match Peer::open(id, polite, offer, &ice_servers, Rc::clone(&self.local), sink, routed) {
-            Ok(peer) if routed => {
-                self.inner.borrow_mut().peers.insert(id, peer);
-            }
-            Ok(peer) => {
+        let opened = Peer::open(peer, polite, offer, &ice_servers, Rc::clone(&self.local), sink);
+        match (opened, peer) {
+            (Ok(relay), PeerId::Relay) => self.inner.borrow_mut().relay = Some(relay),
+            (Ok(peer), PeerId::Participant(id)) => {
                 let stream = Clone::clone(peer.remote_stream());
                 let screen = Clone::clone(peer.remote_screen());
                 self.view.screens.update(|s| {
@@ -462,33 +489,37 @@ impl Call {
                     s.insert(id, stream);
                 });
             }
-            Err(e) => js::warn(&format!("cannot create a peer connection: {e}")),
+            (Err(e), _) => js::warn(&format!("cannot create a peer connection: {e}")),
         }
     }
 
-    fn on_peer_event(&self, id: ParticipantId, event: PeerEvent) {
-        if id != RELAY_PEER && !self.inner.borrow().peers.contains_key(&id) {
+    fn on_peer_event(&self, peer: PeerId, event: PeerEvent) {
+        if let PeerId::Participant(id) = peer
+            && !self.inner.borrow().peers.contains_key(&id)
+        {
             // A lingering direct connection (already replaced by the relay): nothing it does
             // concerns the meeting any more, and its end is expected.
             return;
         }
-        match event {
-            PeerEvent::Send(signal) if id == RELAY_PEER => {
+        match (event, peer) {
+            (PeerEvent::Send(signal), PeerId::Relay) => {
                 self.send(&ClientMessage::RelaySignal { signal })
             }
-            PeerEvent::Send(signal) => self.send(&ClientMessage::Signal { to: id, signal }),
-            PeerEvent::RoutedTrack { stream, track } => self.route_track(&stream, track),
-            PeerEvent::Track => self.view.track_epoch.update(|e| *e += 1),
-            PeerEvent::Broken => {
-                let effects = self.inner.borrow_mut().meeting.on_broken(id);
+            (PeerEvent::Send(signal), PeerId::Participant(to)) => {
+                self.send(&ClientMessage::Signal { to, signal })
+            }
+            (PeerEvent::RoutedTrack { stream, track }, _) => self.route_track(&stream, track),
+            (PeerEvent::Track, _) => self.view.track_epoch.update(|e| *e += 1),
+            (PeerEvent::Broken, _) => {
+                let effects = self.inner.borrow_mut().meeting.on_broken(peer);
                 self.apply(effects);
             }
-            PeerEvent::Link(link) => {
-                if id == RELAY_PEER && link == Link::Connected {
+            (PeerEvent::Link(link), _) => {
+                if peer == PeerId::Relay && link == Link::Connected {
                     self.switch_over();
                 }
-                let effects = self.inner.borrow_mut().meeting.on_link_state(id, link);
-                if link == Link::Connected {
+                let effects = self.inner.borrow_mut().meeting.on_link_state(peer, link);
+                if let (Link::Connected, PeerId::Participant(id)) = (link, peer) {
                     // Clear a "connection failed" notice about this participant once it recovers.
                     let name = self.inner.borrow().meeting.other(id).map(|r| r.info.name.clone());
                     self.view.notice.update(|n| {
@@ -554,19 +585,13 @@ impl Call {
             let started = js_sys::Date::now();
             loop {
                 let Some(call) = weak.upgrade() else { return };
-                let Some(relay) = call.inner.borrow().peers.get(&RELAY_PEER).cloned() else {
+                let Some(relay) = call.inner.borrow().relay.clone() else {
                     call.close_lingering(true);
                     return; // back to a mesh, or left
                 };
                 call.close_lingering(false);
-                let direct: Vec<ParticipantId> = call
-                    .inner
-                    .borrow()
-                    .peers
-                    .keys()
-                    .copied()
-                    .filter(|id| *id != RELAY_PEER)
-                    .collect();
+                let direct: Vec<ParticipantId> =
+                    call.inner.borrow().peers.keys().copied().collect();
                 if direct.is_empty() && call.inner.borrow().lingering.is_empty() {
                     return;
                 }
@@ -617,7 +642,7 @@ impl Call {
     /// Audio levels of the participants the relay connection carries (SFU mode).
     pub(super) fn relay_levels(&self) -> Vec<(ParticipantId, f64)> {
         let inner = self.inner.borrow();
-        let Some(relay) = inner.peers.get(&RELAY_PEER) else { return Vec::new() };
+        let Some(relay) = &inner.relay else { return Vec::new() };
         let by_track = relay.audio_levels_by_track();
         inner
             .relay_streams
@@ -764,7 +789,7 @@ impl Call {
         if self.view.own_host.get_untracked() != own_host {
             self.view.own_host.set(own_host);
         }
-        let me = meeting.me().map(|m| m.id).filter(|id| id.0 != 0);
+        let me = meeting.me().map(|m| m.id);
         if self.view.me.get_untracked() != me {
             self.view.me.set(me);
         }

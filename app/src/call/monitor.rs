@@ -33,15 +33,9 @@ impl Call {
                 if call.view.phase.get_untracked() == CallPhase::Left {
                     break;
                 }
-                // The relay connection (SFU mode) carries everyone; it is no participant.
-                let peers: Vec<_> = call
-                    .inner
-                    .borrow()
-                    .peers
-                    .iter()
-                    .filter(|(id, _)| **id != client::meeting::RELAY_PEER)
-                    .map(|(id, p)| (*id, Rc::clone(p)))
-                    .collect();
+                // The direct connections; the relay's (SFU mode) carries everyone.
+                let peers: Vec<_> =
+                    call.inner.borrow().peers.iter().map(|(id, p)| (*id, Rc::clone(p))).collect();
                 let mut levels: Vec<_> =
                     peers.iter().map(|(id, p)| (*id, p.audio_level())).collect();
                 levels.extend(call.relay_levels());
@@ -54,7 +48,7 @@ impl Call {
                     continue;
                 }
                 // Negotiations that wait for an answer are checked as often as statistics.
-                for peer in call.inner.borrow().peers.values() {
+                for peer in call.inner.borrow().connections() {
                     peer.tick();
                 }
                 // Connections that stay failed after an ICE restart get another one.
