@@ -21,26 +21,51 @@ export function videoState(tab, name) {
   }, name);
 }
 
-/** Whether `name`'s video is playing: it has frames and its clock advances. */
-export async function videoPlays(tab, name) {
-  const a = await videoState(tab, name);
-  if (!a || a.width === 0) return false;
-  await new Promise((r) => setTimeout(r, 700));
-  const b = await videoState(tab, name);
-  return b && b.width > 0 && b.time > a.time;
+/**
+ * Frames decoded so far for the video of each other participant's tile, by name: the inbound
+ * video stream that feeds the track the tile shows, looked up on the peer connection that
+ * receives that track (`getStats(track)`, which both browsers support). `null` for a tile that
+ * shows no picture (no video track, or no size yet). Counted in decoded frames because
+ * Firefox's `<video>` clock runs on while no frame arrives.
+ */
+function tileFrames(tab) {
+  return tab.evaluate(async () => {
+    const pcs = (window.__pcs ?? []).filter((pc) => pc.signalingState !== 'closed');
+    const out = {};
+    for (const tile of document.querySelectorAll('[data-participant]:not([data-self])')) {
+      const v = tile.querySelector('video');
+      const track = v?.srcObject?.getVideoTracks?.()[0];
+      let frames = null;
+      if (v && v.videoWidth > 0 && track) {
+        for (const pc of pcs) {
+          if (!pc.getReceivers().some((r) => r.track === track)) continue;
+          (await pc.getStats(track)).forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'video') frames = (frames ?? 0) + (s.framesDecoded ?? 0);
+          });
+        }
+      }
+      out[tile.dataset.participant] = frames;
+    }
+    return out;
+  });
 }
 
-/** The names of the others whose video is playing (frames, and a clock that advances over
+/** Whether `name`'s video is playing: its tile has a picture and new frames are decoded for it
+ * within 0.7 s. */
+export async function videoPlays(tab, name) {
+  const a = (await tileFrames(tab))[name];
+  if (a == null) return false;
+  await new Promise((r) => setTimeout(r, 700));
+  const b = (await tileFrames(tab))[name];
+  return b != null && b > a;
+}
+
+/** The names of the others whose video is playing (a picture, and new frames decoded within
  * 0.7 s), all tiles sampled at once. */
 export async function playingVideos(tab) {
-  const sample = () => tab.evaluate(() => Object.fromEntries(
-    [...document.querySelectorAll('[data-participant]:not([data-self])')].map((t) => {
-      const v = t.querySelector('video');
-      return [t.dataset.participant, v && v.videoWidth > 0 ? v.currentTime : null];
-    })));
-  const a = await sample();
+  const a = await tileFrames(tab);
   await new Promise((r) => setTimeout(r, 700));
-  const b = await sample();
+  const b = await tileFrames(tab);
   return Object.keys(b).filter((name) => a[name] != null && b[name] != null && b[name] > a[name]);
 }
 
