@@ -22,6 +22,23 @@ struct Synthetic {
     control: mpsc::UnboundedSender<Control>,
     observed: mpsc::UnboundedReceiver<Observed>,
     task: JoinHandle<Report>,
+    progress: Arc<Progress>,
+}
+
+impl Synthetic {
+    /// Waits until this participant's media connection to the relay is up (at most 20 s): the
+    /// order a test needs (the publisher in the room and sending first) without guessing how
+    /// long that takes on a loaded machine.
+    async fn connected(&self) {
+        let up = async {
+            while self.progress.connected.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), up)
+            .await
+            .expect("the media connection comes up within 20 s");
+    }
 }
 
 fn options(relay: &TestRelay, room: &str, name: &str, publish: bool, seconds: u64) -> Options {
@@ -45,8 +62,9 @@ fn start(mut options: Options) -> Synthetic {
     let (observer, observed) = mpsc::unbounded_channel();
     options.observer = Some(observer);
     let (control, control_rx) = mpsc::unbounded_channel();
+    let progress = Arc::clone(&options.progress);
     let task = tokio::spawn(loadgen::run(options, control_rx));
-    Synthetic { control, observed, task }
+    Synthetic { control, observed, task, progress }
 }
 
 async fn sfu_relay() -> TestRelay {
@@ -82,7 +100,7 @@ fn layer_of(payload: &[u8]) -> Option<&'static str> {
 async fn published_media_arrives_intact_and_in_order() {
     let relay = sfu_relay().await;
     let anna = start(options(&relay, "sfu-a", "Anna", true, 6));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    anna.connected().await;
     let mut bruno = start(options(&relay, "sfu-a", "Bruno", false, 5));
 
     let bruno_report = bruno.task.await.unwrap();
@@ -134,7 +152,7 @@ async fn published_media_arrives_intact_and_in_order() {
 async fn lost_video_packets_are_resent_from_the_relays_cache() {
     let relay = sfu_relay().await;
     let anna = start(options(&relay, "sfu-e", "Anna", true, 6));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    anna.connected().await;
     // Bruno's downlink loses every 25th packet.
     let bruno = start(Options { drop_every: 25, ..options(&relay, "sfu-e", "Bruno", false, 5) });
     let report = bruno.task.await.unwrap();
@@ -172,7 +190,7 @@ fn forward_starts_with_keyframe(p: &Observed) -> bool {
 async fn a_smaller_tile_switches_layers_on_a_keyframe_seamlessly() {
     let relay = sfu_relay().await;
     let anna = start(options(&relay, "sfu-b", "Anna", true, 9));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    anna.connected().await;
     let mut bruno = start(options(&relay, "sfu-b", "Bruno", false, 8));
 
     // Wait for Anna's high layer to reach Bruno, then make her tile small.
@@ -252,7 +270,7 @@ fn tail_of(video: &[Observed], n: usize, layer: &str) -> bool {
 async fn the_bandwidth_a_subscriber_reports_picks_its_layer() {
     let relay = sfu_relay().await;
     let anna = start(options(&relay, "sfu-f", "Anna", true, 14));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    anna.connected().await;
     let mut bruno = start(options(&relay, "sfu-f", "Bruno", false, 13));
     let mut video = Vec::new();
     let estimate = |bruno: &Synthetic, bits| {
@@ -291,7 +309,7 @@ async fn the_bandwidth_a_subscriber_reports_picks_its_layer() {
 async fn a_keyframe_request_reaches_the_publisher() {
     let relay = sfu_relay().await;
     let anna = start(options(&relay, "sfu-c", "Anna", true, 5));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    anna.connected().await;
     // Bruno's arrival alone needs a keyframe from Anna (his first picture).
     let bruno = start(options(&relay, "sfu-c", "Bruno", false, 4));
     let bruno_report = bruno.task.await.unwrap();
@@ -506,7 +524,8 @@ async fn rooms_on_two_media_loops_forward_side_by_side() {
     let relay = sfu_relay_with(|c| c.media_threads = 2).await;
     let anna = start(options(&relay, "sfu-one", "Anna", true, 5));
     let clara = start(options(&relay, "sfu-two", "Clara", true, 5));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    anna.connected().await;
+    clara.connected().await;
     let bruno = start(options(&relay, "sfu-one", "Bruno", false, 4));
     let dora = start(options(&relay, "sfu-two", "Dora", false, 4));
     let (bruno, dora) = (bruno.task.await.unwrap(), dora.task.await.unwrap());
