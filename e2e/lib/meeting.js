@@ -22,36 +22,25 @@ export function videoState(tab, name) {
 }
 
 /**
- * Frames decoded so far for the video of each other participant's tile, by name: the inbound
- * video stream that feeds the track the tile shows, looked up on the peer connection that
- * receives that track (`getStats(track)`, which both browsers support). `null` for a tile that
- * shows no picture (no video track, or no size yet). Counted in decoded frames because
- * Firefox's `<video>` clock runs on while no frame arrives.
+ * Frames shown so far in each other participant's tile, by name: the tile's `<video>` element's
+ * own count (Firefox: `mozPaintedFrames`; Chromium: `getVideoPlaybackQuality().totalVideoFrames`,
+ * which Firefox leaves at 0 for a camera stream). `null` for a tile that shows no picture (no
+ * size yet). Counted in frames because Firefox's `<video>` clock runs on while no frame arrives;
+ * read from the element, not from `getStats()`, because statistics queue behind the browser's
+ * negotiation work and cost it time on a loaded machine.
  */
 function tileFrames(tab) {
-  return tab.evaluate(async () => {
-    const pcs = (window.__pcs ?? []).filter((pc) => pc.signalingState !== 'closed');
-    const out = {};
-    for (const tile of document.querySelectorAll('[data-participant]:not([data-self])')) {
+  return tab.evaluate(() => Object.fromEntries(
+    [...document.querySelectorAll('[data-participant]:not([data-self])')].map((tile) => {
       const v = tile.querySelector('video');
-      const track = v?.srcObject?.getVideoTracks?.()[0];
-      let frames = null;
-      if (v && v.videoWidth > 0 && track) {
-        for (const pc of pcs) {
-          if (!pc.getReceivers().some((r) => r.track === track)) continue;
-          (await pc.getStats(track)).forEach((s) => {
-            if (s.type === 'inbound-rtp' && s.kind === 'video') frames = (frames ?? 0) + (s.framesDecoded ?? 0);
-          });
-        }
-      }
-      out[tile.dataset.participant] = frames;
-    }
-    return out;
-  });
+      const frames = !v || v.videoWidth === 0 ? null
+        : (v.mozPaintedFrames ?? v.getVideoPlaybackQuality?.().totalVideoFrames ?? null);
+      return [tile.dataset.participant, frames];
+    })));
 }
 
-/** Whether `name`'s video is playing: its tile has a picture and new frames are decoded for it
- * within 0.7 s. */
+/** Whether `name`'s video is playing: its tile has a picture and shows new frames within
+ * 0.7 s. */
 export async function videoPlays(tab, name) {
   const a = (await tileFrames(tab))[name];
   if (a == null) return false;
@@ -60,7 +49,7 @@ export async function videoPlays(tab, name) {
   return b != null && b > a;
 }
 
-/** The names of the others whose video is playing (a picture, and new frames decoded within
+/** The names of the others whose video is playing (a picture, and new frames shown within
  * 0.7 s), all tiles sampled at once. */
 export async function playingVideos(tab) {
   const a = await tileFrames(tab);
