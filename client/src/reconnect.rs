@@ -86,9 +86,12 @@ impl Reconnect {
         Next::RetryIn(delay)
     }
 
-    /// How long the next connection attempt may take before it counts as failed, in ms.
+    /// How long the next connection attempt may take before it counts as failed, in ms. Until
+    /// the first welcome every attempt gets the full [`CONNECT_TIMEOUT_MS`]: a first
+    /// connection that took too long most likely met a slow machine or link, not a network
+    /// that just went away, and shorter attempts would only fail sooner.
     pub fn connect_timeout_ms(&self) -> f64 {
-        if self.attempts == 0 {
+        if self.attempts == 0 || self.me.is_none() {
             return CONNECT_TIMEOUT_MS;
         }
         let more = RECONNECT_TIMEOUT_STEP_MS * (self.attempts - 1) as f64;
@@ -138,6 +141,19 @@ mod tests {
         assert!(now - 10_000.0 < GIVE_UP_AFTER_MS + 8_000.0, "gives up on time");
         assert!(r.reconnecting());
         assert_eq!(r.resume_token(), Some("t"), "the token is kept while trying");
+    }
+
+    #[test]
+    fn a_first_connection_that_fails_is_tried_again_with_the_full_time() {
+        let mut r = Reconnect::default();
+        for now in [5_000.0, 10_500.0, 16_500.0] {
+            assert!(matches!(r.lost(now), Next::RetryIn(_)));
+            assert_eq!(r.connect_timeout_ms(), CONNECT_TIMEOUT_MS, "at {now} ms");
+        }
+        // Once in, an outage starts with short attempts.
+        r.welcomed(ParticipantId(2), Some("t".into()));
+        r.lost(30_000.0);
+        assert_eq!(r.connect_timeout_ms(), RECONNECT_TIMEOUT_MS);
     }
 
     #[test]
