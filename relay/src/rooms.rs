@@ -1507,6 +1507,20 @@ mod tests {
         )
     }
 
+    /// Rooms of 10, at most 5, switching past `mesh_threshold`, with `sfu_rooms` pinned and
+    /// seats kept for `grace`.
+    fn limited(mesh_threshold: Option<usize>, sfu_rooms: &[&str], grace: Duration) -> Rooms {
+        let sfu_rooms = sfu_rooms.iter().map(|r| (*r).to_owned()).collect();
+        let limits = RoomLimits {
+            capacity: 10,
+            max_rooms: 5,
+            mesh_threshold,
+            sfu_rooms,
+            resume_grace: grace,
+        };
+        Rooms::new(limits, IceServers::default())
+    }
+
     fn join(rooms: &mut Rooms, conn: u64, room: &str, name: &str) -> Vec<Outgoing> {
         rooms
             .join(ConnId(conn), None, room, name, MediaState::default(), Pass::default(), UNIX)
@@ -1841,16 +1855,7 @@ mod tests {
 
     #[test]
     fn a_mesh_that_grows_past_the_threshold_switches_for_good() {
-        let mut r = Rooms::new(
-            RoomLimits {
-                capacity: 10,
-                max_rooms: 5,
-                mesh_threshold: Some(2),
-                sfu_rooms: vec![],
-                resume_grace: Duration::ZERO,
-            },
-            IceServers::default(),
-        );
+        let mut r = limited(Some(2), &[], Duration::ZERO);
         join(&mut r, 1, "wachsend", "A");
         let out = join(&mut r, 2, "wachsend", "B");
         assert!(!out.iter().any(|(_, m)| matches!(m, ServerMessage::ModeChanged { .. })));
@@ -2275,16 +2280,7 @@ mod tests {
 
     #[test]
     fn a_switch_connects_everyone_present_and_whoever_was_away_when_they_return() {
-        let mut r = Rooms::new(
-            RoomLimits {
-                capacity: 10,
-                max_rooms: 5,
-                mesh_threshold: Some(2),
-                sfu_rooms: vec![],
-                resume_grace: Duration::from_secs(30),
-            },
-            IceServers::default(),
-        );
+        let mut r = limited(Some(2), &[], Duration::from_secs(30));
         join(&mut r, 1, "wachsend", "A");
         let bruno = join(&mut r, 2, "wachsend", "B");
         r.disconnect(ConnId(2), Instant::now());
@@ -2296,9 +2292,14 @@ mod tests {
         );
         // B comes back from the mesh with no connection to the relay: it gets one now.
         let back = r
-            .resume(ConnId(4), None, TenantId::DEFAULT, "wachsend", &token_of(&bruno, 2), {
-                Kept::default()
-            })
+            .resume(
+                ConnId(4),
+                None,
+                TenantId::DEFAULT,
+                "wachsend",
+                &token_of(&bruno, 2),
+                Kept::default(),
+            )
             .expect("the seat");
         assert!(!back.kept);
         assert_eq!(
@@ -2353,16 +2354,7 @@ mod tests {
 
     #[test]
     fn without_a_grace_period_a_broken_connection_takes_its_media_connection_along() {
-        let mut r = Rooms::new(
-            RoomLimits {
-                capacity: 10,
-                max_rooms: 5,
-                mesh_threshold: None,
-                sfu_rooms: vec!["rat".into()],
-                resume_grace: Duration::ZERO,
-            },
-            IceServers::default(),
-        );
+        let mut r = limited(None, &["rat"], Duration::ZERO);
         join(&mut r, 1, "rat", "Anna");
         join(&mut r, 2, "rat", "Bruno");
         r.take_media();
