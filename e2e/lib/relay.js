@@ -10,15 +10,16 @@ export const DIST = process.env.DIST_DIR ?? path.join(root, 'dist');
 
 /** A running relay. `url(room, params)` builds a room link. */
 export class Relay {
-  /** `netns`: run it inside that network namespace (the NAT lab's internet). */
-  static async start({ listen = '127.0.0.1:0', args = [], netns } = {}) {
+  /** `netns`: run it inside that network namespace (the NAT lab's internet); `log`: which
+   * lines it writes (`RUST_LOG`; warnings unless the environment says otherwise). */
+  static async start({ listen = '127.0.0.1:0', args = [], netns, log } = {}) {
     // Inside e2e/netns.sh, media for SFU rooms goes to the namespace's own veth address.
     const media = process.env.E2E_MEDIA_IP && !netns ? ['--media-listen', `${process.env.E2E_MEDIA_IP}:0`] : [];
     const command = [RELAY_BIN, '--listen', listen, '--static-dir', DIST, ...media, ...args];
     if (netns) command.unshift('ip', 'netns', 'exec', netns);
     const child = spawn(command[0], command.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'relay=warn' },
+      env: { ...process.env, RUST_LOG: log ?? process.env.RUST_LOG ?? 'relay=warn' },
     });
     const relay = new Relay(child);
     const address = await new Promise((resolve, reject) => {

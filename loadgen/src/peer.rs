@@ -24,7 +24,7 @@ use rtc::{
         message::RTCMessage,
         sdp::RTCSessionDescription,
         state::RTCPeerConnectionState,
-        transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate},
+        transport::{CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateInit},
     },
     rtcp::{
         payload_feedbacks::{
@@ -262,18 +262,7 @@ impl SyntheticPeer {
             .with_media_engine(media_engine)
             .with_interceptor_registry(registry)
             .build(now)?;
-        let candidate = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".to_owned(),
-                address: config.local_addr.ip().to_string(),
-                port: config.local_addr.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()?;
-        pc.add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+        pc.add_local_candidate(host_candidate(config.local_addr)?)?;
 
         let mut seed = config.seed | 1;
         let mut peer = Self {
@@ -372,6 +361,8 @@ impl SyntheticPeer {
     /// Makes an offer that restarts ICE (new credentials, checks anew), as a browser does when
     /// its network changed.
     pub fn create_restart_offer(&mut self, now: Instant) -> Result<String, PeerError> {
+        // A browser gathers anew for a restart; `rtc` released our candidate if ICE failed.
+        self.pc.add_local_candidate(host_candidate(self.local_addr)?)?;
         let options = rtc::peer_connection::configuration::RTCOfferOptions { ice_restart: true };
         let offer = self.pc.create_offer(Some(options))?;
         self.pc.set_local_description(now, offer)?;
@@ -602,4 +593,20 @@ impl SyntheticPeer {
             None => false,
         }
     }
+}
+
+/// Our one ICE candidate: the socket's address.
+fn host_candidate(local_addr: SocketAddr) -> Result<RTCIceCandidateInit, PeerError> {
+    let candidate = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: local_addr.ip().to_string(),
+            port: local_addr.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    RTCIceCandidate::from(&candidate).to_json()
 }

@@ -61,6 +61,10 @@ struct Net {
     unreachable: Vec<ParticipantId>,
     /// Signals lost that way.
     lost_signals: u32,
+    /// Participants cut off the network (a stalled laptop): datagrams from and to them are lost.
+    cut: Vec<ParticipantId>,
+    /// Participants whose own side of the media connection failed (only allowed while cut).
+    failed: Vec<ParticipantId>,
     /// The latest SDP each peer offered, and the relay's latest answer to each.
     offered: HashMap<ParticipantId, String>,
     answered: HashMap<ParticipantId, String>,
@@ -90,6 +94,8 @@ impl Net {
             senders: vec![ANNA],
             unreachable: Vec::new(),
             lost_signals: 0,
+            cut: Vec::new(),
+            failed: Vec::new(),
             offered: HashMap::new(),
             answered: HashMap::new(),
         }
@@ -162,6 +168,7 @@ impl Net {
                         let now = self.now;
                         let relay = self.relay;
                         match self.peers.iter_mut().find(|(_, a, _)| *a == to) {
+                            Some((id, _, _)) if self.cut.contains(id) => {}
                             Some((id, _, peer)) => {
                                 *self.bytes_to.entry(*id).or_default() += data.len();
                                 peer.handle_datagram(now, relay, &data);
@@ -203,6 +210,9 @@ impl Net {
                 let (id, addr) = (self.peers[i].0, self.peers[i].1);
                 while let Some((_, data)) = self.peers[i].2.poll_transmit() {
                     moved = true;
+                    if self.cut.contains(&id) {
+                        continue;
+                    }
                     if self.sent.len() < CORPUS {
                         self.sent.push(data.to_vec());
                     }
@@ -234,6 +244,7 @@ impl Net {
                                 kind == Kind::Video && keyframe,
                             ));
                         }
+                        PeerEvent::Failed if self.cut.contains(&id) => self.failed.push(id),
                         PeerEvent::Failed => panic!("{id}'s connection failed"),
                     }
                 }
@@ -764,4 +775,29 @@ fn a_nomination_from_a_spoofed_address_does_not_send_the_room_there() {
     assert_eq!(net.stray_media, 0, "media went to the spoofed address");
     let live = net.received[before..].iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
     assert!(live > 100, "Bruno kept getting Anna's video: {live} packets");
+}
+
+#[test]
+fn a_connection_that_failed_comes_back_with_an_ice_restart() {
+    let mut net = Net::anna_watched_by_bruno();
+    // Bruno's laptop stalls for 40 s: nothing from or to him. ICE consent runs out on both
+    // sides (the relay's after 12 + 18 s), and `rtc` releases the candidates of a failed
+    // connection.
+    net.cut.push(BRUNO);
+    net.anna_sends_for(Duration::from_secs(40));
+    assert!(net.failed.contains(&BRUNO), "Bruno's side of the connection did not fail");
+    net.cut.clear();
+    // It wakes up, and the browser restarts ICE on the failed connection.
+    let now = net.now;
+    let offer = net.peer(BRUNO).create_restart_offer(now).unwrap();
+    net.sfu.signal(now, BRUNO, Signal::Offer { sdp: offer }).unwrap();
+    let before = net.received.len();
+    net.anna_sends_for(Duration::from_secs(3));
+    // The relay's answer names its candidate again, and Anna's picture flows once more. Before
+    // the relay re-added its candidate, the restart found none and the connection stayed
+    // failed for good.
+    let answer = &net.answered[&BRUNO];
+    assert!(answer.contains("a=candidate:"), "the restart's answer has no candidate:\n{answer}");
+    let live = net.received[before..].iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
+    assert!(live > 50, "Bruno got {live} video packets after his restart");
 }

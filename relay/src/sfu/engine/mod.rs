@@ -39,7 +39,9 @@ use rtc::{
         message::RTCMessage,
         sdp::RTCSessionDescription,
         state::{RTCPeerConnectionState, RTCSignalingState},
-        transport::{CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate},
+        transport::{
+            CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate, RTCIceCandidateInit,
+        },
     },
     rtcp::{
         payload_feedbacks::{
@@ -553,18 +555,7 @@ impl Sfu {
             .with_media_engine(media_engine)
             .with_interceptor_registry(registry)
             .build(now)?;
-        let candidate = CandidateHostConfig {
-            base_config: CandidateConfig {
-                network: "udp".to_owned(),
-                address: self.local_addr.ip().to_string(),
-                port: self.local_addr.port(),
-                component: 1,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-        .new_candidate_host()?;
-        pc.add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+        pc.add_local_candidate(host_candidate(self.local_addr)?)?;
         let room = self.room_entry(room, id);
         self.members.insert(
             id,
@@ -834,6 +825,22 @@ impl Sfu {
         let ids = self.rooms.get(room).map(Vec::as_slice).unwrap_or_default();
         ids.iter().copied().filter(|other| *other != id).collect()
     }
+}
+
+/// The relay's one ICE candidate: the shared media port.
+fn host_candidate(local_addr: SocketAddr) -> Result<RTCIceCandidateInit, SfuError> {
+    let candidate = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: local_addr.ip().to_string(),
+            port: local_addr.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    Ok(RTCIceCandidate::from(&candidate).to_json()?)
 }
 
 /// The remote address of `member`'s selected candidate pair, as `rtc` sees it.

@@ -20,6 +20,12 @@ impl Sfu {
                     return Ok(());
                 }
                 debug!(participant = %id, "offer from participant");
+                // A connection whose ICE failed lost its candidates with it (`rtc` releases
+                // them all), and an ICE restart keeps only the ones it has: without this, a
+                // browser that was silent too long (a stalled laptop, a network gone for half
+                // a minute) restarted ICE in vain, for ever. Adding the candidate it still has
+                // changes nothing.
+                member.pc.add_local_candidate(host_candidate(self.local_addr)?)?;
                 member.pc.set_remote_description(now, RTCSessionDescription::offer(sdp)?)?;
                 let answer = member.pc.create_answer(None)?;
                 member.pc.set_local_description(now, answer)?;
