@@ -221,23 +221,17 @@ impl Peer {
             .collect()
     }
 
-    /// How many frames of the received `track` have been decoded (0 if unknown).
-    pub async fn frames_decoded(&self, track: &web_sys::MediaStreamTrack) -> f64 {
-        let Ok(report) = JsFuture::from(self.pc.get_stats_with_selector(Some(track))).await else {
-            return 0.0;
-        };
-        let Ok(Some(entries)) = js_sys::try_iter(&report) else { return 0.0 };
-        entries
-            .flatten()
-            .map(|entry| js_sys::Array::from(&entry).get(1))
-            .filter(|stat| js::get_string(stat, "type").as_deref() == Some("inbound-rtp"))
-            .filter_map(|stat| js_sys::Reflect::get(&stat, &"framesDecoded".into()).ok()?.as_f64())
-            .fold(0.0, f64::max)
+    /// Whether the connection failed or was closed: it carries no media any more.
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            js::get_string(self.pc.as_ref(), "connectionState").as_deref(),
+            Some("failed" | "closed")
+        )
     }
 
-    /// Frames decoded so far per received track (by track id), from one `getStats()`. Tracks
-    /// whose statistics do not name their track are missing; [`Peer::frames_decoded`] asks
-    /// for one track.
+    /// Frames decoded so far per received track (by track id), from one `getStats()`. Both
+    /// browsers name the track in their `inbound-rtp` statistics; a track that has received
+    /// nothing yet has none.
     pub async fn frames_decoded_by_track(&self) -> HashMap<String, f64> {
         let mut decoded = HashMap::new();
         let Ok(report) = JsFuture::from(self.pc.get_stats()).await else { return decoded };

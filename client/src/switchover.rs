@@ -29,6 +29,16 @@ pub struct RelayDelivery {
     pub video_decoding: bool,
 }
 
+/// The direct connection to one participant, as the browser sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direct {
+    /// Connecting or connected: it may still carry their picture.
+    Working,
+    /// Failed or closed: it carries nothing any more (typically the other end finished its own
+    /// switch first and closed its side).
+    Gone,
+}
+
 /// What to do with one participant still shown over a direct connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Switchover {
@@ -39,10 +49,18 @@ pub enum Switchover {
 }
 
 /// Decides for one participant. `sends` is what the relay's roster says they send (a camera
-/// that is off sends no picture to wait for), `waited_ms` how long the relay connection has been
-/// up.
-pub fn decide(sends: MediaState, relay: RelayDelivery, waited_ms: f64) -> Switchover {
-    let ready = if sends.video {
+/// that is off sends no picture to wait for), `direct` what is left of the direct connection,
+/// `waited_ms` how long the relay connection has been up.
+pub fn decide(
+    sends: MediaState,
+    relay: RelayDelivery,
+    direct: Direct,
+    waited_ms: f64,
+) -> Switchover {
+    let ready = if direct == Direct::Gone {
+        // Nothing to lose: the direct picture stands still already.
+        true
+    } else if sends.video {
         relay.video_decoding
     } else if sends.audio {
         relay.audio
@@ -67,28 +85,52 @@ mod tests {
         // However long the relay takes to deliver the picture (on a busy machine: many seconds),
         // the direct picture stays until then: this is where a fixed grace time broke before it
         // made, and the picture stood still until the relay caught up.
-        assert_eq!(decide(CAMERA_AND_MIC, RelayDelivery::default(), 4_000.0), Switchover::Wait);
-        assert_eq!(decide(CAMERA_AND_MIC, sound_only, 12_000.0), Switchover::Wait);
+        assert_eq!(
+            decide(CAMERA_AND_MIC, RelayDelivery::default(), Direct::Working, 4_000.0),
+            Switchover::Wait
+        );
+        assert_eq!(decide(CAMERA_AND_MIC, sound_only, Direct::Working, 12_000.0), Switchover::Wait);
         let both = RelayDelivery { audio: true, video_decoding: true };
-        assert_eq!(decide(CAMERA_AND_MIC, both, 300.0), Switchover::UseRelay);
+        assert_eq!(decide(CAMERA_AND_MIC, both, Direct::Working, 300.0), Switchover::UseRelay);
     }
 
     #[test]
     fn without_a_camera_the_sound_is_enough() {
-        assert_eq!(decide(MIC_ONLY, RelayDelivery::default(), 1_000.0), Switchover::Wait);
+        assert_eq!(
+            decide(MIC_ONLY, RelayDelivery::default(), Direct::Working, 1_000.0),
+            Switchover::Wait
+        );
         let sound = RelayDelivery { audio: true, video_decoding: false };
-        assert_eq!(decide(MIC_ONLY, sound, 1_000.0), Switchover::UseRelay);
+        assert_eq!(decide(MIC_ONLY, sound, Direct::Working, 1_000.0), Switchover::UseRelay);
     }
 
     #[test]
     fn someone_who_sends_nothing_is_switched_at_once() {
-        assert_eq!(decide(NOTHING, RelayDelivery::default(), 0.0), Switchover::UseRelay);
+        assert_eq!(
+            decide(NOTHING, RelayDelivery::default(), Direct::Working, 0.0),
+            Switchover::UseRelay
+        );
     }
 
     #[test]
     fn a_relay_that_never_delivers_is_given_up_on_eventually() {
         let nothing = RelayDelivery::default();
-        assert_eq!(decide(CAMERA_AND_MIC, nothing, GIVE_UP_AFTER_MS - 1.0), Switchover::Wait);
-        assert_eq!(decide(CAMERA_AND_MIC, nothing, GIVE_UP_AFTER_MS), Switchover::UseRelay);
+        assert_eq!(
+            decide(CAMERA_AND_MIC, nothing, Direct::Working, GIVE_UP_AFTER_MS - 1.0),
+            Switchover::Wait
+        );
+        assert_eq!(
+            decide(CAMERA_AND_MIC, nothing, Direct::Working, GIVE_UP_AFTER_MS),
+            Switchover::UseRelay
+        );
+    }
+
+    #[test]
+    fn a_direct_connection_that_is_gone_is_switched_at_once() {
+        // The other end finished its switch first and closed its side: waiting for the relay's
+        // picture would only keep a connection that shows a frozen picture.
+        let nothing = RelayDelivery::default();
+        assert_eq!(decide(CAMERA_AND_MIC, nothing, Direct::Gone, 0.0), Switchover::UseRelay);
+        assert_eq!(decide(MIC_ONLY, nothing, Direct::Gone, 0.0), Switchover::UseRelay);
     }
 }

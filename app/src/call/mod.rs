@@ -2,7 +2,7 @@
 //! `client::meeting::Meeting`, and mirrors the result into reactive state for the views.
 
 use std::{
-    cell::RefCell,
+    cell::{Cell, RefCell},
     collections::HashMap,
     rc::{Rc, Weak},
 };
@@ -11,6 +11,7 @@ use client::{
     errors::UserError,
     meeting::{Effect, Link, Meeting, PeerId, Phase},
     reconnect::{Next, Reconnect, Rejoined},
+    switchover::{Direct, Switchover},
 };
 use leptos::prelude::*;
 use protocol::{ClientMessage, ErrorCode, MediaState, ParticipantId, RequestId, ServerMessage};
@@ -583,6 +584,13 @@ impl Call {
         let weak = self.this.clone();
         leptos::task::spawn_local(async move {
             let started = js_sys::Date::now();
+            // Frames decoded per track of the relay connection, from its newest statistics.
+            // They are read beside the decisions, never before them: on a busy machine one
+            // getStats() has taken tens of seconds (it queues behind the browser's negotiation
+            // work), and rounds that waited for it postponed giving up on the relay, and closing
+            // direct connections the other end had closed already, by minutes.
+            let decoded: Rc<RefCell<HashMap<String, f64>>> = Rc::default();
+            let reading = Rc::new(Cell::new(false));
             loop {
                 let Some(call) = weak.upgrade() else { return };
                 let Some(relay) = call.inner.borrow().relay.clone() else {
@@ -590,20 +598,21 @@ impl Call {
                     return; // back to a mesh, or left
                 };
                 call.close_lingering(false);
-                let direct: Vec<ParticipantId> =
-                    call.inner.borrow().peers.keys().copied().collect();
+                let direct: Vec<(ParticipantId, Rc<Peer>)> =
+                    call.inner.borrow().peers.iter().map(|(id, p)| (*id, Rc::clone(p))).collect();
                 if direct.is_empty() && call.inner.borrow().lingering.is_empty() {
                     return;
                 }
-                // One look at the relay connection's statistics per round, for everyone: each
-                // getStats() queues behind the browser's negotiation work, which the relay's
-                // offers are waiting for during the switch.
-                let decoded = if direct.is_empty() {
-                    HashMap::new()
-                } else {
-                    relay.frames_decoded_by_track().await
-                };
-                for id in direct {
+                // One reading of the relay connection's statistics at a time, for everyone.
+                if !direct.is_empty() && !reading.replace(true) {
+                    let (decoded, reading) = (Rc::clone(&decoded), Rc::clone(&reading));
+                    leptos::task::spawn_local(async move {
+                        let frames = relay.frames_decoded_by_track().await;
+                        *decoded.borrow_mut() = frames;
+                        reading.set(false);
+                    });
+                }
+                for (id, peer) in direct {
                     let sends = call.inner.borrow().meeting.other(id).map(|r| r.info.media);
                     let Some(sends) = sends else { continue }; // they left; the roster closes it
                     let stream = call.inner.borrow().relay_streams.get(&id).cloned();
@@ -613,17 +622,14 @@ impl Call {
                         );
                     let delivery = client::switchover::RelayDelivery {
                         audio: stream.as_ref().is_some_and(|s| s.get_audio_tracks().length() > 0),
-                        video_decoding: match &video {
-                            Some(video) => match decoded.get(&video.id()) {
-                                Some(frames) => *frames > 0.0,
-                                None => relay.frames_decoded(video).await > 0.0,
-                            },
-                            None => false,
-                        },
+                        video_decoding: video.is_some_and(|video| {
+                            decoded.borrow().get(&video.id()).is_some_and(|frames| *frames > 0.0)
+                        }),
                     };
+                    let link = if peer.is_gone() { Direct::Gone } else { Direct::Working };
                     let waited = js_sys::Date::now() - started;
-                    if client::switchover::decide(sends, delivery, waited)
-                        == client::switchover::Switchover::UseRelay
+                    if client::switchover::decide(sends, delivery, link, waited)
+                        == Switchover::UseRelay
                     {
                         if !call.inner.borrow().relay_streams.contains_key(&id)
                             && let Ok(empty) = web_sys::MediaStream::new()
