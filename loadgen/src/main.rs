@@ -10,7 +10,10 @@ use std::{
 
 use clap::{Parser, ValueEnum};
 use loadgen::{Kind, Options, Progress, Report};
-use tokio::sync::mpsc;
+use tokio::{
+    signal::unix::{SignalKind, signal},
+    sync::mpsc,
+};
 
 /// Which server the participants talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -107,6 +110,18 @@ struct Spawned {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    // Listening for Ctrl-C (or SIGINT from a test) starts now, before anyone is spawned, and
+    // one listener lives for the whole run: `tokio::signal::ctrl_c()` registers only when
+    // first polled, and a fresh one per round of the loop below missed a signal that came
+    // between two rounds (the twelve-participant test once waited 214 s for a run it had
+    // interrupted 30 s in).
+    let mut interrupt = match signal(SignalKind::interrupt()) {
+        Ok(interrupt) => Some(interrupt),
+        Err(e) => {
+            eprintln!("cannot listen for Ctrl-C ({e}); the run ends after --seconds");
+            None
+        }
+    };
     let progress = Arc::new(Progress::default());
     let per_room_connections = match args.target {
         // Janus: publishers publish and subscribe on two connections; listeners subscribe.
@@ -204,7 +219,7 @@ async fn main() {
         tokio::select! {
             _ = tick.tick() => {}
             // Ctrl-C (or SIGINT from a test): everyone leaves now, and the summary follows.
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            Some(()) = async { interrupt.as_mut()?.recv().await }, if !interrupted => {
                 interrupted = true;
                 eprintln!("interrupted: participants are leaving");
                 for s in &spawned {
