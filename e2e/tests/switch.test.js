@@ -1,4 +1,4 @@
-// A mesh that grows past four switches live to server forwarding, make-before-break: six people
+// A mesh that grows past four switches live to server forwarding, make-before-break: five people
 // join one after another (Chromium and Firefox alternating); nobody's picture stops for long.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -9,9 +9,15 @@ import { reportCpu } from '../lib/cpu.js';
 import { mode, playingVideos, remoteNames, videoPlays } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
-const NAMES = ['Anna', 'Bruno', 'Cleo', 'Dora', 'Emil', 'Frida'];
-const ENGINES = { Anna: chromiumTab, Bruno: firefoxTab, Cleo: chromiumTab, Dora: firefoxTab, Emil: chromiumTab, Frida: firefoxTab };
-// From everyone being in SFU mode to one connection each and all 30 pictures playing through
+const NAMES = ['Anna', 'Bruno', 'Cleo', 'Dora', 'Emil'];
+// The mesh of four mixes both engines; the fifth, whose joining switches the room, uses
+// Chromium. Each browser stands for one person's computer, and all share two cores: with six
+// (three of them Firefox, the heavier engine) the machine stayed 100 % busy for minutes,
+// Chromium's setRemoteDescription took 25 s, a page's negotiation events waited 100 s, and in
+// CI rehearsal E one page's relay connection had not started ICE after 180 s. A sixth person
+// joining a room that is already forwarded is the SFU suite's subject.
+const ENGINES = { Anna: chromiumTab, Bruno: firefoxTab, Cleo: chromiumTab, Dora: firefoxTab, Emil: chromiumTab };
+// From everyone being in SFU mode to one connection each and all 20 pictures playing through
 // the relay: 20-100 s with six browsers on two cores, a few seconds on a machine with time to
 // spare.
 const SEE_EVERYONE_MS = 180_000;
@@ -75,25 +81,31 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 48
     await tabs.Anna.evaluate(startWatching, 'Bruno');
   });
 
-  it('switches everyone to SFU when the fifth and sixth join, and everyone sees everyone', async () => {
+  it('switches everyone to SFU when the fifth joins, and everyone sees everyone', async () => {
     for (const name of NAMES.slice(4)) {
       tabs[name] = await ENGINES[name]();
       await tabs[name].goto(relay.url('wachsend', { name, autojoin: '1' }));
     }
     for (const name of NAMES) {
-      await waitFor(`${name} in SFU mode with five others`, async () =>
-        (await mode(tabs[name])) === 'sfu' && (await remoteNames(tabs[name])).length === 5);
+      await waitFor(`${name} in SFU mode with four others`, async () =>
+        (await mode(tabs[name])) === 'sfu' && (await remoteNames(tabs[name])).length === NAMES.length - 1);
     }
     // Then the direct connections go, each once the relay delivers that participant's picture
     // (and 10 s more, so that the other end can finish its own switch), and every picture that
-    // still plays comes through the relay. All 30 are watched together against one deadline:
+    // still plays comes through the relay. All 20 are watched together against one deadline:
     // on two busy cores the relay's pictures arrive in any order, and a browser may take half a
     // minute to answer the relay's offer (Chromium's setRemoteDescription and
     // setLocalDescription alone have taken 17 s).
     const started = Date.now();
     const deadline = started + SEE_EVERYONE_MS;
-    await Promise.all(NAMES.map((name) => waitFor(`${name} down to one connection`, () => tabs[name].evaluate(() =>
-      window.__pcs.filter((pc) => pc.connectionState !== 'closed').length === 1), { timeout: deadline - Date.now() })));
+    // A page that is not there yet says what its connections are doing (state/ICE/signalling,
+    // transceivers), so that a timeout explains itself in a CI log.
+    await Promise.all(NAMES.map((name) => waitFor(`${name} down to one connection`, async () => {
+      const open = await tabs[name].evaluate(() => window.__pcs.filter((pc) => pc.connectionState !== 'closed')
+        .map((pc) => `${pc.connectionState}/${pc.iceConnectionState}/${pc.signalingState}/${pc.getTransceivers().length}`));
+      if (open.length === 1) return true;
+      throw new Error(open.join(' '));
+    }, { timeout: deadline - Date.now() })));
     const oneEach = Date.now() - started;
     const missing = new Set(NAMES.flatMap((name) => NAMES.filter((o) => o !== name).map((o) => `${name} sees ${o}`)));
     while (missing.size > 0 && Date.now() < deadline) {
