@@ -12,6 +12,7 @@ pub mod i18n;
 pub mod js;
 pub mod media;
 pub mod peer;
+pub mod prepared;
 pub mod relay_socket;
 
 pub use components::app::App;

@@ -90,6 +90,9 @@ impl Inner {
 pub struct Call {
     /// What the views read.
     view: CallView,
+    /// The owner of `view`'s signals: they live as long as the call, so no callback that still
+    /// holds the call finds them disposed.
+    _state: Owner,
     /// Texts for announcements.
     tr: Tr,
     /// Our camera and microphone, shared with every peer.
@@ -116,6 +119,7 @@ impl Call {
     /// Starts a call: connects to the relay and joins the entry's room with `local` media.
     pub fn start(
         view: CallView,
+        state: Owner,
         tr: Tr,
         entry: Entry,
         local: LocalMedia,
@@ -134,6 +138,7 @@ impl Call {
         view.own_stream.set(local.preview_stream());
         let call = Rc::new_cyclic(|this| Self {
             view,
+            _state: state,
             tr,
             local: Rc::new(RefCell::new(local)),
             inner: RefCell::new(Inner {

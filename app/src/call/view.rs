@@ -165,7 +165,7 @@ impl Default for CallView {
 }
 
 impl CallView {
-    /// Fresh state; create it inside the view that shows the call, so it is disposed with it.
+    /// Fresh state, owned by the current reactive owner (the call's own, see `MeetingView`).
     pub fn new() -> Self {
         Self {
             phase: RwSignal::new(CallPhase::Connecting),

@@ -8,7 +8,8 @@ use wasm_bindgen::JsCast;
 use crate::{
     components::{meeting::MeetingView, prejoin::PreJoin, start::StartPage},
     i18n::Tr,
-    media::{LocalMedia, MediaRequest},
+    media::MediaRequest,
+    prepared::Prepared,
 };
 
 /// What the person asked to join with.
@@ -16,15 +17,21 @@ use crate::{
 pub struct JoinRequest {
     /// Display name.
     pub name: String,
-    /// Camera and microphone already opened on the pre-join screen; `None` when the pre-join
-    /// screen was skipped (`autojoin=1`), so the meeting opens them itself.
-    pub media: Option<LocalMedia>,
-    /// What to open when `media` is `None`, with the person's device choices.
-    pub request: MediaRequest,
+    /// Camera and microphone.
+    pub media: JoinMedia,
     /// Microphone and camera on or off at the start.
     pub wanted: MediaState,
     /// The signed invitation from the link, if any.
     pub link: Option<String>,
+}
+
+/// Where the meeting's camera and microphone come from.
+#[derive(Clone)]
+pub enum JoinMedia {
+    /// The pre-join screen was skipped (`autojoin=1`): the meeting opens these itself.
+    Open(MediaRequest),
+    /// What the pre-join screen opened, or is still opening.
+    Prepared(Prepared),
 }
 
 /// Which screen is showing.
@@ -65,12 +72,11 @@ pub fn App() -> impl IntoView {
         (None, _) => Stage::Start,
         (Some(_), Some(name)) if params.skips_prejoin(&joined) => Stage::Meeting(JoinRequest {
             name: name.clone(),
-            media: None,
-            request: MediaRequest {
+            media: JoinMedia::Open(MediaRequest {
                 audio: speaks,
                 video: params.cam && speaks,
                 ..Default::default()
-            },
+            }),
             wanted: MediaState {
                 audio: params.mic && speaks,
                 video: params.cam && speaks,

@@ -9,7 +9,7 @@ use protocol::{ParticipantId, RoomMode};
 use crate::{
     call::{Call, CallPhase, CallView, Layout, Panel},
     components::{
-        app::{JoinRequest, Stage},
+        app::{JoinMedia, JoinRequest, Stage},
         chat_panel::ChatPanel,
         controls::Controls,
         dialogs::{DetailsDialog, SettingsDialog},
@@ -42,7 +42,13 @@ pub fn MeetingView(
     stage: RwSignal<Stage, LocalStorage>,
 ) -> impl IntoView {
     let tr = Tr::use_context();
-    let view = CallView::new();
+    // The call's reactive state belongs to the call, not to this view: the browser calls back
+    // into the call (sockets, peer connections, timers) until it has closed everything, possibly
+    // after this view is gone, and those callbacks must find the state alive. Both this view and
+    // the call hold the owner; the state is disposed when the last of them lets go.
+    let state = Owner::new_root(None);
+    let view = state.with(CallView::new);
+    let _kept = StoredValue::new_local(state.clone());
     let call = StoredValue::new_local(None::<Rc<Call>>);
     let name = request.name.clone();
     let invite_fallback = RwSignal::new(None::<String>);
@@ -53,13 +59,15 @@ pub fn MeetingView(
         leptos::task::spawn_local(async move {
             let config = AppConfig::load().await;
             let (local, error) = match request.media {
-                Some(local) => (local, None),
-                None => media::acquire(&request.request).await,
+                JoinMedia::Prepared(prepared) => prepared.take().await,
+                JoinMedia::Open(devices) => media::acquire(&devices).await,
             };
             if let Some(error) = error {
                 view.notice.set(Some(UserError::Media(error)));
             }
             if view.phase.get_untracked() == CallPhase::Left {
+                let mut local = local;
+                local.stop();
                 return;
             }
             let entry = crate::call::Entry {
@@ -68,8 +76,11 @@ pub fn MeetingView(
                 name: request.name,
                 link: request.link,
             };
-            let started = Call::start(view, tr, entry, local, request.wanted);
-            call.set_value(Some(started));
+            let started = Call::start(view, state, tr, entry, local, request.wanted);
+            // This view may be gone by now; then the call is left at once.
+            if let Some(started) = call.try_set_value(Some(started)).flatten() {
+                started.leave();
+            }
         });
     }
     on_cleanup(move || {

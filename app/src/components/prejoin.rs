@@ -9,13 +9,14 @@ use protocol::{MediaState, NameError};
 
 use crate::{
     components::{
-        app::{JoinRequest, Stage},
+        app::{JoinMedia, JoinRequest, Stage},
         icons::{CamIcon, MicIcon},
         notice::ErrorNotice,
         video::StreamVideo,
     },
     i18n::Tr,
-    media::{self, Device, LocalMedia, MediaRequest},
+    media::{self, Device, MediaRequest},
+    prepared::Prepared,
 };
 
 /// Where the display name is remembered between visits (this browser only).
@@ -49,34 +50,25 @@ pub fn PreJoin(
     let cam_device = RwSignal::new(String::new());
     let media_error = RwSignal::new(None::<MediaError>);
     let preview = RwSignal::new_local(None::<web_sys::MediaStream>);
-    let local = StoredValue::new_local(LocalMedia::default());
-    let joined = StoredValue::new(false);
-    // Camera and microphone are still opening: a quick "Join" must not join without them.
-    let opening = StoredValue::new(false);
+    // The devices live outside this component (see `prepared`): the browser may answer after
+    // "Join" has replaced this screen with the meeting.
+    let prepared = StoredValue::new_local(Prepared::default());
 
     // (Re)opens the devices the toggles and selects ask for. The microphone is opened even when
-    // "muted", so unmuting in the meeting is instant.
+    // "muted", so unmuting in the meeting is instant. Written to after the `await`s: only
+    // `set`, which Leptos ignores once this screen is gone; nothing here is read after them.
     let open_devices = move || {
-        local.update_value(LocalMedia::stop);
         preview.set(None);
-        opening.set_value(true);
         let request = MediaRequest {
             audio: true,
             video: cam_on.get_untracked(),
             audio_device: Some(mic_device.get_untracked()),
             video_device: Some(cam_device.get_untracked()),
         };
+        let prepared = prepared.get_value();
         leptos::task::spawn_local(async move {
-            let (opened, error) = media::acquire(&request).await;
-            if joined.get_value() {
-                // The person joined while we waited; the meeting opens its own devices.
-                let mut opened = opened;
-                opened.stop();
-                return;
-            }
-            preview.set(opened.preview_stream());
-            local.set_value(opened);
-            opening.set_value(false);
+            let Some((stream, error)) = prepared.open(request).await else { return };
+            preview.set(stream);
             media_error.set(error);
             let devices = media::list_devices().await;
             microphones.set(devices.microphones);
@@ -88,9 +80,7 @@ pub fn PreJoin(
     }
 
     on_cleanup(move || {
-        if !joined.get_value() {
-            local.update_value(LocalMedia::stop);
-        }
+        prepared.try_with_value(Prepared::release);
     });
 
     let join = move |without_media: bool| {
@@ -106,23 +96,12 @@ pub fn PreJoin(
             }
         };
         crate::js::storage_set(NAME_KEY, &normalized);
-        joined.set_value(true);
-        // If the devices are still opening, the meeting opens them itself with the same choices.
-        let still_opening = opening.get_value() && !without_media;
-        let request = MediaRequest {
-            audio: true,
-            video: cam_on.get_untracked(),
-            audio_device: Some(mic_device.get_untracked()),
-            video_device: Some(cam_device.get_untracked()),
-        };
-        let mut media = local.get_value();
-        if without_media {
-            media.stop();
-        }
+        // Whatever is open, or still opening, goes to the meeting.
+        let prepared = prepared.get_value();
+        prepared.join(!without_media);
         stage.set(Stage::Meeting(JoinRequest {
             name: normalized,
-            media: (!still_opening).then_some(media),
-            request,
+            media: JoinMedia::Prepared(prepared),
             wanted: MediaState {
                 audio: mic_on.get_untracked() && !without_media,
                 video: cam_on.get_untracked() && !without_media,
