@@ -1,6 +1,6 @@
 //! Camera and microphone: opening them with sensible fallbacks, listing them, releasing them.
 
-use client::errors::MediaError;
+use client::errors::{MediaError, UserError};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{MediaStream, MediaStreamConstraints, MediaStreamTrack};
@@ -98,9 +98,10 @@ async fn get_user_media(audio: JsValue, video: JsValue) -> Result<MediaStream, M
 }
 
 /// Opens what `request` asks for. If camera and microphone cannot both be had, tries each alone,
-/// so a missing or blocked camera still lets a person be heard. Returns what could be opened and
-/// the first error met, if anything asked for is missing.
-pub async fn acquire(request: &MediaRequest) -> (LocalMedia, Option<MediaError>) {
+/// so a missing or blocked camera still lets a person be heard. Returns what could be opened and,
+/// if anything asked for is missing, the sentence saying what: both, or the camera or the
+/// microphone alone.
+pub async fn acquire(request: &MediaRequest) -> (LocalMedia, Option<UserError>) {
     if !request.audio && !request.video {
         return (LocalMedia::default(), None);
     }
@@ -114,16 +115,22 @@ pub async fn acquire(request: &MediaRequest) -> (LocalMedia, Option<MediaError>)
         Ok(stream) => return (LocalMedia::from_stream(&stream), None),
         Err(e) => e,
     };
+    let alone = match (request.audio, request.video) {
+        _ if first_error == MediaError::Unsupported => UserError::Media(first_error),
+        (true, false) => UserError::Microphone(first_error),
+        (false, true) => UserError::Camera(first_error),
+        _ => UserError::Media(first_error),
+    };
     if !(request.audio && request.video) || first_error == MediaError::Unsupported {
-        return (LocalMedia::default(), Some(first_error));
+        return (LocalMedia::default(), Some(alone));
     }
     if let Ok(stream) = get_user_media(audio(), JsValue::FALSE).await {
-        return (LocalMedia::from_stream(&stream), Some(first_error));
+        return (LocalMedia::from_stream(&stream), Some(UserError::Camera(first_error)));
     }
     if let Ok(stream) = get_user_media(JsValue::FALSE, video()).await {
-        return (LocalMedia::from_stream(&stream), Some(first_error));
+        return (LocalMedia::from_stream(&stream), Some(UserError::Microphone(first_error)));
     }
-    (LocalMedia::default(), Some(first_error))
+    (LocalMedia::default(), Some(alone))
 }
 
 /// Asks the person which screen or window to share.

@@ -9,14 +9,14 @@
 
 use std::{cell::RefCell, rc::Rc};
 
-use client::errors::MediaError;
+use client::errors::{MediaError, UserError};
 use futures_channel::oneshot;
 use web_sys::MediaStream;
 
 use crate::media::{self, LocalMedia, MediaRequest};
 
 /// What an opening gave: the tracks that opened, and the first error met.
-pub type Opened = (LocalMedia, Option<MediaError>);
+pub type Opened = (LocalMedia, Option<UserError>);
 
 /// The pre-join screen's devices; cheap to clone (one shared state).
 #[derive(Clone, Default)]
@@ -42,7 +42,7 @@ impl Prepared {
     pub async fn open(
         &self,
         request: MediaRequest,
-    ) -> Option<(Option<MediaStream>, Option<MediaError>)> {
+    ) -> Option<(Option<MediaStream>, Option<UserError>)> {
         let generation = {
             let mut state = self.0.borrow_mut();
             if state.joined.is_some() {
@@ -75,7 +75,7 @@ impl Prepared {
             return None;
         }
         let preview = opened.preview_stream();
-        state.current = Some((opened, error));
+        state.current = Some((opened, error.clone()));
         Some((preview, error))
     }
 
@@ -112,7 +112,9 @@ impl Prepared {
             receive
         };
         // The opening always answers: its task holds this state until the browser does.
-        answer.await.unwrap_or_else(|_| (LocalMedia::default(), Some(MediaError::Other)))
+        answer
+            .await
+            .unwrap_or_else(|_| (LocalMedia::default(), Some(UserError::Media(MediaError::Other))))
     }
 
     /// The pre-join screen is gone without joining: stops what is open and what is opening.

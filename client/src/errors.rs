@@ -36,6 +36,10 @@ impl MediaError {
 pub enum UserError {
     /// Camera and microphone could not be opened.
     Media(MediaError),
+    /// The camera could not be opened (the microphone, if asked for, works).
+    Camera(MediaError),
+    /// The microphone could not be opened (the camera, if asked for, works).
+    Microphone(MediaError),
     /// The relay could not be reached at all.
     RelayUnreachable,
     /// The connection to the relay broke during the meeting.
@@ -63,6 +67,17 @@ impl UserError {
             Self::Media(MediaError::Busy) => "error.media_busy",
             Self::Media(MediaError::Unsupported) => "error.media_unsupported",
             Self::Media(MediaError::Other) => "error.media_other",
+            Self::Camera(MediaError::Denied) => "error.camera_denied",
+            Self::Camera(MediaError::Missing) => "error.camera_missing",
+            Self::Camera(MediaError::Busy) => "error.camera_busy",
+            Self::Camera(MediaError::Other) => "error.camera_other",
+            Self::Microphone(MediaError::Denied) => "error.microphone_denied",
+            Self::Microphone(MediaError::Missing) => "error.microphone_missing",
+            Self::Microphone(MediaError::Busy) => "error.microphone_busy",
+            Self::Microphone(MediaError::Other) => "error.microphone_other",
+            Self::Camera(MediaError::Unsupported) | Self::Microphone(MediaError::Unsupported) => {
+                "error.media_unsupported"
+            }
             Self::RelayUnreachable => "error.relay_unreachable",
             Self::RelayLost => "error.relay_lost",
             Self::PeerFailed(_) => "error.peer_failed",
@@ -107,6 +122,12 @@ impl UserError {
         matches!(self, Self::Removed | Self::MeetingEnded | Self::Relay(ErrorCode::Removed, _))
     }
 
+    /// Whether this is about this browser's own camera, microphone or screen: still true once
+    /// the relay lets us in, so it stays shown when joining clears what was about getting in.
+    pub fn about_own_devices(&self) -> bool {
+        matches!(self, Self::Media(_) | Self::Camera(_) | Self::Microphone(_) | Self::ScreenShare)
+    }
+
     /// Whether the answer is to type the meeting's password (offer a password field).
     pub fn wants_password(&self) -> bool {
         matches!(self, Self::Relay(ErrorCode::PasswordRequired | ErrorCode::WrongPassword, _))
@@ -127,6 +148,8 @@ impl UserError {
                 )
             }
             Self::Media(_)
+            | Self::Camera(_)
+            | Self::Microphone(_)
             | Self::PeerFailed(_)
             | Self::ScreenShare
             | Self::Removed
@@ -150,13 +173,26 @@ mod tests {
     }
 
     #[test]
+    fn device_problems_outlive_getting_in() {
+        assert!(UserError::Camera(MediaError::Missing).about_own_devices());
+        assert!(UserError::Media(MediaError::Denied).about_own_devices());
+        assert!(!UserError::RelayUnreachable.about_own_devices());
+        assert!(!UserError::Relay(ErrorCode::RoomLocked, String::new()).about_own_devices());
+    }
+
+    #[test]
     fn every_error_has_a_sentence_in_every_locale() {
-        let errors = [
-            UserError::Media(MediaError::Denied),
-            UserError::Media(MediaError::Missing),
-            UserError::Media(MediaError::Busy),
-            UserError::Media(MediaError::Unsupported),
-            UserError::Media(MediaError::Other),
+        let causes = [
+            MediaError::Denied,
+            MediaError::Missing,
+            MediaError::Busy,
+            MediaError::Unsupported,
+            MediaError::Other,
+        ];
+        let devices = causes
+            .iter()
+            .flat_map(|&c| [UserError::Media(c), UserError::Camera(c), UserError::Microphone(c)]);
+        let errors = devices.chain([
             UserError::RelayUnreachable,
             UserError::RelayLost,
             UserError::PeerFailed("Anna".into()),
@@ -181,7 +217,8 @@ mod tests {
             UserError::Relay(ErrorCode::Internal, String::new()),
             UserError::Relay(ErrorCode::InvalidChat, String::new()),
             UserError::Relay(ErrorCode::ChatRateLimited, String::new()),
-        ];
+        ]);
+        let errors: Vec<_> = errors.collect();
         for locale in crate::i18n::Locale::ALL {
             let texts = crate::i18n::Texts::new(locale);
             for e in &errors {

@@ -63,7 +63,7 @@ function meshBetween(kinds, room, { sfu = false } = {}) {
     // Both open the link at the same moment, as two people starting a call would.
     await Promise.all(names.map(async (name) => {
       opened[name] = Date.now();
-      await people[name].goto(relay.url(room, { name, autojoin: '1' }));
+      await people[name].enter(relay.url(room, { name }));
     }));
   });
 
@@ -199,7 +199,7 @@ for (const [school, route, what] of [['school', /^relay\/(tcp|tls)$/, 'TURN on T
       for (const [name, engine] of [['Anna', 'firefox'], ['Bruno', 'chromium']]) {
         people[name] = await browserAt(lab.current.sites.get(name), engine, relay, lab.current);
         // The load generator's room: <prefix>-0.
-        await people[name].goto(relay.url('klasse-0', { name, autojoin: '1' }));
+        await people[name].enter(relay.url('klasse-0', { name }));
       }
       // Three synthetic participants (camera and microphone each) on the public side.
       const command = ['ip', 'netns', 'exec', lab.current.internet, LOADGEN,

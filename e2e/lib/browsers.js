@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, afterEach } from 'node:test';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
 
@@ -52,8 +53,9 @@ function recordPolicyViolations() {
 
 // Stands for "this browser has been in the room before". The app lets an `autojoin=1` link skip
 // the pre-join screen only then (client/src/params.rs, `skips_prejoin`), so that a stranger's
-// link cannot put anyone live. Suites about other things open their rooms with autojoin links
-// and get this; a tab made with `joinedBefore: false` is a first visit (the pre-join suite).
+// link cannot put anyone live. Tabs are first visits by default, as every citizen's is, and
+// come in through the pre-join screen (`Tab.enter`); a tab made with `joinedBefore: true` is a
+// returning visitor, for the suites that test that case.
 function joinedLinkedRoomBefore() {
   const params = new URLSearchParams(location.search);
   const room = params.get('room')?.trim();
@@ -65,6 +67,35 @@ function joinedLinkedRoomBefore() {
   if (!rooms.includes(room)) localStorage.setItem(key, JSON.stringify([room, ...rooms]));
 }
 
+// Page errors: what any page a test opened threw and nobody caught, promises it rejected with no
+// one to handle them, and WebAssembly panics (the app's panic hook writes "panicked at ..." to
+// `console.error`, then the WebAssembly traps). Each one fails the test during which it happened,
+// or, when it comes after the last test, the file: a test that passes while a page throws proves
+// nothing. Both engines report them, Chromium through the DevTools protocol, Firefox through
+// WebDriver BiDi's `log.entryAdded` events (tests/page-errors.test.js provokes each kind).
+const pageErrors = [];
+// Known, harmless messages of the browsers themselves, by exact text, each with its reason.
+// Nothing from the app belongs here.
+const HARMLESS = new Map([]);
+
+function pageError(tab, what) {
+  if (HARMLESS.has(what)) return;
+  const entry = { tab, what };
+  tab.errors.push(entry);
+  pageErrors.push(entry);
+}
+
+function failOnPageErrors(when) {
+  if (pageErrors.length === 0) return;
+  const found = pageErrors.splice(0).map((e) => `${e.tab.kind} ${e.tab.where()}: ${e.what}`);
+  throw new Error(`${found.length} page error(s) ${when}:\n  ${found.join('\n  ')}`);
+}
+
+// Registered on the test file that imports this module, so they run after each of its tests,
+// in every suite, and once after all of them.
+afterEach(() => failOnPageErrors('during this test'));
+after(() => failOnPageErrors('after the last test'));
+
 /** One browser tab, whichever engine runs it. */
 class Tab {
   constructor(kind, page, close) {
@@ -72,8 +103,42 @@ class Tab {
     this.page = page;
     this._close = close;
     this.console = [];
+    /** The page errors this tab saw (see `pageErrors`). */
+    this.errors = [];
+    const onError = (e) => pageError(this, e?.stack || e?.message || String(e));
+    page.on('pageerror', onError);
+    page.on('console', (m) => {
+      const text = m.text();
+      this.console.push(`${m.type()}: ${text}`);
+      if (m.type() === 'error' && text.includes('panicked at')) pageError(this, `WebAssembly panic: ${text}`);
+    });
+  }
+  /** Where the tab is, for messages. */
+  where() {
+    try { return this.page.url(); } catch { return '(closed)'; }
+  }
+  /** Takes the page errors this tab has seen so far out of the check that fails the test, for a
+   * test that provokes them on purpose; returns them. */
+  expectErrors() {
+    const mine = this.errors.splice(0);
+    for (const e of mine) pageErrors.splice(pageErrors.indexOf(e), 1);
+    return mine.map((e) => e.what);
   }
   goto(url) { return this.page.goto(url); }
+  /**
+   * Comes into a meeting the way a person does: opens the link, and on the pre-join screen
+   * presses Join as soon as it is there (the name comes from the link's `name`, or from this
+   * browser's memory). Returns once the meeting shows; what it shows is the test's business.
+   */
+  async enter(url) {
+    await this.page.goto(url);
+    const screen = await waitFor('the pre-join screen or the meeting', () => this.page.evaluate(() => {
+      if (document.querySelector('main.meeting')) return 'meeting';
+      return document.querySelector('[data-testid="join"]') ? 'prejoin' : null;
+    }), { interval: 50 });
+    if (screen === 'prejoin') await this.page.click('[data-testid="join"]');
+    await waitFor('the meeting', () => this.page.evaluate(() => document.querySelector('main.meeting') !== null), { interval: 50 });
+  }
   /** Runs `fn` in every document this tab opens from now on, before the app's scripts. */
   addInitScript(fn) {
     return this.kind === 'chromium' ? this.page.addInitScript(fn) : this.page.evaluateOnNewDocument(fn);
@@ -189,7 +254,7 @@ async function chromiumInNamespace(netns, secureOrigin, trust) {
 /** A new Chromium tab in a context of its own (a separate person), in the suite's shared browser,
  * or with `netns` in a browser of its own inside that network namespace. With `trust`, the
  * browser trusts that certificate authority (a PEM file). */
-export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, netns, secureOrigin, trust, joinedBefore = true } = {}) {
+export async function chromiumTab({ deny = false, locale = 'en-US', viewport, clipboard = false, netns, secureOrigin, trust, joinedBefore = false } = {}) {
   const { browser, release: releaseBrowser } = netns
     ? await chromiumInNamespace(netns, secureOrigin, trust)
     : await chromiumBrowser({ deny, trust });
@@ -207,14 +272,13 @@ export async function chromiumTab({ deny = false, locale = 'en-US', viewport, cl
     await context.close().catch(() => {});
     await releaseBrowser();
   });
-  page.on('console', (m) => tab.console.push(`${m.type()}: ${m.text()}`));
   return tab;
 }
 
 /** A new Firefox tab, in its own browser process; with `netns`, inside that network namespace
  * (a computer of the NAT lab), where plain-http pages may use camera and microphone; with
  * `trust`, its profile trusts that certificate authority. */
-export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust, joinedBefore = true } = {}) {
+export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust, joinedBefore = false } = {}) {
   const network = netns
     ? {
       // The lab's computers reach the relay over their own interface; pages there are plain http.
@@ -271,7 +335,6 @@ export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust,
     await browser.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
-  page.on('console', (m) => tab.console.push(`${m.type()}: ${m.text()}`));
   return tab;
 }
 

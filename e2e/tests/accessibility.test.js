@@ -31,7 +31,7 @@ describe('accessibility', { timeout: 300_000 }, () => {
     it(`axe finds no serious or critical problems in ${engine}: pre-join, and a meeting with chat open`, async () => {
       const room = `axe-${engine}`;
       const other = track(await chromiumTab());
-      await other.goto(relay.url(room, { name: 'Gegenüber', autojoin: '1' }));
+      await other.enter(relay.url(room, { name: 'Gegenüber' }));
       const tab = track(await make());
       await tab.goto(relay.url(room));
       await waitFor('the pre-join screen', () => tab.evaluate(() => !!document.querySelector('[data-testid="join"]')));
@@ -52,7 +52,7 @@ describe('accessibility', { timeout: 300_000 }, () => {
 
   it('works by keyboard alone: join, mute, raise hand, chat, leave', async () => {
     const other = track(await chromiumTab());
-    await other.goto(relay.url('tastatur', { name: 'Zuhörer', autojoin: '1', cam: '0' }));
+    await other.enter(relay.url('tastatur', { name: 'Zuhörer', cam: '0' }));
     const tab = track(await chromiumTab());
     await tab.goto(relay.url('tastatur'));
     await waitFor('the pre-join screen', () => tab.evaluate(() => !!document.querySelector('[data-testid="name"]')));
@@ -90,7 +90,7 @@ describe('accessibility', { timeout: 300_000 }, () => {
 
   it('announces joins, hands and chat messages in a polite live region', async () => {
     const tab = track(await chromiumTab());
-    await tab.goto(relay.url('ansagen', { name: 'Ohr', autojoin: '1', cam: '0' }));
+    await tab.enter(relay.url('ansagen', { name: 'Ohr', cam: '0' }));
     await waitFor('in', async () => (await tileNames(tab)).includes('Ohr'));
     const region = await tab.evaluate(() => {
       const r = document.querySelector('[data-testid="announcer"]');
@@ -98,7 +98,7 @@ describe('accessibility', { timeout: 300_000 }, () => {
     });
     assert.deepEqual(region, { live: 'polite', role: 'status' });
     const guest = track(await chromiumTab());
-    await guest.goto(relay.url('ansagen', { name: 'Gast', autojoin: '1', cam: '0' }));
+    await guest.enter(relay.url('ansagen', { name: 'Gast', cam: '0' }));
     const announced = () => tab.evaluate(() => document.querySelector('[data-testid="announcer"]').textContent);
     await waitFor('the join announced', async () => (await announced()) === 'Gast joined the meeting.');
     await guest.click('[data-testid="toggle-hand"]');
@@ -115,11 +115,11 @@ describe('accessibility', { timeout: 300_000 }, () => {
     const others = [];
     for (const name of ['Ada', 'Ben']) {
       const t = track(await chromiumTab());
-      await t.goto(relay.url('handy', { name, autojoin: '1' }));
+      await t.enter(relay.url('handy', { name }));
       others.push(t);
     }
     const phone = track(await chromiumTab({ viewport: { width: 390, height: 844 } }));
-    await phone.goto(relay.url('handy', { name: 'Phone', autojoin: '1' }));
+    await phone.enter(relay.url('handy', { name: 'Phone' }));
     await waitFor('three tiles', async () => (await tileNames(phone)).length === 3);
     const fits = () => phone.evaluate(() => {
       const root = document.scrollingElement;

@@ -30,20 +30,20 @@ describe('a class: pupils\' cameras to the teacher only', { timeout: 240_000 }, 
   reportCpu();
   let relay;
   const tabs = {};
-  const url = (name) => relay.url('klasse-kameras', { name, autojoin: '1' });
+  const url = (name) => relay.url('klasse-kameras', { name });
 
   before(async () => {
     relay = await Relay.start();
     tabs.Anna = await chromiumTab();
-    await tabs.Anna.goto(url('Anna'));
+    await tabs.Anna.enter(url('Anna'));
     await waitFor('Anna in the room', async () => (await phase(tabs.Anna)) === 'joined');
     tabs.Bruno = await firefoxTab();
     tabs.Cleo = await chromiumTab();
     // Bruno comes first, and the last test counts on it: a page that has loaded has not yet
     // joined, and a loaded machine can let Cleo's Chromium overtake Bruno's Firefox.
-    await tabs.Bruno.goto(url('Bruno'));
+    await tabs.Bruno.enter(url('Bruno'));
     await waitFor('Bruno in the room', async () => (await phase(tabs.Bruno)) === 'joined');
-    await tabs.Cleo.goto(url('Cleo'));
+    await tabs.Cleo.enter(url('Cleo'));
     await waitFor('all three together', () => allTogether([tabs.Anna, tabs.Bruno, tabs.Cleo]), { timeout: 30_000 });
   });
 

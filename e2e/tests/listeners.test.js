@@ -32,14 +32,14 @@ describe('a council with a listener', { timeout: 240_000 }, () => {
   reportCpu();
   let relay;
   const tabs = {};
-  const url = (name, role, extra = {}) => relay.url(ROOM, { name, autojoin: '1', link: invite(role), ...extra });
+  const url = (name, role, extra = {}) => relay.url(ROOM, { name, link: invite(role), ...extra });
 
   before(async () => {
     relay = await Relay.start({ args: ['--link-secret', SECRET] });
     tabs.Anna = await chromiumTab();
-    await tabs.Anna.goto(url('Anna', 'host', { cam: '1' }));
+    await tabs.Anna.enter(url('Anna', 'host', { cam: '1' }));
     tabs.Bruno = await firefoxTab();
-    await tabs.Bruno.goto(url('Bruno', 'participant'));
+    await tabs.Bruno.enter(url('Bruno', 'participant'));
     await waitFor('Anna and Bruno together', async () => (await remoteNames(tabs.Anna)).includes('Bruno')
       && (await remoteNames(tabs.Bruno)).includes('Anna'), { timeout: 30_000 });
   });

@@ -33,13 +33,13 @@ describe('the waiting room: a teacher lets pupils in, or not', { timeout: 240_00
   reportCpu();
   let relay;
   const tabs = {};
-  const url = (name) => relay.url('klasse-lobby', { name, autojoin: '1', cam: name === 'Anna' ? '0' : '1' });
+  const url = (name) => relay.url('klasse-lobby', { name, cam: name === 'Anna' ? '0' : '1' });
 
   before(async () => {
     relay = await Relay.start();
     // The teacher runs the lobby from a phone.
     tabs.Anna = await chromiumTab({ viewport: { width: 390, height: 844 } });
-    await tabs.Anna.goto(url('Anna'));
+    await tabs.Anna.enter(url('Anna'));
     await waitFor('Anna in the room', async () => (await phase(tabs.Anna)) === 'joined');
     await tabs.Anna.click('[data-testid="toggle-people"]');
     await tabs.Anna.click('[data-testid="host-lobby"]');
@@ -59,7 +59,7 @@ describe('the waiting room: a teacher lets pupils in, or not', { timeout: 240_00
     tabs.Cleo = await chromiumTab({ locale: 'de-DE', viewport: { width: 390, height: 844 } });
     tabs.Dana = await firefoxTab();
     for (const name of ['Bruno', 'Cleo', 'Dana']) {
-      await tabs[name].goto(url(name));
+      await tabs[name].enter(url(name));
       await waitFor(`${name} waits, seeing their own camera`, async () => {
         const v = await waitingView(tabs[name]);
         return v.waiting && v.ownVideo;

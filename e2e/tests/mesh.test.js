@@ -24,7 +24,7 @@ describe('a full mesh of four in Chromium and Firefox', { timeout: 240_000 }, ()
     tabs.Cleo = await chromiumTab();
     tabs.Dora = await firefoxTab();
     for (const name of ['Anna', 'Bruno', 'Cleo', 'Dora']) {
-      await tabs[name].goto(relay.url('rathaus', { name, autojoin: '1' }));
+      await tabs[name].enter(relay.url('rathaus', { name }));
       await waitFor(`${name} in the room`, async () => (await tileNames(tabs[name])).includes(name));
     }
   });

@@ -42,18 +42,18 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
   let relay;
   const tabs = {};
   // Bruno alone has his camera on: the host turns it off.
-  const url = (name) => relay.url('klasse-7b', { name, autojoin: '1', ...(name === 'Bruno' ? {} : { cam: '0' }) });
+  const url = (name) => relay.url('klasse-7b', { name, ...(name === 'Bruno' ? {} : { cam: '0' }) });
 
   before(async () => {
     relay = await Relay.start();
     tabs.Anna = await chromiumTab();
     tabs.Anna.acceptDialogs();
-    await tabs.Anna.goto(url('Anna'));
+    await tabs.Anna.enter(url('Anna'));
     await waitFor('Anna in the room', async () => (await phase(tabs.Anna)) === 'joined');
     tabs.Bruno = await firefoxTab();
     tabs.Cleo = await chromiumTab();
-    await tabs.Bruno.goto(url('Bruno'));
-    await tabs.Cleo.goto(url('Cleo'));
+    await tabs.Bruno.enter(url('Bruno'));
+    await tabs.Cleo.enter(url('Cleo'));
     await waitFor('all three together', () => allTogether([tabs.Anna, tabs.Bruno, tabs.Cleo]), { timeout: 30_000 });
     for (const tab of Object.values(tabs)) await tab.click('[data-testid="toggle-people"]');
   });
@@ -134,13 +134,13 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
       await tabs.Bruno.evaluate(() => !!document.querySelector('[data-testid="locked-note"]')));
     const dora = await chromiumTab();
     tabs.Dora = dora;
-    await dora.goto(url('Dora'));
+    await dora.enter(url('Dora'));
     await waitFor('Dora refused', async () => /locked/.test((await errorText(dora)) ?? ''));
     assert.equal((await remoteNames(tabs.Anna)).includes('Dora'), false);
     await tabs.Anna.click('[data-testid="host-lock"]');
     await waitFor('unlocked at Anna', async () =>
       (await tabs.Anna.evaluate(() => document.querySelector('[data-testid="host-lock"]').getAttribute('aria-pressed'))) === 'false');
-    await dora.goto(url('Dora'));
+    await dora.enter(url('Dora'));
     await waitFor('Dora in after the unlock', async () => (await remoteNames(tabs.Anna)).includes('Dora'));
     await dora.close();
     delete tabs.Dora;
@@ -154,7 +154,7 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
       document.querySelector('[data-testid="host-password-current"]')?.textContent ?? '')));
     const erik = await firefoxTab();
     tabs.Erik = erik;
-    await erik.goto(url('Erik'));
+    await erik.enter(url('Erik'));
     await waitFor('Erik asked for the password', async () => /has a password/.test((await errorText(erik)) ?? ''));
     await erik.type('[data-testid="password"]', 'kastanie');
     await erik.click('[data-testid="password-join"]');
@@ -184,7 +184,7 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
       'a removed person is offered the start page, not a way back in');
     await waitFor('Bruno gone at Anna and Cleo', async () =>
       !(await remoteNames(tabs.Anna)).includes('Bruno') && !(await remoteNames(tabs.Cleo)).includes('Bruno'));
-    await tabs.Bruno.goto(url('Bruno'));
+    await tabs.Bruno.enter(url('Bruno'));
     await waitFor('Bruno refused after a reload', async () => /cannot join it again/.test((await errorText(tabs.Bruno)) ?? ''));
     assert.deepEqual((await remoteNames(tabs.Anna)).sort(), ['Cleo'], 'Bruno never reappeared');
   });

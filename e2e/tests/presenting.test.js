@@ -32,9 +32,9 @@ describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }
     anna = await chromiumTab({ clipboard: true });
     bruno = await firefoxTab();
     cleo = await chromiumTab();
-    await anna.goto(relay.url('praesentation', { name: 'Anna', autojoin: '1' }));
-    await bruno.goto(relay.url('praesentation', { name: 'Bruno', autojoin: '1' }));
-    await cleo.goto(relay.url('praesentation', { name: 'Cleo', autojoin: '1', mic: '0' }));
+    await anna.enter(relay.url('praesentation', { name: 'Anna' }));
+    await bruno.enter(relay.url('praesentation', { name: 'Bruno' }));
+    await cleo.enter(relay.url('praesentation', { name: 'Cleo', mic: '0' }));
     for (const tab of [anna, bruno, cleo]) {
       await waitFor('everyone together', async () => (await remoteNames(tab)).length === 2);
     }
@@ -115,7 +115,7 @@ describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }
       document.querySelector('[data-testid="leave"]').textContent.includes('Verlassen')));
     await cleo.press('Escape');
     await waitFor('the dialog closed', () => cleo.evaluate(() => !document.querySelector('[data-testid="settings"]')));
-    await cleo.goto(relay.url('praesentation', { name: 'Cleo', autojoin: '1', mic: '0' }));
+    await cleo.enter(relay.url('praesentation', { name: 'Cleo', mic: '0' }));
     await waitFor('German remembered', () => cleo.evaluate(() => document.documentElement.lang === 'de'));
   });
 

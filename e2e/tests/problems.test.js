@@ -34,7 +34,7 @@ describe('problems a person can run into', { timeout: 240_000 }, () => {
     it(`a blocked camera in ${engine} still lets the person join, hear and see the others`, async () => {
       const room = `denied-${engine}`;
       const host = track(await chromiumTab());
-      await host.goto(relay.url(room, { name: 'Gastgeberin', autojoin: '1' }));
+      await host.enter(relay.url(room, { name: 'Gastgeberin' }));
       const guest = track(engine === 'chromium' ? await chromiumTab({ deny: true }) : await firefoxTab({ deny: true }));
       await guest.goto(relay.url(room, { name: 'Dora' }));
 
@@ -80,7 +80,7 @@ describe('problems a person can run into', { timeout: 240_000 }, () => {
       for (const name of names) {
         const tab = track(await chromiumTab());
         tabs.push(tab);
-        await tab.goto(small.url('klein', { name, autojoin: '1', cam: '0' }));
+        await tab.enter(small.url('klein', { name, cam: '0' }));
       }
       await waitFor('the room-full sentence for Hanna', async () => (await errorKey(tabs[2])) === 'error.room_full');
       assert.match(await errorText(tabs[2]), /room is full/);

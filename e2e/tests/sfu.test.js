@@ -58,7 +58,7 @@ describe('a room pinned to server forwarding (SFU), Chromium and Firefox', { tim
     const engines = [chromiumTab, firefoxTab, chromiumTab, firefoxTab, chromiumTab];
     for (const [i, name] of NAMES.entries()) {
       tabs[name] = await engines[i]();
-      await tabs[name].goto(relay.url('klasse-7b', { name, autojoin: '1' }));
+      await tabs[name].enter(relay.url('klasse-7b', { name }));
     }
   });
 

@@ -43,9 +43,9 @@ describe('a laptop that stalls for half a minute', { timeout: 240_000 }, () => {
 
   it('gets its pictures back, both ways, once it runs again', async () => {
     tabs.Anna = await chromiumTab();
-    await tabs.Anna.goto(relay.url('pause-1', { name: 'Anna', autojoin: '1' }));
+    await tabs.Anna.enter(relay.url('pause-1', { name: 'Anna' }));
     tabs.Bruno = await firefoxTab();
-    await tabs.Bruno.goto(relay.url('pause-1', { name: 'Bruno', autojoin: '1' }));
+    await tabs.Bruno.enter(relay.url('pause-1', { name: 'Bruno' }));
     assert.equal(await mode(tabs.Anna), 'sfu');
     await waitFor('Anna sees Bruno', () => videoPlays(tabs.Anna, 'Bruno'), { timeout: 30_000 });
     await waitFor('Bruno sees Anna', () => videoPlays(tabs.Bruno, 'Anna'), { timeout: 30_000 });

@@ -82,7 +82,7 @@ describe('the app on a static host, the relay on another origin', { timeout: 240
   let nginx;
   let site;
   const tabs = [];
-  const link = (origin, room, name) => `${origin}/?${new URLSearchParams({ room, name, autojoin: '1' })}`;
+  const link = (origin, room, name) => `${origin}/?${new URLSearchParams({ room, name })}`;
 
   before(async () => {
     ca = new TestCa();
@@ -130,9 +130,9 @@ describe('the app on a static host, the relay on another origin', { timeout: 240
       const anna = await chromiumTab({ trust: ca.ca });
       const bruno = await firefoxTab({ trust: ca.ca });
       tabs.push(anna, bruno);
-      await anna.goto(link(STATIC, room, 'Anna'));
+      await anna.enter(link(STATIC, room, 'Anna'));
       await waitFor('Anna in the room', async () => (await phase(anna)) === 'joined', { timeout: 30_000 });
-      await bruno.goto(link(STATIC, room, 'Bruno'));
+      await bruno.enter(link(STATIC, room, 'Bruno'));
       await waitFor('both together', () => allTogether([anna, bruno]), { timeout: 30_000 });
       for (const tab of [anna, bruno]) assert.equal(await mode(tab), expected);
       await waitFor('Anna sees Bruno', () => videoPlays(anna, 'Bruno'), { timeout: 45_000 });
@@ -151,7 +151,7 @@ describe('the app on a static host, the relay on another origin', { timeout: 240
     assert.equal(await upgradeStatus(FOREIGN, ca.ca), 403, 'another site may not');
     const cleo = await chromiumTab({ trust: ca.ca });
     tabs.push(cleo);
-    await cleo.goto(link(FOREIGN, 'treff-statisch', 'Cleo'));
+    await cleo.enter(link(FOREIGN, 'treff-statisch', 'Cleo'));
     await waitFor('Cleo told the meeting server cannot be reached', () => cleo.evaluate(() =>
       document.querySelector('[data-testid="error"]')?.dataset.error === 'error.relay_unreachable'), { timeout: 30_000 });
     assert.notEqual(await phase(cleo), 'joined');

@@ -71,7 +71,7 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 48
   it('stays a mesh for four', async () => {
     for (const name of NAMES.slice(0, 4)) {
       tabs[name] = await ENGINES[name]();
-      await tabs[name].goto(relay.url('wachsend', { name, autojoin: '1' }));
+      await tabs[name].enter(relay.url('wachsend', { name }));
     }
     for (const name of NAMES.slice(0, 4)) {
       await waitFor(`${name} sees three`, async () => (await remoteNames(tabs[name])).length === 3);
@@ -84,7 +84,7 @@ describe('a mesh that grows past four switches live to the relay', { timeout: 48
   it('switches everyone to SFU when the fifth joins, and everyone sees everyone', async () => {
     for (const name of NAMES.slice(4)) {
       tabs[name] = await ENGINES[name]();
-      await tabs[name].goto(relay.url('wachsend', { name, autojoin: '1' }));
+      await tabs[name].enter(relay.url('wachsend', { name }));
     }
     for (const name of NAMES) {
       await waitFor(`${name} in SFU mode with four others`, async () =>

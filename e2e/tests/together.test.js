@@ -39,8 +39,8 @@ describe('being together: chat, hands, participant list, invitations', { timeout
     relay = await Relay.start();
     anna = await chromiumTab({ clipboard: true });
     bruno = await firefoxTab();
-    await anna.goto(relay.url('treff', { name: 'Anna', autojoin: '1' }));
-    await bruno.goto(relay.url('treff', { name: 'Bruno', autojoin: '1', cam: '0' }));
+    await anna.enter(relay.url('treff', { name: 'Anna' }));
+    await bruno.enter(relay.url('treff', { name: 'Bruno', cam: '0' }));
     await waitFor('Anna and Bruno together', async () =>
       (await remoteNames(anna)).includes('Bruno') && (await remoteNames(bruno)).includes('Anna'));
   });
@@ -78,7 +78,7 @@ describe('being together: chat, hands, participant list, invitations', { timeout
   it('gives people who join late the recent chat', async () => {
     const cleo = await chromiumTab();
     extra.push(cleo);
-    await cleo.goto(relay.url('treff', { name: 'Cleo', autojoin: '1', cam: '0', mic: '0' }));
+    await cleo.enter(relay.url('treff', { name: 'Cleo', cam: '0', mic: '0' }));
     await waitFor('Cleo in the room', async () => (await tileNames(cleo)).includes('Cleo'));
     await cleo.click('[data-testid="toggle-chat"]');
     const history = await waitFor('the history', async () => {
@@ -145,7 +145,7 @@ describe('being together: chat, hands, participant list, invitations', { timeout
     const evil = await chromiumTab();
     extra.push(evil);
     const name = '<img src=x onerror=alert(1)>';
-    await evil.goto(relay.url('treff', { name, autojoin: '1', cam: '0', mic: '0' }));
+    await evil.enter(relay.url('treff', { name, cam: '0', mic: '0' }));
     await waitFor('the hostile name on a tile at Bruno', async () => (await remoteNames(bruno)).includes(name));
     for (const tab of [anna, bruno]) {
       const images = await tab.evaluate(() => document.querySelectorAll('.tile img, .panel img').length);

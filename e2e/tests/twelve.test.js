@@ -59,7 +59,7 @@ describe('twelve participants in one room: browsers and synthetic participants',
     const engines = [chromiumTab, firefoxTab, chromiumTab, chromiumTab];
     for (const [i, name] of BROWSERS.entries()) {
       tabs[name] = await engines[i]();
-      await tabs[name].goto(relay.url(ROOM, { name, autojoin: '1' }));
+      await tabs[name].enter(relay.url(ROOM, { name }));
     }
     loadgen = spawn(LOADGEN, [
       '--url', `ws://${relay.address}/ws`, '--bind', process.env.E2E_MEDIA_IP ?? '127.0.0.1',

@@ -86,7 +86,7 @@ impl Call {
             let (opened, error) = crate::media::acquire(&request).await;
             let Some(track) = opened.video else {
                 if let Some(error) = error {
-                    self.view.notice.set(Some(UserError::Media(error)));
+                    self.view.notice.set(Some(error));
                 }
                 return;
             };
@@ -131,7 +131,7 @@ impl Call {
         let (opened, error) = crate::media::acquire(&request).await;
         let Some(track) = (if audio { opened.audio } else { opened.video }) else {
             if let Some(error) = error {
-                self.view.notice.set(Some(UserError::Media(error)));
+                self.view.notice.set(Some(error));
             }
             return;
         };

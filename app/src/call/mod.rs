@@ -276,12 +276,12 @@ impl Call {
                 };
                 let effects = self.inner.borrow_mut().meeting.on_server_message(message);
                 if welcomed {
-                    self.view.notice.set(None);
+                    self.clear_entry_notice();
                     self.view.phase.set(CallPhase::Joined);
                 } else if *self.inner.borrow().meeting.phase() == Phase::Waiting
                     && self.view.phase.get_untracked() != CallPhase::Waiting
                 {
-                    self.view.notice.set(None);
+                    self.clear_entry_notice();
                     self.view.phase.set(CallPhase::Waiting);
                 }
                 let mode = self.inner.borrow().meeting.mode();
@@ -291,6 +291,14 @@ impl Call {
                 self.apply(effects);
             }
             SocketEvent::Closed { was_open } => self.on_socket_closed(was_open),
+        }
+    }
+
+    /// Getting in worked: a notice about getting in (relay unreachable, room locked, ...) is
+    /// over; one about our own camera or microphone still holds.
+    fn clear_entry_notice(&self) {
+        if self.view.notice.with_untracked(|n| n.as_ref().is_some_and(|n| !n.about_own_devices())) {
+            self.view.notice.set(None);
         }
     }
 

@@ -2,7 +2,6 @@
 
 use std::rc::Rc;
 
-use client::errors::UserError;
 use leptos::prelude::*;
 use protocol::{ParticipantId, RoomMode};
 
@@ -63,7 +62,7 @@ pub fn MeetingView(
                 JoinMedia::Open(devices) => media::acquire(&devices).await,
             };
             if let Some(error) = error {
-                view.notice.set(Some(UserError::Media(error)));
+                view.notice.set(Some(error));
             }
             if view.phase.get_untracked() == CallPhase::Left {
                 let mut local = local;

@@ -1,9 +1,6 @@
 //! The pre-join screen: camera preview, name, device choice, then "Join".
 
-use client::{
-    errors::{MediaError, UserError},
-    params::LinkParams,
-};
+use client::{errors::UserError, params::LinkParams};
 use leptos::{ev::SubmitEvent, prelude::*};
 use protocol::{MediaState, NameError};
 
@@ -48,7 +45,7 @@ pub fn PreJoin(
     let cameras = RwSignal::new(Vec::<Device>::new());
     let mic_device = RwSignal::new(String::new());
     let cam_device = RwSignal::new(String::new());
-    let media_error = RwSignal::new(None::<MediaError>);
+    let media_error = RwSignal::new(None::<UserError>);
     let preview = RwSignal::new_local(None::<web_sys::MediaStream>);
     // The devices live outside this component (see `prepared`): the browser may answer after
     // "Join" has replaced this screen with the meeting.
@@ -193,7 +190,7 @@ pub fn PreJoin(
                     </Show>
 
                     {move || media_error.get().map(|e| view! {
-                        <ErrorNotice error=UserError::Media(e)>
+                        <ErrorNotice error=e>
                             <button type="button" data-testid="join-without-media" on:click=move |_| join(true)>
                                 {move || tr.t("prejoin.join_without_media")}
                             </button>
