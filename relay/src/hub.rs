@@ -9,7 +9,7 @@ use crate::{
     attempts::Attempts,
     outbox::Outbox,
     rooms::{ConnId, Kept, MediaAction, MediaRules, Outgoing, Pass, RoomError, Rooms},
-    sfu::{MediaCommand, MediaHandle},
+    sfu::{MediaBusy, MediaCommand, MediaHandle},
     tenants::TenantId,
 };
 
@@ -44,13 +44,24 @@ pub struct Hub {
 }
 
 /// What becomes of a connection after one of its requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum After {
     /// It stays open.
     Stay,
     /// It closes as "relay restarting" once its answer is out: a join while the relay drains.
     /// The browser tries again by itself (the restarted relay, or another behind the same name).
     Restart,
+    /// Its signal found the media loop's queue full: the shell waits for room before it reads
+    /// on ([`MediaHandle::send_waiting`]), and tells the sender with [`Hub::media_refused`] if
+    /// none comes within [`crate::sfu::SIGNAL_WAIT`].
+    WaitForMedia(MediaCommand),
+}
+
+impl After {
+    /// Whether the connection closes as "relay restarting".
+    pub fn restarts(&self) -> bool {
+        matches!(self, Self::Restart)
+    }
 }
 
 /// What has happened since the relay started, for `/metrics`. Counts, never names.
@@ -292,18 +303,14 @@ impl Hub {
             ClientMessage::RelaySignal { signal } => match (self.sfu_participant(conn), &self.media)
             {
                 (Some(id), Some(media)) => {
-                    match media.try_send(MediaCommand::Signal { id, signal }) {
-                        Ok(()) => Ok(Vec::new()),
-                        // The browser's negotiation retries; nothing waits in an endless queue.
-                        Err(busy) => {
-                            self.tally.media_busy += 1;
-                            Err(ServerMessage::Error {
-                                request_id: None,
-                                code: ErrorCode::RateLimited,
-                                message: format!("{busy}."),
-                            })
-                        }
+                    // A full queue: the shell waits for room (`After::WaitForMedia`), so no
+                    // offer or answer is lost; only this connection stops being read meanwhile.
+                    if let Err(MediaBusy(command)) =
+                        media.try_send(MediaCommand::Signal { id, signal })
+                    {
+                        after = After::WaitForMedia(command);
                     }
+                    Ok(Vec::new())
                 }
                 _ => Err(ServerMessage::Error {
                     request_id: None,
@@ -369,6 +376,23 @@ impl Hub {
         } else {
             self.tally.leaves += (before - now) as u64;
         }
+    }
+
+    /// The way to the media loops, for a shell that waits for room in their queues.
+    pub fn media(&self) -> Option<MediaHandle> {
+        self.media.clone()
+    }
+
+    /// A signal of `conn`'s waited in vain for room in the media loop's queue: it is dropped,
+    /// and the sender told (its negotiation starts over when it sees the error).
+    pub fn media_refused(&mut self, conn: ConnId, busy: &MediaBusy) {
+        self.tally.media_busy += 1;
+        let refusal = ServerMessage::Error {
+            request_id: None,
+            code: ErrorCode::RateLimited,
+            message: format!("{busy}."),
+        };
+        self.send(conn, refusal);
     }
 
     /// What has happened since start.
@@ -563,7 +587,7 @@ mod tests {
             kept: vec![],
             kept_relay: false,
         };
-        assert_eq!(hub.handle(ConnId(3), cleo), After::Restart);
+        assert!(hub.handle(ConnId(3), cleo).restarts());
         let answer = cleo_inbox.try_recv().map(|t| protocol::decode_server(&t, 1 << 20));
         assert!(
             matches!(
@@ -582,12 +606,76 @@ mod tests {
         // The meeting goes on: Bruno still hears from Anna.
         while bruno_inbox.try_recv().is_some() {}
         let said = hub.handle(ConnId(1), ClientMessage::Hand { raised: true });
-        assert_eq!(said, After::Stay);
+        assert!(matches!(said, After::Stay));
         assert!(bruno_inbox.try_recv().is_some(), "Bruno hears of Anna's hand");
 
         // Anna's connection breaks; she takes her seat back while the relay drains.
         hub.disconnect(ConnId(1), false);
         let (_inbox, again, _) = join(&mut hub, 4, "Anna", Some(token));
         assert_eq!(again, anna);
+    }
+
+    #[tokio::test]
+    async fn a_signal_meeting_a_full_media_queue_waits_for_room_and_is_refused_only_after() {
+        let (mut hub, _control, mut bulk) = hub();
+        let (mut inbox, anna, _) = join(&mut hub, 1, "Anna", None);
+        while inbox.try_recv().is_some() {}
+        let media = hub.media().expect("a media handle");
+        let candidate = || Signal::Candidate {
+            candidate: protocol::IceCandidate {
+                candidate: "candidate:1 1 udp 1 10.0.0.1 9 typ host".into(),
+                sdp_mid: Some("0".into()),
+                sdp_m_line_index: Some(0),
+                username_fragment: None,
+            },
+        };
+        // Fill the loop's queue as a flood of candidates would (it is bounded: this ends).
+        let mut queued = 0;
+        while media.try_send(MediaCommand::Signal { id: anna, signal: candidate() }).is_ok() {
+            queued += 1;
+            assert!(queued <= 1 << 20, "the media queue is bounded");
+        }
+
+        // Anna's answer now meets a full queue: the hub hands it to the shell to wait with,
+        // instead of dropping it.
+        let answer = Signal::Answer { sdp: "v=0".into() };
+        let after = hub.handle(ConnId(1), ClientMessage::RelaySignal { signal: answer.clone() });
+        let After::WaitForMedia(command) = after else { panic!("expected a wait, got {after:?}") };
+        assert!(
+            matches!(&command, MediaCommand::Signal { id, signal } if *id == anna && *signal == answer)
+        );
+
+        // Room comes as soon as the loop takes one command: the answer goes in behind the rest.
+        let waiting = tokio::spawn({
+            let media = media.clone();
+            async move { media.send_waiting(command, Duration::from_secs(30)).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(bulk.recv().await.is_some());
+        assert!(waiting.await.expect("the wait ends").is_ok(), "the answer found room");
+        let mut last = None;
+        while let Ok(command) = bulk.try_recv() {
+            last = Some(command);
+        }
+        assert!(matches!(last, Some(MediaCommand::Signal { signal, .. }) if signal == answer));
+        assert_eq!(hub.tally().media_busy, 0);
+        assert!(inbox.try_recv().is_none(), "no error while the answer got through");
+
+        // With the loop taking nothing, the wait ends, and Anna is told; the relay goes on.
+        while media.try_send(MediaCommand::Signal { id: anna, signal: candidate() }).is_ok() {}
+        let After::WaitForMedia(command) =
+            hub.handle(ConnId(1), ClientMessage::RelaySignal { signal: answer.clone() })
+        else {
+            panic!("expected a wait");
+        };
+        let busy =
+            media.send_waiting(command, Duration::from_millis(20)).await.expect_err("refused");
+        hub.media_refused(ConnId(1), &busy);
+        assert_eq!(hub.tally().media_busy, 1);
+        let told = inbox.try_recv().and_then(|text| protocol::decode_server(&text, 1 << 20).ok());
+        assert!(
+            matches!(told, Some(ServerMessage::Error { code: ErrorCode::RateLimited, .. })),
+            "Anna is told, got {told:?}"
+        );
     }
 }

@@ -636,7 +636,18 @@ async fn connection(
                 }
                 match step {
                     Step::Handle(message) => {
-                        if shared.hub().handle(conn, message) == After::Restart {
+                        let after = shared.hub().handle(conn, message);
+                        if let After::WaitForMedia(command) = after {
+                            // Back-pressure: this connection is read on once its signal is in
+                            // the media loop's queue, or refused after a while, never lost.
+                            let media = shared.hub().media();
+                            if let Some(media) = media
+                                && let Err(busy) = media.send_waiting(command, crate::sfu::SIGNAL_WAIT).await
+                            {
+                                warn!(?conn, "signal refused: the media loop stayed full");
+                                shared.hub().media_refused(conn, &busy);
+                            }
+                        } else if after.restarts() {
                             // A join while the relay drains: the answer goes out, then the
                             // browser is sent to try again.
                             while let Some(queued) = inbox.try_recv() {

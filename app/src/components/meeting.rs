@@ -45,7 +45,14 @@ pub fn MeetingView(
     // into the call (sockets, peer connections, timers) until it has closed everything, possibly
     // after this view is gone, and those callbacks must find the state alive. Both this view and
     // the call hold the owner; the state is disposed when the last of them lets go.
+    // `Owner::new_root` also makes the new owner the current one; put this view's owner back at
+    // once, or the rest of this view (its contexts, such as the language, and its cleanups) would
+    // hang under the call's state instead of under the page.
+    let parent = Owner::current();
     let state = Owner::new_root(None);
+    if let Some(parent) = parent {
+        parent.set();
+    }
     let view = state.with(CallView::new);
     let _kept = StoredValue::new_local(state.clone());
     let call = StoredValue::new_local(None::<Rc<Call>>);

@@ -22,5 +22,5 @@ pub use demux::ADDRESSES_PER_PARTICIPANT;
 pub use engine::{Output, Sfu, SfuError};
 pub use task::{
     BULK_COMMANDS, MediaBusy, MediaCommand, MediaEvent, MediaHandle, MediaStats, MediaTotals,
-    loops, spawn,
+    SIGNAL_WAIT, loops, spawn,
 };

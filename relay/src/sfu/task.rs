@@ -83,10 +83,14 @@ pub enum MediaEvent {
     },
 }
 
-/// The loop is too far behind to take a command a participant sent; it was dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// The loop is too far behind to take a command a participant sent; here it is back.
+#[derive(Debug, thiserror::Error)]
 #[error("server forwarding is overloaded; try again")]
-pub struct MediaBusy;
+pub struct MediaBusy(pub MediaCommand);
+
+/// How long a participant's signal waits for room in a full queue before it is refused: the
+/// connection it came on reads nothing meanwhile (back-pressure on the sender alone).
+pub const SIGNAL_WAIT: Duration = Duration::from_secs(5);
 
 /// Datagrams taken from the socket in one go before the loop looks at its timers again.
 const RECEIVE_BATCH: usize = 64;
@@ -240,12 +244,50 @@ impl MediaHandle {
     }
 
     /// Sends a command to the loop of the participant's room; a bulk command is refused when its
-    /// queue is full. A command for someone in no SFU room, or for a loop that has stopped
-    /// (shutdown), is dropped.
+    /// queue is full (and handed back). A command for someone in no SFU room, or for a loop that
+    /// has stopped (shutdown), is dropped.
     pub fn try_send(&self, command: MediaCommand) -> Result<(), MediaBusy> {
+        let Some(shard) = self.shard_for(&command) else { return Ok(()) };
+        if command.bulk() {
+            match shard.bulk.try_send(command) {
+                Err(mpsc::error::TrySendError::Full(command)) => Err(MediaBusy(command)),
+                _ => Ok(()),
+            }
+        } else {
+            let _ = shard.control.send(command);
+            Ok(())
+        }
+    }
+
+    /// Sends a command as `try_send` does, but waits up to `within` for room in a full queue;
+    /// refused (and handed back) only when there is still none then.
+    pub async fn send_waiting(
+        &self,
+        command: MediaCommand,
+        within: Duration,
+    ) -> Result<(), MediaBusy> {
+        let Some(shard) = self.shard_for(&command) else { return Ok(()) };
+        if !command.bulk() {
+            let _ = shard.control.send(command);
+            return Ok(());
+        }
+        let bulk = shard.bulk.clone();
+        match tokio::time::timeout(within, bulk.reserve()).await {
+            Ok(Ok(room)) => {
+                room.send(command);
+                Ok(())
+            }
+            // The loop has stopped (shutdown): dropped, as `try_send` does.
+            Ok(Err(_)) => Ok(()),
+            Err(_) => Err(MediaBusy(command)),
+        }
+    }
+
+    /// The loop a command goes to (placing a joining participant).
+    fn shard_for(&self, command: &MediaCommand) -> Option<&ShardHandle> {
         let shard = {
             let mut routes = lock(&self.routes);
-            match &command {
+            match command {
                 MediaCommand::Join { id, room } => Some(routes.place(*id, room)),
                 MediaCommand::Leave { id } => routes.leave(*id),
                 #[cfg(test)]
@@ -253,16 +295,7 @@ impl MediaHandle {
                 other => other.participant().and_then(|id| routes.shard_of(id)),
             }
         };
-        let Some(shard) = shard.and_then(|shard| self.shards.get(shard)) else { return Ok(()) };
-        if command.bulk() {
-            match shard.bulk.try_send(command) {
-                Err(mpsc::error::TrySendError::Full(_)) => Err(MediaBusy),
-                _ => Ok(()),
-            }
-        } else {
-            let _ = shard.control.send(command);
-            Ok(())
-        }
+        shard.and_then(|shard| self.shards.get(shard))
     }
 
     /// The media loops' counters, added up.
@@ -945,12 +978,16 @@ mod tests {
         for _ in 0..BULK_COMMANDS {
             media.try_send(size()).unwrap();
         }
-        assert_eq!(media.try_send(size()), Err(MediaBusy));
+        assert!(matches!(
+            media.try_send(size()),
+            Err(MediaBusy(MediaCommand::ReceiveVideo { quality: VideoQuality::Low, .. }))
+        ));
         let signal = Signal::RestartIce;
-        assert_eq!(
+        // Refused, and handed back whole, so the caller may wait with it.
+        assert!(matches!(
             media.try_send(MediaCommand::Signal { id: ParticipantId(1), signal }),
-            Err(MediaBusy)
-        );
+            Err(MediaBusy(MediaCommand::Signal { signal: Signal::RestartIce, .. }))
+        ));
         // The relay's own decisions still go through, every one of them.
         for i in 0..10_000 {
             media.send(MediaCommand::Silence { id: ParticipantId(1), silenced: i % 2 == 0 });
