@@ -427,7 +427,12 @@ impl Peer {
             if transceiver.sender().track().is_some() {
                 continue;
             }
-            transceiver.set_direction(RtcRtpTransceiverDirection::Sendrecv);
+            // The connection may have closed while the previous track was attached (the
+            // person left): then the browser throws on a direction set, so stop here.
+            let direction = JsValue::from_str("sendrecv");
+            if js_sys::Reflect::set(&transceiver, &"direction".into(), &direction).is_err() {
+                return;
+            }
             let track = self.local.borrow().track(kind).cloned();
             if let Some(track) = track {
                 let _ = JsFuture::from(transceiver.sender().replace_track(Some(&track))).await;

@@ -701,6 +701,7 @@ impl Meeting {
                     // Told to everyone as `participant_updated`.
                     Moderation::LowerHand { .. }
                     | Moderation::MakeHost { .. }
+                    | Moderation::RevokeHost { .. }
                     | Moderation::MuteAll
                     | Moderation::LowerAllHands
                     | Moderation::Admit { .. }

@@ -177,6 +177,13 @@ describe('hosting an open room: mute, co-host, remove, end', { timeout: 240_000 
     assert.equal((await people(tabs.Anna)).Cleo.buttons.includes('host-make-host'), false, 'Cleo hosts already');
   });
 
+  it("takes Cleo's hosting back, and her controls go", async () => {
+    await tabs.Anna.click(hostButton('Cleo', 'revoke-host'));
+    await waitFor('Cleo no host at Bruno', async () => (await people(tabs.Bruno)).Cleo?.host === false);
+    await waitFor('no host controls at Cleo', async () => (await people(tabs.Cleo)).Bruno?.buttons.length === 0);
+    assert.equal((await people(tabs.Anna)).Cleo.buttons.includes('host-make-host'), true, 'Cleo may be made host again');
+  });
+
   it('removes Bruno, who cannot come back by reloading', async () => {
     await tabs.Anna.click(hostButton('Bruno', 'remove'));
     await waitFor('Bruno told he was removed', async () => /removed you/.test((await errorText(tabs.Bruno)) ?? ''));

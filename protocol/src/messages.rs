@@ -326,6 +326,12 @@ pub enum Moderation {
         /// Whom.
         id: ParticipantId,
     },
+    /// Take hosting back from this host (who stays, as a participant). Refused for oneself and
+    /// for a host who came in with the room's host link.
+    RevokeHost {
+        /// Whom.
+        id: ParticipantId,
+    },
     /// Remove this participant from the room.
     Remove {
         /// Whom.

@@ -217,6 +217,8 @@ struct Member {
     /// The media loop lost this participant's connection to the relay (SFU rooms): a resume
     /// cannot keep it.
     media_lost: bool,
+    /// Came in with the room's host link: a host no other host can demote.
+    host_link: bool,
 }
 
 /// Someone waiting in a room's lobby: what they will enter with once admitted.
@@ -380,6 +382,9 @@ struct Room {
     password: Option<String>,
     /// Listeners may chat.
     listener_chat: bool,
+    /// Hosts come from host links (invite-only rooms): hosting never passes by itself to
+    /// someone without one (a teacher's class is not handed to the pupil who came first).
+    hosts_from_links: bool,
     /// People waiting in the lobby, in the order they knocked (at most the room's capacity).
     /// They are not members: they get no roster, chat or media, and count in no `everyone`.
     waiting: BTreeMap<ParticipantId, Knock>,
@@ -448,12 +453,12 @@ impl Room {
         Some(MediaAction::Cameras { id, private, sees_all })
     }
 
-    /// When the room has no host left, hosting passes to whoever has been in it longest and is
+    /// When an open room has no host left, hosting passes to whoever has been in it longest and is
     /// connected (listeners excepted; an away member only when nobody else can): a class or
     /// council keeps someone who can admit, mute and end the meeting. Returns the `updated`
     /// messages that tell everyone; the new host's camera rules go to `media`.
     fn hand_on_hosting(&mut self, media: &mut Vec<MediaAction>) -> Vec<Outgoing> {
-        if self.members.values().any(|m| m.info.role == Role::Host) {
+        if self.hosts_from_links || self.members.values().any(|m| m.info.role == Role::Host) {
             return Vec::new();
         }
         let eligible = |m: &&Member| m.info.role == Role::Participant;
@@ -777,6 +782,7 @@ impl Rooms {
             return Err(RoomError::NotOffered);
         }
         let room_name = RoomKey { tenant: pass.tenant, name: plain_name };
+        let hosts_from_links = rules.links.is_some();
         // The link first: someone without one learns nothing, not even whether the room exists
         // or is full.
         let (role, lobby_link) = match rules.links {
@@ -838,6 +844,7 @@ impl Rooms {
         let room = self.rooms.entry(room_name.clone()).or_insert_with(|| Room {
             name: room_name.name.clone(),
             mode,
+            hosts_from_links,
             ..Room::default()
         });
         // A link can start a room with its lobby on, until a host decides otherwise.
@@ -856,7 +863,15 @@ impl Rooms {
         let media = if role == Role::Listener { MediaState::OFF } else { media };
         let info =
             ParticipantInfo { id, name, role, media, hand: None, away: false, mic_locked: false };
-        Ok(self.enter(&room_name, conn, request_id, info, device))
+        let out = self.enter(&room_name, conn, request_id, info, device);
+        // Hosts never wait in the lobby, so whoever the host link let in is seated now.
+        if hosts_from_links && role == Role::Host {
+            let seated = self.rooms.get_mut(&room_name).and_then(|r| r.members.get_mut(&id));
+            if let Some(member) = seated {
+                member.host_link = true;
+            }
+        }
+        Ok(out)
     }
 
     /// Seats `info` in `room_name` (which exists) for `conn`: the welcome for them,
@@ -906,8 +921,16 @@ impl Rooms {
         }
         let id = info.id;
         let listener = info.role == Role::Listener;
-        room.members
-            .insert(id, Member { conn, info, token, device, away_until: None, media_lost: false });
+        let member = Member {
+            conn,
+            info,
+            token,
+            device,
+            away_until: None,
+            media_lost: false,
+            host_link: false,
+        };
+        room.members.insert(id, member);
         // With server forwarding the newcomer needs a media connection at the relay; after a
         // switch, so does everyone connected.
         if switches {
@@ -1215,6 +1238,7 @@ impl Rooms {
             | Moderation::StopScreen { id }
             | Moderation::LowerHand { id }
             | Moderation::MakeHost { id }
+            | Moderation::RevokeHost { id }
             | Moderation::Remove { id } => *id,
         };
         let member = room.members.get_mut(&target).ok_or(RoomError::UnknownParticipant(target))?;
@@ -1255,6 +1279,13 @@ impl Rooms {
                 return Err(RoomError::Forbidden);
             }
             Moderation::MakeHost { .. } => member.info.role = Role::Host,
+            // Nobody demotes themselves (a room keeps a host) or the holder of the host link.
+            Moderation::RevokeHost { .. }
+                if target == by || member.info.role != Role::Host || member.host_link =>
+            {
+                return Err(RoomError::Forbidden);
+            }
+            Moderation::RevokeHost { .. } => member.info.role = Role::Participant,
             Moderation::EndMeeting
             | Moderation::Lock { .. }
             | Moderation::MuteAll
@@ -1275,6 +1306,18 @@ impl Rooms {
             out.extend(room.lobby_for(target_conn));
             out.extend(room.listeners_for(target_conn));
         }
+        // A former host no longer sees who waits or who listens.
+        if matches!(action, Moderation::RevokeHost { .. }) {
+            if !room.waiting.is_empty() {
+                out.push((target_conn, ServerMessage::Lobby { waiting: Vec::new() }));
+            }
+            out.extend(
+                room.members
+                    .values()
+                    .filter(|m| m.info.role == Role::Listener)
+                    .map(|m| (target_conn, ServerMessage::ParticipantLeft { id: m.info.id })),
+            );
+        }
         // A locked microphone is enforced by not forwarding its sound, which a mesh cannot do:
         // the room moves to server forwarding, for good, as when it grows.
         if matches!(action, Moderation::LockMicrophone { locked: true, .. })
@@ -1290,7 +1333,9 @@ impl Rooms {
                 Moderation::LockMicrophone { locked, .. } => {
                     self.media.push(MediaAction::Silence { id: target, silenced: locked });
                 }
-                Moderation::MakeHost { .. } => self.media.extend(room.cameras(target)),
+                Moderation::MakeHost { .. } | Moderation::RevokeHost { .. } => {
+                    self.media.extend(room.cameras(target));
+                }
                 _ => {}
             }
         }
@@ -2163,6 +2208,86 @@ mod tests {
         assert_eq!(roles(&out), vec![(2, ali, Role::Host), (3, ali, Role::Host)]);
         // Ali hosts now; Bea leaving changes nothing about that.
         assert!(roles(&r.leave(ConnId(3))).is_empty());
+    }
+
+    /// Rooms behind links, and a way to join "klasse" with a link for `role`.
+    fn class_with_links() -> (Rooms, impl Fn(&mut Rooms, u64, &str, Role) -> Vec<Outgoing>) {
+        let secret = b"teachers-and-pupils-secret";
+        let keys = LinkKeys::new(secret, None);
+        let r = rooms(10).with_links(LinkKeys::new(secret, None));
+        let join = move |r: &mut Rooms, conn: u64, name: &str, role: Role| {
+            let grant = crate::links::Grant {
+                room: "klasse".into(),
+                role,
+                expires: UNIX + 60,
+                lobby: false,
+            };
+            let link = keys.sign(&grant);
+            let pass = Pass { link: Some(&link), ..Pass::default() };
+            r.join(ConnId(conn), None, "klasse", name, MediaState::default(), pass, UNIX).unwrap()
+        };
+        (r, join)
+    }
+
+    #[test]
+    fn where_hosts_come_from_links_hosting_never_passes_to_a_pupil_by_itself() {
+        let (mut r, join) = class_with_links();
+        join(&mut r, 1, "Lehrerin", Role::Host);
+        join(&mut r, 2, "Ali", Role::Participant);
+        join(&mut r, 3, "Bea", Role::Participant);
+        // The teacher's connection drops for good: nobody is made host.
+        let out = r.leave(ConnId(1));
+        assert!(roles(&out).is_empty(), "no pupil hosts: {out:?}");
+        let bea = ParticipantId(3);
+        assert_eq!(
+            r.moderate(ConnId(3), Moderation::Mute { id: ParticipantId(2) }).unwrap_err(),
+            RoomError::Forbidden
+        );
+        // She comes back with her link and hosts again; the pupils still do not.
+        join(&mut r, 4, "Lehrerin", Role::Host);
+        assert!(r.moderate(ConnId(4), Moderation::Mute { id: bea }).is_ok());
+        assert_eq!(
+            r.moderate(ConnId(3), Moderation::Mute { id: ParticipantId(2) }).unwrap_err(),
+            RoomError::Forbidden
+        );
+    }
+
+    #[test]
+    fn a_host_hands_hosting_to_someone_and_takes_it_back_but_not_from_the_link_holder() {
+        let (mut r, join) = class_with_links();
+        join(&mut r, 1, "Lehrerin", Role::Host);
+        join(&mut r, 2, "Referendar", Role::Host);
+        join(&mut r, 3, "Ali", Role::Participant);
+        join(&mut r, 4, "Zuhörer", Role::Listener);
+        let (teacher, trainee, ali, listener) =
+            (ParticipantId(1), ParticipantId(2), ParticipantId(3), ParticipantId(4));
+
+        // Ali is given hosting for a group task, and it is taken back: everyone sees both, and
+        // Ali no longer sees the listener he learnt of as host.
+        let (out, _) = r.moderate(ConnId(1), Moderation::MakeHost { id: ali }).unwrap();
+        assert!(roles(&out).iter().all(|(_, id, role)| *id == ali && *role == Role::Host));
+        assert!(out.iter().any(|(c, m)| *c == ConnId(3)
+            && matches!(m, ServerMessage::ParticipantJoined { participant } if participant.id == listener)));
+        let (out, _) = r.moderate(ConnId(2), Moderation::RevokeHost { id: ali }).unwrap();
+        assert_eq!(roles(&out).len(), 4, "told to everyone, the listener too: {out:?}");
+        assert!(roles(&out).iter().all(|(_, id, role)| *id == ali && *role == Role::Participant));
+        assert!(out.iter().any(|(c, m)| *c == ConnId(3)
+            && matches!(m, ServerMessage::ParticipantLeft { id } if *id == listener)));
+        assert_eq!(
+            r.moderate(ConnId(3), Moderation::Mute { id: trainee }).unwrap_err(),
+            RoomError::Forbidden,
+            "Ali moderates no more"
+        );
+
+        // Whoever came with a host link stays host: nobody takes it from the teacher or the
+        // trainee, not even themselves, and a participant cannot be "revoked".
+        for (by, whom) in [(2, teacher), (1, trainee), (1, teacher), (1, ali), (3, teacher)] {
+            assert_eq!(
+                r.moderate(ConnId(by), Moderation::RevokeHost { id: whom }).unwrap_err(),
+                RoomError::Forbidden,
+                "{by} revoking {whom}"
+            );
+        }
     }
 
     fn lobby_of(out: &[Outgoing], conn: u64) -> Option<Vec<String>> {

@@ -115,6 +115,20 @@ async fn only_hosts_see_who_listens_and_listeners_send_nothing() {
     }
     assert!(ali_learns, "the new host learns who listens");
 
+    // Hosting taken back: Ali stays, as a participant again, and forgets who listens.
+    chair.send(&ClientMessage::Moderate { action: Moderation::RevokeHost { id: ali_id } }).await;
+    let (mut ali_forgets, mut ali_demoted) = (false, false);
+    while let Ok(Some(message)) = tokio::time::timeout(QUIET, ali.next()).await {
+        match message {
+            ServerMessage::ParticipantLeft { id } => ali_forgets |= id == lea_id,
+            ServerMessage::ParticipantUpdated { participant } => {
+                ali_demoted |= participant.id == ali_id && participant.role == Role::Participant;
+            }
+            _ => {}
+        }
+    }
+    assert!(ali_demoted && ali_forgets, "a former host no longer sees who listens");
+
     lea.close().await;
     let mut count = None;
     while let Ok(Some(message)) = tokio::time::timeout(QUIET, chair.next()).await {

@@ -129,6 +129,11 @@ fn HostActions(
                 <button type="button" data-testid="host-make-host" aria-label=move || label("host.make_host")
                     on:click=move |_| act(Moderation::MakeHost { id })>{move || tr.t("host.make_host_short")}</button>
             </Show>
+            // Hosting given can be taken back (the relay refuses it for a host link's holder).
+            <Show when=move || tile.get().is_some_and(|t| t.host)>
+                <button type="button" data-testid="host-revoke-host" aria-label=move || label("host.revoke_host")
+                    on:click=move |_| act(Moderation::RevokeHost { id })>{move || tr.t("host.revoke_host_short")}</button>
+            </Show>
             <button type="button" class="danger" data-testid="host-remove" aria-label=move || label("host.remove")
                 on:click=remove>{move || tr.t("host.remove_short")}</button>
         </span>
