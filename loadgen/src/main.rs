@@ -49,6 +49,11 @@ struct Args {
     /// Pause between starting two participants, in milliseconds.
     #[arg(long, default_value_t = 20)]
     ramp_ms: u64,
+    /// Each participant leaves this many milliseconds after its own start, instead of all
+    /// together after the ramp and `--seconds`: people coming and going one after another, as
+    /// in a long session (with `--ramp-ms`, how many are there at once).
+    #[arg(long)]
+    stay_ms: Option<u64>,
     /// Seconds after the last start before measuring begins.
     #[arg(long, default_value_t = 3)]
     warmup: u64,
@@ -170,8 +175,12 @@ async fn main() {
                 publish,
                 simulcast: !args.no_simulcast,
                 bind_ip: args.bind,
-                // Everyone leaves at the same moment, so the measured window is full.
-                duration: (ramp + Duration::from_secs(args.seconds)).saturating_sub(elapsed),
+                // Everyone leaves at the same moment, so the measured window is full, unless
+                // they come and go.
+                duration: match args.stay_ms {
+                    Some(stay) => Duration::from_millis(stay),
+                    None => (ramp + Duration::from_secs(args.seconds)).saturating_sub(elapsed),
+                },
                 seed,
                 link: args.link.clone(),
                 observer: None,

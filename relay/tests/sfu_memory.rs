@@ -521,6 +521,69 @@ fn people_coming_and_going_leave_no_trace_in_the_engine() {
     assert_eq!(net.sfu.table_entries(), settled);
 }
 
+/// A council session or a school day: people come and go one after another while Bruno
+/// watches Anna. The transceivers of those who left carry the newcomers' streams (see the
+/// engine's `spares`), so Bruno's connection stays as small as the most streams he ever got at
+/// once, and the last newcomer is heard as quickly, in simulated time, as the first.
+/// `SFU_CHURN` sets how many come and go (default 200).
+#[test]
+fn the_transceivers_of_those_who_left_carry_the_newcomers() {
+    let mut net = Net::anna_watched_by_bruno();
+    let at_start = net.sfu.transceivers(BRUNO).unwrap();
+    let cycles: u64 = std::env::var("SFU_CHURN").ok().and_then(|c| c.parse().ok()).unwrap_or(200);
+    let mut first_sounds = Vec::new();
+    for cycle in 0..cycles {
+        let id = ParticipantId(CLEO.0 + cycle);
+        net.join(id, 6000 + u16::try_from(cycle % 1000).unwrap(), true);
+        net.senders.push(id);
+        let _ = net.sfu.set_wanted(net.now, BRUNO, id, relay::sfu::forward::Wanted::Low);
+        let (joined, stream) = (net.now, format!("p{}", id.0));
+        let got = |net: &Net, kind: Kind| {
+            net.received.iter().any(|r| r.0 == BRUNO && r.1 == stream && r.2 == kind)
+        };
+        // Sound comes as soon as the forward is negotiated; the picture waits for a keyframe
+        // (the synthetic peer's clip has one every loop and ignores keyframe requests).
+        while !got(&net, Kind::Audio) && net.now < joined + Duration::from_secs(5) {
+            net.anna_sends_for(Duration::from_millis(10));
+        }
+        assert!(got(&net, Kind::Audio), "cycle {cycle}: Bruno did not hear {id}");
+        first_sounds.push(net.now - joined);
+        while !got(&net, Kind::Video) && net.now < joined + Duration::from_secs(5) {
+            net.anna_sends_for(Duration::from_millis(10));
+        }
+        assert!(got(&net, Kind::Video), "cycle {cycle}: Bruno got no picture of {id}");
+        net.sfu.leave(net.now, id);
+        net.peers.retain(|(p, _, _)| *p != id);
+        net.senders.retain(|p| *p != id);
+        net.connected.retain(|p| *p != id);
+        // Keep memory flat over hundreds of cycles: only what the checks above read.
+        net.received.retain(|r| r.1 == "p1");
+        net.anna_sends_for(Duration::from_millis(100));
+    }
+    let at_end = net.sfu.transceivers(BRUNO).unwrap();
+    eprintln!(
+        "after {cycles} came and went: Bruno's connection has {at_end} transceivers \
+         ({at_start} at the start); Bruno heard the first newcomer after {:?}, the last after \
+         {:?} (simulated)",
+        first_sounds.first(),
+        first_sounds.last()
+    );
+    // Anna's two streams, his own (unused) publishing m-lines, and one spare audio and video.
+    assert!(at_end <= at_start + 2, "{at_end} transceivers after {cycles} cycles");
+    let slowest_early = first_sounds.iter().take(5).max().copied().unwrap_or_default();
+    let slowest_late = first_sounds.iter().rev().take(5).max().copied().unwrap_or_default();
+    assert!(
+        slowest_late <= slowest_early + Duration::from_millis(50),
+        "newcomers first heard after {slowest_early:?} early, {slowest_late:?} late"
+    );
+    assert_eq!(net.nonce_reuses, 0, "SRTP nonces reused on a recycled transceiver");
+    // Anna is still watched without a gap in the end.
+    let before = net.received.iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
+    net.anna_sends_for(Duration::from_secs(1));
+    let after = net.received.iter().filter(|r| r.0 == BRUNO && r.2 == Kind::Video).count();
+    assert!(after > before + 20, "Bruno still watches Anna");
+}
+
 /// A fuzzer for what the media port parses before anyone is authenticated: the datagrams of a real
 /// call (STUN checks, DTLS handshake, SRTP, SRTCP), cut, flipped, spliced and mixed with noise,
 /// from unknown addresses and from a participant's own. Deterministic (a fixed xorshift seed, or

@@ -8,7 +8,8 @@
 //!
 //! The methods of [`Sfu`] live in files by concern: this one has the members (joining, leaving,
 //! the rules hosts set), the timers and the counters; `ingest` what comes in, `negotiation` the
-//! offers and answers, `layers` simulcast layers and keyframes, `egress` what goes out.
+//! offers and answers, `layers` simulcast layers and keyframes, `egress` what goes out, `spares` the
+//! transceivers of ended streams, kept for the next ones.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -54,7 +55,8 @@ use rtc::{
         transport_feedbacks::transport_layer_nack::TransportLayerNack,
     },
     rtp_transceiver::{
-        RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit,
+        RTCRtpReceiverId, RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTransceiverId,
+        RTCRtpTransceiverInit,
         rtp_sender::{
             RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpCodingParameters,
             RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
@@ -90,6 +92,7 @@ mod feedback;
 mod ingest;
 mod layers;
 mod negotiation;
+mod spares;
 
 /// How often layers are re-chosen, bitrates measured and awaited keyframes asked for again.
 const TICK: Duration = Duration::from_millis(250);
@@ -282,6 +285,13 @@ struct Member {
     inbound: HashMap<String, Inbound>,
     /// The tracks this participant receives: (publisher, slot) -> sender.
     forwards: FxHashMap<(ParticipantId, Slot), RTCRtpSenderId>,
+    /// Transceivers whose stream ended, set inactive, waiting to carry a new stream (see
+    /// [`Spare`]). At most as many as this participant ever received at once.
+    spares: Vec<spares::Spare>,
+    /// Offers the relay made on this connection, and answers to them it applied: a spare is
+    /// reusable once the browser answered an offer that showed it inactive.
+    offers_made: u64,
+    answers_applied: u64,
     /// Whose video each forwarding sender's SSRC carries (to route keyframe requests).
     video_ssrcs: FxHashMap<u32, (ParticipantId, Slot)>,
     /// Layer choice and rewriting of each video (camera or screen) this participant receives.
@@ -450,7 +460,13 @@ fn stamp_of(member: &mut Member, sender_id: RTCRtpSenderId) -> Option<Stamp> {
     }
     let transceiver_id =
         member.pc.get_transceivers().find(|t| RTCRtpSenderId::from(*t) == sender_id)?;
-    let mid = member.pc.rtp_transceiver(transceiver_id)?.mid().clone()?;
+    let transceiver = member.pc.rtp_transceiver(transceiver_id)?;
+    // A recycled transceiver has a mid already: it carries the new stream once the browser
+    // answered the offer that made it send again.
+    if !transceiver.current_direction().has_send() {
+        return None;
+    }
+    let mid = transceiver.mid().clone()?;
     let mut sender = member.pc.rtp_sender(sender_id)?;
     let ssrc = sender.track().ssrcs().last()?;
     let parameters = sender.get_parameters();
@@ -564,6 +580,9 @@ impl Sfu {
                 pc,
                 inbound: HashMap::new(),
                 forwards: FxHashMap::default(),
+                spares: Vec::new(),
+                offers_made: 0,
+                answers_applied: 0,
                 video_ssrcs: FxHashMap::default(),
                 video: FxHashMap::default(),
                 wanted: FxHashMap::default(),
@@ -627,15 +646,13 @@ impl Sfu {
                     .filter(|((src, _), _)| *src == id)
                     .map(|(k, s)| (*k, *s))
                     .collect();
-                for (key, sender) in senders {
-                    m.forwards.remove(&key);
+                for ((source, slot), sender) in senders {
+                    m.forwards.remove(&(source, slot));
                     // The stream's sender reports and resend cache go with it.
                     if let Some(stamp) = m.stamps.remove(&sender) {
                         m.outgoing.remove(&stamp.ssrc);
                     }
-                    if let Err(e) = m.pc.remove_track(sender) {
-                        debug!("removing a forwarded track failed: {e}");
-                    }
+                    m.retire(now, sender, slot.kind());
                 }
                 m.video.retain(|(source, _), _| *source != id);
                 m.wanted.remove(&id);
@@ -750,6 +767,12 @@ impl Sfu {
             .sum();
         let rooms: usize = self.rooms.values().map(Vec::len).sum();
         self.members.len() + rooms + self.demux.len() + per_member
+    }
+
+    /// How many transceivers `id`'s connection has: about as many as the streams it receives at
+    /// most at once, however many people came and went (see `spares`).
+    pub fn transceivers(&self, id: ParticipantId) -> Option<usize> {
+        self.members.get(&id).map(Member::transceiver_count)
     }
 
     /// When [`Sfu::handle_timeout`] should run next.

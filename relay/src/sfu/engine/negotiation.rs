@@ -42,6 +42,7 @@ impl Sfu {
                 debug!(participant = %id, state = %member.signaling, ?waited, "answer from participant");
                 if member.signaling == RTCSignalingState::HaveLocalOffer {
                     member.pc.set_remote_description(now, RTCSessionDescription::answer(sdp)?)?;
+                    member.answers_applied += 1;
                     // New forwarded tracks are live now: their first picture needs a keyframe,
                     // and waiting for the next tick would delay it.
                     self.drain(now, id);
@@ -105,14 +106,21 @@ impl Sfu {
                 ..Default::default()
             }],
         );
-        // Always a transceiver of its own: `add_track` would reuse one of the m-lines the
-        // participant publishes on, which it does not receive on.
-        let init = RTCRtpTransceiverInit {
-            direction: RTCRtpTransceiverDirection::Sendonly,
-            streams: vec![slot.stream(source)],
-            send_encodings: Vec::new(),
+        // A transceiver of an ended stream if one is ready (see `spares`), else a new one of its
+        // own: `add_track` would reuse one of the m-lines the participant publishes on, which
+        // it does not receive on.
+        let added = match member.reuse_spare(&track, ssrc) {
+            Some(sender) => Ok(sender),
+            None => {
+                let init = RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    streams: vec![slot.stream(source)],
+                    send_encodings: Vec::new(),
+                };
+                member.pc.add_transceiver_from_track(track, Some(init)).map(RTCRtpSenderId::from)
+            }
         };
-        match member.pc.add_transceiver_from_track(track, Some(init)).map(RTCRtpSenderId::from) {
+        match added {
             Ok(sender) => {
                 member.forwards.insert((source, slot), sender);
                 if kind == RtpCodecKind::Video {
@@ -147,6 +155,7 @@ impl Sfu {
             return;
         }
         member.signaling = RTCSignalingState::HaveLocalOffer;
+        member.offers_made += 1;
         member.offered_at = Some((now, false));
         debug!(participant = %id, "offer to participant");
         let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
