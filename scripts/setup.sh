@@ -56,6 +56,9 @@ if $with_browsers; then
   command -v certutil >/dev/null || missing+=(libnss3-tools)
   # The static web server of e2e/tests/static-host.test.js (it runs its own, on its own addresses).
   [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+  # A virtual display for Firefox sharing a screen (e2e/lib/display.js): headless Firefox has no
+  # screen to capture.
+  command -v Xvfb >/dev/null || missing+=(xvfb)
   if ((${#missing[@]})); then
     install_browsers() {
       as_root apt-get update -qq

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, afterEach } from 'node:test';
 import { chromium } from 'playwright-core';
 import puppeteer from 'puppeteer-core';
+import { virtualDisplay } from './display.js';
 
 const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const FIREFOX = process.env.FIREFOX_BIN ?? '/usr/bin/firefox-esr';
@@ -277,8 +278,9 @@ export async function chromiumTab({ deny = false, locale = 'en-US', viewport, cl
 
 /** A new Firefox tab, in its own browser process; with `netns`, inside that network namespace
  * (a computer of the NAT lab), where plain-http pages may use camera and microphone; with
- * `trust`, its profile trusts that certificate authority. */
-export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust, joinedBefore = false } = {}) {
+ * `trust`, its profile trusts that certificate authority; with `display`, a window on a virtual
+ * screen (lib/display.js) that it can share, where headless Firefox has no screen to share. */
+export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust, joinedBefore = false, display = false } = {}) {
   const network = netns
     ? {
       // The lab's computers reach the relay over their own interface; pages there are plain http.
@@ -307,7 +309,8 @@ export async function firefoxTab({ deny = false, locale = 'en-US', netns, trust,
   const browser = await puppeteer.launch({
     browser: 'firefox',
     executablePath,
-    headless: true,
+    headless: !display,
+    ...(display ? { env: { ...process.env, DISPLAY: await virtualDisplay() } } : {}),
     userDataDir,
     extraPrefsFirefox: {
       'media.navigator.streams.fake': true,

@@ -58,6 +58,26 @@ export async function playingVideos(tab) {
   return Object.keys(b).filter((name) => a[name] != null && b[name] != null && b[name] > a[name]);
 }
 
+/** Frames shown so far of `name`'s shared screen (counted as in `tileFrames`), or `null`
+ * while no screen of theirs shows a picture. */
+function screenFrames(tab, name) {
+  return tab.evaluate((n) => {
+    const v = [...document.querySelectorAll('[data-screen]')].find((f) => f.dataset.screen === n)?.querySelector('video');
+    if (!v || v.videoWidth === 0) return null;
+    return v.mozPaintedFrames ?? v.getVideoPlaybackQuality?.().totalVideoFrames ?? null;
+  }, name);
+}
+
+/** Whether `name`'s shared screen is playing: it shows a picture, and new frames within 1.5 s
+ * (a screen sends a frame only when something on it changes). */
+export async function screenPlays(tab, name) {
+  const a = await screenFrames(tab, name);
+  if (a == null) return false;
+  await new Promise((r) => setTimeout(r, 1500));
+  const b = await screenFrames(tab, name);
+  return b != null && b > a;
+}
+
 /** Inbound audio and video counters of every open peer connection of the page. */
 export function inboundStats(tab) {
   return tab.evaluate(async () => {
