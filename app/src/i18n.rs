@@ -43,6 +43,11 @@ impl Tr {
         self.texts.with(|t| t.format(key, args))
     }
 
+    /// The text for `key` whose `$count` picks the language's plural form (reactive).
+    pub fn count(&self, key: &str, count: u64) -> String {
+        self.texts.with(|t| t.count(key, count))
+    }
+
     /// The text for `key` with placeholders filled, without subscribing (for event handlers).
     pub fn f_untracked(&self, key: &str, args: &[(&str, &str)]) -> String {
         self.texts.with_untracked(|t| t.format(key, args))
@@ -61,8 +66,11 @@ impl Tr {
     }
 }
 
+/// Sets `<html lang dir>`: screen readers pick their voice by `lang`, and `dir="rtl"` mirrors
+/// the whole layout for Arabic (the style sheet uses logical properties throughout).
 fn set_document_lang(locale: Locale) {
     if let Some(root) = crate::js::window().document().and_then(|d| d.document_element()) {
         let _ = root.set_attribute("lang", locale.tag());
+        let _ = root.set_attribute("dir", locale.direction().attribute());
     }
 }

@@ -164,7 +164,7 @@ impl Device {
     /// What a person sees in a device list: the label, or "Device N" before permission is given.
     pub fn display_label(&self, index: usize, tr: &crate::i18n::Tr) -> String {
         if self.label.is_empty() {
-            tr.f("device.unnamed", &[("detail", &(index + 1).to_string())])
+            tr.f("device-unnamed", &[("detail", &(index + 1).to_string())])
         } else {
             self.label.clone()
         }

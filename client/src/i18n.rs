@@ -1,36 +1,84 @@
-//! German and English texts, from `locales/*.json`, with `{name}`-style placeholders.
+//! The app's languages, from Project Fluent files (`locales/*.ftl`): plurals by the CLDR rules
+//! of each language (`intl_pluralrules`, through `fluent-bundle`), variables such as `$name`,
+//! and every variable wrapped in Unicode bidi isolation marks, so that a Latin name in Arabic
+//! text, or an Arabic name in German text, keeps its own direction.
 
-use std::collections::BTreeMap;
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use unic_langid::LanguageIdentifier;
 
 /// A language the app speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locale {
-    /// English, for everyone whose browser does not prefer German.
+    /// English, for everyone whose browser prefers none of the others.
     En,
     /// German.
     De,
+    /// Turkish (awaiting review by native speakers, see docs/translations.md).
+    Tr,
+    /// Ukrainian (awaiting review by native speakers).
+    Uk,
+    /// Arabic, written right to left (awaiting review by native speakers).
+    Ar,
+}
+
+/// Which way a language is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Left to right.
+    Ltr,
+    /// Right to left: the layout mirrors.
+    Rtl,
+}
+
+impl Direction {
+    /// The value of the HTML `dir` attribute.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Self::Ltr => "ltr",
+            Self::Rtl => "rtl",
+        }
+    }
 }
 
 impl Locale {
-    /// Every locale, for tests and the language switch.
-    pub const ALL: [Locale; 2] = [Locale::En, Locale::De];
+    /// Every locale, in the order the language menus list them.
+    pub const ALL: [Locale; 5] = [Locale::De, Locale::En, Locale::Tr, Locale::Uk, Locale::Ar];
 
     /// The BCP 47 tag, for `<html lang>`.
     pub fn tag(self) -> &'static str {
         match self {
             Self::En => "en",
             Self::De => "de",
+            Self::Tr => "tr",
+            Self::Uk => "uk",
+            Self::Ar => "ar",
+        }
+    }
+
+    /// The language's name in itself, for the language menus.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::En => "English",
+            Self::De => "Deutsch",
+            Self::Tr => "Türkçe",
+            Self::Uk => "Українська",
+            Self::Ar => "العربية",
+        }
+    }
+
+    /// Which way the language is written.
+    pub fn direction(self) -> Direction {
+        match self {
+            Self::Ar => Direction::Rtl,
+            Self::En | Self::De | Self::Tr | Self::Uk => Direction::Ltr,
         }
     }
 
     /// Parses a tag such as `de-AT`; `None` for languages Treffpunkt does not speak.
     pub fn from_tag(tag: &str) -> Option<Self> {
         let primary = tag.split(['-', '_']).next().unwrap_or_default().to_ascii_lowercase();
-        match primary.as_str() {
-            "de" => Some(Self::De),
-            "en" => Some(Self::En),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|l| l.tag() == primary)
     }
 
     /// Picks the first supported language of the browser's preference list
@@ -41,27 +89,43 @@ impl Locale {
 
     fn source(self) -> &'static str {
         match self {
-            Self::En => include_str!("../locales/en.json"),
-            Self::De => include_str!("../locales/de.json"),
+            Self::En => include_str!("../locales/en.ftl"),
+            Self::De => include_str!("../locales/de.ftl"),
+            Self::Tr => include_str!("../locales/tr.ftl"),
+            Self::Uk => include_str!("../locales/uk.ftl"),
+            Self::Ar => include_str!("../locales/ar.ftl"),
         }
+    }
+
+    fn language(self) -> LanguageIdentifier {
+        self.tag().parse().unwrap_or_default()
     }
 }
 
 /// The texts of one locale.
-#[derive(Debug, Clone)]
 pub struct Texts {
     /// Which locale these are.
     locale: Locale,
-    /// Key to text.
-    texts: BTreeMap<String, String>,
+    /// Its messages.
+    bundle: FluentBundle<FluentResource>,
+}
+
+impl std::fmt::Debug for Texts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Texts").field("locale", &self.locale).finish_non_exhaustive()
+    }
 }
 
 impl Texts {
-    /// Loads the texts of `locale`. A broken locale file (caught by the tests) yields no texts,
-    /// so every lookup shows its key instead of crashing the app.
+    /// Loads the texts of `locale`. A message that does not parse (caught by the tests) is left
+    /// out, so its lookup shows its id instead of crashing the app.
     pub fn new(locale: Locale) -> Self {
-        let texts = serde_json::from_str(locale.source()).unwrap_or_default();
-        Self { locale, texts }
+        let resource =
+            FluentResource::try_new(locale.source().to_owned()).unwrap_or_else(|(r, _)| r);
+        let mut bundle = FluentBundle::new_concurrent(vec![locale.language()]);
+        // Ids are unique within each file (a test checks), so this cannot fail.
+        let _ = bundle.add_resource(resource);
+        Self { locale, bundle }
     }
 
     /// The locale.
@@ -69,63 +133,206 @@ impl Texts {
         self.locale
     }
 
-    /// Whether `key` exists.
-    pub fn has(&self, key: &str) -> bool {
-        self.texts.contains_key(key)
+    /// Whether the message `id` exists.
+    pub fn has(&self, id: &str) -> bool {
+        self.bundle.has_message(id)
     }
 
-    /// The text for `key`, or the key itself if it is missing.
-    pub fn get(&self, key: &str) -> String {
-        self.texts.get(key).cloned().unwrap_or_else(|| key.to_owned())
+    /// The text of message `id`, or the id itself if it is missing.
+    pub fn get(&self, id: &str) -> String {
+        self.format_with(id, None)
     }
 
-    /// The text for `key` with each `{placeholder}` replaced.
-    pub fn format(&self, key: &str, args: &[(&str, &str)]) -> String {
-        let mut text = self.get(key);
+    /// The text of message `id` with its text variables (`$name`, `$room`, `$detail`) set.
+    pub fn format(&self, id: &str, args: &[(&str, &str)]) -> String {
+        let mut fluent = FluentArgs::new();
         for (name, value) in args {
-            text = text.replace(&format!("{{{name}}}"), value);
+            fluent.set(*name, FluentValue::from(*value));
         }
-        text
+        self.format_with(id, Some(&fluent))
     }
 
-    /// Every key, for tests.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.texts.keys().map(String::as_str)
+    /// The text of message `id` whose `$count` is a number, which picks the language's plural
+    /// form ("1 participant", "2 participants"; Arabic has six forms, Ukrainian four).
+    pub fn count(&self, id: &str, count: u64) -> String {
+        let mut fluent = FluentArgs::new();
+        fluent.set("count", FluentValue::from(count));
+        self.format_with(id, Some(&fluent))
+    }
+
+    fn format_with(&self, id: &str, args: Option<&FluentArgs<'_>>) -> String {
+        let Some(pattern) = self.bundle.get_message(id).and_then(|m| m.value()) else {
+            return id.to_owned();
+        };
+        let mut errors = Vec::new();
+        self.bundle.format_pattern(pattern, args, &mut errors).into_owned()
     }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
+
     use super::*;
 
-    fn placeholders(text: &str) -> Vec<&str> {
-        text.match_indices('{')
-            .filter_map(|(start, _)| {
-                text[start..].find('}').map(|len| &text[start..start + len + 1])
-            })
-            .collect()
+    /// Removes the bidi isolation marks Fluent puts around every variable.
+    fn plain(text: String) -> String {
+        text.replace(['\u{2068}', '\u{2069}'], "")
+    }
+
+    fn variables_of_pattern(pattern: &Pattern<&str>, out: &mut BTreeSet<String>) {
+        for element in &pattern.elements {
+            if let PatternElement::Placeable { expression } = element {
+                variables_of_expression(expression, out);
+            }
+        }
+    }
+
+    fn variables_of_expression(expression: &Expression<&str>, out: &mut BTreeSet<String>) {
+        match expression {
+            Expression::Select { selector, variants } => {
+                variables_of_inline(selector, out);
+                for variant in variants {
+                    variables_of_pattern(&variant.value, out);
+                }
+            }
+            Expression::Inline(inline) => variables_of_inline(inline, out),
+        }
+    }
+
+    fn variables_of_inline(inline: &InlineExpression<&str>, out: &mut BTreeSet<String>) {
+        match inline {
+            InlineExpression::VariableReference { id } => {
+                out.insert(id.name.to_owned());
+            }
+            InlineExpression::FunctionReference { arguments, .. } => {
+                for argument in &arguments.positional {
+                    variables_of_inline(argument, out);
+                }
+                for argument in &arguments.named {
+                    variables_of_inline(&argument.value, out);
+                }
+            }
+            InlineExpression::Placeable { expression } => variables_of_expression(expression, out),
+            _ => {}
+        }
+    }
+
+    /// Each message of a locale file with the variables it uses; fails on any syntax error,
+    /// on a message without a value and on an id given twice.
+    fn messages(locale: Locale) -> BTreeMap<String, BTreeSet<String>> {
+        let resource = FluentResource::try_new(locale.source().to_owned())
+            .unwrap_or_else(|(_, errors)| panic!("{locale:?}: {errors:?}"));
+        let mut out = BTreeMap::new();
+        for entry in resource.entries() {
+            match entry {
+                Entry::Message(m) => {
+                    let value = m
+                        .value
+                        .as_ref()
+                        .unwrap_or_else(|| panic!("{locale:?}: {} has no text", m.id.name));
+                    let mut variables = BTreeSet::new();
+                    variables_of_pattern(value, &mut variables);
+                    assert!(
+                        out.insert(m.id.name.to_owned(), variables).is_none(),
+                        "{locale:?}: {} twice",
+                        m.id.name
+                    );
+                }
+                Entry::Junk { content } => panic!("{locale:?}: does not parse: {content}"),
+                _ => {}
+            }
+        }
+        out
     }
 
     #[test]
-    fn locale_files_parse_and_have_the_same_keys() {
-        let en = Texts::new(Locale::En);
-        let de = Texts::new(Locale::De);
-        assert!(en.keys().count() > 20, "en.json did not parse");
-        let en_keys: Vec<_> = en.keys().collect();
-        let de_keys: Vec<_> = de.keys().collect();
-        assert_eq!(en_keys, de_keys, "en.json and de.json must have the same keys");
-        for key in en_keys {
-            assert!(
-                !en.get(key).trim().is_empty() && !de.get(key).trim().is_empty(),
-                "{key} empty"
-            );
-            assert_eq!(
-                placeholders(&en.get(key)),
-                placeholders(&de.get(key)),
-                "placeholders of {key}"
-            );
+    fn every_language_has_every_message_with_the_same_variables() {
+        let english = messages(Locale::En);
+        assert!(english.len() > 200, "en.ftl has {} messages", english.len());
+        for locale in Locale::ALL {
+            let theirs = messages(locale);
+            let missing: Vec<_> = english.keys().filter(|id| !theirs.contains_key(*id)).collect();
+            let extra: Vec<_> = theirs.keys().filter(|id| !english.contains_key(*id)).collect();
+            assert!(missing.is_empty(), "{locale:?} lacks {missing:?}");
+            assert!(extra.is_empty(), "{locale:?} has messages English has not: {extra:?}");
+            for (id, variables) in &english {
+                assert_eq!(&theirs[id], variables, "{locale:?}: the variables of {id}");
+            }
         }
+    }
+
+    #[test]
+    fn every_message_formats_without_errors_in_every_language() {
+        for locale in Locale::ALL {
+            let texts = Texts::new(locale);
+            for (id, variables) in messages(locale) {
+                let mut args = FluentArgs::new();
+                for variable in &variables {
+                    if variable == "count" {
+                        args.set(variable.as_str(), FluentValue::from(3));
+                    } else {
+                        args.set(variable.as_str(), FluentValue::from("Anna"));
+                    }
+                }
+                let message = texts.bundle.get_message(&id).unwrap();
+                let mut errors = Vec::new();
+                let text =
+                    texts.bundle.format_pattern(message.value().unwrap(), Some(&args), &mut errors);
+                assert!(errors.is_empty(), "{locale:?} {id}: {errors:?}");
+                assert!(!text.trim().is_empty(), "{locale:?} {id} is empty");
+            }
+        }
+    }
+
+    #[test]
+    fn counts_take_the_plural_form_of_each_language() {
+        let en = Texts::new(Locale::En);
+        assert_eq!(plain(en.count("meeting-participants", 1)), "1 participant");
+        assert_eq!(plain(en.count("meeting-participants", 2)), "2 participants");
+        let de = Texts::new(Locale::De);
+        assert_eq!(plain(de.count("meeting-listeners", 1)), "1 hört zu");
+        assert_eq!(plain(de.count("meeting-listeners", 7)), "7 hören zu");
+        assert_eq!(plain(de.count("meeting-participants", 1)), "1 Person");
+        let tr = Texts::new(Locale::Tr);
+        assert_eq!(plain(tr.count("meeting-participants", 1)), "1 katılımcı");
+        assert_eq!(plain(tr.count("meeting-participants", 5)), "5 katılımcı");
+        // Ukrainian: one (1, 21), few (2–4, 22), many (5–20, 25).
+        let uk = Texts::new(Locale::Uk);
+        assert_eq!(plain(uk.count("meeting-participants", 1)), "1 учасник");
+        assert_eq!(plain(uk.count("meeting-participants", 3)), "3 учасники");
+        assert_eq!(plain(uk.count("meeting-participants", 5)), "5 учасників");
+        assert_eq!(plain(uk.count("meeting-participants", 21)), "21 учасник");
+        assert_eq!(plain(uk.count("meeting-participants", 22)), "22 учасники");
+        // Arabic: zero, one, two, few (3–10), many (11–99), other (100).
+        let ar = Texts::new(Locale::Ar);
+        let forms: Vec<_> = [0, 1, 2, 3, 11, 100]
+            .iter()
+            .map(|n| plain(ar.count("meeting-participants", *n)))
+            .collect();
+        assert_eq!(
+            forms.iter().collect::<BTreeSet<_>>().len(),
+            6,
+            "six different Arabic forms: {forms:?}"
+        );
+        assert_eq!(forms[1], "مشارك واحد");
+        assert_eq!(forms[2], "مشاركان");
+    }
+
+    #[test]
+    fn variables_are_isolated_so_names_keep_their_direction() {
+        let ar = Texts::new(Locale::Ar);
+        let text = ar.format("announce-joined", &[("name", "Anna")]);
+        assert!(text.contains("\u{2068}Anna\u{2069}"), "{text:?}");
+        let de = Texts::new(Locale::De);
+        assert_eq!(
+            plain(de.format("announce-joined", &[("name", "Anna")])),
+            "Anna ist der Besprechung beigetreten."
+        );
+        assert_eq!(de.get("no-such-message"), "no-such-message");
     }
 
     #[test]
@@ -133,17 +340,12 @@ mod tests {
         assert_eq!(Locale::negotiate(["de-DE", "en"]), Locale::De);
         assert_eq!(Locale::negotiate(["fr-FR", "de-AT"]), Locale::De);
         assert_eq!(Locale::negotiate(["en-GB", "de"]), Locale::En);
+        assert_eq!(Locale::negotiate(["tr-TR", "de"]), Locale::Tr);
+        assert_eq!(Locale::negotiate(["uk", "ru"]), Locale::Uk);
+        assert_eq!(Locale::negotiate(["ar-SY"]), Locale::Ar);
         assert_eq!(Locale::negotiate(["fr", "it"]), Locale::En);
         assert_eq!(Locale::negotiate([]), Locale::En);
-    }
-
-    #[test]
-    fn placeholders_are_filled() {
-        let de = Texts::new(Locale::De);
-        assert_eq!(
-            de.format("announce.joined", &[("name", "Anna")]),
-            "Anna ist der Besprechung beigetreten."
-        );
-        assert_eq!(de.get("no.such.key"), "no.such.key");
+        assert_eq!(Locale::Ar.direction(), Direction::Rtl);
+        assert_eq!(Locale::Uk.direction(), Direction::Ltr);
     }
 }

@@ -489,7 +489,7 @@ impl Meeting {
                         remote.link = relay_link;
                     }
                 }
-                effects.push(Effect::Announce(Announcement::about("announce.joined", name)));
+                effects.push(Effect::Announce(Announcement::about("announce-joined", name)));
                 effects
             }
             ServerMessage::ParticipantUpdated { participant } => {
@@ -511,22 +511,22 @@ impl Meeting {
                 let mut announce =
                     |key| effects.push(Effect::Announce(Announcement::about(key, name)));
                 match (previous.media.audio, now.media.audio) {
-                    (true, false) => announce("announce.muted"),
-                    (false, true) => announce("announce.unmuted"),
+                    (true, false) => announce("announce-muted"),
+                    (false, true) => announce("announce-unmuted"),
                     _ => {}
                 }
                 match (previous.media.screen, now.media.screen) {
-                    (false, true) => announce("announce.screen_started"),
-                    (true, false) => announce("announce.screen_stopped"),
+                    (false, true) => announce("announce-screen-started"),
+                    (true, false) => announce("announce-screen-stopped"),
                     _ => {}
                 }
                 match (previous.hand.is_some(), now.hand.is_some()) {
-                    (false, true) => announce("announce.hand_raised"),
-                    (true, false) => announce("announce.hand_lowered"),
+                    (false, true) => announce("announce-hand-raised"),
+                    (true, false) => announce("announce-hand-lowered"),
                     _ => {}
                 }
                 if !previous.away && now.away {
-                    announce("announce.away");
+                    announce("announce-away");
                 }
                 effects
             }
@@ -556,20 +556,20 @@ impl Meeting {
                         }
                     }
                 }
-                effects.push(Effect::Announce(Announcement::about("announce.reconnected", name)));
+                effects.push(Effect::Announce(Announcement::about("announce-reconnected", name)));
                 effects
             }
             ServerMessage::ParticipantLeft { id } => match self.others.remove(&id) {
                 Some(remote) => vec![
                     Effect::ClosePeer(PeerId::Participant(id)),
-                    Effect::Announce(Announcement::about("announce.left", remote.info.name)),
+                    Effect::Announce(Announcement::about("announce-left", remote.info.name)),
                 ],
                 None => Vec::new(),
             },
             ServerMessage::Chat { message } => {
                 let mine = self.me.as_ref().is_some_and(|me| me.id == message.from);
                 let announcement = Announcement {
-                    key: "announce.chat",
+                    key: "announce-chat",
                     name: message.name.clone(),
                     detail: message.text.clone(),
                 };
@@ -629,26 +629,26 @@ impl Meeting {
                 match action {
                     Moderation::Mute { .. } => vec![
                         Effect::MuteMicrophone,
-                        Effect::Announce(Announcement::about("announce.muted_by_host", host)),
+                        Effect::Announce(Announcement::about("announce-muted-by-host", host)),
                     ],
                     Moderation::LockMicrophone { locked: true, .. } => vec![
                         Effect::MuteMicrophone,
-                        Effect::Announce(Announcement::about("announce.mic_locked_by_host", host)),
+                        Effect::Announce(Announcement::about("announce-mic-locked-by-host", host)),
                     ],
                     Moderation::LockMicrophone { locked: false, .. } => {
                         vec![Effect::Announce(Announcement::about(
-                            "announce.mic_unlocked_by_host",
+                            "announce-mic-unlocked-by-host",
                             host,
                         ))]
                     }
                     Moderation::CameraOff { .. } => vec![
                         Effect::CameraOff,
-                        Effect::Announce(Announcement::about("announce.camera_off_by_host", host)),
+                        Effect::Announce(Announcement::about("announce-camera-off-by-host", host)),
                     ],
                     Moderation::StopScreen { .. } => vec![
                         Effect::StopScreen,
                         Effect::Announce(Announcement::about(
-                            "announce.screen_stopped_by_host",
+                            "announce-screen-stopped-by-host",
                             host,
                         )),
                     ],
@@ -660,37 +660,37 @@ impl Meeting {
                     }
                     Moderation::Lock { locked } => {
                         self.locked = locked;
-                        let key = if locked { "announce.locked" } else { "announce.unlocked" };
+                        let key = if locked { "announce-locked" } else { "announce-unlocked" };
                         vec![Effect::Announce(Announcement::about(key, host))]
                     }
                     Moderation::Lobby { on } => {
                         self.lobby = on;
-                        let key = if on { "announce.lobby_on" } else { "announce.lobby_off" };
+                        let key = if on { "announce-lobby-on" } else { "announce-lobby-off" };
                         vec![Effect::Announce(Announcement::about(key, host))]
                     }
                     Moderation::CamerasToHosts { on } => {
                         self.cameras_to_hosts = on;
                         let key = if on {
-                            "announce.cameras_to_hosts_on"
+                            "announce-cameras-to-hosts-on"
                         } else {
-                            "announce.cameras_to_hosts_off"
+                            "announce-cameras-to-hosts-off"
                         };
                         vec![Effect::Announce(Announcement::about(key, host))]
                     }
                     Moderation::ListenerChat { allowed } => {
                         self.listener_chat = allowed;
                         let key = if allowed {
-                            "announce.listener_chat_on"
+                            "announce-listener-chat-on"
                         } else {
-                            "announce.listener_chat_off"
+                            "announce-listener-chat-off"
                         };
                         vec![Effect::Announce(Announcement::about(key, host))]
                     }
                     Moderation::SetPassword { password } => {
                         let key = if password.is_some() {
-                            "announce.password_set"
+                            "announce-password-set"
                         } else {
-                            "announce.password_removed"
+                            "announce-password-removed"
                         };
                         self.password = password;
                         vec![Effect::Announce(Announcement::about(key, host))]
@@ -722,7 +722,7 @@ impl Meeting {
                 let effects = waiting
                     .iter()
                     .filter(|w| !self.waiting.iter().any(|known| known.id == w.id))
-                    .map(|w| Effect::Announce(Announcement::about("announce.knocking", &w.name)))
+                    .map(|w| Effect::Announce(Announcement::about("announce-knocking", &w.name)))
                     .collect();
                 self.waiting = waiting;
                 effects
@@ -982,7 +982,7 @@ mod tests {
             effects,
             vec![
                 Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: false },
-                Effect::Announce(Announcement::about("announce.joined", "Cem")),
+                Effect::Announce(Announcement::about("announce-joined", "Cem")),
             ]
         );
     }
@@ -994,7 +994,7 @@ mod tests {
         let mut muted = info(2, "Dana");
         muted.media.audio = false;
         let effects = m.on_server_message(ServerMessage::ParticipantUpdated { participant: muted });
-        assert_eq!(effects, vec![Effect::Announce(Announcement::about("announce.muted", "Dana"))]);
+        assert_eq!(effects, vec![Effect::Announce(Announcement::about("announce-muted", "Dana"))]);
         assert!(!m.other(ParticipantId(2)).expect("present").info.media.audio);
 
         let effects = m.on_server_message(ServerMessage::ParticipantLeft { id: ParticipantId(2) });
@@ -1117,7 +1117,7 @@ mod tests {
         assert_eq!(
             effects,
             vec![Effect::Announce(Announcement {
-                key: "announce.chat",
+                key: "announce-chat",
                 name: "Dana".into(),
                 detail: "hallo".into()
             })]
@@ -1139,7 +1139,7 @@ mod tests {
         let effects = m.on_server_message(raise(3, "Emil", Some(7)));
         assert_eq!(
             effects,
-            vec![Effect::Announce(Announcement::about("announce.hand_raised", "Emil"))]
+            vec![Effect::Announce(Announcement::about("announce-hand-raised", "Emil"))]
         );
         m.on_server_message(raise(4, "Me", Some(8)));
         m.on_server_message(raise(2, "Dana", Some(9)));
@@ -1148,7 +1148,7 @@ mod tests {
         let effects = m.on_server_message(raise(3, "Emil", None));
         assert_eq!(
             effects,
-            vec![Effect::Announce(Announcement::about("announce.hand_lowered", "Emil"))]
+            vec![Effect::Announce(Announcement::about("announce-hand-lowered", "Emil"))]
         );
         assert_eq!(m.raised_hands().len(), 2);
     }
@@ -1176,7 +1176,7 @@ mod tests {
         assert_eq!(m.on_server_message(welcome), vec![Effect::OpenRelayPeer]);
         let joined =
             m.on_server_message(ServerMessage::ParticipantJoined { participant: info(6, "Cem") });
-        assert_eq!(joined, vec![Effect::Announce(Announcement::about("announce.joined", "Cem"))]);
+        assert_eq!(joined, vec![Effect::Announce(Announcement::about("announce-joined", "Cem"))]);
         let offer = Signal::Offer { sdp: "v=0".into() };
         assert_eq!(
             m.on_server_message(ServerMessage::RelaySignal { signal: offer.clone() }),
@@ -1360,7 +1360,7 @@ mod tests {
         let away = m.on_server_message(ServerMessage::ParticipantUpdated {
             participant: ParticipantInfo { away: true, ..info(2, "Emil") },
         });
-        assert_eq!(away, vec![Effect::Announce(Announcement::about("announce.away", "Emil"))]);
+        assert_eq!(away, vec![Effect::Announce(Announcement::about("announce-away", "Emil"))]);
         assert!(m.other(ParticipantId(2)).is_some_and(|r| r.info.away), "the tile stays");
         let back = m.on_server_message(ServerMessage::ParticipantReconnected {
             participant: info(2, "Emil"),
@@ -1371,7 +1371,7 @@ mod tests {
             vec![
                 Effect::ClosePeer(direct(2)),
                 Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: false },
-                Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
+                Effect::Announce(Announcement::about("announce-reconnected", "Emil")),
             ]
         );
         assert!(m.other(ParticipantId(2)).is_some_and(|r| !r.info.away));
@@ -1388,7 +1388,7 @@ mod tests {
             back,
             vec![
                 Effect::ResendOffer(direct(2)),
-                Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
+                Effect::Announce(Announcement::about("announce-reconnected", "Emil")),
             ]
         );
         assert!(m.other(ParticipantId(2)).is_some_and(|r| !r.info.away));
@@ -1406,7 +1406,7 @@ mod tests {
                 Effect::SendSignal { to: ParticipantId(2), signal: Signal::Rebuild },
                 Effect::ClosePeer(direct(2)),
                 Effect::OpenPeer { id: ParticipantId(2), polite: false, offer: true },
-                Effect::Announce(Announcement::about("announce.reconnected", "Emil")),
+                Effect::Announce(Announcement::about("announce-reconnected", "Emil")),
             ]
         );
     }
@@ -1495,7 +1495,7 @@ mod tests {
             effects
                 .into_iter()
                 .filter_map(|e| match e {
-                    Effect::Announce(a) if a.key == "announce.knocking" => Some(a.name),
+                    Effect::Announce(a) if a.key == "announce-knocking" => Some(a.name),
                     _ => None,
                 })
                 .collect()

@@ -61,10 +61,10 @@ impl Grade {
     /// The locale key of its label.
     pub fn key(self) -> &'static str {
         match self {
-            Self::Unknown => "quality.unknown",
-            Self::Good => "quality.good",
-            Self::Fair => "quality.fair",
-            Self::Poor => "quality.poor",
+            Self::Unknown => "quality-unknown",
+            Self::Good => "quality-good",
+            Self::Fair => "quality-fair",
+            Self::Poor => "quality-poor",
         }
     }
 }

@@ -133,3 +133,9 @@ export async function allTogether(tabs) {
 export function mode(tab) {
   return tab.evaluate(() => document.querySelector('main.meeting')?.dataset.mode ?? null);
 }
+
+/** The text of the first element matching `selector` as a person reads it: without the
+ * invisible bidi isolation marks (U+2068, U+2069) Fluent puts around every variable. */
+export function shownText(tab, selector) {
+  return tab.evaluate((sel) => (document.querySelector(sel)?.textContent ?? '').replace(/[\u2068\u2069]/g, ''), selector);
+}

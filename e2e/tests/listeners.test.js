@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { seriousViolations } from '../lib/a11y.js';
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
-import { remoteNames, videoPlays } from '../lib/meeting.js';
+import { remoteNames, shownText, videoPlays } from '../lib/meeting.js';
 import { Relay, RELAY_BIN } from '../lib/relay.js';
 
 const SECRET = 'the council secret for this test, 32+';
@@ -76,8 +76,7 @@ describe('a council with a listener', { timeout: 240_000 }, () => {
     await tabs.Bruno.click('[data-testid="toggle-people"]');
     await waitFor('the chair sees Lea listening', async () => (await listed(tabs.Anna)).includes('Lea (listening)'));
     assert.equal((await remoteNames(tabs.Anna)).includes('Lea'), false, 'no tile for a listener');
-    await waitFor('Bruno sees the count', async () => /1 listening/.test(await tabs.Bruno.evaluate(() =>
-      document.querySelector('[data-testid="listeners"]')?.textContent ?? '')));
+    await waitFor('Bruno sees the count', async () => (await shownText(tabs.Bruno, '[data-testid="listeners"]')) === '1 listening');
     assert.equal((await listed(tabs.Bruno)).some((p) => p.startsWith('Lea')), false, 'Bruno does not see who');
   });
 });

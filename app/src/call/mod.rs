@@ -325,7 +325,7 @@ impl Call {
                 };
                 if phase != CallPhase::Reconnecting {
                     self.view.phase.set(CallPhase::Reconnecting);
-                    self.view.announcement.set(self.tr.f_untracked("announce.reconnecting", &[]));
+                    self.view.announcement.set(self.tr.f_untracked("announce-reconnecting", &[]));
                 }
                 let weak = self.this.clone();
                 leptos::task::spawn_local(async move {

@@ -95,7 +95,7 @@ pub fn App() -> impl IntoView {
         apply_branding(&branding);
         look.set(branding);
     });
-    let title = move || look.with(|l| l.title.clone()).unwrap_or_else(|| tr.t("app.name"));
+    let title = move || look.with(|l| l.title.clone()).unwrap_or_else(|| tr.t("app-name"));
 
     view! {
         <div class="app">
@@ -135,21 +135,39 @@ fn apply_branding(branding: &Branding) {
     }
 }
 
-/// Switches between German and English.
+/// The language menu of the top bar: every language, each named in itself.
 #[component]
 fn LanguageSwitch(
     /// The texts handle.
     tr: Tr,
 ) -> impl IntoView {
-    let other = move || match tr.locale() {
-        Locale::De => (Locale::En, "English", "en"),
-        Locale::En => (Locale::De, "Deutsch", "de"),
-    };
     view! {
-        <button type="button" class="lang" data-testid="language"
-            lang=move || other().2
-            on:click=move |_| tr.set_locale(other().0)>
-            {move || other().1}
-        </button>
+        <select class="lang" data-testid="language" aria-label=move || tr.t("settings-language")
+            on:change=move |ev| {
+                if let Some(locale) = Locale::from_tag(&event_target_value(&ev)) {
+                    tr.set_locale(locale);
+                }
+            }>
+            <LanguageOptions tr=tr/>
+        </select>
     }
+}
+
+/// One `<option>` per language, the current one selected; for the top bar and the settings.
+#[component]
+pub fn LanguageOptions(
+    /// The texts handle.
+    tr: Tr,
+) -> impl IntoView {
+    Locale::ALL
+        .into_iter()
+        .map(|locale| {
+            view! {
+                <option value=locale.tag() lang=locale.tag() dir=locale.direction().attribute()
+                    prop:selected=move || tr.locale() == locale>
+                    {locale.name()}
+                </option>
+            }
+        })
+        .collect_view()
 }

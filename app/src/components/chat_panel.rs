@@ -34,7 +34,7 @@ fn MessageItem(
     let iso: String =
         js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(sent as f64)).to_iso_string().into();
     let name = message.name.clone();
-    let from = move || if mine { tr.t("chat.you") } else { name.clone() };
+    let from = move || if mine { tr.t("chat-you") } else { name.clone() };
     let body = linkify(&message.text)
         .into_iter()
         .map(|segment| match segment {
@@ -116,11 +116,11 @@ pub fn ChatPanel(
     view! {
         <section class="panel chat" aria-labelledby="chat-heading" data-testid="chat-panel">
             <header class="panel-header">
-                <h2 id="chat-heading">{move || tr.t("chat.heading")}</h2>
-                <button type="button" class="close" aria-label=move || tr.t("chat.close") on:click=close>"×"</button>
+                <h2 id="chat-heading">{move || tr.t("chat-heading")}</h2>
+                <button type="button" class="close" aria-label=move || tr.t("chat-close") on:click=close>"×"</button>
             </header>
             <Show when=move || view.chat.with(Vec::is_empty)>
-                <p class="empty">{move || tr.t("chat.empty")}</p>
+                <p class="empty">{move || tr.t("chat-empty")}</p>
             </Show>
             <ol class="messages" node_ref=list>
                 <For each=move || view.chat.get() key=|m| m.id let:message>
@@ -129,19 +129,19 @@ pub fn ChatPanel(
             </ol>
             {move || view.chat_error.get().map(|e| view! { <ErrorNotice error=e/> })}
             <form class="chat-form" on:submit=submit>
-                <label for="chat-input" class="sr-only">{move || tr.t("chat.input_label")}</label>
+                <label for="chat-input" class="sr-only">{move || tr.t("chat-input-label")}</label>
                 <textarea id="chat-input" data-testid="chat-input" rows="2" node_ref=input
                     maxlength=protocol::MAX_CHAT_CHARS.to_string()
-                    placeholder=move || tr.t("chat.input_label")
+                    placeholder=move || tr.t("chat-input-label")
                     aria-describedby="chat-error"
                     prop:value=move || view.chat_draft.get()
                     on:input=move |ev| view.chat_draft.set(event_target_value(&ev))
                     on:keydown=keydown></textarea>
-                <button type="submit" class="primary" data-testid="chat-send">{move || tr.t("chat.send")}</button>
+                <button type="submit" class="primary" data-testid="chat-send">{move || tr.t("chat-send")}</button>
                 <p id="chat-error" class="field-error" aria-live="polite">
                     {move || local_error.get().map(|e| match e {
                         ChatError::Empty => String::new(),
-                        ChatError::TooLong => tr.t("error.invalid_chat"),
+                        ChatError::TooLong => tr.t("error-invalid-chat"),
                     })}
                 </p>
             </form>

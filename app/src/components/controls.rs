@@ -85,7 +85,7 @@ pub fn Controls(
             match JsFuture::from(clipboard.write_text(&link)).await {
                 Ok(_) => {
                     invite_fallback.set(None);
-                    view.announcement.set(tr.f_untracked("invite.copied", &[]));
+                    view.announcement.set(tr.f_untracked("invite-copied", &[]));
                 }
                 Err(_) => invite_fallback.set(Some(link)),
             }
@@ -131,23 +131,23 @@ pub fn Controls(
     let unread = move || view.unread.get();
 
     view! {
-        <div class="controls" role="toolbar" aria-label=move || tr.t("controls.toolbar")>
+        <div class="controls" role="toolbar" aria-label=move || tr.t("controls-toolbar")>
             <Show when=move || !view.listening.get()>
             <button type="button" class="toggle" data-testid="toggle-mic"
                 aria-pressed=move || muted.get().to_string()
                 aria-disabled=move || view.own_mic_locked.get().to_string()
-                title=move || tr.t(if view.own_mic_locked.get() { "controls.mic_locked" } else { "controls.mute" })
+                title=move || tr.t(if view.own_mic_locked.get() { "controls-mic-locked" } else { "controls-mute" })
                 on:click=toggle_mic>
                 <MicIcon off=muted/>
-                <span>{move || tr.t("controls.mute_short")}</span>
+                <span>{move || tr.t("controls-mute-short")}</span>
             </button>
             <button type="button" class="toggle" data-testid="toggle-camera"
                 aria-pressed=move || cam_off.get().to_string()
                 aria-busy=move || busy.get().to_string()
-                title=move || tr.t("controls.camera_off")
+                title=move || tr.t("controls-camera-off")
                 on:click=toggle_cam>
                 <CamIcon off=cam_off/>
-                <span>{move || tr.t("controls.camera_off_short")}</span>
+                <span>{move || tr.t("controls-camera-off-short")}</span>
             </button>
             </Show>
             // Screen sharing through the relay is not forwarded yet: offered in meshes only.
@@ -155,75 +155,75 @@ pub fn Controls(
                 <button type="button" class="toggle share" data-testid="toggle-share"
                     aria-pressed=move || sharing().to_string()
                     aria-busy=move || sharing_busy.get().to_string()
-                    title=move || tr.t("controls.share")
+                    title=move || tr.t("controls-share")
                     on:click=toggle_share>
                     <ScreenIcon/>
-                    <span>{move || tr.t("controls.share_short")}</span>
+                    <span>{move || tr.t("controls-share-short")}</span>
                 </button>
             </Show>
             <button type="button" class="toggle hand" data-testid="toggle-hand"
                 aria-pressed=move || view.own_hand.get().to_string()
-                title=move || tr.t("controls.hand")
+                title=move || tr.t("controls-hand")
                 on:click=toggle_hand>
                 <HandIcon/>
-                <span>{move || tr.t("controls.hand_short")}</span>
+                <span>{move || tr.t("controls-hand-short")}</span>
             </button>
             <button type="button" class="panel-toggle" data-testid="toggle-chat"
-                title=move || tr.t("controls.chat")
+                title=move || tr.t("controls-chat")
                 aria-pressed=move || (view.panel.get() == Panel::Chat).to_string()
                 aria-controls="side-panel"
                 on:click=toggle_panel(Panel::Chat)>
                 <ChatIcon/>
-                <span>{move || tr.t("controls.chat")}</span>
+                <span>{move || tr.t("controls-chat")}</span>
                 <Show when=move || { unread() > 0 }>
                     <span class="unread" data-testid="unread">
                         <span aria-hidden="true">{unread}</span>
-                        <span class="sr-only">{move || tr.f("controls.chat_unread", &[("detail", &unread().to_string())])}</span>
+                        <span class="sr-only">{move || tr.count("controls-chat-unread", unread() as u64)}</span>
                     </span>
                 </Show>
             </button>
             <button type="button" class="panel-toggle" data-testid="toggle-people"
-                title=move || tr.t("controls.participants")
+                title=move || tr.t("controls-participants")
                 aria-pressed=move || (view.panel.get() == Panel::People).to_string()
                 aria-controls="side-panel"
                 on:click=toggle_panel(Panel::People)>
                 <PeopleIcon/>
-                <span>{move || tr.t("controls.participants")}</span>
+                <span>{move || tr.t("controls-participants")}</span>
             </button>
             <div class="more">
                 <button type="button" data-testid="more" aria-haspopup="true"
-                    title=move || tr.t("controls.more")
+                    title=move || tr.t("controls-more")
                     aria-expanded=move || more_open.get().to_string() aria-controls="more-menu"
                     on:click=move |_| more_open.update(|o| *o = !*o)>
                     <span class="glyph" aria-hidden="true">"⋯"</span>
-                    <span>{move || tr.t("controls.more")}</span>
+                    <span>{move || tr.t("controls-more")}</span>
                 </button>
                 <Show when=move || more_open.get()>
                     <div id="more-menu" class="menu" data-testid="more-menu"
                         on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { more_open.set(false) }>
                         <button type="button" data-testid="toggle-layout"
                             aria-pressed=move || speaker_view().to_string() on:click=toggle_layout>
-                            {move || tr.t("controls.layout")}
+                            {move || tr.t("controls-layout")}
                         </button>
-                        <button type="button" data-testid="invite" title=move || tr.t("controls.invite")
+                        <button type="button" data-testid="invite" title=move || tr.t("controls-invite")
                             on:click=move |ev| { more_open.set(false); invite(ev) }>
                             <LinkIcon/>
-                            <span>{move || tr.t("controls.invite")}</span>
+                            <span>{move || tr.t("controls-invite")}</span>
                         </button>
                         <button type="button" data-testid="open-settings" on:click=open_dialog(Dialog::Settings)>
-                            {move || tr.t("controls.settings")}
+                            {move || tr.t("controls-settings")}
                         </button>
                         <button type="button" data-testid="open-details" on:click=open_dialog(Dialog::Details)>
-                            {move || tr.t("controls.details")}
+                            {move || tr.t("controls-details")}
                         </button>
                     </div>
                 </Show>
             </div>
             <button type="button" class="leave" data-testid="leave"
-                title=move || tr.t("controls.leave")
+                title=move || tr.t("controls-leave")
                 on:click=leave>
                 <LeaveIcon/>
-                <span>{move || tr.t("controls.leave_short")}</span>
+                <span>{move || tr.t("controls-leave-short")}</span>
             </button>
         </div>
     }

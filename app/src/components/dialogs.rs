@@ -84,40 +84,39 @@ pub fn SettingsDialog(
     let close = move |_| dialog.set(None);
     view! {
         <Modal dialog=dialog labelled_by="settings-heading" test_id="settings">
-            <h2 id="settings-heading">{move || tr.t("settings.heading")}</h2>
-            <label for="settings-microphone">{move || tr.t("prejoin.microphone_label")}</label>
+            <h2 id="settings-heading">{move || tr.t("settings-heading")}</h2>
+            <label for="settings-microphone">{move || tr.t("prejoin-microphone-label")}</label>
             <select id="settings-microphone" on:change=switch("audio")>
-                <option value="">{move || tr.t("device.default")}</option>
+                <option value="">{move || tr.t("device-default")}</option>
                 {options(|d| &d.microphones, mic)}
             </select>
-            <label for="settings-camera">{move || tr.t("prejoin.camera_label")}</label>
+            <label for="settings-camera">{move || tr.t("prejoin-camera-label")}</label>
             <select id="settings-camera" on:change=switch("video")>
-                <option value="">{move || tr.t("device.default")}</option>
+                <option value="">{move || tr.t("device-default")}</option>
                 {options(|d| &d.cameras, cam)}
             </select>
-            <label for="settings-speaker">{move || tr.t("settings.speaker")}</label>
+            <label for="settings-speaker">{move || tr.t("settings-speaker")}</label>
             {if media::can_choose_speaker() {
                 view! {
                     <select id="settings-speaker" on:change=move |ev| view.sink.set(event_target_value(&ev))>
-                        <option value="">{move || tr.t("device.default")}</option>
+                        <option value="">{move || tr.t("device-default")}</option>
                         {options(|d| &d.speakers, sink)}
                     </select>
                 }.into_any()
             } else {
-                view! { <p id="settings-speaker" class="hint">{move || tr.t("settings.speaker_unsupported")}</p> }.into_any()
+                view! { <p id="settings-speaker" class="hint">{move || tr.t("settings-speaker-unsupported")}</p> }.into_any()
             }}
-            <label for="settings-language">{move || tr.t("settings.language")}</label>
+            <label for="settings-language">{move || tr.t("settings-language")}</label>
             <select id="settings-language" data-testid="settings-language"
                 on:change=move |ev| {
                     if let Some(locale) = Locale::from_tag(&event_target_value(&ev)) {
                         tr.set_locale(locale);
                     }
                 }>
-                <option value="de" lang="de" selected=move || tr.locale() == Locale::De>"Deutsch"</option>
-                <option value="en" lang="en" selected=move || tr.locale() == Locale::En>"English"</option>
+                <crate::components::app::LanguageOptions tr=tr/>
             </select>
             <div class="dialog-actions">
-                <button type="button" class="primary" on:click=close>{move || tr.t("settings.close")}</button>
+                <button type="button" class="primary" on:click=close>{move || tr.t("settings-close")}</button>
             </div>
         </Modal>
     }
@@ -188,13 +187,13 @@ pub fn DetailsDialog(
     };
     view! {
         <Modal dialog=dialog labelled_by="details-heading" test_id="details">
-            <h2 id="details-heading">{move || tr.t("details.heading")}</h2>
-            <p>{move || tr.t("details.intro")}</p>
+            <h2 id="details-heading">{move || tr.t("details-heading")}</h2>
+            <p>{move || tr.t("details-intro")}</p>
             <pre class="details" data-testid="details-text" tabindex="0">{text}</pre>
-            <p role="status">{move || copied.get().then(|| tr.t("details.copied"))}</p>
+            <p role="status">{move || copied.get().then(|| tr.t("details-copied"))}</p>
             <div class="dialog-actions">
-                <button type="button" on:click=copy>{move || tr.t("details.copy")}</button>
-                <button type="button" class="primary" on:click=move |_| dialog.set(None)>{move || tr.t("details.close")}</button>
+                <button type="button" on:click=copy>{move || tr.t("details-copy")}</button>
+                <button type="button" class="primary" on:click=move |_| dialog.set(None)>{move || tr.t("details-close")}</button>
             </div>
         </Modal>
     }

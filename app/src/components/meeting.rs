@@ -186,25 +186,25 @@ pub fn MeetingView(
 
     view! {
         <main class="meeting" data-mode=mode data-layout=layout_name data-phase=move || view.phase.with(CallPhase::name)>
-            <h1 class="sr-only">{let room = room.clone(); move || tr.f("meeting.heading", &[("room", &room)])}</h1>
+            <h1 class="sr-only">{let room = room.clone(); move || tr.f("meeting-heading", &[("room", &room)])}</h1>
             <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="announcer">
                 {move || view.announcement.get()}
             </div>
             {move || match view.phase.get() {
                 CallPhase::Connecting => view! {
-                    <p class="status" role="status">{move || tr.t("meeting.connecting")}</p>
+                    <p class="status" role="status">{move || tr.t("meeting-connecting")}</p>
                 }.into_any(),
                 CallPhase::Waiting => view! {
                     <section class="lobby-wait" data-testid="waiting" aria-labelledby="waiting-heading">
-                        <h2 id="waiting-heading" role="status">{move || tr.t("lobby.waiting")}</h2>
-                        <p class="hint">{move || tr.t("lobby.waiting_hint")}</p>
+                        <h2 id="waiting-heading" role="status">{move || tr.t("lobby-waiting")}</h2>
+                        <p class="hint">{move || tr.t("lobby-waiting-hint")}</p>
                         <SelfTile name=waiting_name.clone() view=view/>
                         <button type="button" data-testid="stop-waiting"
-                            on:click=move |_| with_call(Call::leave)>{move || tr.t("lobby.leave")}</button>
+                            on:click=move |_| with_call(Call::leave)>{move || tr.t("lobby-leave")}</button>
                     </section>
                 }.into_any(),
                 CallPhase::Reconnecting => view! {
-                    <p class="status warning" role="status">{move || tr.t("error.relay_lost")}</p>
+                    <p class="status warning" role="status">{move || tr.t("error-relay-lost")}</p>
                 }.into_any(),
                 CallPhase::Failed(error) => {
                     let retryable = error.is_retryable();
@@ -221,30 +221,30 @@ pub fn MeetingView(
                                         call.retry_with_password(password);
                                     }
                                 }>
-                                    <label for="meeting-password">{move || tr.t("password.label")}</label>
+                                    <label for="meeting-password">{move || tr.t("password-label")}</label>
                                     <input id="meeting-password" type="password" data-testid="password"
                                         autocomplete="off" maxlength="64" autofocus=true
                                         prop:value=move || typed.get()
                                         on:input=move |ev| typed.set(event_target_value(&ev))/>
                                     <button type="submit" class="primary" data-testid="password-join">
-                                        {move || tr.t("password.join")}
+                                        {move || tr.t("password-join")}
                                     </button>
                                 </form>
                             </Show>
                             <Show when=move || retryable>
                                 <button type="button" class="primary" data-testid="retry"
                                     on:click=move |_| with_call(Call::retry)>
-                                    {move || tr.t("action.retry")}
+                                    {move || tr.t("action-retry")}
                                 </button>
                             </Show>
                             <Show when=move || !over
                                 fallback=move || view! {
                                     <button type="button" data-testid="to-start" on:click=move |_| stage.set(Stage::Start)>
-                                        {move || tr.t("meeting.to_start")}
+                                        {move || tr.t("meeting-to-start")}
                                     </button>
                                 }>
                                 <button type="button" on:click=move |_| stage.set(Stage::PreJoin)>
-                                    {move || tr.t("meeting.rejoin")}
+                                    {move || tr.t("meeting-rejoin")}
                                 </button>
                             </Show>
                         </ErrorNotice>
@@ -252,10 +252,10 @@ pub fn MeetingView(
                 }
                 CallPhase::Left => view! {
                     <div class="left">
-                        <p role="status">{move || tr.t("meeting.left")}</p>
+                        <p role="status">{move || tr.t("meeting-left")}</p>
                         <button type="button" class="primary" data-testid="rejoin"
                             on:click=move |_| stage.set(Stage::PreJoin)>
-                            {move || tr.t("meeting.rejoin")}
+                            {move || tr.t("meeting-rejoin")}
                         </button>
                     </div>
                 }.into_any(),
@@ -264,7 +264,7 @@ pub fn MeetingView(
             {move || view.notice.get().map(|error| view! {
                 <ErrorNotice error=error>
                     <button type="button" on:click=move |_| view.notice.set(None)>
-                        {move || tr.t("action.dismiss")}
+                        {move || tr.t("action-dismiss")}
                     </button>
                 </ErrorNotice>
             })}
@@ -273,25 +273,25 @@ pub fn MeetingView(
                     <div class="notice info lobby-notice" data-testid="lobby-notice">
                         <p>{move || {
                             let names = view.waiting.with(|w| w.iter().map(|w| w.name.clone()).collect::<Vec<_>>().join(", "));
-                            tr.f("lobby.notice", &[("detail", &names)])
+                            tr.f("lobby-notice", &[("detail", &names)])
                         }}</p>
                         <div class="notice-actions">
                             <button type="button" class="primary" data-testid="lobby-show"
                                 on:click=move |_| if let Some(call) = call.get_value() { call.set_panel(Panel::People) }>
-                                {move || tr.t("lobby.show")}
+                                {move || tr.t("lobby-show")}
                             </button>
                         </div>
                     </div>
                 </Show>
-                <p class="count">
-                    {move || tr.f("meeting.participants", &[("detail", &count().to_string())])}
+                <p class="count" data-testid="participant-count">
+                    {move || tr.count("meeting-participants", count() as u64)}
                     <Show when=move || { view.listeners.get() > 0 }>
-                        " · " <span data-testid="listeners">{move || tr.f("meeting.listeners", &[("detail", &view.listeners.get().to_string())])}</span>
+                        " · " <span data-testid="listeners">{move || tr.count("meeting-listeners", view.listeners.get() as u64)}</span>
                     </Show>
                 </p>
                 {move || invite_fallback.get().map(|link| view! {
                     <div class="notice info" role="status">
-                        <label for="invite-link">{move || tr.t("invite.copy_failed")}</label>
+                        <label for="invite-link">{move || tr.t("invite-copy-failed")}</label>
                         <input id="invite-link" data-testid="invite-link" readonly=true value=link
                             on:focus=move |ev| {
                                 use wasm_bindgen::JsCast;
@@ -299,7 +299,7 @@ pub fn MeetingView(
                                     input.select();
                                 }
                             }/>
-                        <button type="button" on:click=move |_| invite_fallback.set(None)>{move || tr.t("action.dismiss")}</button>
+                        <button type="button" on:click=move |_| invite_fallback.set(None)>{move || tr.t("action-dismiss")}</button>
                     </div>
                 })}
                 <div class="stage" class:with-panel=move || view.panel.get() != Panel::Closed>
@@ -327,7 +327,7 @@ pub fn MeetingView(
                     </aside>
                 </div>
                 <Show when=move || count() == 1>
-                    <p class="alone">{move || tr.t("meeting.alone")}</p>
+                    <p class="alone">{move || tr.t("meeting-alone")}</p>
                 </Show>
                 <Controls room=room.clone() view=view call=call invite_fallback=invite_fallback dialog=dialog/>
                 {move || match dialog.get() {

@@ -85,9 +85,9 @@ pub fn PreJoin(
             Ok(n) => n,
             Err(e) => {
                 name_error.set(Some(match e {
-                    NameError::Empty => "prejoin.name_required",
-                    NameError::TooLong => "prejoin.name_too_long",
-                    NameError::ForbiddenCharacter => "prejoin.name_invalid",
+                    NameError::Empty => "prejoin-name-required",
+                    NameError::TooLong => "prejoin-name-too-long",
+                    NameError::ForbiddenCharacter => "prejoin-name-invalid",
                 }));
                 return;
             }
@@ -132,34 +132,34 @@ pub fn PreJoin(
 
     view! {
         <main class="prejoin">
-            <h1>{let room = room.clone(); move || tr.f("prejoin.heading", &[("room", &room)])}</h1>
+            <h1>{let room = room.clone(); move || tr.f("prejoin-heading", &[("room", &room)])}</h1>
             <div class="prejoin-grid">
                 <Show when=move || !listener>
-                    <figure class="preview" aria-label=move || tr.t("prejoin.preview_label")>
+                    <figure class="preview" aria-label=move || tr.t("prejoin-preview-label")>
                         <StreamVideo stream=preview muted=true mirrored=true/>
                         <Show when=move || preview.with(Option::is_none)>
-                            <p class="preview-off">{move || tr.t("prejoin.preview_off")}</p>
+                            <p class="preview-off">{move || tr.t("prejoin-preview-off")}</p>
                         </Show>
                     </figure>
                 </Show>
                 <form class="prejoin-form" on:submit=submit novalidate=true>
-                    <label for="display-name">{move || tr.t("prejoin.name_label")}</label>
+                    <label for="display-name">{move || tr.t("prejoin-name-label")}</label>
                     <input id="display-name" data-testid="name" autocomplete="name" required=true
                         maxlength=protocol::MAX_NAME_CHARS.to_string()
                         aria-describedby="name-hint name-error"
                         aria-invalid=move || name_error.get().is_some().to_string()
                         prop:value=move || name.get()
                         on:input=move |ev| { name_error.set(None); name.set(event_target_value(&ev)); }/>
-                    <p id="name-hint" class="hint">{move || tr.t("prejoin.name_hint")}</p>
+                    <p id="name-hint" class="hint">{move || tr.t("prejoin-name-hint")}</p>
                     <p id="name-error" class="field-error" aria-live="polite">
                         {move || name_error.get().map(|k| tr.t(k))}
                     </p>
 
                     <Show when=move || autojoin_refused>
-                        <p class="hint" data-testid="autojoin-hint">{move || tr.t("prejoin.autojoin_first")}</p>
+                        <p class="hint" data-testid="autojoin-hint">{move || tr.t("prejoin-autojoin-first")}</p>
                     </Show>
                     <Show when=move || listener>
-                        <p class="hint" data-testid="listener-hint">{move || tr.t("prejoin.listener")}</p>
+                        <p class="hint" data-testid="listener-hint">{move || tr.t("prejoin-listener")}</p>
                     </Show>
                     <Show when=move || !listener>
                     <div class="toggles">
@@ -167,24 +167,24 @@ pub fn PreJoin(
                             aria-pressed=move || (!mic_on.get()).to_string()
                             on:click=move |_| mic_on.update(|on| *on = !*on)>
                             <MicIcon off=Signal::derive(move || !mic_on.get())/>
-                            <span>{move || tr.t("controls.mute")}</span>
+                            <span>{move || tr.t("controls-mute")}</span>
                         </button>
                         <button type="button" class="toggle" data-testid="prejoin-cam"
                             aria-pressed=move || (!cam_on.get()).to_string()
                             on:click=toggle_cam>
                             <CamIcon off=Signal::derive(move || !cam_on.get())/>
-                            <span>{move || tr.t("controls.camera_off")}</span>
+                            <span>{move || tr.t("controls-camera-off")}</span>
                         </button>
                     </div>
 
-                    <label for="microphone">{move || tr.t("prejoin.microphone_label")}</label>
+                    <label for="microphone">{move || tr.t("prejoin-microphone-label")}</label>
                     <select id="microphone" on:change=move |ev| { mic_device.set(event_target_value(&ev)); open_devices(); }>
-                        <option value="">{move || tr.t("device.default")}</option>
+                        <option value="">{move || tr.t("device-default")}</option>
                         {device_options(microphones)}
                     </select>
-                    <label for="camera">{move || tr.t("prejoin.camera_label")}</label>
+                    <label for="camera">{move || tr.t("prejoin-camera-label")}</label>
                     <select id="camera" on:change=move |ev| { cam_device.set(event_target_value(&ev)); open_devices(); }>
-                        <option value="">{move || tr.t("device.default")}</option>
+                        <option value="">{move || tr.t("device-default")}</option>
                         {device_options(cameras)}
                     </select>
                     </Show>
@@ -192,12 +192,12 @@ pub fn PreJoin(
                     {move || media_error.get().map(|e| view! {
                         <ErrorNotice error=e>
                             <button type="button" data-testid="join-without-media" on:click=move |_| join(true)>
-                                {move || tr.t("prejoin.join_without_media")}
+                                {move || tr.t("prejoin-join-without-media")}
                             </button>
                         </ErrorNotice>
                     })}
 
-                    <button type="submit" class="primary" data-testid="join">{move || tr.t("prejoin.join")}</button>
+                    <button type="submit" class="primary" data-testid="join">{move || tr.t("prejoin-join")}</button>
                 </form>
             </div>
         </main>

@@ -22,17 +22,17 @@ pub fn StartPage() -> impl IntoView {
     };
     view! {
         <main class="start">
-            <h1>{move || tr.t("start.heading")}</h1>
-            <p class="tagline">{move || tr.t("app.tagline")}</p>
+            <h1>{move || tr.t("start-heading")}</h1>
+            <p class="tagline">{move || tr.t("app-tagline")}</p>
             <form on:submit=submit>
-                <label for="room-name">{move || tr.t("start.room_label")}</label>
+                <label for="room-name">{move || tr.t("start-room-label")}</label>
                 <input id="room-name" name="room" required=true autocomplete="off"
                     maxlength=protocol::MAX_ROOM_CHARS.to_string()
                     aria-describedby="room-hint" aria-invalid=move || invalid.get().to_string()
                     prop:value=move || room.get()
                     on:input=move |ev| { invalid.set(false); room.set(event_target_value(&ev)); }/>
-                <p id="room-hint" class="hint" class:error=move || invalid.get()>{move || tr.t("start.room_hint")}</p>
-                <button type="submit" class="primary">{move || tr.t("start.open")}</button>
+                <p id="room-hint" class="hint" class:error=move || invalid.get()>{move || tr.t("start-room-hint")}</p>
+                <button type="submit" class="primary">{move || tr.t("start-open")}</button>
             </form>
         </main>
     }

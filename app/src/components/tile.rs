@@ -27,7 +27,7 @@ pub fn SelfTile(
     let cam_off = move || !view.own_media.get().video;
     let label = {
         let name = name.clone();
-        move || tr.f("tile.you", &[("name", &name)])
+        move || tr.f("tile-you", &[("name", &name)])
     };
     let avatar = initials(&name);
     view! {
@@ -37,11 +37,11 @@ pub fn SelfTile(
             <Show when=cam_off><div class="avatar" aria-hidden="true">{avatar.clone()}</div></Show>
             <figcaption>
                 <Show when=move || view.own_hand.get()>
-                    <span class="badge hand" role="img" aria-label=move || tr.t("participants.hand")><HandIcon/></span>
+                    <span class="badge hand" role="img" aria-label=move || tr.t("participants-hand")><HandIcon/></span>
                 </Show>
                 <span class="name">{label}</span>
                 <Show when=move || mic_off.get()>
-                    <span class="badge" role="img" aria-label=move || tr.t("tile.mic_off")><MicIcon off=true/></span>
+                    <span class="badge" role="img" aria-label=move || tr.t("tile-mic-off")><MicIcon off=true/></span>
                 </Show>
             </figcaption>
         </figure>
@@ -100,27 +100,27 @@ pub fn RemoteTile(
                     <span></span><span></span><span></span>
                 </span>
                 <Show when=hand>
-                    <span class="badge hand" role="img" aria-label=move || tr.t("participants.hand")><HandIcon/></span>
+                    <span class="badge hand" role="img" aria-label=move || tr.t("participants-hand")><HandIcon/></span>
                 </Show>
                 <span class="name">{name}</span>
                 <Show when=away>
-                    <span class="badge away" data-testid="reconnecting">{move || tr.t("tile.reconnecting")}</span>
+                    <span class="badge away" data-testid="reconnecting">{move || tr.t("tile-reconnecting")}</span>
                 </Show>
                 <Show when=move || mic_off.get()>
-                    <span class="badge" role="img" aria-label=move || tr.t("tile.mic_off")><MicIcon off=true/></span>
+                    <span class="badge" role="img" aria-label=move || tr.t("tile-mic-off")><MicIcon off=true/></span>
                 </Show>
             </figcaption>
             <button type="button" class="pin" data-testid="pin"
                 aria-pressed=move || pinned().to_string()
-                aria-label=move || tr.f("tile.pin", &[("name", &name())])
+                aria-label=move || tr.f("tile-pin", &[("name", &name())])
                 on:click=toggle_pin>
                 <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
                     <path d="M16 3l5 5-3 1-4 4 1 5-2 2-4-4-5 5-1-1 5-5-4-4 2-2 5 1 4-4z"/>
                 </svg>
             </button>
             {move || match link() {
-                Link::Connecting => Some(view! { <p class="link-state">{move || tr.t("tile.connecting")}</p> }.into_any()),
-                Link::Failed => Some(view! { <p class="link-state failed" role="status">{move || tr.t("tile.failed")}</p> }.into_any()),
+                Link::Connecting => Some(view! { <p class="link-state">{move || tr.t("tile-connecting")}</p> }.into_any()),
+                Link::Failed => Some(view! { <p class="link-state failed" role="status">{move || tr.t("tile-failed")}</p> }.into_any()),
                 Link::Connected => None,
             }}
         </figure>
@@ -148,8 +148,8 @@ pub fn ScreenTile(
         None => String::new(),
     };
     let label = move || match id {
-        Some(_) => tr.f("tile.screen", &[("name", &name())]),
-        None => tr.t("tile.own_screen"),
+        Some(_) => tr.f("tile-screen", &[("name", &name())]),
+        None => tr.t("tile-own-screen"),
     };
     let epoch = Signal::derive(move || view.track_epoch.get());
     view! {
