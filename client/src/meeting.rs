@@ -377,6 +377,7 @@ impl Meeting {
                 you,
                 room,
                 role,
+                host_link,
                 mode,
                 participants,
                 ice_servers,
@@ -419,6 +420,7 @@ impl Meeting {
                     hand,
                     away: false,
                     mic_locked,
+                    host_link,
                 });
                 // What the relay agreed to keep of what our `join` named, in an unchanged mode;
                 // everything else starts afresh.
@@ -912,6 +914,7 @@ mod tests {
             hand: None,
             away: false,
             mic_locked: false,
+            host_link: false,
         }
     }
 
@@ -921,6 +924,7 @@ mod tests {
             you: ParticipantId(you),
             room: "demo".into(),
             role: Role::Participant,
+            host_link: false,
             mode: RoomMode::Mesh,
             participants: others,
             ice_servers: vec![],
@@ -1099,6 +1103,7 @@ mod tests {
             you: ParticipantId(4),
             room: "demo".into(),
             role: Role::Participant,
+            host_link: false,
             mode: RoomMode::Mesh,
             participants: vec![info(2, "Dana")],
             ice_servers: vec![],
@@ -1161,6 +1166,7 @@ mod tests {
             you: ParticipantId(5),
             room: "klasse-7b".into(),
             role: Role::Participant,
+            host_link: false,
             mode: RoomMode::Sfu,
             participants: vec![info(1, "Anna"), info(2, "Bob")],
             ice_servers: vec![],

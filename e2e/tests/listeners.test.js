@@ -79,4 +79,19 @@ describe('a council with a listener', { timeout: 240_000 }, () => {
     await waitFor('Bruno sees the count', async () => (await shownText(tabs.Bruno, '[data-testid="listeners"]')) === '1 listening');
     assert.equal((await listed(tabs.Bruno)).some((p) => p.startsWith('Lea')), false, 'Bruno does not see who');
   });
+
+  it('lets a co-host take hosting from nobody who holds the host link', async () => {
+    const button = (name, action) => `[data-testid="person"][data-name="${name}"] [data-testid="host-${action}"]`;
+    const has = (tab, selector) => tab.evaluate((s) => !!document.querySelector(s), selector);
+    await tabs.Anna.click(button('Bruno', 'make-host'));
+    await waitFor("Bruno has a host's controls", () => has(tabs.Bruno, button('Lea', 'remove')));
+    // The chair can take Bruno's hosting back; Bruno is offered no such thing for the chair,
+    // whose hosting comes from the room's host link (the relay would refuse it).
+    await waitFor('Anna can take it back', () => has(tabs.Anna, button('Bruno', 'revoke-host')));
+    assert.equal(await has(tabs.Bruno, button('Anna', 'revoke-host')), false, 'no "take back hosting" for the chair');
+    // Nor can Bruno put the chair out; other host controls for the chair stay.
+    assert.equal(await has(tabs.Bruno, button('Anna', 'remove')), false, 'no "remove" for the chair');
+    assert.equal(await has(tabs.Bruno, button('Anna', 'lock-mic')), true, 'keeping the chair muted stays');
+    assert.equal(await has(tabs.Anna, button('Bruno', 'remove')), true, 'the chair can remove Bruno');
+  });
 });

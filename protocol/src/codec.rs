@@ -154,6 +154,7 @@ mod tests {
             hand: Some(3),
             away: true,
             mic_locked: true,
+            host_link: true,
         };
         round_trip_server(ServerMessage::Hello { version: 1 });
         round_trip_server(ServerMessage::Chat {
@@ -170,6 +171,7 @@ mod tests {
             you: ParticipantId(2),
             room: "demo".into(),
             role: Role::Participant,
+            host_link: false,
             mode: RoomMode::Mesh,
             participants: vec![anna.clone()],
             ice_servers: vec![crate::IceServer {

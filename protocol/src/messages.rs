@@ -126,6 +126,9 @@ pub enum ServerMessage {
         room: String,
         /// This participant's role.
         role: Role,
+        /// This participant came in with the room's host link (see `ParticipantInfo::host_link`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        host_link: bool,
         /// How media flows in this room.
         mode: RoomMode,
         /// Everyone else already in the room, in the order they joined.

@@ -111,6 +111,8 @@ pub(crate) struct ServerWire {
     #[serde(default)]
     listener_chat: Option<bool>,
     #[serde(default)]
+    host_link: Option<bool>,
+    #[serde(default)]
     kept: Option<bool>,
     #[serde(default)]
     waiting: Option<Vec<Waiter>>,
@@ -145,6 +147,7 @@ impl TryFrom<ServerWire> for ServerMessage {
                 you: need(wire.you, "you")?,
                 room: need(wire.room, "room")?,
                 role: need(wire.role, "role")?,
+                host_link: wire.host_link.unwrap_or_default(),
                 mode: need(wire.mode, "mode")?,
                 participants: need(wire.participants, "participants")?,
                 ice_servers: need(wire.ice_servers, "ice_servers")?,

@@ -104,6 +104,10 @@ pub struct ParticipantInfo {
     /// and the relay forwards none of their sound.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub mic_locked: bool,
+    /// A host who came in with the room's host link: no other host can take hosting from them
+    /// (so the app offers no "take back hosting" for them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub host_link: bool,
 }
 
 /// Someone waiting in a room's lobby, as hosts see them.

@@ -217,8 +217,6 @@ struct Member {
     /// The media loop lost this participant's connection to the relay (SFU rooms): a resume
     /// cannot keep it.
     media_lost: bool,
-    /// Came in with the room's host link: a host no other host can demote.
-    host_link: bool,
 }
 
 /// Someone waiting in a room's lobby: what they will enter with once admitted.
@@ -559,6 +557,7 @@ impl Room {
             you: you.id,
             room: self.name.clone(),
             role: you.role,
+            host_link: you.host_link,
             mode: self.mode,
             // Only hosts see who listens; everyone learns how many do.
             participants: self
@@ -861,17 +860,19 @@ impl Rooms {
         }
         // Listeners send nothing.
         let media = if role == Role::Listener { MediaState::OFF } else { media };
-        let info =
-            ParticipantInfo { id, name, role, media, hand: None, away: false, mic_locked: false };
-        let out = self.enter(&room_name, conn, request_id, info, device);
-        // Hosts never wait in the lobby, so whoever the host link let in is seated now.
-        if hosts_from_links && role == Role::Host {
-            let seated = self.rooms.get_mut(&room_name).and_then(|r| r.members.get_mut(&id));
-            if let Some(member) = seated {
-                member.host_link = true;
-            }
-        }
-        Ok(out)
+        // In a room whose hosts come from links, a host came in with the room's host link.
+        let host_link = hosts_from_links && role == Role::Host;
+        let info = ParticipantInfo {
+            id,
+            name,
+            role,
+            media,
+            hand: None,
+            away: false,
+            mic_locked: false,
+            host_link,
+        };
+        Ok(self.enter(&room_name, conn, request_id, info, device))
     }
 
     /// Seats `info` in `room_name` (which exists) for `conn`: the welcome for them,
@@ -921,15 +922,7 @@ impl Rooms {
         }
         let id = info.id;
         let listener = info.role == Role::Listener;
-        let member = Member {
-            conn,
-            info,
-            token,
-            device,
-            away_until: None,
-            media_lost: false,
-            host_link: false,
-        };
+        let member = Member { conn, info, token, device, away_until: None, media_lost: false };
         room.members.insert(id, member);
         // With server forwarding the newcomer needs a media connection at the relay; after a
         // switch, so does everyone connected.
@@ -971,6 +964,7 @@ impl Rooms {
                 hand: None,
                 away: false,
                 mic_locked: false,
+                host_link: false,
             };
             out.extend(self.enter(room_name, knock.conn, None, info, knock.device));
         }
@@ -1241,9 +1235,15 @@ impl Rooms {
             | Moderation::RevokeHost { id }
             | Moderation::Remove { id } => *id,
         };
+        let by_link_holder = room.members.get(&by).is_some_and(|m| m.info.host_link);
         let member = room.members.get_mut(&target).ok_or(RoomError::UnknownParticipant(target))?;
         let mut out = Vec::new();
         match &action {
+            // Hosting given in the meeting does not reach the holders of the room's host link:
+            // a pupil made host cannot put the teacher out.
+            Moderation::Remove { .. } if member.info.host_link && !by_link_holder => {
+                return Err(RoomError::Forbidden);
+            }
             Moderation::Remove { .. } => {
                 let out = vec![told(member, &action)];
                 let conn = member.conn;
@@ -1281,7 +1281,7 @@ impl Rooms {
             Moderation::MakeHost { .. } => member.info.role = Role::Host,
             // Nobody demotes themselves (a room keeps a host) or the holder of the host link.
             Moderation::RevokeHost { .. }
-                if target == by || member.info.role != Role::Host || member.host_link =>
+                if target == by || member.info.role != Role::Host || member.info.host_link =>
             {
                 return Err(RoomError::Forbidden);
             }
@@ -2288,6 +2288,15 @@ mod tests {
                 "{by} revoking {whom}"
             );
         }
+
+        // Nor can someone given hosting in the meeting put a link holder out; a link holder can.
+        r.moderate(ConnId(1), Moderation::MakeHost { id: ali }).unwrap();
+        assert_eq!(
+            r.moderate(ConnId(3), Moderation::Remove { id: teacher }).unwrap_err(),
+            RoomError::Forbidden
+        );
+        let (_, closed) = r.moderate(ConnId(1), Moderation::Remove { id: trainee }).unwrap();
+        assert_eq!(closed, vec![ConnId(2)]);
     }
 
     fn lobby_of(out: &[Outgoing], conn: u64) -> Option<Vec<String>> {

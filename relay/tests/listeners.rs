@@ -97,6 +97,10 @@ async fn only_hosts_see_who_listens_and_listeners_send_nothing() {
     let ServerMessage::Welcome { participants, listeners, .. } = welcome else { unreachable!() };
     assert_eq!(listeners, 1);
     assert!(participants.iter().all(|p| p.role != Role::Listener));
+    // Everyone sees who holds the room's host link (hosting cannot be taken from them).
+    let holders: Vec<_> =
+        participants.iter().filter(|p| p.host_link).map(|p| p.name.as_str()).collect();
+    assert_eq!(holders, ["Vorsitz"]);
     let _ = (chair.recv().await, ali.recv().await, lea.recv().await); // Bea joined
 
     // A listener cannot be made host; a participant made host learns who listens.

@@ -748,6 +748,7 @@ impl Call {
                 hand: r.info.hand.is_some(),
                 away: r.info.away,
                 host: r.info.role == protocol::Role::Host,
+                host_link: r.info.host_link,
                 mic_locked: r.info.mic_locked,
                 camera_withheld: meeting.camera_withheld(&r.info),
                 listener: r.info.role == protocol::Role::Listener,
@@ -807,6 +808,10 @@ impl Call {
         let own_host = meeting.me().is_some_and(|me| me.role == protocol::Role::Host);
         if self.view.own_host.get_untracked() != own_host {
             self.view.own_host.set(own_host);
+        }
+        let own_host_link = meeting.me().is_some_and(|me| me.host_link);
+        if self.view.own_host_link.get_untracked() != own_host_link {
+            self.view.own_host_link.set(own_host_link);
         }
         let me = meeting.me().map(|m| m.id);
         if self.view.me.get_untracked() != me {

@@ -75,6 +75,8 @@ pub struct TileView {
     pub away: bool,
     /// They host the meeting.
     pub host: bool,
+    /// They came in with the room's host link: nobody can take hosting from them.
+    pub host_link: bool,
     /// A host keeps their microphone off.
     pub mic_locked: bool,
     /// The relay does not send us their camera (cameras go to the hosts only).
@@ -122,6 +124,8 @@ pub struct CallView {
     pub me: RwSignal<Option<ParticipantId>>,
     /// We host the meeting (and may moderate).
     pub own_host: RwSignal<bool>,
+    /// We came in with the room's host link (and may remove others who did).
+    pub own_host_link: RwSignal<bool>,
     /// A host locked the room.
     pub locked: RwSignal<bool>,
     /// The lobby is on: newcomers wait until a host lets them in.
@@ -186,6 +190,7 @@ impl CallView {
             panel: RwSignal::new(Panel::Closed),
             me: RwSignal::new(None),
             own_host: RwSignal::new(false),
+            own_host_link: RwSignal::new(false),
             locked: RwSignal::new(false),
             lobby: RwSignal::new(false),
             cameras_to_hosts: RwSignal::new(false),

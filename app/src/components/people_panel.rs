@@ -80,6 +80,8 @@ fn HostActions(
     name: String,
     /// Their state, to offer only what applies.
     tile: Signal<Option<TileView>>,
+    /// We came in with the room's host link: we may remove others who did.
+    own_host_link: RwSignal<bool>,
     /// The call.
     call: StoredValue<Option<Rc<Call>>, LocalStorage>,
 ) -> impl IntoView {
@@ -130,12 +132,16 @@ fn HostActions(
                     on:click=move |_| act(Moderation::MakeHost { id })>{move || tr.t("host-make-host-short")}</button>
             </Show>
             // Hosting given can be taken back (the relay refuses it for a host link's holder).
-            <Show when=move || tile.get().is_some_and(|t| t.host)>
+            // The holder of the room's host link stays a host (the relay refuses otherwise).
+            <Show when=move || tile.get().is_some_and(|t| t.host && !t.host_link)>
                 <button type="button" data-testid="host-revoke-host" aria-label=move || label("host-revoke-host")
                     on:click=move |_| act(Moderation::RevokeHost { id })>{move || tr.t("host-revoke-host-short")}</button>
             </Show>
-            <button type="button" class="danger" data-testid="host-remove" aria-label=move || label("host-remove")
-                on:click=remove>{move || tr.t("host-remove-short")}</button>
+            // Hosting given in the meeting cannot put out whoever holds the room's host link.
+            <Show when=move || own_host_link.get() || !tile.get().is_some_and(|t| t.host_link)>
+                <button type="button" class="danger" data-testid="host-remove" aria-label=move || label("host-remove")
+                    on:click=remove>{move || tr.t("host-remove-short")}</button>
+            </Show>
         </span>
     }
 }
@@ -321,7 +327,7 @@ pub fn PeoplePanel(
                                 host=Signal::derive(move || find().is_some_and(|t| t.host))
                                 listener=Signal::derive(move || find().is_some_and(|t| t.listener))>
                                 <Show when=move || view.own_host.get()>
-                                    <HostActions id name=name.clone() tile=Signal::derive(find) call/>
+                                    <HostActions id name=name.clone() tile=Signal::derive(find) own_host_link=view.own_host_link call/>
                                 </Show>
                             </Person>
                         }
