@@ -1,8 +1,5 @@
 //! Where the relay is: `config.json` next to `index.html`, or else the page's own origin.
 
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-
 use crate::js::window;
 
 /// The deployment's settings for the app, from `config.json`.
@@ -21,26 +18,8 @@ impl AppConfig {
     /// Loads `config.json`; any failure (missing file, bad JSON) falls back to the defaults, so a
     /// static host without the file still works.
     pub async fn load() -> Self {
-        let Ok(promise) = window().fetch_with_str("config.json").dyn_into::<js_sys::Promise>()
-        else {
-            return Self::default();
-        };
-        let Ok(response) = JsFuture::from(promise).await else {
-            return Self::default();
-        };
-        let Ok(response) = response.dyn_into::<web_sys::Response>() else {
-            return Self::default();
-        };
-        if !response.ok() {
-            return Self::default();
-        }
-        let Ok(text) = response.text() else {
-            return Self::default();
-        };
-        let Ok(text) = JsFuture::from(text).await else {
-            return Self::default();
-        };
-        text.as_string().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+        let text = crate::js::fetch_text("config.json").await;
+        text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
     }
 
     /// The WebSocket URL of the relay.

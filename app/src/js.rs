@@ -75,6 +75,19 @@ pub fn warn(text: &str) {
     web_sys::console::warn_1(&JsValue::from_str(text));
 }
 
+/// The text of the file at `path` beside the app (a relative URL); `None` on any failure
+/// (offline, missing, not text).
+pub async fn fetch_text(path: &str) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let promise = window().fetch_with_str(path).dyn_into::<js_sys::Promise>().ok()?;
+    let response = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let response = response.dyn_into::<web_sys::Response>().ok()?;
+    if !response.ok() {
+        return None;
+    }
+    wasm_bindgen_futures::JsFuture::from(response.text().ok()?).await.ok()?.as_string()
+}
+
 /// Reads a value from `localStorage`; `None` if storage is unavailable (private mode, policy).
 pub fn storage_get(key: &str) -> Option<String> {
     window().local_storage().ok().flatten()?.get_item(key).ok().flatten()

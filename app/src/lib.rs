@@ -8,6 +8,7 @@
 pub mod call;
 pub mod components;
 pub mod config;
+pub mod fluent;
 pub mod i18n;
 pub mod js;
 pub mod media;

@@ -220,7 +220,7 @@ mod tests {
         ]);
         let errors: Vec<_> = errors.collect();
         for locale in crate::i18n::Locale::ALL {
-            let texts = crate::i18n::Texts::new(locale);
+            let texts = crate::i18n::tests::Texts::new(locale);
             for e in &errors {
                 assert!(texts.has(e.message_key()), "{locale:?} lacks {}", e.message_key());
             }

@@ -1,11 +1,9 @@
-//! The app's languages, from Project Fluent files (`locales/*.ftl`): plurals by the CLDR rules
-//! of each language (`intl_pluralrules`, through `fluent-bundle`), variables such as `$name`,
-//! and every variable wrapped in Unicode bidi isolation marks, so that a Latin name in Arabic
-//! text, or an Arabic name in German text, keeps its own direction.
-
-use fluent_bundle::concurrent::FluentBundle;
-use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
-use unic_langid::LanguageIdentifier;
+//! The app's languages. Their messages are Project Fluent files, `locales/<tag>.ftl`: plurals by
+//! each language's CLDR rules, variables such as `$name`, each variable wrapped in Unicode bidi
+//! isolation marks (so a Latin name in Arabic text, or an Arabic name in German text, keeps its
+//! own direction). The app fetches the file of the language in use and formats it with
+//! `@fluent/bundle` (app/src/fluent.rs); the tests here read every file with the Rust
+//! implementation of the same specification (`fluent-syntax`, `fluent-bundle`).
 
 /// A language the app speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,97 +84,68 @@ impl Locale {
     pub fn negotiate<'a>(preferred: impl IntoIterator<Item = &'a str>) -> Self {
         preferred.into_iter().find_map(Self::from_tag).unwrap_or(Self::En)
     }
-
-    fn source(self) -> &'static str {
-        match self {
-            Self::En => include_str!("../locales/en.ftl"),
-            Self::De => include_str!("../locales/de.ftl"),
-            Self::Tr => include_str!("../locales/tr.ftl"),
-            Self::Uk => include_str!("../locales/uk.ftl"),
-            Self::Ar => include_str!("../locales/ar.ftl"),
-        }
-    }
-
-    fn language(self) -> LanguageIdentifier {
-        self.tag().parse().unwrap_or_default()
-    }
-}
-
-/// The texts of one locale.
-pub struct Texts {
-    /// Which locale these are.
-    locale: Locale,
-    /// Its messages.
-    bundle: FluentBundle<FluentResource>,
-}
-
-impl std::fmt::Debug for Texts {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Texts").field("locale", &self.locale).finish_non_exhaustive()
-    }
-}
-
-impl Texts {
-    /// Loads the texts of `locale`. A message that does not parse (caught by the tests) is left
-    /// out, so its lookup shows its id instead of crashing the app.
-    pub fn new(locale: Locale) -> Self {
-        let resource =
-            FluentResource::try_new(locale.source().to_owned()).unwrap_or_else(|(r, _)| r);
-        let mut bundle = FluentBundle::new_concurrent(vec![locale.language()]);
-        // Ids are unique within each file (a test checks), so this cannot fail.
-        let _ = bundle.add_resource(resource);
-        Self { locale, bundle }
-    }
-
-    /// The locale.
-    pub fn locale(&self) -> Locale {
-        self.locale
-    }
-
-    /// Whether the message `id` exists.
-    pub fn has(&self, id: &str) -> bool {
-        self.bundle.has_message(id)
-    }
-
-    /// The text of message `id`, or the id itself if it is missing.
-    pub fn get(&self, id: &str) -> String {
-        self.format_with(id, None)
-    }
-
-    /// The text of message `id` with its text variables (`$name`, `$room`, `$detail`) set.
-    pub fn format(&self, id: &str, args: &[(&str, &str)]) -> String {
-        let mut fluent = FluentArgs::new();
-        for (name, value) in args {
-            fluent.set(*name, FluentValue::from(*value));
-        }
-        self.format_with(id, Some(&fluent))
-    }
-
-    /// The text of message `id` whose `$count` is a number, which picks the language's plural
-    /// form ("1 participant", "2 participants"; Arabic has six forms, Ukrainian four).
-    pub fn count(&self, id: &str, count: u64) -> String {
-        let mut fluent = FluentArgs::new();
-        fluent.set("count", FluentValue::from(count));
-        self.format_with(id, Some(&fluent))
-    }
-
-    fn format_with(&self, id: &str, args: Option<&FluentArgs<'_>>) -> String {
-        let Some(pattern) = self.bundle.get_message(id).and_then(|m| m.value()) else {
-            return id.to_owned();
-        };
-        let mut errors = Vec::new();
-        self.bundle.format_pattern(pattern, args, &mut errors).into_owned()
-    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
+    use fluent_bundle::{FluentArgs, FluentBundle, FluentResource, FluentValue};
     use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
 
     use super::*;
+
+    fn source(locale: Locale) -> &'static str {
+        match locale {
+            Locale::En => include_str!("../locales/en.ftl"),
+            Locale::De => include_str!("../locales/de.ftl"),
+            Locale::Tr => include_str!("../locales/tr.ftl"),
+            Locale::Uk => include_str!("../locales/uk.ftl"),
+            Locale::Ar => include_str!("../locales/ar.ftl"),
+        }
+    }
+
+    /// The messages of one locale, formatted by the Rust implementation of Fluent.
+    pub(crate) struct Texts {
+        bundle: FluentBundle<FluentResource>,
+    }
+
+    impl Texts {
+        pub(crate) fn new(locale: Locale) -> Self {
+            let resource = FluentResource::try_new(source(locale).to_owned()).unwrap();
+            let language: unic_langid::LanguageIdentifier = locale.tag().parse().unwrap();
+            let mut bundle = FluentBundle::new(vec![language]);
+            bundle.add_resource(resource).unwrap();
+            Self { bundle }
+        }
+
+        pub(crate) fn has(&self, id: &str) -> bool {
+            self.bundle.has_message(id)
+        }
+
+        fn format_with(&self, id: &str, args: Option<&FluentArgs<'_>>) -> String {
+            let pattern = self.bundle.get_message(id).and_then(|m| m.value()).unwrap();
+            let mut errors = Vec::new();
+            let text = self.bundle.format_pattern(pattern, args, &mut errors).into_owned();
+            assert!(errors.is_empty(), "{id}: {errors:?}");
+            text
+        }
+
+        fn format(&self, id: &str, args: &[(&str, &str)]) -> String {
+            let mut fluent = FluentArgs::new();
+            for (name, value) in args {
+                fluent.set(*name, FluentValue::from(*value));
+            }
+            self.format_with(id, Some(&fluent))
+        }
+
+        fn count(&self, id: &str, count: u64) -> String {
+            let mut fluent = FluentArgs::new();
+            fluent.set("count", FluentValue::from(count));
+            self.format_with(id, Some(&fluent))
+        }
+    }
 
     /// Removes the bidi isolation marks Fluent puts around every variable.
     fn plain(text: String) -> String {
@@ -224,7 +193,7 @@ mod tests {
     /// Each message of a locale file with the variables it uses; fails on any syntax error,
     /// on a message without a value and on an id given twice.
     fn messages(locale: Locale) -> BTreeMap<String, BTreeSet<String>> {
-        let resource = FluentResource::try_new(locale.source().to_owned())
+        let resource = FluentResource::try_new(source(locale).to_owned())
             .unwrap_or_else(|(_, errors)| panic!("{locale:?}: {errors:?}"));
         let mut out = BTreeMap::new();
         for entry in resource.entries() {
@@ -332,7 +301,6 @@ mod tests {
             plain(de.format("announce-joined", &[("name", "Anna")])),
             "Anna ist der Besprechung beigetreten."
         );
-        assert_eq!(de.get("no-such-message"), "no-such-message");
     }
 
     #[test]

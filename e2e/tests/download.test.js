@@ -37,7 +37,8 @@ describe('the app download', { timeout: 120_000 }, () => {
   });
 
   it('sends each file brotli- or gzip-compressed by Accept-Encoding, and whole without it', async () => {
-    assert.deepEqual(assets.map((a) => a.split('.').pop()).sort(), ['css', 'js', 'wasm'], `assets in index.html: ${assets}`);
+    // The app's glue and Project Fluent's formatter (index.js), the wasm, the style sheet.
+    assert.deepEqual(assets.map((a) => a.split('.').pop()).sort(), ['css', 'js', 'js', 'wasm'], `assets in index.html: ${assets}`);
     let brotliTotal = 0;
     for (const asset of assets) {
       const plain = await rawGet(relay.origin, `/${asset}`);
@@ -72,7 +73,7 @@ describe('the app download', { timeout: 120_000 }, () => {
           const loaded = performance.getEntriesByType('resource')
             .filter((e) => /\.(js|wasm|css)$/.test(new URL(e.name).pathname))
             .map((e) => ({ name: new URL(e.name).pathname, encoded: e.encodedBodySize, decoded: e.decodedBodySize }));
-          return loaded.length === 3 && loaded.every((e) => e.decoded > 0) ? loaded : null;
+          return loaded.length === 4 && loaded.every((e) => e.decoded > 0) ? loaded : null;
         }));
         const travelled = entries.reduce((sum, e) => sum + e.encoded, 0);
         for (const e of entries) assert.ok(e.encoded < e.decoded / 2, `${e.name}: ${e.encoded} of ${e.decoded} bytes travelled`);

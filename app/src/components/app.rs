@@ -109,6 +109,11 @@ pub fn App() -> impl IntoView {
                 <LanguageSwitch tr=tr/>
             </header>
             {move || {
+                // Nothing but the top bar until the language's messages are there (one small
+                // file, fetched while the page starts).
+                if !tr.ready() {
+                    return ().into_any();
+                }
                 let room = room.clone();
                 match stage.get() {
                     Stage::Start => view! { <StartPage/> }.into_any(),
