@@ -5,7 +5,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { seriousViolations, tabTo } from '../lib/a11y.js';
 import { chromiumTab, firefoxTab, waitFor } from '../lib/browsers.js';
 import { reportCpu } from '../lib/cpu.js';
-import { remoteNames, tileNames } from '../lib/meeting.js';
+import { remoteNames, shownText, tileNames } from '../lib/meeting.js';
 import { Relay } from '../lib/relay.js';
 
 const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
@@ -99,7 +99,7 @@ describe('accessibility', { timeout: 300_000 }, () => {
     assert.deepEqual(region, { live: 'polite', role: 'status' });
     const guest = track(await chromiumTab());
     await guest.enter(relay.url('ansagen', { name: 'Gast', cam: '0' }));
-    const announced = () => tab.evaluate(() => document.querySelector('[data-testid="announcer"]').textContent);
+    const announced = () => shownText(tab, '[data-testid="announcer"]');
     await waitFor('the join announced', async () => (await announced()) === 'Gast joined the meeting.');
     await guest.click('[data-testid="toggle-hand"]');
     await waitFor('the hand announced', async () => (await announced()) === 'Gast raised their hand.');

@@ -38,7 +38,7 @@ describe('problems a person can run into', { timeout: 240_000 }, () => {
       const guest = track(engine === 'chromium' ? await chromiumTab({ deny: true }) : await firefoxTab({ deny: true }));
       await guest.goto(relay.url(room, { name: 'Dora' }));
 
-      await waitFor('the blocked-camera sentence', async () => (await errorKey(guest)) === 'error.media_denied');
+      await waitFor('the blocked-camera sentence', async () => (await errorKey(guest)) === 'error-media-denied');
       const sentence = await errorText(guest);
       assert.match(sentence, /blocked the camera/);
       await guest.screenshot(`${ARTIFACTS}denied-${engine}.png`);
@@ -59,7 +59,7 @@ describe('problems a person can run into', { timeout: 240_000 }, () => {
     await flaky.stop();
 
     await tab.click('[data-testid="join"]');
-    await waitFor('the unreachable sentence', async () => (await errorKey(tab)) === 'error.relay_unreachable');
+    await waitFor('the unreachable sentence', async () => (await errorKey(tab)) === 'error-relay-unreachable');
     assert.match(await errorText(tab), /cannot be reached/);
 
     const back = await Relay.start({ listen: address });
@@ -82,7 +82,7 @@ describe('problems a person can run into', { timeout: 240_000 }, () => {
         tabs.push(tab);
         await tab.enter(small.url('klein', { name, cam: '0' }));
       }
-      await waitFor('the room-full sentence for Hanna', async () => (await errorKey(tabs[2])) === 'error.room_full');
+      await waitFor('the room-full sentence for Hanna', async () => (await errorKey(tabs[2])) === 'error-room-full');
       assert.match(await errorText(tabs[2]), /room is full/);
       await tabs[2].screenshot(`${ARTIFACTS}room-full.png`);
       await waitFor('Fritz and Greta still together', async () =>

@@ -153,7 +153,7 @@ describe('the app on a static host, the relay on another origin', { timeout: 240
     tabs.push(cleo);
     await cleo.enter(link(FOREIGN, 'treff-statisch', 'Cleo'));
     await waitFor('Cleo told the meeting server cannot be reached', () => cleo.evaluate(() =>
-      document.querySelector('[data-testid="error"]')?.dataset.error === 'error.relay_unreachable'), { timeout: 30_000 });
+      document.querySelector('[data-testid="error"]')?.dataset.error === 'error-relay-unreachable'), { timeout: 30_000 });
     assert.notEqual(await phase(cleo), 'joined');
     assert.match(relay.log, /refused a WebSocket from a page of another origin.*127\.0\.0\.4/);
   });
