@@ -52,6 +52,28 @@ async function allThroughTheRelay(tabs, deadline) {
     (await mode(tab)) === 'sfu' && (await openConnections(tab)) === 1, { timeout: deadline - Date.now() })));
 }
 
+/** Cleo joins `room`, which switches it to the relay; then `sharer`'s screen must play for
+ * `viewers` through the relay, and `watcher`'s page (watching since before) must never have
+ * lost it for 5 s. Returns Cleo's tab. */
+async function thirdJoinsAndTheScreenCrosses({ room, sharer, viewers, watcher, everyone }) {
+  const cleo = await chromiumTab();
+  const started = Date.now();
+  await cleo.enter(room('Cleo'));
+  const tabs = { ...everyone, cleo };
+  await allThroughTheRelay(tabs, started + THROUGH_THE_RELAY_MS);
+  for (const name of [...viewers, 'cleo']) {
+    await waitFor(`${sharer}'s screen playing for ${name} through the relay`, () => screenPlays(tabs[name], sharer),
+      { timeout: Math.max(started + THROUGH_THE_RELAY_MS - Date.now(), 5_000) });
+  }
+  console.log(`${sharer}'s screen through the relay for everyone ${((Date.now() - started) / 1000).toFixed(1)} s after Cleo joined`);
+  const watch = await tabs[watcher].evaluate(() => window.__screenWatch);
+  console.log(`${sharer}'s screen at ${watcher}: missing for at most ${Math.round(watch.longestMissing)} ms, ${watch.streams} streams shown`);
+  // The view swaps from the direct stream to the relay's only once the relay's is there.
+  assert.ok(watch.longestMissing < 5_000, `the screen was gone for ${Math.round(watch.longestMissing)} ms`);
+  assert.ok(watch.streams >= 2, 'the screen now comes through the relay');
+  return cleo;
+}
+
 describe('screen sharing from Firefox, and across the switch to the relay', { timeout: 480_000 }, () => {
   reportCpu();
   let relay;
@@ -87,21 +109,14 @@ describe('screen sharing from Firefox, and across the switch to the relay', { ti
   });
 
   it('keeps showing it while the room switches to the relay when a third joins', async () => {
-    cleo = await chromiumTab();
-    const started = Date.now();
-    await cleo.enter(relay.url('bildschirm-firefox', { name: 'Cleo' }));
-    await allThroughTheRelay({ anna, bruno, cleo }, started + THROUGH_THE_RELAY_MS);
-    for (const [name, tab] of Object.entries({ anna, cleo })) {
-      await waitFor(`Bruno's screen playing for ${name} through the relay`, () => screenPlays(tab, 'Bruno'),
-        { timeout: Math.max(started + THROUGH_THE_RELAY_MS - Date.now(), 5_000) });
-    }
-    console.log(`Bruno's screen through the relay for Anna and Cleo ${((Date.now() - started) / 1000).toFixed(1)} s after Cleo joined`);
+    cleo = await thirdJoinsAndTheScreenCrosses({
+      room: (name) => relay.url('bildschirm-firefox', { name }),
+      sharer: 'Bruno',
+      viewers: ['anna'],
+      watcher: 'anna',
+      everyone: { anna, bruno },
+    });
     assert.equal(await sharing(bruno), 'true', 'Bruno is still sharing');
-    const watch = await anna.evaluate(() => window.__screenWatch);
-    console.log(`Bruno's screen at Anna: missing for at most ${Math.round(watch.longestMissing)} ms, ${watch.streams} streams shown`);
-    // Anna's view swaps from the direct stream to the relay's only once the relay's is there.
-    assert.ok(watch.longestMissing < 5_000, `the screen was gone for ${Math.round(watch.longestMissing)} ms`);
-    assert.ok(watch.streams >= 2, 'the screen now comes through the relay');
     await cleo.screenshot(`${ARTIFACTS}firefox-screen-through-relay.png`);
   });
 
@@ -123,18 +138,13 @@ describe('screen sharing from Firefox, and across the switch to the relay', { ti
     await anna.click('[data-testid="toggle-share"]');
     await waitFor("Anna's screen playing for Bruno", () => screenPlays(bruno, 'Anna'), { timeout: 30_000 });
     await bruno.evaluate(watchScreen, 'Anna');
-    cleo = await chromiumTab();
-    const started = Date.now();
-    await cleo.enter(relay.url('bildschirm-chromium', { name: 'Cleo' }));
-    await allThroughTheRelay({ anna, bruno, cleo }, started + THROUGH_THE_RELAY_MS);
-    for (const [name, tab] of Object.entries({ bruno, cleo })) {
-      await waitFor(`Anna's screen playing for ${name} through the relay`, () => screenPlays(tab, 'Anna'),
-        { timeout: Math.max(started + THROUGH_THE_RELAY_MS - Date.now(), 5_000) });
-    }
-    const watch = await bruno.evaluate(() => window.__screenWatch);
-    console.log(`Anna's screen at Bruno: missing for at most ${Math.round(watch.longestMissing)} ms, ${watch.streams} streams shown`);
-    assert.ok(watch.longestMissing < 5_000, `the screen was gone for ${Math.round(watch.longestMissing)} ms`);
-    assert.ok(watch.streams >= 2, 'the screen now comes through the relay');
+    cleo = await thirdJoinsAndTheScreenCrosses({
+      room: (name) => relay.url('bildschirm-chromium', { name }),
+      sharer: 'Anna',
+      viewers: ['bruno'],
+      watcher: 'bruno',
+      everyone: { anna, bruno },
+    });
     assert.equal(await sharing(anna), 'true');
   });
 });
