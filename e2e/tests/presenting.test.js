@@ -46,6 +46,20 @@ describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }
   });
 
   it('shows a screen shared from Chromium large to everyone, the presenter\'s camera still visible', async () => {
+    // Anna's camera plays for the others, and must keep playing: a screen arriving must not
+    // reload the camera's element (a reload shows black until the next frame).
+    for (const tab of [bruno, cleo]) {
+      await waitFor('Anna\'s camera playing', () => tab.evaluate(() => {
+        const v = document.querySelector('[data-participant="Anna"] video');
+        if (!v || v.videoWidth === 0) return false;
+        if (!v.dataset.watched) {
+          v.dataset.watched = '1';
+          window.cameraReloads = 0;
+          v.addEventListener('emptied', () => { window.cameraReloads += 1; });
+        }
+        return true;
+      }), { timeout: 30_000 });
+    }
     await anna.click('[data-testid="toggle-share"]');
     for (const tab of [bruno, cleo]) {
       const [screen] = await waitFor('Anna\'s screen playing', async () => {
@@ -59,6 +73,9 @@ describe('presenting: screen share, speaker view, dialogs', { timeout: 240_000 }
         return v && v.videoWidth > 0;
       });
       assert.ok(camera, 'Anna\'s camera tile is still there');
+      assert.equal(await tab.evaluate(() =>
+        document.querySelector('[data-participant="Anna"] video').dataset.watched && window.cameraReloads), 0,
+      'Anna\'s camera was not reloaded when her screen came');
       assert.match(await tab.evaluate(() => document.querySelector('[data-testid="announcer"]').textContent),
         /sharing their screen/);
     }

@@ -1,6 +1,7 @@
 //! A `<video>` element that shows a `MediaStream`.
 
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::MediaStream;
 
@@ -32,21 +33,41 @@ pub fn StreamVideo(
             }
         });
     }
-    Effect::new(move |_| {
+    // Setting `srcObject` reloads the element (black until the next frame), even with the same
+    // stream; the epoch counts track changes of every stream in the call, so re-attach only when
+    // this element's stream or its tracks are really different.
+    Effect::new(move |attached: Option<Option<String>>| {
         if let Some(epoch) = epoch {
             epoch.track();
         }
         let stream = stream.get();
-        let Some(video) = node.get() else { return };
+        let video = node.get()?;
+        let now = stream.as_ref().map(tracks_of);
+        if attached.as_ref() == Some(&now) {
+            return now;
+        }
         video.set_src_object(stream.as_ref());
         video.set_muted(muted);
         if stream.is_some() {
             play(video);
         }
+        now
     });
     view! {
         <video node_ref=node autoplay=true playsinline=true muted=muted class:mirrored=mirrored></video>
     }
+}
+
+/// What an attached stream is: its id and its tracks' ids.
+fn tracks_of(stream: &MediaStream) -> String {
+    let mut key = stream.id();
+    for track in stream.get_tracks().iter() {
+        if let Ok(track) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+            key.push(' ');
+            key.push_str(&track.id());
+        }
+    }
+    key
 }
 
 /// Starts playback; if the browser's autoplay policy blocks sound, plays muted rather than not
