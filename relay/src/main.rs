@@ -10,9 +10,9 @@ async fn main() -> std::process::ExitCode {
         Some("check-config") => return check_config(),
         _ => {}
     }
-    let config = match relay::config_file::load(std::env::args_os().collect()) {
+    let config = match relay::config::file::load(std::env::args_os().collect()) {
         Ok(loaded) => loaded.config,
-        Err(relay::config_file::ConfigError::Flags(e)) => e.exit(),
+        Err(relay::config::file::ConfigError::Flags(e)) => e.exit(),
         Err(e) => {
             eprintln!("relay: {e}");
             return std::process::ExitCode::FAILURE;
@@ -53,7 +53,7 @@ async fn main() -> std::process::ExitCode {
 /// `relay check-config [FILE] [flags]`: reads the settings as the relay would (file, environment,
 /// flags), checks them, and prints each one that is set and where it came from.
 fn check_config() -> std::process::ExitCode {
-    use relay::config_file::{ConfigError, Source, load};
+    use relay::config::file::{ConfigError, Source, load};
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     args[0] = "relay".into();
     // `relay check-config treffpunkt.toml` is `relay check-config --config treffpunkt.toml`.
@@ -90,12 +90,12 @@ fn check_config() -> std::process::ExitCode {
 
 /// `relay invite ...`: prints a signed invitation link.
 fn invite() -> std::process::ExitCode {
-    let args = relay::invite::InviteArgs::parse_from(std::env::args().skip(1));
+    let args = relay::config::invite::InviteArgs::parse_from(std::env::args().skip(1));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    match relay::invite::link(&args, now) {
+    match relay::config::invite::link(&args, now) {
         Ok(link) => {
             println!("{link}");
             std::process::ExitCode::SUCCESS

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{TestRelay, error_code};
 use protocol::{ErrorCode, Role, ServerMessage};
-use relay::links::{Grant, LinkKeys};
+use relay::config::links::{Grant, LinkKeys};
 
 const SECRET: &str = "the town's link secret, 32 chars";
 

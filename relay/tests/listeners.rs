@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::{Client, TestRelay, error_code};
 use protocol::{ClientMessage, ErrorCode, MediaState, Moderation, Role, RoomMode, ServerMessage};
-use relay::links::{Grant, LinkKeys};
+use relay::config::links::{Grant, LinkKeys};
 
 const SECRET: &str = "the council's link secret, 32 ch";
 const QUIET: Duration = Duration::from_millis(300);

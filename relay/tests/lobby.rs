@@ -11,7 +11,7 @@ use common::{Client, OFFER, TestRelay, error_code};
 use protocol::{
     ClientMessage, ErrorCode, Moderation, ParticipantId, Role, ServerMessage, Signal, Waiter,
 };
-use relay::links::{Grant, LinkKeys};
+use relay::config::links::{Grant, LinkKeys};
 
 const QUIET: Duration = Duration::from_millis(300);
 

@@ -463,7 +463,7 @@ async fn the_relay_forwards_no_sound_from_a_microphone_a_host_locked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_class_pupils_cameras_reach_the_teachers_only() {
     use protocol::{ClientMessage, Moderation, Role};
-    use relay::links::{Grant, LinkKeys};
+    use relay::config::links::{Grant, LinkKeys};
     const SECRET: &str = "the school's link secret, 32 chr";
     let keys = LinkKeys::new(SECRET.as_bytes(), None);
     let expires =

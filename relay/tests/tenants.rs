@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{Client, TestRelay, error_code, http_request};
 use protocol::{ClientMessage, ErrorCode, MediaState, ServerMessage};
-use relay::tenants::TenantSettings;
+use relay::config::tenants::TenantSettings;
 
 const SECRET: &str = "musterhausen link secret 0123456789";
 const KEY: &str = "the operator key of musterhausen!!";

@@ -3,8 +3,7 @@
 //! the I/O shell that owns the UDP socket and the clock; `routes` spreads rooms over one such
 //! loop per core. Nothing outside this module touches the WebRTC stack.
 
-mod buffers;
-mod demux;
+pub(crate) mod demux;
 mod engine;
 mod fastpath;
 mod feedback;
@@ -14,13 +13,7 @@ mod path;
 pub mod quality;
 mod random;
 mod report;
-mod routes;
 mod sent;
-mod task;
 
 pub use demux::ADDRESSES_PER_PARTICIPANT;
 pub use engine::{Output, Sfu, SfuError};
-pub use task::{
-    BULK_COMMANDS, MediaBusy, MediaCommand, MediaEvent, MediaHandle, MediaStats, MediaTotals,
-    SIGNAL_WAIT, loops, spawn,
-};

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{rate::TokenBucket, rooms::ConnId};
+use crate::{rate::TokenBucket, signalling::rooms::ConnId};
 
 /// Wrong passwords one connection may send at once.
 pub const PER_CONNECTION: u32 = 3;
@@ -31,7 +31,7 @@ pub struct Attempts {
     by_addr: HashMap<IpAddr, TokenBucket>,
 }
 
-use crate::admission::network_of as key;
+use crate::web::admission::network_of as key;
 
 impl Attempts {
     /// Whether `conn` (from `addr`) may try a password now.

@@ -32,7 +32,7 @@ impl Redirect {
     /// To `public_url`'s origin when there is one, else to the requested host on `https_port`.
     pub fn new(public_url: Option<&str>, https_port: u16) -> Self {
         public_url
-            .and_then(crate::admission::normalise)
+            .and_then(crate::web::admission::normalise)
             .and_then(|origin| {
                 origin.strip_prefix("http://").map_or(Some(origin.clone()), |_| None)
             })

@@ -1,12 +1,12 @@
 //! The watcher that reloads the certificate of HTTPS (`--https`) and TURN over TLS. The
-//! handshakes themselves happen in [`crate::http_server`].
+//! handshakes themselves happen in [`crate::web::serve`].
 
 use std::{sync::Arc, time::Duration};
 
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::tls::Certificates;
+use crate::web::tls::Certificates;
 
 /// How often the certificate files are looked at.
 pub const RELOAD_INTERVAL: Duration = Duration::from_secs(5);

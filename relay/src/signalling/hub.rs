@@ -6,11 +6,11 @@ use protocol::{ClientMessage, ErrorCode, ParticipantId, RequestId, RoomMode, Ser
 use tracing::{debug, warn};
 
 use crate::{
-    attempts::Attempts,
-    outbox::Outbox,
-    rooms::{ConnId, Kept, MediaAction, MediaRules, Outgoing, Pass, RoomError, Rooms},
-    sfu::{MediaBusy, MediaCommand, MediaHandle},
-    tenants::TenantId,
+    config::tenants::TenantId,
+    media::{MediaBusy, MediaCommand, MediaHandle},
+    signalling::attempts::Attempts,
+    signalling::outbox::Outbox,
+    signalling::rooms::{ConnId, Kept, MediaAction, MediaRules, Outgoing, Pass, RoomError, Rooms},
 };
 
 /// Wall-clock time for chat timestamps.
@@ -53,7 +53,7 @@ pub enum After {
     Restart,
     /// Its signal found the media loop's queue full: the shell waits for room before it reads
     /// on ([`MediaHandle::send_waiting`]), and tells the sender with [`Hub::media_refused`] if
-    /// none comes within [`crate::sfu::SIGNAL_WAIT`].
+    /// none comes within [`crate::media::SIGNAL_WAIT`].
     WaitForMedia(MediaCommand),
 }
 
@@ -151,7 +151,7 @@ impl Hub {
         }
     }
 
-    /// The media loop failed and started again empty ([`crate::sfu::MediaEvent::Restarted`]):
+    /// The media loop failed and started again empty ([`crate::media::MediaEvent::Restarted`]):
     /// the connections of everyone it lost are closed as if the network had dropped them. Their
     /// seats stay; each browser reconnects at once, resumes its seat (same tile, chat and hand)
     /// and builds a new media connection, as after any resume.
@@ -167,8 +167,8 @@ impl Hub {
     }
 
     /// The media loops' counters, when SFU rooms are configured.
-    pub fn media_stats(&self) -> Option<crate::sfu::MediaTotals> {
-        self.media.as_ref().map(crate::sfu::MediaHandle::stats)
+    pub fn media_stats(&self) -> Option<crate::media::MediaTotals> {
+        self.media.as_ref().map(crate::media::MediaHandle::stats)
     }
 
     /// The rooms, for counting.
@@ -450,9 +450,9 @@ mod tests {
 
     use super::*;
     use crate::{
-        ice::IceServers,
-        outbox::{Inbox, outbox},
-        rooms::RoomLimits,
+        signalling::ice::IceServers,
+        signalling::outbox::{Inbox, outbox},
+        signalling::rooms::RoomLimits,
     };
 
     /// A hub with a media handle whose commands the test reads (control, then bulk).

@@ -17,11 +17,8 @@ use tokio::{
 };
 use tracing::{error, info, warn};
 
-use super::{
-    engine::{Output, Sfu},
-    forward::Wanted,
-    routes::{Route, Routes},
-};
+use super::routes::{Route, Routes};
+use crate::sfu::{Output, Sfu, forward::Wanted};
 use crate::turn::{
     Limits as TurnLimits, TurnServer,
     io::{Event as TurnEvent, TurnClients, TurnIo},
@@ -45,7 +42,7 @@ pub struct MediaStats {
     /// Set when the loop has stopped for good other than at shutdown: `/healthz` fails.
     pub stopped: AtomicBool,
     /// Loss and round trips of the links to subscribers (since the loop last started).
-    pub quality: std::sync::Mutex<super::quality::LinkQuality>,
+    pub quality: std::sync::Mutex<crate::sfu::quality::LinkQuality>,
 }
 
 impl MediaStats {
@@ -345,7 +342,7 @@ pub struct MediaTotals {
     /// Whether every loop runs.
     pub running: bool,
     /// Loss and round trips of the links to subscribers.
-    pub quality: super::quality::LinkQuality,
+    pub quality: crate::sfu::quality::LinkQuality,
 }
 
 /// How many media loops run: `configured`, or one per core when it is 0.

@@ -17,7 +17,7 @@
 
 use serde::Deserialize;
 
-use crate::links::LinkKeys;
+use crate::config::links::LinkKeys;
 
 /// Which tenant: 0 is the relay's own (its top-level settings), then the `[[tenant]]` tables in
 /// the order the file lists them.
@@ -180,10 +180,10 @@ impl TenantSettings {
             return Err(format!("tenant {name}: link-secret-previous needs link-secret"));
         }
         if let Some(key) = &self.operator_key {
-            if key.len() < crate::invite::MIN_OPERATOR_KEY {
+            if key.len() < crate::config::invite::MIN_OPERATOR_KEY {
                 return Err(format!(
                     "tenant {name}: operator-key must be at least {} characters",
-                    crate::invite::MIN_OPERATOR_KEY
+                    crate::config::invite::MIN_OPERATOR_KEY
                 ));
             }
             if self.link_secret.is_none() {

@@ -1,5 +1,10 @@
 //! The relay's settings: command-line flags, each with an environment variable.
 
+pub mod file;
+pub mod invite;
+pub mod links;
+pub mod tenants;
+
 use std::{
     net::{IpAddr, SocketAddr},
     path::PathBuf,
@@ -11,7 +16,7 @@ use protocol::IceServer;
 
 /// Treffpunkt relay: signalling for video meetings, and the web app's files, in one process.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "relay", version = crate::metrics::VERSION, about, long_about = None)]
+#[command(name = "relay", version = crate::ops::metrics::VERSION, about, long_about = None)]
 pub struct Config {
     /// A TOML file with settings: each key is a flag's name (`room-capacity = 30`). Flags and
     /// environment variables override it. `relay check-config` checks one.
@@ -218,7 +223,7 @@ pub struct Config {
     /// Towns or schools served under host names of their own: the settings file's `[[tenant]]`
     /// tables (there is no flag for them).
     #[arg(skip)]
-    pub tenants: Vec<crate::tenants::TenantSettings>,
+    pub tenants: Vec<crate::config::tenants::TenantSettings>,
 }
 
 /// How log lines are written.
@@ -285,7 +290,7 @@ impl Config {
 
     /// The keys invitation links are checked with, if a link secret is set; an unreadable or
     /// empty secret file is an error in words.
-    pub fn link_keys(&self) -> Result<Option<crate::links::LinkKeys>, String> {
+    pub fn link_keys(&self) -> Result<Option<crate::config::links::LinkKeys>, String> {
         let secret = match (&self.link_secret, &self.link_secret_file) {
             (Some(secret), _) => secret.clone(),
             (None, Some(path)) => std::fs::read_to_string(path)
@@ -304,7 +309,7 @@ impl Config {
             );
         }
         let previous = self.link_secret_previous.as_deref().map(str::as_bytes);
-        Ok(Some(crate::links::LinkKeys::new(secret.as_bytes(), previous)))
+        Ok(Some(crate::config::links::LinkKeys::new(secret.as_bytes(), previous)))
     }
 
     /// Checks what flag parsing cannot: the link secret and operator key, the allowed origins,
@@ -320,17 +325,24 @@ impl Config {
                 .into());
         }
         self.link_keys()?;
-        crate::tenants::check_all(&self.tenants)?;
-        if self.operator_key.as_ref().is_some_and(|k| k.len() < crate::invite::MIN_OPERATOR_KEY) {
+        crate::config::tenants::check_all(&self.tenants)?;
+        if self
+            .operator_key
+            .as_ref()
+            .is_some_and(|k| k.len() < crate::config::invite::MIN_OPERATOR_KEY)
+        {
             return Err(format!(
                 "the operator key must have at least {} characters (openssl rand -hex 32)",
-                crate::invite::MIN_OPERATOR_KEY
+                crate::config::invite::MIN_OPERATOR_KEY
             ));
         }
-        crate::admission::AllowedOrigins::new(&self.allowed_origins, self.public_url.as_deref())?;
+        crate::web::admission::AllowedOrigins::new(
+            &self.allowed_origins,
+            self.public_url.as_deref(),
+        )?;
         match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => {
-                crate::tls::server_config(cert, key).map_err(|e| e.to_string())?;
+                crate::web::tls::server_config(cert, key).map_err(|e| e.to_string())?;
             }
             (Some(_), None) | (None, Some(_)) => {
                 return Err("a TLS certificate needs its key, and a key its certificate".into());

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use protocol::Role;
 
-use crate::links::{Grant, LinkKeys, parse_validity};
+use crate::config::links::{Grant, LinkKeys, parse_validity};
 
 /// `relay invite --room klasse-7b --role host --valid 30d`
 #[derive(Debug, Parser)]
@@ -62,9 +62,10 @@ pub fn link(args: &InviteArgs, unix_now: u64) -> Result<String, String> {
         lobby: args.lobby,
     };
     if let (Some(name), Some(path)) = (&args.tenant, &args.config) {
-        let loaded = crate::config_file::load(vec!["relay".into(), "--config".into(), path.into()])
-            .map_err(|e| e.to_string())?;
-        crate::tenants::check_all(&loaded.config.tenants)?;
+        let loaded =
+            crate::config::file::load(vec!["relay".into(), "--config".into(), path.into()])
+                .map_err(|e| e.to_string())?;
+        crate::config::tenants::check_all(&loaded.config.tenants)?;
         let tenant = loaded
             .config
             .tenants
@@ -139,7 +140,7 @@ fn thirty_days() -> String {
 /// body, `{"link": ..., "expires": ...}` or `{"error": ...}`. No I/O; the server calls it.
 pub fn answer(
     config: &crate::Config,
-    tenant: Option<&crate::tenants::TenantSettings>,
+    tenant: Option<&crate::config::tenants::TenantSettings>,
     authorization: Option<&str>,
     body: &[u8],
     unix_now: u64,
@@ -154,7 +155,7 @@ pub fn answer(
         return refuse(404, "this relay has no operator key; the invitation endpoint is off");
     };
     let given = authorization.and_then(|h| h.strip_prefix("Bearer ")).unwrap_or_default();
-    if !crate::links::constant_time_eq(given.trim().as_bytes(), key.as_bytes()) {
+    if !crate::config::links::constant_time_eq(given.trim().as_bytes(), key.as_bytes()) {
         return refuse(401, "wrong or missing operator key (Authorization: Bearer <key>)");
     }
     if body.len() > MAX_REQUEST_BYTES {
@@ -182,7 +183,7 @@ pub fn answer(
         Err(e) => return refuse(503, &e),
     };
     let expires = unix_now.saturating_add(valid);
-    let tenant_url = tenant.map(crate::tenants::TenantSettings::public_url);
+    let tenant_url = tenant.map(crate::config::tenants::TenantSettings::public_url);
     let base = tenant_url.as_deref().or(config.public_url.as_deref()).unwrap_or("/");
     let grant = Grant { room: request.room, role, expires, lobby: request.lobby };
     match signed_link(&keys, base, grant) {

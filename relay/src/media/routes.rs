@@ -19,7 +19,7 @@ use std::{collections::HashMap, net::SocketAddr};
 
 use protocol::ParticipantId;
 
-use super::demux::Demuxer;
+use crate::sfu::demux::Demuxer;
 
 /// Where a datagram goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

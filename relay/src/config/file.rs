@@ -11,7 +11,7 @@ use std::{ffi::OsString, path::Path};
 
 use clap::{ArgAction, CommandFactory, FromArgMatches, parser::ValueSource};
 
-use crate::{Config, tenants::TenantSettings};
+use crate::{Config, config::tenants::TenantSettings};
 
 /// Why the settings cannot be used, in a sentence for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -385,7 +385,7 @@ mod tests {
 
     #[test]
     fn the_example_in_the_docs_names_every_setting_and_loads() {
-        let example = include_str!("../../docs/treffpunkt.toml");
+        let example = include_str!("../../../docs/treffpunkt.toml");
         for arg in Config::command().get_arguments() {
             let Some(long) = arg.get_long() else { continue };
             if matches!(long, "config" | "help" | "version") {
@@ -419,7 +419,7 @@ mod tests {
         let [town] = loaded.config.tenants.as_slice() else { panic!("one tenant in {tenant}") };
         assert_eq!(town.hosts, ["meet.beispielstadt.de"]);
         assert_eq!(town.room_names, ["gemeinderat", "klasse-*"]);
-        crate::tenants::check_all(&loaded.config.tenants).unwrap();
+        crate::config::tenants::check_all(&loaded.config.tenants).unwrap();
     }
 
     #[test]

@@ -19,9 +19,9 @@ use prometheus_client::{
 };
 
 use crate::{
-    hub::Tally,
-    rooms::Census,
     sfu::quality::{Buckets, LinkQuality},
+    signalling::hub::Tally,
+    signalling::rooms::Census,
 };
 
 /// The media type of [`render`]'s text.
@@ -363,7 +363,7 @@ mod tests {
 
     #[test]
     fn the_grafana_dashboard_asks_only_for_metrics_the_relay_writes() {
-        let dashboard = include_str!("../../docs/grafana-dashboard.json");
+        let dashboard = include_str!("../../../docs/grafana-dashboard.json");
         // A family without samples is left out, so one refusal puts `join_refusals` in.
         let mut tally = Tally::default();
         tally.refused.insert(ErrorCode::RoomFull, 1);

@@ -1,0 +1,4 @@
+//! Operations.
+
+pub mod drain;
+pub mod metrics;

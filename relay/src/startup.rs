@@ -1,0 +1,303 @@
+//! Startup: reads the configuration once and wires the parts together: the web front, the
+//! signalling hub, the media loops, TURN, and the drain on shutdown. It decides nothing itself.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex, MutexGuard, atomic::AtomicU64},
+    time::Duration,
+};
+
+use axum::{Router, routing::get};
+use protocol::ServerMessage;
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, watch},
+};
+use tower_http::services::ServeDir;
+use tracing::info;
+
+use crate::{
+    Config,
+    config::tenants::{TenantId, TenantSettings, Tenants},
+    media::MediaEvent,
+    signalling::hub::Hub,
+    signalling::ice::IceServers,
+    signalling::rooms::{RoomLimits, Rooms, TenantRules},
+    turn::{Credentials, TurnSettings},
+    web::admission::{AllowedOrigins, Connections},
+    web::serve,
+};
+
+/// How long shutdown waits for connections to say goodbye.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What every request handler shares.
+pub(crate) struct Shared {
+    /// Settings.
+    pub(crate) config: Config,
+    /// Rooms and outboxes.
+    pub(crate) hub: Mutex<Hub>,
+    /// Numbers connections.
+    pub(crate) next_conn: AtomicU64,
+    /// Turns `true` when the relay shuts down.
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// Held by every connection task; shutdown waits until all are dropped.
+    pub(crate) alive: mpsc::Sender<()>,
+    /// Pages whose WebSockets are accepted.
+    pub(crate) origins: AllowedOrigins,
+    /// Which host belongs to which tenant.
+    pub(crate) tenants: Tenants,
+    /// Open connections per address and in all.
+    pub(crate) connections: Connections,
+    /// Signalling messages the rate limit dropped, all connections together.
+    pub(crate) rate_limited: AtomicU64,
+}
+
+impl Shared {
+    /// The settings of `tenant`, if it is one of the configured tenants.
+    pub(crate) fn tenant_settings(&self, tenant: Option<TenantId>) -> Option<&TenantSettings> {
+        let TenantId(n) = tenant?;
+        usize::from(n).checked_sub(1).and_then(|i| self.config.tenants.get(i))
+    }
+
+    pub(crate) fn hub(&self) -> MutexGuard<'_, Hub> {
+        // A panic while holding the lock would be a bug in `Hub`; the state it guards is still
+        // consistent at every await point, so keep serving rather than poisoning every request.
+        self.hub.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// How long TURN credentials handed out in `welcome` stay valid: longer than any meeting.
+const TURN_CREDENTIAL_TTL: u64 = 12 * 3600;
+
+/// The signer of TURN credentials: the configured secret, or a random one.
+fn turn_credentials(config: &Config) -> std::io::Result<Credentials> {
+    let crypto = rtc::crypto::default_provider().map_err(std::io::Error::other)?;
+    let secret = match &config.turn_secret {
+        Some(secret) => secret.as_bytes().to_vec(),
+        None => {
+            let mut secret = vec![0u8; 32];
+            crypto.random().fill(&mut secret).map_err(std::io::Error::other)?;
+            secret
+        }
+    };
+    Ok(Credentials::new(secret, TURN_CREDENTIAL_TTL, crypto))
+}
+
+/// Starts TURN over TLS on `listen` with the operator's certificate; returns the bound port.
+async fn turn_over_tls(
+    certificates: Option<&Arc<crate::web::tls::Certificates>>,
+    listen: SocketAddr,
+    clients: crate::turn::io::TurnClients,
+) -> std::io::Result<u16> {
+    let Some(certificates) = certificates else {
+        return Err(std::io::Error::other("TURN over TLS needs --tls-cert and --tls-key"));
+    };
+    let tls = certificates.server_config(&[]).map_err(std::io::Error::other)?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen for TURN over TLS on {listen}: {e}"))
+    })?;
+    let bound = listener.local_addr()?;
+    tracing::info!(%bound, "TURN over TLS ready");
+    tokio::spawn(crate::turn::io::accept_tls(listener, tls.into(), clients));
+    Ok(bound.port())
+}
+
+/// Runs the relay on `listener` until the first of `signals` (SIGTERM, Ctrl-C; or the stream's
+/// end): then it drains (`--drain-secs`: no one new, meetings go on until they end, the time is
+/// up or another signal comes), closes every connection with a "restarting" goodbye and returns.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    signals: impl futures_util::Stream<Item = ()> + Send + Unpin + 'static,
+) -> std::io::Result<()> {
+    config.check().map_err(std::io::Error::other)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    // One certificate for HTTPS and TURN over TLS, reloaded when its files change.
+    let certificates = match (config.tls_cert.as_deref(), config.tls_key.as_deref()) {
+        (Some(cert), Some(key)) => {
+            Some(crate::web::tls::Certificates::load(cert, key).map_err(std::io::Error::other)?)
+        }
+        _ => None,
+    };
+    tokio::spawn(crate::web::cert_reload::watch_certificates(
+        certificates.clone(),
+        stop_rx.clone(),
+    ));
+    let https = certificates.clone().filter(|_| config.https);
+    let turn = if config.no_turn || !config.sfu_enabled() {
+        None
+    } else {
+        Some(TurnSettings {
+            credentials: turn_credentials(&config)?,
+            relay_ports: config.turn_relay_ports.clone(),
+            listen: config.turn_bind(),
+        })
+    };
+    let media = if !config.sfu_enabled() {
+        None
+    } else {
+        Some(
+            crate::media::spawn(
+                config.media_bind(),
+                config.media_announce_ip,
+                turn.clone(),
+                crate::media::loops(config.media_threads),
+                stop_rx.clone(),
+            )
+            .await?,
+        )
+    };
+    let mut ice = IceServers::configured(config.ice_server_list());
+    if let (Some(turn), Some((address, tcp))) =
+        (turn, media.as_ref().and_then(|(h, _)| Some((h.turn_address?, h.turn_tcp))))
+    {
+        ice = ice.with_own_turn(address, tcp, turn.credentials);
+        let clients = media.as_ref().and_then(|(h, _)| h.turn_clients.clone());
+        if let (Some(listen), Some(clients)) = (config.turn_tls_listen, clients) {
+            let port = turn_over_tls(certificates.as_ref(), listen, clients).await?;
+            if let Some(host) = config.turn_tls_host(port) {
+                ice = ice.with_own_turns(&host);
+            }
+        }
+    }
+    let links = config.link_keys().map_err(std::io::Error::other)?;
+    let rooms = Rooms::new(
+        RoomLimits {
+            capacity: config.room_capacity as usize,
+            max_rooms: config.max_rooms,
+            mesh_threshold: (config.mesh_threshold > 0).then_some(config.mesh_threshold as usize),
+            sfu_rooms: config.sfu_rooms.clone(),
+            resume_grace: config.resume_grace(),
+        },
+        ice,
+    );
+    let rooms = match links {
+        Some(keys) => rooms.with_links(keys),
+        None => rooms,
+    };
+    let rooms = rooms.with_tenants(config.tenants.iter().map(tenant_rules).collect());
+    let tenants = Tenants::new(&config.tenants);
+    let origins = AllowedOrigins::new(&config.allowed_origins, config.public_url.as_deref())
+        .map_err(std::io::Error::other)?
+        .with_hosts(config.tenants.iter().flat_map(|t| t.hosts.iter().cloned()));
+    let connections = Connections::new(config.max_connections_per_address, config.max_connections);
+    let static_dir = config.static_dir.clone();
+    let front = crate::web::headers::WebFront::new(static_dir.as_deref());
+    let shared = Arc::new(Shared {
+        config,
+        hub: Mutex::new(Hub::new(rooms)),
+        next_conn: AtomicU64::new(1),
+        shutdown: stop_rx.clone(),
+        alive: alive_tx,
+        origins,
+        tenants,
+        connections,
+        rate_limited: AtomicU64::new(0),
+    });
+
+    let mut app = Router::new()
+        .route(protocol::WEBSOCKET_PATH, get(crate::signalling::connection::websocket))
+        .route("/healthz", get(crate::web::routes::health))
+        .route("/api/status", get(crate::web::routes::status))
+        .route("/metrics", get(crate::web::routes::metrics))
+        .route(
+            "/api/invite",
+            axum::routing::post(crate::web::routes::invite).layer(
+                axum::extract::DefaultBodyLimit::max(crate::config::invite::MAX_REQUEST_BYTES),
+            ),
+        );
+    app = match static_dir {
+        Some(dir) => {
+            // Each tenant's host gets its own look in the app's settings.
+            let app = if shared.config.tenants.is_empty() {
+                app
+            } else {
+                app.route("/config.json", get(crate::web::routes::tenant_config))
+            };
+            // The build writes brotli and gzip copies of its hashed files
+            // (scripts/precompress.mjs); they go to browsers that accept them.
+            app.fallback_service(
+                ServeDir::new(dir)
+                    .append_index_html_on_directories(true)
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            )
+        }
+        None => app.route("/", get(crate::web::routes::no_app)),
+    };
+    let app = app
+        .layer(axum::middleware::from_fn_with_state(front, crate::web::headers::WebFront::apply))
+        .with_state(Arc::clone(&shared));
+
+    // Answers and offers from the media loop travel to participants over signalling.
+    if let Some((handle, mut signals)) = media {
+        shared.hub().set_media(handle);
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            while let Some(event) = signals.recv().await {
+                match event {
+                    MediaEvent::Signal { to, signal } => {
+                        shared.hub().send_to_participant(to, ServerMessage::RelaySignal { signal })
+                    }
+                    MediaEvent::Restarted { lost } => shared.hub().media_lost(&lost),
+                }
+            }
+        });
+    }
+
+    // Seats of broken connections run out.
+    {
+        let shared = Arc::clone(&shared);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => shared.hub().tick(std::time::Instant::now()),
+                    _ = stop.wait_for(|stop| *stop) => break,
+                }
+            }
+        });
+    }
+
+    if let Some(plain) = shared.config.redirect_http_listen {
+        let plain_listener = TcpListener::bind(plain).await?;
+        let https_port = listener.local_addr()?.port();
+        let redirect =
+            crate::web::redirect::Redirect::new(shared.config.public_url.as_deref(), https_port);
+        let plain_app =
+            crate::web::redirect::router(redirect, shared.config.acme_webroot.as_deref());
+        let places = serve::places(shared.config.max_connections_per_address);
+        tokio::spawn(serve::serve(plain_listener, None, plain_app, places, stop_rx.clone()));
+        info!(%plain, "plain HTTP is sent on to HTTPS");
+    }
+
+    tokio::spawn(crate::ops::drain::drain_then_stop(signals, shared.clone(), stop_tx));
+    let tls = match https {
+        Some(certificates) => Some(tokio_rustls::TlsAcceptor::from(
+            certificates.server_config(&[b"http/1.1"]).map_err(std::io::Error::other)?,
+        )),
+        None => None,
+    };
+    let places = serve::places(shared.config.max_connections_per_address);
+    serve::serve(listener, tls, app, places, stop_rx).await;
+
+    // Wait (briefly) for the WebSocket tasks, which run outside the HTTP server's bookkeeping.
+    drop(shared);
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, alive_rx.recv()).await;
+    info!("relay stopped");
+    Ok(())
+}
+
+/// What a tenant's settings change for its rooms.
+fn tenant_rules(tenant: &TenantSettings) -> TenantRules {
+    TenantRules {
+        capacity: tenant.room_capacity.map(|c| c as usize),
+        max_rooms: tenant.max_rooms,
+        sfu_rooms: tenant.sfu_rooms.clone(),
+        room_names: tenant.room_names.clone(),
+        links: tenant.link_keys(),
+    }
+}
