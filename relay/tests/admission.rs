@@ -108,5 +108,5 @@ async fn a_connection_that_never_says_hello_is_closed_within_the_deadline() {
 }
 
 fn protocol_deadline() -> Duration {
-    relay::signalling::session::HELLO_DEADLINE
+    relay::limits::HELLO_DEADLINE
 }

@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{TestRelay, http_get};
-use relay::web::serve::HEAD_TIMEOUT;
+use relay::limits::HEAD_TIMEOUT;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,

@@ -163,7 +163,7 @@ async fn a_renewed_certificate_is_used_without_a_restart_and_a_broken_one_is_not
 }
 
 fn crate_reload_interval() -> Duration {
-    relay::web::cert_reload::RELOAD_INTERVAL
+    relay::limits::RELOAD_INTERVAL
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{TestRelay, error_code};
 use protocol::{ClientMessage, ErrorCode, Moderation, ServerMessage};
-use relay::signalling::attempts::PER_ADDRESS;
+use relay::limits::PER_ADDRESS;
 
 const PASSWORD: &str = "Eichhörnchen 7";
 

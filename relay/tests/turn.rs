@@ -57,8 +57,7 @@ enum Via {
 /// Reads one STUN message or ChannelData frame from a byte stream.
 async fn read_frame(stream: &mut (impl AsyncReadExt + Unpin), pending: &mut Vec<u8>) -> Vec<u8> {
     loop {
-        if let relay::turn::framing::Frame::Complete(n) = relay::turn::framing::next_frame(pending)
-        {
+        if let relay::limits::TurnFrame::Complete(n) = relay::limits::next_turn_frame(pending) {
             return pending.drain(..n).collect();
         }
         let mut chunk = vec![0u8; 4096];

@@ -1,4 +1,9 @@
-//! The relay's settings: command-line flags, each with an environment variable.
+//! The relay's settings: command-line flags, each with an environment variable, the settings
+//! file (`file`), tenants with hosts and rules of their own ([`tenants`]), signed invitation
+//! links ([`links`]) and the `relay invite` command that makes them ([`invite`]).
+//!
+//! May not: run anything. Settings are read and checked once, at start; every other module gets
+//! them as plain values.
 
 pub mod file;
 pub mod invite;

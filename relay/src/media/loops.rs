@@ -189,8 +189,6 @@ pub struct MediaHandle {
     shards: Arc<[ShardHandle]>,
     /// Which loop owns which room, participant and address.
     routes: Arc<Mutex<Routes>>,
-    /// The media port's address as announced to browsers.
-    pub address: SocketAddr,
     /// The TURN port's address as announced to browsers, when TURN runs.
     pub turn_address: Option<SocketAddr>,
     /// Whether TURN over TCP listens on the same port number.
@@ -226,7 +224,6 @@ impl MediaHandle {
         let handle = Self {
             shards: Arc::new([ShardHandle { control, bulk, stats: Arc::default() }]),
             routes: Arc::new(Mutex::new(Routes::new(1))),
-            address: SocketAddr::from(([127, 0, 0, 1], 1)),
             turn_address: None,
             turn_tcp: false,
             turn_clients: None,
@@ -317,6 +314,7 @@ impl MediaHandle {
     }
 
     /// Members of SFU rooms on each media loop.
+    #[cfg(test)]
     pub fn load(&self) -> Vec<usize> {
         lock(&self.routes).load().to_vec()
     }
@@ -453,14 +451,8 @@ pub async fn spawn(
             .name("media-receive".into())
             .spawn(move || receiver.run(&runtime))?;
     }
-    let handle = MediaHandle {
-        shards: shards.into(),
-        routes,
-        address,
-        turn_address,
-        turn_tcp,
-        turn_clients,
-    };
+    let handle =
+        MediaHandle { shards: shards.into(), routes, turn_address, turn_tcp, turn_clients };
     Ok((handle, signal_rx))
 }
 

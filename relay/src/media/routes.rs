@@ -13,7 +13,7 @@
 //!
 //! Every table is bounded by the participants of SFU rooms: rooms and seats come only from the
 //! relay's own joins, addresses only from checks a shard proved (at most
-//! [`super::ADDRESSES_PER_PARTICIPANT`] each).
+//! [`crate::sfu::ADDRESSES_PER_PARTICIPANT`] each).
 
 use std::{collections::HashMap, net::SocketAddr};
 
@@ -136,6 +136,7 @@ impl Routes {
     }
 
     /// Members per shard.
+    #[cfg(test)]
     pub fn load(&self) -> &[usize] {
         &self.load
     }

@@ -68,6 +68,7 @@ impl Attempts {
         self.by_conn.remove(&conn);
     }
 
+    #[cfg(test)]
     /// Addresses remembered now.
     pub fn addresses(&self) -> usize {
         self.by_addr.len()

@@ -1,6 +1,6 @@
 //! One task per WebSocket connection: it selects over its socket, its outbox, a keepalive
 //! ticker and the shutdown signal. All decisions are made by [`Session`] (per connection) and
-//! [`Hub`] (per relay).
+//! [`Hub`](crate::signalling::hub::Hub) (per relay).
 
 use std::{
     net::SocketAddr,
@@ -127,7 +127,7 @@ async fn connection(
                 session.heard(now);
                 let step = match frame {
                     Some(Ok(Message::Text(text))) => session.on_frame(now, Frame::Text(text.as_str())),
-                    Some(Ok(Message::Binary(bytes))) => session.on_frame(now, Frame::Binary(bytes.len())),
+                    Some(Ok(Message::Binary(_))) => session.on_frame(now, Frame::Binary),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(frame))) => {
                         // A client that replaces this connection says so; it keeps its seat.

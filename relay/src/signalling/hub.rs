@@ -237,7 +237,7 @@ impl Hub {
         let Some(resumed) = self.rooms.resume(conn, request_id, tenant, room, token, kept) else {
             return false;
         };
-        tracing::info!(participant = %resumed.id, ?conn, replaced = ?resumed.replaced, "seat resumed");
+        tracing::info!(participant = %resumed.id, ?conn, replaced = ?resumed.replaced, media_kept = resumed.kept, "seat resumed");
         if let Some(old) = resumed.replaced {
             // Dropping its outbox ends the old connection's task.
             self.outboxes.remove(&old);

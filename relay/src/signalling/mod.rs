@@ -1,4 +1,16 @@
-//! Signalling.
+//! Signalling: who is in which room, and every message between them.
+//!
+//! Sans-IO at the core: [`rooms`] is the state machine of all rooms (joining, the lobby,
+//! moderation, resuming a seat, what the media loop must do), [`session`] what one connection
+//! may send and when it must go, [`attempts`] the wrong passwords per address. They take the
+//! time as an argument and return what to send; their tests run on a simulated clock.
+//! [`hub`] holds the rooms and one bounded [`outbox`] per connection and delivers what the
+//! rooms decide; [`connection`] is the thin task that carries one WebSocket; [`ice`] makes the
+//! STUN and TURN entries each participant gets.
+//!
+//! May not: touch a UDP socket or WebRTC state (that is `media` and `sfu`), read a clock
+//! inside `rooms`, `session` or `attempts`, or block: the hub is behind one mutex that every
+//! connection takes.
 
 pub mod attempts;
 pub mod connection;

@@ -156,17 +156,17 @@ impl TurnIo {
         match event {
             Event::FromClient { addr, data } => {
                 let client = Client { addr, transport: Transport::Udp };
-                self.server.from_client(now, unix_now(), client, &data);
+                self.server.on_client(now, unix_now(), client, &data);
             }
             Event::FromPeer { relayed, peer, data } => {
-                self.server.from_peer(now, relayed, peer, &data)
+                self.server.on_peer(now, relayed, peer, &data)
             }
             Event::TcpOpened { addr, writer } => {
                 self.tcp.insert(addr, writer);
             }
             Event::TcpMessage { addr, data } => {
                 let client = Client { addr, transport: Transport::Tcp };
-                self.server.from_client(now, unix_now(), client, &data);
+                self.server.on_client(now, unix_now(), client, &data);
             }
             Event::TcpClosed { addr } => {
                 self.tcp.remove(&addr);
@@ -327,6 +327,7 @@ impl TurnClients {
         admitted.then_some(place)
     }
 
+    #[cfg(test)]
     /// How many TCP and TLS clients are connected (or shaking hands).
     pub fn connected(&self) -> usize {
         self.open.load(Ordering::Relaxed)

@@ -212,7 +212,7 @@ impl TurnServer {
 
     /// A message from a client. `unix` is the wall clock in seconds (credentials carry an
     /// expiry in it).
-    pub fn from_client(&mut self, now: Instant, unix: u64, client: Client, data: &[u8]) {
+    pub fn on_client(&mut self, now: Instant, unix: u64, client: Client, data: &[u8]) {
         if is_channel_data(data) {
             self.channel_data(now, client, data);
             return;
@@ -282,7 +282,7 @@ impl TurnServer {
     }
 
     /// A datagram from `peer` to the relayed socket bound at `relayed`.
-    pub fn from_peer(&mut self, now: Instant, relayed: SocketAddr, peer: SocketAddr, data: &[u8]) {
+    pub fn on_peer(&mut self, now: Instant, relayed: SocketAddr, peer: SocketAddr, data: &[u8]) {
         let Some(client) = self.by_relayed.get(&relayed).copied() else { return };
         let Some(allocation) = self.allocations.get(&client) else { return };
         if !allocation.permitted(now, peer.ip()) {

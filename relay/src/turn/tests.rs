@@ -76,7 +76,7 @@ impl Lab {
             while let Some(w) = self.client.poll_write() {
                 moved = true;
                 let from = Client { addr: self.me, transport: Transport::Udp };
-                self.server.from_client(self.now, self.unix, from, &w.message);
+                self.server.on_client(self.now, self.unix, from, &w.message);
             }
             while let Some(output) = self.server.poll_output() {
                 moved = true;
@@ -206,7 +206,7 @@ fn data_flows_both_ways_with_a_permitted_peer_only() {
     // Nothing goes anywhere before a permission.
     lab.client.relay(relayed).unwrap().send_to(lab.now, b"early", peer).ok();
     lab.pump();
-    lab.server.from_peer(lab.now, local, stranger, b"spam");
+    lab.server.on_peer(lab.now, local, stranger, b"spam");
     lab.pump();
     assert!(lab.sent_to_peers().iter().all(|(_, d)| d != b"early"));
     assert!(lab.events.is_empty(), "{:?}", lab.events);
@@ -216,8 +216,8 @@ fn data_flows_both_ways_with_a_permitted_peer_only() {
     lab.pump();
     assert!(lab.sent_to_peers().contains(&(peer, b"hello peer".to_vec())));
 
-    lab.server.from_peer(lab.now, local, peer, b"hello client");
-    lab.server.from_peer(lab.now, local, stranger, b"spam");
+    lab.server.on_peer(lab.now, local, peer, b"hello client");
+    lab.server.on_peer(lab.now, local, stranger, b"spam");
     lab.pump();
     let got: Vec<_> = lab
         .events
@@ -317,8 +317,8 @@ fn random_and_truncated_input_never_panics_and_allocates_nothing() {
                 }
             }
         }
-        lab.server.from_client(lab.now, UNIX, from, &data);
-        lab.server.from_peer(lab.now, addr("0.0.0.0:50001"), addr("192.0.2.1:1"), &data);
+        lab.server.on_client(lab.now, UNIX, from, &data);
+        lab.server.on_peer(lab.now, addr("0.0.0.0:50001"), addr("192.0.2.1:1"), &data);
     }
     while let Some(output) = lab.server.poll_output() {
         assert!(!matches!(output, Output::Bind { .. } | Output::ToPeer { .. }), "{output:?}");

@@ -286,7 +286,7 @@ struct Member {
     /// The tracks this participant receives: (publisher, slot) -> sender.
     forwards: FxHashMap<(ParticipantId, Slot), RTCRtpSenderId>,
     /// Transceivers whose stream ended, set inactive, waiting to carry a new stream (see
-    /// [`Spare`]). At most as many as this participant ever received at once.
+    /// [`Spare`](spares::Spare)). At most as many as this participant ever received at once.
     spares: Vec<spares::Spare>,
     /// Offers the relay made on this connection, and answers to them it applied: a spare is
     /// reusable once the browser answered an offer that showed it inactive.

@@ -1,10 +1,15 @@
 //! Rooms and who is in them: the relay's signalling state machine.
 //!
 //! It does no I/O. Each call takes what a connection asked for and returns the messages to send,
-//! each addressed to a connection. The WebSocket shell (`server.rs`) delivers them. In rooms whose
+//! each addressed to a connection. The hub (`signalling::hub`) delivers them. In rooms whose
 //! media the relay forwards, a call also queues what the media loop must do ([`MediaAction`],
 //! taken with [`Rooms::take_media`]). Every decision about who may send what to whom is made
 //! here, so it is tested here.
+//!
+//! One file per concern, each with its tests: `rules` (limits, tenants, room keys), `join`
+//! (joining and leaving), `lobby`, `moderation` (what hosts may do; who hosts next), `resume`
+//! (seats kept for broken connections), `media` (signals, media states, what the media loop
+//! must do), `conversation` (chat, hands), `errors` (what a refusal tells the person).
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
@@ -27,12 +32,11 @@ mod rules;
 #[cfg(test)]
 mod testing;
 
-pub use conversation::CHAT_HISTORY;
 pub use errors::RoomError;
 use lobby::Knock;
 pub use media::{MediaAction, MediaRules};
+pub use resume::Kept;
 use resume::Tokens;
-pub use resume::{Kept, Resumed};
 pub use rules::{RoomKey, RoomLimits, TenantRules};
 
 /// A WebSocket connection, as the shell numbers them.
@@ -82,7 +86,7 @@ struct Room {
     name: String,
     /// Members by id; ids grow, so iteration order is join order.
     members: BTreeMap<ParticipantId, Member>,
-    /// How media flows. Always mesh until server forwarding exists.
+    /// How media flows: a mesh between browsers, or forwarded by the relay.
     mode: RoomMode,
     /// The most recent chat messages, oldest first; memory only, gone with the room.
     chat: VecDeque<ChatMessage>,

@@ -24,6 +24,7 @@ pub struct RoomLimits {
 
 impl RoomLimits {
     /// How media flows in a new room called `name` (already normalised).
+    #[cfg(test)]
     pub fn mode_for(&self, name: &str) -> RoomMode {
         mode_for(&self.sfu_rooms, name)
     }
