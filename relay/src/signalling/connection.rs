@@ -11,7 +11,7 @@ use std::{
 use axum::{
     extract::{
         ConnectInfo, State, WebSocketUpgrade,
-        ws::{CloseFrame, Message, WebSocket, close_code},
+        ws::{CloseFrame, Message, WebSocket},
     },
     response::IntoResponse,
 };
@@ -24,7 +24,7 @@ use crate::{
     config::tenants::TenantId,
     signalling::hub::After,
     signalling::rooms::ConnId,
-    signalling::session::{Frame, Session, SessionLimits, Step, Tick},
+    signalling::session::{End, Frame, Session, SessionLimits, Step, Tick},
     startup::Shared,
     web::admission::{Refused, client_address},
     web::routes::header,
@@ -114,13 +114,9 @@ async fn connection(
     let mut keepalive = tokio::time::interval(KEEPALIVE_TICK);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = shared.shutdown.clone();
-    // A closing handshake from the browser (a closed tab) or a protocol violation ends the
-    // participant's seat; a connection that just broke keeps it for the grace period.
-    let mut gone_for_good = false;
-    // The client stopped reading: closing politely would only wait for it again.
-    let mut stuck = false;
-
-    let close: Option<(u16, String)> = loop {
+    // Whether the seat goes with the connection, and which close frame goes out, is the
+    // session's decision (`End`); this loop only names how the connection ended.
+    let end: End = loop {
         tokio::select! {
             frame = stream.next() => {
                 let now = Instant::now();
@@ -129,15 +125,11 @@ async fn connection(
                     Some(Ok(Message::Text(text))) => session.on_frame(now, Frame::Text(text.as_str())),
                     Some(Ok(Message::Binary(_))) => session.on_frame(now, Frame::Binary),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(frame))) => {
-                        // A client that replaces this connection says so; it keeps its seat.
-                        gone_for_good = frame.is_none_or(|f| f.code != protocol::CLOSE_RECONNECTING);
-                        break None;
-                    }
-                    None => break None,
+                    Some(Ok(Message::Close(frame))) => break End::ClientClosed(frame.map(|f| f.code)),
+                    None => break End::Dropped,
                     Some(Err(e)) => {
                         debug!(?conn, "socket error: {e}");
-                        break Some((close_code::SIZE, "message too large or malformed frame".into()));
+                        break End::Malformed;
                     }
                 };
                 let dropped = session.take_dropped();
@@ -165,8 +157,7 @@ async fn connection(
                                     break;
                                 }
                             }
-                            gone_for_good = true;
-                            break Some((close_code::RESTART, "relay restarting: no new joins".into()));
+                            break End::Restarting;
                         }
                     }
                     Step::Reply(reply) => { shared.hub().send(conn, reply); }
@@ -180,8 +171,7 @@ async fn connection(
                             }
                         }
                         let _ = send_within(&mut sink, text(&farewell)).await;
-                        gone_for_good = true;
-                        break Some((close_code::POLICY, "protocol violation".into()));
+                        break End::Violation;
                     }
                 }
             }
@@ -194,12 +184,10 @@ async fn connection(
                     };
                     match sent {
                         Ok(()) => {}
-                        Err(Unsent::Broken) => break None,
+                        Err(Unsent::Broken) => break End::Dropped,
                         Err(Unsent::TooSlow) => {
-                            // The socket takes nothing: no goodbye would get through either.
                             info!(?conn, %peer, "not reading; closing");
-                            stuck = true;
-                            break None;
+                            break End::NotReading;
                         }
                     }
                     // Nothing is read while a slow client makes us wait to write: that time
@@ -209,32 +197,27 @@ async fn connection(
                 // The hub dropped our outbox: we fell too far behind, or the hub ended the
                 // connection (removed by a host, whose message went out first; or lost by the
                 // media loop, and the browser comes back into its seat).
-                None if abandon.is_abandoned() => {
-                    break Some((close_code::POLICY, "too slow to keep up with the room".into()))
-                }
-                None => break Some((close_code::NORMAL, "ended by the relay".into())),
+                None if abandon.is_abandoned() => break End::TooSlow,
+                None => break End::EndedByRelay,
             },
-            () = abandon.abandoned() => {
-                break Some((close_code::POLICY, "too slow to keep up with the room".into()));
-            }
+            () = abandon.abandoned() => break End::TooSlow,
             _ = keepalive.tick() => match session.on_tick(Instant::now()) {
                 Tick::Wait => {}
                 Tick::Ping => {
                     let began = Instant::now();
                     if send_within(&mut sink, Message::Ping(Default::default())).await.is_err() {
-                        break None;
+                        break End::Dropped;
                     }
                     session.excuse(began.elapsed());
                 }
                 Tick::HelloOverdue(farewell) => {
                     debug!(?conn, %peer, "no hello in time; closing");
                     let _ = send_within(&mut sink, text(&farewell)).await;
-                    gone_for_good = true;
-                    break Some((close_code::POLICY, "no hello".into()));
+                    break End::NoHello;
                 }
                 Tick::Silent { for_ } => {
                     info!(?conn, silent = ?for_, "silent for longer than {:?}; closing", config.idle_timeout());
-                    break Some((close_code::AWAY, "idle timeout".into()));
+                    break End::Silent;
                 }
             },
             _ = stopped(&mut shutdown) => {
@@ -244,17 +227,18 @@ async fn connection(
                     message: "The relay is restarting. Please rejoin in a moment.".into(),
                 };
                 let _ = send_within(&mut sink, text(&goodbye)).await;
-                break Some((close_code::RESTART, "relay shutting down".into()));
+                break End::ShuttingDown;
             }
         }
     };
 
-    shared.hub().disconnect(conn, gone_for_good);
-    if stuck {
+    shared.hub().disconnect(conn, end.gives_up_seat());
+    if end == End::NotReading {
+        // The socket takes nothing: closing politely would only wait for it again.
         debug!(?conn, "disconnected (not reading)");
         return;
     }
-    if let Some((code, reason)) = close {
+    if let Some((code, reason)) = end.close_frame() {
         let close = Message::Close(Some(CloseFrame { code, reason: reason.into() }));
         let _ = send_within(&mut sink, close).await;
         // Complete the closing handshake: read (and discard) until the client's close arrives,

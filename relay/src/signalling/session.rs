@@ -85,6 +85,75 @@ pub enum Step {
     Close(ServerMessage),
 }
 
+/// How a connection ended, as its shell saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The client sent a close frame, with this code if it gave one.
+    ClientClosed(Option<u16>),
+    /// The socket closed or broke without a close frame (the network went).
+    Dropped,
+    /// A frame was too large or malformed.
+    Malformed,
+    /// The client broke the protocol's rules (see [`Step::Close`]).
+    Violation,
+    /// No `hello` came in time (see [`Tick::HelloOverdue`]).
+    NoHello,
+    /// Nothing was heard for the idle timeout (see [`Tick::Silent`]).
+    Silent,
+    /// The client took nothing for too long: no goodbye would get through.
+    NotReading,
+    /// The client fell too far behind the room (its outbox overflowed).
+    TooSlow,
+    /// The relay ended the connection (a host removed the participant, or the media loop lost
+    /// it and the browser comes back into its seat).
+    EndedByRelay,
+    /// A join while the relay drains: the browser is sent to try again elsewhere.
+    Restarting,
+    /// The relay shuts down.
+    ShuttingDown,
+}
+
+impl End {
+    /// Whether the participant's seat goes with the connection. A closed tab or a broken rule
+    /// gives it up; a connection that just broke keeps it for the grace period, and so does a
+    /// client that closes saying it reconnects (`CLOSE_RECONNECTING`).
+    pub fn gives_up_seat(self) -> bool {
+        match self {
+            Self::ClientClosed(code) => code != Some(protocol::CLOSE_RECONNECTING),
+            Self::Violation | Self::NoHello | Self::Restarting => true,
+            Self::Dropped
+            | Self::Malformed
+            | Self::Silent
+            | Self::NotReading
+            | Self::TooSlow
+            | Self::EndedByRelay
+            | Self::ShuttingDown => false,
+        }
+    }
+
+    /// The close frame the relay sends (code, reason), if one can still get through.
+    pub fn close_frame(self) -> Option<(u16, &'static str)> {
+        match self {
+            Self::ClientClosed(_) | Self::Dropped | Self::NotReading => None,
+            Self::Malformed => Some((CLOSE_TOO_LARGE, "message too large or malformed frame")),
+            Self::Violation => Some((CLOSE_POLICY, "protocol violation")),
+            Self::NoHello => Some((CLOSE_POLICY, "no hello")),
+            Self::Silent => Some((CLOSE_AWAY, "idle timeout")),
+            Self::TooSlow => Some((CLOSE_POLICY, "too slow to keep up with the room")),
+            Self::EndedByRelay => Some((CLOSE_NORMAL, "ended by the relay")),
+            Self::Restarting => Some((CLOSE_RESTART, "relay restarting: no new joins")),
+            Self::ShuttingDown => Some((CLOSE_RESTART, "relay shutting down")),
+        }
+    }
+}
+
+/// WebSocket close codes (RFC 6455 section 7.4.1, and IANA's registry for 1012).
+const CLOSE_NORMAL: u16 = 1000;
+const CLOSE_AWAY: u16 = 1001;
+const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TOO_LARGE: u16 = 1009;
+const CLOSE_RESTART: u16 = 1012;
+
 /// The rule-keeping state of one connection.
 #[derive(Debug)]
 pub struct Session {
@@ -472,6 +541,47 @@ mod tests {
         for second in 0..100 {
             let step = s.on_frame(start + Duration::from_secs(second), Frame::Text("nope"));
             assert!(matches!(step, Step::Reply(_)), "closed after {second} s");
+        }
+    }
+
+    #[test]
+    fn a_closed_tab_or_a_broken_rule_gives_up_the_seat_a_broken_network_keeps_it() {
+        for end in [
+            End::ClientClosed(None),
+            End::ClientClosed(Some(1001)),
+            End::Violation,
+            End::NoHello,
+            End::Restarting,
+        ] {
+            assert!(end.gives_up_seat(), "{end:?} gives up the seat");
+        }
+        let reconnecting = End::ClientClosed(Some(protocol::CLOSE_RECONNECTING));
+        for end in [
+            reconnecting,
+            End::Dropped,
+            End::Malformed,
+            End::Silent,
+            End::NotReading,
+            End::TooSlow,
+            End::EndedByRelay,
+            End::ShuttingDown,
+        ] {
+            assert!(!end.gives_up_seat(), "{end:?} keeps the seat for the grace period");
+        }
+    }
+
+    #[test]
+    fn the_relay_says_why_it_closes_unless_nothing_would_get_through() {
+        assert_eq!(End::Violation.close_frame(), Some((1008, "protocol violation")));
+        assert_eq!(End::Malformed.close_frame().map(|(code, _)| code), Some(1009));
+        assert_eq!(
+            End::ShuttingDown.close_frame().map(|(code, _)| code),
+            Some(1012),
+            "browsers retry on 1012"
+        );
+        assert_eq!(End::Silent.close_frame().map(|(code, _)| code), Some(1001));
+        for end in [End::ClientClosed(None), End::Dropped, End::NotReading] {
+            assert_eq!(end.close_frame(), None, "{end:?}");
         }
     }
 }
