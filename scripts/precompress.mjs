@@ -16,7 +16,7 @@ if (!dir) {
   process.exit(2);
 }
 
-// `name-<hex digits>` before the first extension, as in relay/src/web.rs: trunk writes its
+// `name-<hex digits>` before the first extension, as in relay/src/web/headers.rs: trunk writes its
 // 64-bit hash without leading zeros (15 digits in one build of 16).
 const hashed = /^[^.]*-[0-9a-f]{12,16}(_bg)?\./;
 const compressible = /\.(js|wasm|css|svg)$/;

@@ -1,4 +1,4 @@
-//! The HTTP port's own limits (relay/src/http_server.rs), tried the way an attacker would:
+//! The HTTP port's own limits (relay/src/web/serve.rs), tried the way an attacker would:
 //! connections that say nothing, a request head sent one byte at a time, and more connections
 //! from one address than it may hold. Each time a well-behaved visitor still gets the page.
 
