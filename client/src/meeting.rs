@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use protocol::{
-    ErrorCode, IceServer, MediaState, Moderation, ParticipantId, ParticipantInfo, Role, RoomMode,
-    ServerMessage, Signal, Waiter,
+    ChatMessage, ErrorCode, IceServer, MediaState, Moderation, ParticipantId, ParticipantInfo,
+    Role, RoomMode, ServerMessage, Signal, Waiter,
 };
 
 use crate::{chat::ChatLog, errors::UserError};
@@ -373,193 +373,11 @@ impl Meeting {
     /// Applies a message from the relay.
     pub fn on_server_message(&mut self, message: ServerMessage) -> Vec<Effect> {
         match message {
-            ServerMessage::Welcome {
-                you,
-                room,
-                role,
-                host_link,
-                mode,
-                participants,
-                ice_servers,
-                chat,
-                locked,
-                lobby,
-                cameras_to_hosts,
-                listeners,
-                listener_chat,
-                kept,
-                ..
-            } => {
-                // Back in our own seat (not a first join, nor a fresh seat after ours expired).
-                let resumed = self.me.as_ref().is_some_and(|me| me.id == you);
-                let before = self.mode;
-                self.listeners = listeners;
-                self.listener_chat = listener_chat;
-                self.phase = Phase::Joined;
-                self.locked = locked;
-                self.lobby = lobby;
-                self.cameras_to_hosts = cameras_to_hosts;
-                if role != Role::Host {
-                    self.waiting.clear();
-                }
-                self.room = room;
-                self.mode = mode;
-                self.ice_servers = ice_servers;
-                self.chat.reset(chat);
-                let media = self.own_media;
-                // Back in our own seat, our hand is still where it was.
-                let hand = self.me.as_ref().filter(|m| m.id == you).and_then(|m| m.hand);
-                let name = self.name.clone();
-                let mic_locked =
-                    self.me.as_ref().filter(|m| m.id == you).is_some_and(|m| m.mic_locked);
-                self.me = Some(ParticipantInfo {
-                    id: you,
-                    name,
-                    role,
-                    media,
-                    hand,
-                    away: false,
-                    mic_locked,
-                    host_link,
-                });
-                // What the relay agreed to keep of what our `join` named, in an unchanged mode;
-                // everything else starts afresh.
-                let asked = std::mem::take(&mut self.kept);
-                let same = resumed && kept && before == mode;
-                let keep_relay = same && mode == RoomMode::Sfu && asked.relay;
-                let keep_peers = if same && mode == RoomMode::Mesh { asked.peers } else { vec![] };
-                let mut previous = std::mem::take(&mut self.others);
-                // Kept: a mesh connection named in our `join`, or (SFU) anyone whose media
-                // comes over the kept connection to the relay. Everyone else's closes.
-                let present: Vec<ParticipantId> = participants.iter().map(|p| p.id).collect();
-                let stays = |id: &ParticipantId| {
-                    (keep_relay || keep_peers.contains(id)) && present.contains(id)
-                };
-                let mut effects: Vec<Effect> = previous
-                    .keys()
-                    .filter(|id| !stays(id))
-                    .map(|id| Effect::ClosePeer(PeerId::Participant(*id)))
-                    .collect();
-                if !keep_relay && (self.relay_link.take().is_some() || before == RoomMode::Sfu) {
-                    effects.push(Effect::ClosePeer(PeerId::Relay));
-                    self.relay_was_up = false;
-                }
-                // In a mesh the newcomer offers to everyone already there; with server
-                // forwarding it offers once, to the relay.
-                if mode == RoomMode::Sfu {
-                    effects.push(if keep_relay {
-                        Effect::ResendOffer(PeerId::Relay)
-                    } else {
-                        Effect::OpenRelayPeer
-                    });
-                }
-                for info in participants {
-                    let id = info.id;
-                    if let Some(mut remote) = previous.remove(&id).filter(|_| stays(&id)) {
-                        remote.info = info;
-                        let failed = remote.link == Link::Failed;
-                        self.others.insert(id, remote);
-                        if mode == RoomMode::Mesh {
-                            effects.extend(self.keep(id, failed));
-                        }
-                        continue;
-                    }
-                    let link = match (mode, self.relay_link) {
-                        (RoomMode::Sfu, Some(link)) => link,
-                        _ => Link::Connecting,
-                    };
-                    self.others.insert(id, Remote::new(info, link));
-                    if mode == RoomMode::Mesh {
-                        effects.push(self.open(id, true));
-                    }
-                }
-                effects
-            }
-            ServerMessage::ParticipantJoined { participant } => {
-                let id = participant.id;
-                let name = participant.name.clone();
-                let replaced = self.others.insert(id, Remote::new(participant, Link::Connecting));
-                let mut effects = Vec::new();
-                if replaced.is_some() {
-                    effects.push(Effect::ClosePeer(PeerId::Participant(id)));
-                }
-                if self.mode == RoomMode::Mesh {
-                    effects.push(self.open(id, false));
-                } else if let Some(relay_link) = self.relay_link {
-                    // Their media arrives over the existing relay connection.
-                    if let Some(remote) = self.others.get_mut(&id) {
-                        remote.link = relay_link;
-                    }
-                }
-                effects.push(Effect::Announce(Announcement::about("announce-joined", name)));
-                effects
-            }
-            ServerMessage::ParticipantUpdated { participant } => {
-                if let Some(me) = self.me.as_mut().filter(|me| me.id == participant.id) {
-                    // Only the relay knows our hand's place in the queue, and whether hosting
-                    // has passed to us.
-                    me.hand = participant.hand;
-                    me.role = participant.role;
-                    me.mic_locked = participant.mic_locked;
-                    return Vec::new();
-                }
-                let Some(remote) = self.others.get_mut(&participant.id) else {
-                    return Vec::new();
-                };
-                let previous = std::mem::replace(&mut remote.info, participant);
-                let now = &remote.info;
-                let name = now.name.as_str();
-                let mut effects = Vec::new();
-                let mut announce =
-                    |key| effects.push(Effect::Announce(Announcement::about(key, name)));
-                match (previous.media.audio, now.media.audio) {
-                    (true, false) => announce("announce-muted"),
-                    (false, true) => announce("announce-unmuted"),
-                    _ => {}
-                }
-                match (previous.media.screen, now.media.screen) {
-                    (false, true) => announce("announce-screen-started"),
-                    (true, false) => announce("announce-screen-stopped"),
-                    _ => {}
-                }
-                match (previous.hand.is_some(), now.hand.is_some()) {
-                    (false, true) => announce("announce-hand-raised"),
-                    (true, false) => announce("announce-hand-lowered"),
-                    _ => {}
-                }
-                if !previous.away && now.away {
-                    announce("announce-away");
-                }
-                effects
-            }
+            welcome @ ServerMessage::Welcome { .. } => self.on_welcome(welcome),
+            ServerMessage::ParticipantJoined { participant } => self.on_joined(participant),
+            ServerMessage::ParticipantUpdated { participant } => self.on_updated(participant),
             ServerMessage::ParticipantReconnected { participant, kept } => {
-                let id = participant.id;
-                let name = participant.name.clone();
-                let mut effects = Vec::new();
-                match self.others.get_mut(&id) {
-                    // They kept their connection to us: so do we.
-                    Some(remote) if kept && self.mode == RoomMode::Mesh => {
-                        remote.info = participant;
-                        let failed = remote.link == Link::Failed;
-                        effects.extend(self.keep(id, failed));
-                    }
-                    // Otherwise they start their media connections afresh, offering to
-                    // everyone as a newcomer does.
-                    _ => {
-                        let link = if self.mode == RoomMode::Sfu {
-                            self.relay_link.unwrap_or(Link::Connecting)
-                        } else {
-                            Link::Connecting
-                        };
-                        self.others.insert(id, Remote::new(participant, link));
-                        if self.mode == RoomMode::Mesh {
-                            effects.push(Effect::ClosePeer(PeerId::Participant(id)));
-                            effects.push(self.open(id, false));
-                        }
-                    }
-                }
-                effects.push(Effect::Announce(Announcement::about("announce-reconnected", name)));
-                effects
+                self.on_reconnected(participant, kept)
             }
             ServerMessage::ParticipantLeft { id } => match self.others.remove(&id) {
                 Some(remote) => vec![
@@ -568,16 +386,7 @@ impl Meeting {
                 ],
                 None => Vec::new(),
             },
-            ServerMessage::Chat { message } => {
-                let mine = self.me.as_ref().is_some_and(|me| me.id == message.from);
-                let announcement = Announcement {
-                    key: "announce-chat",
-                    name: message.name.clone(),
-                    detail: message.text.clone(),
-                };
-                self.chat.push(message, mine);
-                if mine { Vec::new() } else { vec![Effect::Announce(announcement)] }
-            }
+            ServerMessage::Chat { message } => self.on_chat(message),
             ServerMessage::ModeChanged { mode } => {
                 if mode == RoomMode::Sfu && self.mode == RoomMode::Mesh {
                     // Make before break: connect to the relay now; the glue drops each direct
@@ -595,20 +404,7 @@ impl Meeting {
                     Vec::new()
                 }
             }
-            ServerMessage::Signal { from, signal: Signal::Rebuild } => {
-                if self.mode != RoomMode::Mesh || !self.others.contains_key(&from) {
-                    Vec::new()
-                } else if self.polite_towards(from) {
-                    // They replaced their connection to us: ours goes, and a new one waits for
-                    // their offer.
-                    if let Some(remote) = self.others.get_mut(&from) {
-                        remote.link = Link::Connecting;
-                    }
-                    vec![Effect::ClosePeer(PeerId::Participant(from)), self.open(from, false)]
-                } else {
-                    self.rebuild(from)
-                }
-            }
+            ServerMessage::Signal { from, signal: Signal::Rebuild } => self.on_rebuild(from),
             ServerMessage::Signal { from, signal } => {
                 if self.others.contains_key(&from) {
                     vec![Effect::PeerSignal { from, signal }]
@@ -616,100 +412,8 @@ impl Meeting {
                     Vec::new()
                 }
             }
-            ServerMessage::Error { code, message, .. } => {
-                // Refusals of `join` end the attempt; so do a protocol mismatch and an internal
-                // error. A restarting relay does not: the connection closes next, and the call
-                // reconnects by itself.
-                let fatal = code != ErrorCode::ShuttingDown
-                    && (self.phase == Phase::Joining
-                        && !matches!(code, ErrorCode::RateLimited | ErrorCode::UnknownParticipant)
-                        || code.is_fatal());
-                vec![Effect::ShowError { error: UserError::Relay(code, message), fatal }]
-            }
-            ServerMessage::Moderated { action, by } => {
-                let host = self.others.get(&by).map(|r| r.info.name.clone()).unwrap_or_default();
-                match action {
-                    Moderation::Mute { .. } => vec![
-                        Effect::MuteMicrophone,
-                        Effect::Announce(Announcement::about("announce-muted-by-host", host)),
-                    ],
-                    Moderation::LockMicrophone { locked: true, .. } => vec![
-                        Effect::MuteMicrophone,
-                        Effect::Announce(Announcement::about("announce-mic-locked-by-host", host)),
-                    ],
-                    Moderation::LockMicrophone { locked: false, .. } => {
-                        vec![Effect::Announce(Announcement::about(
-                            "announce-mic-unlocked-by-host",
-                            host,
-                        ))]
-                    }
-                    Moderation::CameraOff { .. } => vec![
-                        Effect::CameraOff,
-                        Effect::Announce(Announcement::about("announce-camera-off-by-host", host)),
-                    ],
-                    Moderation::StopScreen { .. } => vec![
-                        Effect::StopScreen,
-                        Effect::Announce(Announcement::about(
-                            "announce-screen-stopped-by-host",
-                            host,
-                        )),
-                    ],
-                    Moderation::Remove { .. } => {
-                        vec![Effect::ShowError { error: UserError::Removed, fatal: true }]
-                    }
-                    Moderation::EndMeeting => {
-                        vec![Effect::ShowError { error: UserError::MeetingEnded, fatal: true }]
-                    }
-                    Moderation::Lock { locked } => {
-                        self.locked = locked;
-                        let key = if locked { "announce-locked" } else { "announce-unlocked" };
-                        vec![Effect::Announce(Announcement::about(key, host))]
-                    }
-                    Moderation::Lobby { on } => {
-                        self.lobby = on;
-                        let key = if on { "announce-lobby-on" } else { "announce-lobby-off" };
-                        vec![Effect::Announce(Announcement::about(key, host))]
-                    }
-                    Moderation::CamerasToHosts { on } => {
-                        self.cameras_to_hosts = on;
-                        let key = if on {
-                            "announce-cameras-to-hosts-on"
-                        } else {
-                            "announce-cameras-to-hosts-off"
-                        };
-                        vec![Effect::Announce(Announcement::about(key, host))]
-                    }
-                    Moderation::ListenerChat { allowed } => {
-                        self.listener_chat = allowed;
-                        let key = if allowed {
-                            "announce-listener-chat-on"
-                        } else {
-                            "announce-listener-chat-off"
-                        };
-                        vec![Effect::Announce(Announcement::about(key, host))]
-                    }
-                    Moderation::SetPassword { password } => {
-                        let key = if password.is_some() {
-                            "announce-password-set"
-                        } else {
-                            "announce-password-removed"
-                        };
-                        self.password = password;
-                        vec![Effect::Announce(Announcement::about(key, host))]
-                    }
-                    Moderation::Deny { .. } => {
-                        vec![Effect::ShowError { error: UserError::Denied, fatal: true }]
-                    }
-                    // Told to everyone as `participant_updated`.
-                    Moderation::LowerHand { .. }
-                    | Moderation::MakeHost { .. }
-                    | Moderation::RevokeHost { .. }
-                    | Moderation::MuteAll
-                    | Moderation::LowerAllHands
-                    | Moderation::Admit { .. }
-                    | Moderation::AdmitAll => Vec::new(),
-                }
-            }
+            ServerMessage::Error { code, message, .. } => self.on_error(code, message),
+            ServerMessage::Moderated { action, by } => self.on_moderated(action, by),
             ServerMessage::Audience { listeners } => {
                 self.listeners = listeners;
                 Vec::new()
@@ -719,18 +423,351 @@ impl Meeting {
                 self.room = room;
                 Vec::new()
             }
-            ServerMessage::Lobby { waiting } => {
-                // Hosts hear of each newcomer once.
-                let effects = waiting
-                    .iter()
-                    .filter(|w| !self.waiting.iter().any(|known| known.id == w.id))
-                    .map(|w| Effect::Announce(Announcement::about("announce-knocking", &w.name)))
-                    .collect();
-                self.waiting = waiting;
-                effects
-            }
+            ServerMessage::Lobby { waiting } => self.on_lobby(waiting),
             ServerMessage::Hello { .. } | ServerMessage::Pong { .. } => Vec::new(),
         }
+    }
+
+    /// Enters the room (or comes back into our seat): everything `welcome` says.
+    fn on_welcome(&mut self, welcome: ServerMessage) -> Vec<Effect> {
+        let ServerMessage::Welcome {
+            you,
+            room,
+            role,
+            host_link,
+            mode,
+            participants,
+            ice_servers,
+            chat,
+            locked,
+            lobby,
+            cameras_to_hosts,
+            listeners,
+            listener_chat,
+            kept,
+            ..
+        } = welcome
+        else {
+            return Vec::new();
+        };
+        // Back in our own seat (not a first join, nor a fresh seat after ours expired).
+        let resumed = self.me.as_ref().is_some_and(|me| me.id == you);
+        let before = self.mode;
+        self.listeners = listeners;
+        self.listener_chat = listener_chat;
+        self.phase = Phase::Joined;
+        self.locked = locked;
+        self.lobby = lobby;
+        self.cameras_to_hosts = cameras_to_hosts;
+        if role != Role::Host {
+            self.waiting.clear();
+        }
+        self.room = room;
+        self.mode = mode;
+        self.ice_servers = ice_servers;
+        self.chat.reset(chat);
+        let media = self.own_media;
+        // Back in our own seat, our hand is still where it was.
+        let hand = self.me.as_ref().filter(|m| m.id == you).and_then(|m| m.hand);
+        let name = self.name.clone();
+        let mic_locked = self.me.as_ref().filter(|m| m.id == you).is_some_and(|m| m.mic_locked);
+        self.me = Some(ParticipantInfo {
+            id: you,
+            name,
+            role,
+            media,
+            hand,
+            away: false,
+            mic_locked,
+            host_link,
+        });
+        self.connect_to(participants, resumed && kept, before)
+    }
+
+    /// After `welcome`: which media connections stay, which close and which open, for the
+    /// `participants` present. `kept`: the relay kept our seat and what our `join` named;
+    /// `before`: the room's mode until now.
+    fn connect_to(
+        &mut self,
+        participants: Vec<ParticipantInfo>,
+        kept: bool,
+        before: RoomMode,
+    ) -> Vec<Effect> {
+        let mode = self.mode;
+        // What the relay agreed to keep of what our `join` named, in an unchanged mode;
+        // everything else starts afresh.
+        let asked = std::mem::take(&mut self.kept);
+        let same = kept && before == mode;
+        let keep_relay = same && mode == RoomMode::Sfu && asked.relay;
+        let keep_peers = if same && mode == RoomMode::Mesh { asked.peers } else { vec![] };
+        let mut previous = std::mem::take(&mut self.others);
+        // Kept: a mesh connection named in our `join`, or (SFU) anyone whose media
+        // comes over the kept connection to the relay. Everyone else's closes.
+        let present: Vec<ParticipantId> = participants.iter().map(|p| p.id).collect();
+        let stays =
+            |id: &ParticipantId| (keep_relay || keep_peers.contains(id)) && present.contains(id);
+        let mut effects: Vec<Effect> = previous
+            .keys()
+            .filter(|id| !stays(id))
+            .map(|id| Effect::ClosePeer(PeerId::Participant(*id)))
+            .collect();
+        if !keep_relay && (self.relay_link.take().is_some() || before == RoomMode::Sfu) {
+            effects.push(Effect::ClosePeer(PeerId::Relay));
+            self.relay_was_up = false;
+        }
+        // In a mesh the newcomer offers to everyone already there; with server
+        // forwarding it offers once, to the relay.
+        if mode == RoomMode::Sfu {
+            effects.push(if keep_relay {
+                Effect::ResendOffer(PeerId::Relay)
+            } else {
+                Effect::OpenRelayPeer
+            });
+        }
+        for info in participants {
+            let id = info.id;
+            if let Some(mut remote) = previous.remove(&id).filter(|_| stays(&id)) {
+                remote.info = info;
+                let failed = remote.link == Link::Failed;
+                self.others.insert(id, remote);
+                if mode == RoomMode::Mesh {
+                    effects.extend(self.keep(id, failed));
+                }
+                continue;
+            }
+            let link = match (mode, self.relay_link) {
+                (RoomMode::Sfu, Some(link)) => link,
+                _ => Link::Connecting,
+            };
+            self.others.insert(id, Remote::new(info, link));
+            if mode == RoomMode::Mesh {
+                effects.push(self.open(id, true));
+            }
+        }
+        effects
+    }
+
+    /// Someone entered the room.
+    fn on_joined(&mut self, participant: ParticipantInfo) -> Vec<Effect> {
+        let id = participant.id;
+        let name = participant.name.clone();
+        let replaced = self.others.insert(id, Remote::new(participant, Link::Connecting));
+        let mut effects = Vec::new();
+        if replaced.is_some() {
+            effects.push(Effect::ClosePeer(PeerId::Participant(id)));
+        }
+        if self.mode == RoomMode::Mesh {
+            effects.push(self.open(id, false));
+        } else if let Some(relay_link) = self.relay_link {
+            // Their media arrives over the existing relay connection.
+            if let Some(remote) = self.others.get_mut(&id) {
+                remote.link = relay_link;
+            }
+        }
+        effects.push(Effect::Announce(Announcement::about("announce-joined", name)));
+        effects
+    }
+
+    /// Someone's media, hand, role or presence changed (ours included).
+    fn on_updated(&mut self, participant: ParticipantInfo) -> Vec<Effect> {
+        if let Some(me) = self.me.as_mut().filter(|me| me.id == participant.id) {
+            // Only the relay knows our hand's place in the queue, and whether hosting
+            // has passed to us.
+            me.hand = participant.hand;
+            me.role = participant.role;
+            me.mic_locked = participant.mic_locked;
+            return Vec::new();
+        }
+        let Some(remote) = self.others.get_mut(&participant.id) else {
+            return Vec::new();
+        };
+        let previous = std::mem::replace(&mut remote.info, participant);
+        let now = &remote.info;
+        let name = now.name.as_str();
+        let mut effects = Vec::new();
+        let mut announce = |key| effects.push(Effect::Announce(Announcement::about(key, name)));
+        match (previous.media.audio, now.media.audio) {
+            (true, false) => announce("announce-muted"),
+            (false, true) => announce("announce-unmuted"),
+            _ => {}
+        }
+        match (previous.media.screen, now.media.screen) {
+            (false, true) => announce("announce-screen-started"),
+            (true, false) => announce("announce-screen-stopped"),
+            _ => {}
+        }
+        match (previous.hand.is_some(), now.hand.is_some()) {
+            (false, true) => announce("announce-hand-raised"),
+            (true, false) => announce("announce-hand-lowered"),
+            _ => {}
+        }
+        if !previous.away && now.away {
+            announce("announce-away");
+        }
+        effects
+    }
+
+    /// Someone came back into their seat on a new connection.
+    fn on_reconnected(&mut self, participant: ParticipantInfo, kept: bool) -> Vec<Effect> {
+        let id = participant.id;
+        let name = participant.name.clone();
+        let mut effects = Vec::new();
+        match self.others.get_mut(&id) {
+            // They kept their connection to us: so do we.
+            Some(remote) if kept && self.mode == RoomMode::Mesh => {
+                remote.info = participant;
+                let failed = remote.link == Link::Failed;
+                effects.extend(self.keep(id, failed));
+            }
+            // Otherwise they start their media connections afresh, offering to
+            // everyone as a newcomer does.
+            _ => {
+                let link = if self.mode == RoomMode::Sfu {
+                    self.relay_link.unwrap_or(Link::Connecting)
+                } else {
+                    Link::Connecting
+                };
+                self.others.insert(id, Remote::new(participant, link));
+                if self.mode == RoomMode::Mesh {
+                    effects.push(Effect::ClosePeer(PeerId::Participant(id)));
+                    effects.push(self.open(id, false));
+                }
+            }
+        }
+        effects.push(Effect::Announce(Announcement::about("announce-reconnected", name)));
+        effects
+    }
+
+    /// A chat message, ours included.
+    fn on_chat(&mut self, message: ChatMessage) -> Vec<Effect> {
+        let mine = self.me.as_ref().is_some_and(|me| me.id == message.from);
+        let announcement = Announcement {
+            key: "announce-chat",
+            name: message.name.clone(),
+            detail: message.text.clone(),
+        };
+        self.chat.push(message, mine);
+        if mine { Vec::new() } else { vec![Effect::Announce(announcement)] }
+    }
+
+    /// `from` replaced its direct connection to us.
+    fn on_rebuild(&mut self, from: ParticipantId) -> Vec<Effect> {
+        if self.mode != RoomMode::Mesh || !self.others.contains_key(&from) {
+            Vec::new()
+        } else if self.polite_towards(from) {
+            // They replaced their connection to us: ours goes, and a new one waits for
+            // their offer.
+            if let Some(remote) = self.others.get_mut(&from) {
+                remote.link = Link::Connecting;
+            }
+            vec![Effect::ClosePeer(PeerId::Participant(from)), self.open(from, false)]
+        } else {
+            self.rebuild(from)
+        }
+    }
+
+    /// An error from the relay: a refusal ends the attempt to join, a notice does not.
+    fn on_error(&self, code: ErrorCode, message: String) -> Vec<Effect> {
+        // Refusals of `join` end the attempt; so do a protocol mismatch and an internal
+        // error. A restarting relay does not: the connection closes next, and the call
+        // reconnects by itself.
+        let fatal = code != ErrorCode::ShuttingDown
+            && (self.phase == Phase::Joining
+                && !matches!(code, ErrorCode::RateLimited | ErrorCode::UnknownParticipant)
+                || code.is_fatal());
+        vec![Effect::ShowError { error: UserError::Relay(code, message), fatal }]
+    }
+
+    /// A host did something to us or to the room.
+    fn on_moderated(&mut self, action: Moderation, by: ParticipantId) -> Vec<Effect> {
+        let host = self.others.get(&by).map(|r| r.info.name.clone()).unwrap_or_default();
+        match action {
+            Moderation::Mute { .. } => vec![
+                Effect::MuteMicrophone,
+                Effect::Announce(Announcement::about("announce-muted-by-host", host)),
+            ],
+            Moderation::LockMicrophone { locked: true, .. } => vec![
+                Effect::MuteMicrophone,
+                Effect::Announce(Announcement::about("announce-mic-locked-by-host", host)),
+            ],
+            Moderation::LockMicrophone { locked: false, .. } => {
+                vec![Effect::Announce(Announcement::about("announce-mic-unlocked-by-host", host))]
+            }
+            Moderation::CameraOff { .. } => vec![
+                Effect::CameraOff,
+                Effect::Announce(Announcement::about("announce-camera-off-by-host", host)),
+            ],
+            Moderation::StopScreen { .. } => vec![
+                Effect::StopScreen,
+                Effect::Announce(Announcement::about("announce-screen-stopped-by-host", host)),
+            ],
+            Moderation::Remove { .. } => {
+                vec![Effect::ShowError { error: UserError::Removed, fatal: true }]
+            }
+            Moderation::EndMeeting => {
+                vec![Effect::ShowError { error: UserError::MeetingEnded, fatal: true }]
+            }
+            Moderation::Lock { locked } => {
+                self.locked = locked;
+                let key = if locked { "announce-locked" } else { "announce-unlocked" };
+                vec![Effect::Announce(Announcement::about(key, host))]
+            }
+            Moderation::Lobby { on } => {
+                self.lobby = on;
+                let key = if on { "announce-lobby-on" } else { "announce-lobby-off" };
+                vec![Effect::Announce(Announcement::about(key, host))]
+            }
+            Moderation::CamerasToHosts { on } => {
+                self.cameras_to_hosts = on;
+                let key = if on {
+                    "announce-cameras-to-hosts-on"
+                } else {
+                    "announce-cameras-to-hosts-off"
+                };
+                vec![Effect::Announce(Announcement::about(key, host))]
+            }
+            Moderation::ListenerChat { allowed } => {
+                self.listener_chat = allowed;
+                let key = if allowed {
+                    "announce-listener-chat-on"
+                } else {
+                    "announce-listener-chat-off"
+                };
+                vec![Effect::Announce(Announcement::about(key, host))]
+            }
+            Moderation::SetPassword { password } => {
+                let key = if password.is_some() {
+                    "announce-password-set"
+                } else {
+                    "announce-password-removed"
+                };
+                self.password = password;
+                vec![Effect::Announce(Announcement::about(key, host))]
+            }
+            Moderation::Deny { .. } => {
+                vec![Effect::ShowError { error: UserError::Denied, fatal: true }]
+            }
+            // Told to everyone as `participant_updated`.
+            Moderation::LowerHand { .. }
+            | Moderation::MakeHost { .. }
+            | Moderation::RevokeHost { .. }
+            | Moderation::MuteAll
+            | Moderation::LowerAllHands
+            | Moderation::Admit { .. }
+            | Moderation::AdmitAll => Vec::new(),
+        }
+    }
+
+    /// Who waits in the lobby now (hosts only).
+    fn on_lobby(&mut self, waiting: Vec<Waiter>) -> Vec<Effect> {
+        // Hosts hear of each newcomer once.
+        let effects = waiting
+            .iter()
+            .filter(|w| !self.waiting.iter().any(|known| known.id == w.id))
+            .map(|w| Effect::Announce(Announcement::about("announce-knocking", &w.name)))
+            .collect();
+        self.waiting = waiting;
+        effects
     }
 
     /// Records our own microphone / camera state (sent to the relay by the glue).
