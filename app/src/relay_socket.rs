@@ -1,6 +1,11 @@
 //! The signalling WebSocket to the relay: open it, send typed messages, hand over typed events.
 
-use std::{cell::Cell, rc::Rc};
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
+
+use client::keepalive::{Keepalive, Tick};
 
 use gloo_events::EventListener;
 use protocol::{ClientMessage, ServerMessage};
@@ -12,20 +17,6 @@ use crate::js;
 /// The relay's answers are small except for `welcome` with a large roster; this bounds what the
 /// app is willing to parse.
 const MAX_INCOMING_BYTES: usize = 1 << 20;
-/// How often the app pings the relay to notice a dead connection (the relay answers each).
-const PING_EVERY_MS: i32 = 2_000;
-/// How often a connection that has not opened yet is checked against its deadline.
-const OPENING_CHECK_MS: i32 = 250;
-/// Silence after which the connection counts as lost: a network that went away is noticed
-/// within seconds, not when TCP gives up minutes later.
-const SILENCE_LIMIT_MS: f64 = 10_000.0;
-/// Silence after which a connection counts as probably dead once a media connection shows
-/// that the network is back (two pings unanswered): TCP retransmits on a connection that broke
-/// only after growing pauses, so waiting for it would keep the seat empty seconds longer.
-const QUIET_LIMIT_MS: f64 = 2.0 * PING_EVERY_MS as f64 + 500.0;
-/// A keepalive tick this late means the page itself did not run (a busy machine, a frozen
-/// tab): messages may be waiting behind it, so silence is not judged on that tick.
-const LATE_TICK_MS: f64 = 1_000.0;
 
 /// What the socket reports.
 #[derive(Debug)]
@@ -48,10 +39,8 @@ pub struct RelaySocket {
     ws: WebSocket,
     /// Cleared on drop, which stops the keepalive loop.
     alive: Rc<Cell<bool>>,
-    /// When the relay was last heard (ms).
-    last_heard: Rc<Cell<f64>>,
-    /// Whether the socket opened.
-    was_open: Rc<Cell<bool>>,
+    /// When to ping and when to give up (`client::keepalive`).
+    keepalive: Rc<RefCell<Keepalive>>,
     /// The event listeners; dropping them removes them from the socket.
     _listeners: [EventListener; 3],
 }
@@ -66,21 +55,20 @@ impl RelaySocket {
     ) -> Result<Self, String> {
         let ws = WebSocket::new(url).map_err(|e| js::describe(&e))?;
         let on_event: Rc<dyn Fn(SocketEvent)> = Rc::new(on_event);
-        let was_open = Rc::new(Cell::new(false));
         let alive = Rc::new(Cell::new(true));
-        let last_heard = Rc::new(Cell::new(js_sys::Date::now()));
+        let keepalive = Rc::new(RefCell::new(Keepalive::new(js_sys::Date::now(), timeout_ms)));
 
         let on_open = {
-            let (on_event, was_open) = (Rc::clone(&on_event), Rc::clone(&was_open));
+            let (on_event, keepalive) = (Rc::clone(&on_event), Rc::clone(&keepalive));
             EventListener::new(&ws, "open", move |_| {
-                was_open.set(true);
+                keepalive.borrow_mut().opened();
                 on_event(SocketEvent::Open);
             })
         };
         let on_message = {
-            let (on_event, last_heard) = (Rc::clone(&on_event), Rc::clone(&last_heard));
+            let (on_event, keepalive) = (Rc::clone(&on_event), Rc::clone(&keepalive));
             EventListener::new(&ws, "message", move |event| {
-                last_heard.set(js_sys::Date::now());
+                keepalive.borrow_mut().heard(js_sys::Date::now());
                 let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|e| e.data().as_string())
                 else {
                     return;
@@ -92,8 +80,8 @@ impl RelaySocket {
             })
         };
         let on_close = {
-            let (on_event, was_open, alive) =
-                (Rc::clone(&on_event), Rc::clone(&was_open), Rc::clone(&alive));
+            let (on_event, keepalive, alive) =
+                (Rc::clone(&on_event), Rc::clone(&keepalive), Rc::clone(&alive));
             EventListener::new(&ws, "close", move |event| {
                 if let Some(close) = event.dyn_ref::<CloseEvent>()
                     && close.code() != 1000
@@ -105,7 +93,8 @@ impl RelaySocket {
                     ));
                 }
                 if alive.replace(false) {
-                    on_event(SocketEvent::Closed { was_open: was_open.get() });
+                    let was_open = keepalive.borrow().is_open();
+                    on_event(SocketEvent::Closed { was_open });
                 }
             })
         };
@@ -115,63 +104,49 @@ impl RelaySocket {
         // does not open in time, give up on the socket so the call can reconnect instead of
         // waiting for TCP to notice. The call hears of it at once; the socket closes behind.
         {
-            let (ws, alive, last_heard) = (ws.clone(), Rc::clone(&alive), Rc::clone(&last_heard));
-            let (on_event, was_open) = (Rc::clone(&on_event), Rc::clone(&was_open));
-            // The opening deadline moves on by the time the page itself did not run (its timer
-            // came late): a busy machine is not a relay that does not answer.
-            let mut started = js_sys::Date::now();
+            let (ws, alive) = (ws.clone(), Rc::clone(&alive));
+            let (on_event, keepalive) = (Rc::clone(&on_event), Rc::clone(&keepalive));
             leptos::task::spawn_local(async move {
                 let mut nonce = 0;
-                let mut last_tick = started;
                 loop {
-                    // Until it opens, look often: an attempt that hangs is given up on time.
-                    let step = if was_open.get() { PING_EVERY_MS } else { OPENING_CHECK_MS };
+                    let step = keepalive.borrow().step_ms();
                     js::sleep(step).await;
                     if !alive.get() {
                         break;
                     }
-                    let now = js_sys::Date::now();
-                    let behind = (now - last_tick - f64::from(step)).max(0.0);
-                    last_tick = now;
-                    started += behind;
-                    if behind > LATE_TICK_MS {
-                        // Let the events queued meanwhile run before judging the relay; the
-                        // time the page stood still is not the relay's silence.
-                        last_heard.set(last_heard.get().max(now - f64::from(step)));
-                        continue;
-                    }
-                    let opened = was_open.get();
-                    let stuck = if opened {
-                        now - last_heard.get() > SILENCE_LIMIT_MS
-                    } else {
-                        now - started > timeout_ms
-                    };
-                    if stuck {
-                        js::warn(if opened {
-                            "the relay stopped answering; closing the connection"
-                        } else {
-                            "the relay did not answer in time"
-                        });
-                        give_up(&ws, &alive, &on_event, opened);
-                        break;
-                    }
-                    if ws.ready_state() == WebSocket::OPEN {
-                        nonce += 1;
-                        let _ = ws.send_with_str(&protocol::encode(&ClientMessage::Ping { nonce }));
+                    let tick = keepalive.borrow_mut().on_tick(js_sys::Date::now(), step);
+                    match tick {
+                        Tick::Wait => {}
+                        Tick::GiveUp { opened } => {
+                            js::warn(if opened {
+                                "the relay stopped answering; closing the connection"
+                            } else {
+                                "the relay did not answer in time"
+                            });
+                            give_up(&ws, &alive, &on_event, opened);
+                            break;
+                        }
+                        Tick::Ping => {
+                            if ws.ready_state() == WebSocket::OPEN {
+                                nonce += 1;
+                                let ping = ClientMessage::Ping { nonce };
+                                let _ = ws.send_with_str(&protocol::encode(&ping));
+                            }
+                        }
                     }
                 }
             });
         }
 
-        Ok(Self { ws, alive, last_heard, was_open, _listeners: [on_open, on_message, on_close] })
+        Ok(Self { ws, alive, keepalive, _listeners: [on_open, on_message, on_close] })
     }
 
     /// A media connection came back after failing: the network is back. If the relay has been
     /// quiet meanwhile, this connection most likely broke with the network: it is given up
     /// (closed, and no more events), and true says the call should reconnect at once.
     pub fn abandon_if_quiet(&self) -> bool {
-        let quiet = js_sys::Date::now() - self.last_heard.get();
-        if !self.was_open.get() || quiet <= QUIET_LIMIT_MS || !self.alive.replace(false) {
+        let quiet = self.keepalive.borrow().quiet_after_network_back(js_sys::Date::now());
+        if !quiet || !self.alive.replace(false) {
             return false;
         }
         js::warn("the network is back and the relay has been quiet: reconnecting");

@@ -7,6 +7,7 @@ pub mod branding;
 pub mod chat;
 pub mod errors;
 pub mod i18n;
+pub mod keepalive;
 pub mod layout;
 pub mod meeting;
 pub mod negotiation;
