@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use protocol::Role;
 
-use crate::config::links::{Grant, LinkKeys, parse_validity};
+use crate::config::links::{Grant, LinkKeys, MIN_OPERATOR_KEY, parse_validity};
 
 /// `relay invite --room klasse-7b --role host --valid 30d`
 #[derive(Debug, Parser)]
@@ -110,8 +110,6 @@ pub fn signed_link(keys: &LinkKeys, base_url: &str, grant: Grant) -> Result<Stri
     Ok(format!("{base}?room={}&link={token}", encode(&room)))
 }
 
-/// The shortest operator key the relay accepts: guessing one must be hopeless.
-pub const MIN_OPERATOR_KEY: usize = 32;
 /// The largest request body the invitation endpoint reads.
 pub const MAX_REQUEST_BYTES: usize = 1024;
 

@@ -18,6 +18,10 @@ use protocol::Role;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
+/// The shortest operator key the relay accepts (the key an LMS holds to ask for links,
+/// `POST /api/invite`): guessing one must be hopeless.
+pub const MIN_OPERATOR_KEY: usize = 32;
+
 /// Compares secrets without leaking where they differ through timing.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

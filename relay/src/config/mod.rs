@@ -334,11 +334,11 @@ impl Config {
         if self
             .operator_key
             .as_ref()
-            .is_some_and(|k| k.len() < crate::config::invite::MIN_OPERATOR_KEY)
+            .is_some_and(|k| k.len() < crate::config::links::MIN_OPERATOR_KEY)
         {
             return Err(format!(
                 "the operator key must have at least {} characters (openssl rand -hex 32)",
-                crate::config::invite::MIN_OPERATOR_KEY
+                crate::config::links::MIN_OPERATOR_KEY
             ));
         }
         crate::web::admission::AllowedOrigins::new(

@@ -180,10 +180,10 @@ impl TenantSettings {
             return Err(format!("tenant {name}: link-secret-previous needs link-secret"));
         }
         if let Some(key) = &self.operator_key {
-            if key.len() < crate::config::invite::MIN_OPERATOR_KEY {
+            if key.len() < crate::config::links::MIN_OPERATOR_KEY {
                 return Err(format!(
                     "tenant {name}: operator-key must be at least {} characters",
-                    crate::config::invite::MIN_OPERATOR_KEY
+                    crate::config::links::MIN_OPERATOR_KEY
                 ));
             }
             if self.link_secret.is_none() {
