@@ -60,6 +60,7 @@ stage lints "formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --exclude app --all-targets -- -D warnings
 cargo clippy -p app --target wasm32-unknown-unknown -- -D warnings
+node scripts/import-cycles.mjs relay/src app/src client/src protocol/src loadgen/src
 bash packaging/verify-unit.sh
 
 stage rust "Rust tests (protocol, client logic, relay)"

@@ -1,49 +1,21 @@
 //! The root: picks the start page, the pre-join screen or the meeting from the link.
 
-use client::{branding::Branding, i18n::Locale, params::LinkParams};
+use client::{branding::Branding, params::LinkParams};
 use leptos::prelude::*;
 use protocol::MediaState;
 use wasm_bindgen::JsCast;
 
 use crate::{
-    components::{meeting::MeetingView, prejoin::PreJoin, start::StartPage},
+    components::{
+        language::LanguageSwitch,
+        meeting::MeetingView,
+        prejoin::PreJoin,
+        stage::{JoinMedia, JoinRequest, Stage},
+        start::StartPage,
+    },
     i18n::Tr,
     media::MediaRequest,
-    prepared::Prepared,
 };
-
-/// What the person asked to join with.
-#[derive(Clone)]
-pub struct JoinRequest {
-    /// Display name.
-    pub name: String,
-    /// Camera and microphone.
-    pub media: JoinMedia,
-    /// Microphone and camera on or off at the start.
-    pub wanted: MediaState,
-    /// The signed invitation from the link, if any.
-    pub link: Option<String>,
-}
-
-/// Where the meeting's camera and microphone come from.
-#[derive(Clone)]
-pub enum JoinMedia {
-    /// The pre-join screen was skipped (`autojoin=1`): the meeting opens these itself.
-    Open(MediaRequest),
-    /// What the pre-join screen opened, or is still opening.
-    Prepared(Prepared),
-}
-
-/// Which screen is showing.
-#[derive(Clone)]
-pub enum Stage {
-    /// No room in the link: choose one.
-    Start,
-    /// The pre-join screen of the room.
-    PreJoin,
-    /// In the meeting.
-    Meeting(JoinRequest),
-}
 
 fn link_params() -> LinkParams {
     let search = crate::js::window().location().search().unwrap_or_default();
@@ -138,41 +110,4 @@ fn apply_branding(branding: &Branding) {
         let _ = style.set_property("--accent", accent);
         let _ = style.set_property("--accent-text", text);
     }
-}
-
-/// The language menu of the top bar: every language, each named in itself.
-#[component]
-fn LanguageSwitch(
-    /// The texts handle.
-    tr: Tr,
-) -> impl IntoView {
-    view! {
-        <select class="lang" data-testid="language" aria-label=move || tr.t("settings-language")
-            on:change=move |ev| {
-                if let Some(locale) = Locale::from_tag(&event_target_value(&ev)) {
-                    tr.set_locale(locale);
-                }
-            }>
-            <LanguageOptions tr=tr/>
-        </select>
-    }
-}
-
-/// One `<option>` per language, the current one selected; for the top bar and the settings.
-#[component]
-pub fn LanguageOptions(
-    /// The texts handle.
-    tr: Tr,
-) -> impl IntoView {
-    Locale::ALL
-        .into_iter()
-        .map(|locale| {
-            view! {
-                <option value=locale.tag() lang=locale.tag() dir=locale.direction().attribute()
-                    prop:selected=move || tr.locale() == locale>
-                    {locale.name()}
-                </option>
-            }
-        })
-        .collect_view()
 }

@@ -8,10 +8,10 @@ use wasm_bindgen_futures::JsFuture;
 use crate::{
     call::{Call, CallView, Layout, Panel},
     components::{
+        dialogs::Dialog,
         icons::{
             CamIcon, ChatIcon, HandIcon, LeaveIcon, LinkIcon, MicIcon, PeopleIcon, ScreenIcon,
         },
-        meeting::Dialog,
     },
     i18n::Tr,
     js::window,

@@ -8,13 +8,22 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::{
     call::{Call, CallView},
-    components::meeting::Dialog,
+    components::language::LanguageOptions,
     i18n::Tr,
     js::window,
     media::{self, Devices},
 };
 
 /// A `<dialog>` opened with `showModal()` (focus is kept inside, Escape closes it).
+/// A dialog over the meeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialog {
+    /// Devices and language.
+    Settings,
+    /// Connection details for the helpdesk.
+    Details,
+}
+
 #[component]
 fn Modal(
     /// Which dialog is open; set to `None` when this one closes.
@@ -113,7 +122,7 @@ pub fn SettingsDialog(
                         tr.set_locale(locale);
                     }
                 }>
-                <crate::components::app::LanguageOptions tr=tr/>
+                <LanguageOptions tr=tr/>
             </select>
             <div class="dialog-actions">
                 <button type="button" class="primary" on:click=close>{move || tr.t("settings-close")}</button>

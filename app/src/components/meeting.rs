@@ -8,27 +8,18 @@ use protocol::{ParticipantId, RoomMode};
 use crate::{
     call::{Call, CallPhase, CallView, Layout, Panel},
     components::{
-        app::{JoinMedia, JoinRequest, Stage},
         chat_panel::ChatPanel,
         controls::Controls,
-        dialogs::{DetailsDialog, SettingsDialog},
+        dialogs::{DetailsDialog, Dialog, SettingsDialog},
         notice::ErrorNotice,
         people_panel::PeoplePanel,
+        stage::{JoinMedia, JoinRequest, Stage},
         tile::{RemoteTile, ScreenTile, SelfTile},
     },
     config::AppConfig,
     i18n::Tr,
     media,
 };
-
-/// A dialog over the meeting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialog {
-    /// Devices and language.
-    Settings,
-    /// Connection details for the helpdesk.
-    Details,
-}
 
 /// The meeting in `room`, joined with `request`.
 #[component]

@@ -6,9 +6,9 @@ use protocol::{MediaState, NameError};
 
 use crate::{
     components::{
-        app::{JoinMedia, JoinRequest, Stage},
         icons::{CamIcon, MicIcon},
         notice::ErrorNotice,
+        stage::{JoinMedia, JoinRequest, Stage},
         video::StreamVideo,
     },
     i18n::Tr,

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use tokio::sync::watch;
 use tracing::info;
 
-use crate::startup::Shared;
+use crate::web::state::Shared;
 
 /// How often the drain looks whether the last meeting has ended.
 const CHECK_EVERY: Duration = Duration::from_secs(1);

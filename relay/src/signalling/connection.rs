@@ -25,9 +25,9 @@ use crate::{
     signalling::hub::After,
     signalling::rooms::ConnId,
     signalling::session::{End, Frame, Session, SessionLimits, Step, Tick},
-    startup::Shared,
     web::admission::{Refused, client_address},
     web::routes::header,
+    web::state::Shared,
 };
 
 /// How often a connection asks its session's keepalive what to do (ping, or close).

@@ -16,4 +16,5 @@ pub mod headers;
 pub mod redirect;
 pub mod routes;
 pub mod serve;
+pub mod state;
 pub mod tls;

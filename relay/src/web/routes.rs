@@ -12,7 +12,7 @@ use axum::{
 };
 use tower_http::services::ServeDir;
 
-use crate::{config::tenants::TenantId, startup::Shared, web::admission::client_address};
+use crate::{config::tenants::TenantId, web::admission::client_address, web::state::Shared};
 
 pub(crate) async fn health(State(shared): State<Arc<Shared>>) -> axum::response::Response {
     let hub = shared.hub();
