@@ -3,7 +3,8 @@
 use protocol::{Moderation, ParticipantId, ParticipantInfo, Role, RoomMode, ServerMessage};
 
 use super::{
-    ConnId, MAX_REMOVED, Member, Outgoing, Room, Rooms, errors::RoomError, media::MediaAction,
+    ConnId, MAX_REMOVED, Member, Outgoing, Room, RoomKey, Rooms, errors::RoomError,
+    media::MediaAction,
 };
 
 impl Room {
@@ -48,44 +49,98 @@ impl Rooms {
     /// A host's `action`. Returns the messages to send and the connections that must leave the
     /// room (removed, or everyone when the meeting ends); the shell takes them out after the
     /// messages are on their way.
-    pub fn moderate(
-        &mut self,
-        conn: ConnId,
-        action: Moderation,
-    ) -> Result<(Vec<Outgoing>, Vec<ConnId>), RoomError> {
+    pub fn moderate(&mut self, conn: ConnId, action: Moderation) -> Result<Moderated, RoomError> {
         let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
-        let room_name = seat.room.clone();
-        let room = self.rooms.get_mut(&seat.room).ok_or(RoomError::NotJoined)?;
-        let by = seat.id;
+        let (room_name, by) = (seat.room.clone(), seat.id);
+        let room = self.rooms.get(&room_name).ok_or(RoomError::NotJoined)?;
         if room.members.get(&by).map(|m| m.info.role) != Some(Role::Host) {
             return Err(RoomError::Forbidden);
         }
-        // The lobby.
+        match action {
+            Moderation::Admit { .. }
+            | Moderation::AdmitAll
+            | Moderation::Deny { .. }
+            | Moderation::Lobby { .. } => self.moderate_lobby(&room_name, by, action),
+            Moderation::ListenerChat { .. }
+            | Moderation::SetPassword { .. }
+            | Moderation::CamerasToHosts { .. }
+            | Moderation::Lock { .. }
+            | Moderation::EndMeeting => self.moderate_room(&room_name, by, action),
+            Moderation::MuteAll | Moderation::LowerAllHands => {
+                self.moderate_everyone(&room_name, by, action)
+            }
+            Moderation::Mute { id }
+            | Moderation::LockMicrophone { id, .. }
+            | Moderation::CameraOff { id }
+            | Moderation::StopScreen { id }
+            | Moderation::LowerHand { id }
+            | Moderation::MakeHost { id }
+            | Moderation::RevokeHost { id }
+            | Moderation::Remove { id } => self.moderate_member(&room_name, by, id, action),
+        }
+    }
+
+    /// The lobby: letting people in, turning them away, turning the lobby on and off.
+    fn moderate_lobby(
+        &mut self,
+        room_name: &RoomKey,
+        by: ParticipantId,
+        action: Moderation,
+    ) -> Result<Moderated, RoomError> {
+        let room = self.rooms.get_mut(room_name).ok_or(RoomError::NotJoined)?;
         match &action {
             Moderation::Admit { id } => {
                 if !room.waiting.contains_key(id) {
                     return Err(RoomError::UnknownParticipant(*id));
                 }
-                return Ok((self.admit(&room_name, &[*id])?, Vec::new()));
+                Ok((self.admit(room_name, &[*id])?, Vec::new()))
             }
             Moderation::AdmitAll => {
                 let ids: Vec<ParticipantId> = room.waiting.keys().copied().collect();
-                return Ok((self.admit(&room_name, &ids)?, Vec::new()));
+                Ok((self.admit(room_name, &ids)?, Vec::new()))
             }
             Moderation::Deny { id } => {
                 let knock = room.waiting.get(id).ok_or(RoomError::UnknownParticipant(*id))?;
                 let out =
                     vec![(knock.conn, ServerMessage::Moderated { action: action.clone(), by })];
                 // Leaving takes them out of the lobby and tells the hosts.
-                return Ok((out, vec![knock.conn]));
+                Ok((out, vec![knock.conn]))
             }
+            Moderation::Lobby { on } => {
+                room.lobby = *on;
+                room.lobby_chosen = true;
+                let mut out: Vec<Outgoing> = room
+                    .everyone()
+                    .map(|c| (c, ServerMessage::Moderated { action: action.clone(), by }))
+                    .collect();
+                // Turning the lobby off lets everyone waiting in.
+                if !*on {
+                    let ids: Vec<ParticipantId> = room.waiting.keys().copied().collect();
+                    out.extend(self.admit(room_name, &ids).unwrap_or_default());
+                }
+                Ok((out, Vec::new()))
+            }
+            _ => Ok((Vec::new(), Vec::new())),
+        }
+    }
+
+    /// The room's own settings: listeners' chat, the password, cameras to hosts, the lock, and
+    /// ending the meeting.
+    fn moderate_room(
+        &mut self,
+        room_name: &RoomKey,
+        by: ParticipantId,
+        action: Moderation,
+    ) -> Result<Moderated, RoomError> {
+        let room = self.rooms.get_mut(room_name).ok_or(RoomError::NotJoined)?;
+        match &action {
             Moderation::ListenerChat { allowed } => {
                 room.listener_chat = *allowed;
                 let out = room
                     .everyone()
                     .map(|c| (c, ServerMessage::Moderated { action: action.clone(), by }))
                     .collect();
-                return Ok((out, Vec::new()));
+                Ok((out, Vec::new()))
             }
             Moderation::SetPassword { password } => {
                 let password = password.as_deref().map(str::trim).filter(|p| !p.is_empty());
@@ -101,7 +156,7 @@ impl Rooms {
                     .filter(|m| m.info.role == Role::Host)
                     .map(|m| (m.conn, ServerMessage::Moderated { action: told.clone(), by }))
                     .collect();
-                return Ok((out, Vec::new()));
+                Ok((out, Vec::new()))
             }
             Moderation::CamerasToHosts { on } => {
                 room.cameras_to_hosts = *on;
@@ -117,44 +172,19 @@ impl Rooms {
                         room.everyone()
                             .map(|c| (c, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
                     );
-                    self.media.extend(room.media_joins(&room_name));
+                    self.media.extend(room.media_joins(room_name));
                 } else if room.mode == RoomMode::Sfu {
                     // Those away keep their media connection while their seat waits.
                     let ids = room.members.keys();
                     self.media.extend(ids.filter_map(|id| room.cameras(*id)));
                 }
-                return Ok((out, Vec::new()));
+                Ok((out, Vec::new()))
             }
-            Moderation::Lobby { on } => {
-                room.lobby = *on;
-                room.lobby_chosen = true;
-                let mut out: Vec<Outgoing> = room
-                    .everyone()
-                    .map(|c| (c, ServerMessage::Moderated { action: action.clone(), by }))
-                    .collect();
-                // Turning the lobby off lets everyone waiting in.
-                if !*on {
-                    let ids: Vec<ParticipantId> = room.waiting.keys().copied().collect();
-                    out.extend(self.admit(&room_name, &ids).unwrap_or_default());
-                }
-                return Ok((out, Vec::new()));
+            Moderation::Lock { locked } => {
+                room.locked = *locked;
+                let out = room.members.values().map(|m| told(m, &action, by)).collect();
+                Ok((out, Vec::new()))
             }
-            _ => {}
-        }
-        let told = |target: &Member, action: &Moderation| {
-            (target.conn, ServerMessage::Moderated { action: action.clone(), by })
-        };
-        let updated_to_everyone = |room: &Room, changed: Vec<ParticipantInfo>| -> Vec<Outgoing> {
-            changed
-                .into_iter()
-                .flat_map(|participant| {
-                    room.everyone().map(move |c| {
-                        (c, ServerMessage::ParticipantUpdated { participant: participant.clone() })
-                    })
-                })
-                .collect()
-        };
-        let target = match &action {
             Moderation::EndMeeting => {
                 let everyone: Vec<ConnId> =
                     room.everyone().chain(room.waiting.values().map(|k| k.conn)).collect();
@@ -162,13 +192,21 @@ impl Rooms {
                     .iter()
                     .map(|c| (*c, ServerMessage::Moderated { action: action.clone(), by }))
                     .collect();
-                return Ok((out, everyone));
+                Ok((out, everyone))
             }
-            Moderation::Lock { locked } => {
-                room.locked = *locked;
-                let out = room.members.values().map(|m| told(m, &action)).collect();
-                return Ok((out, Vec::new()));
-            }
+            _ => Ok((Vec::new(), Vec::new())),
+        }
+    }
+
+    /// What a host does to everyone at once: mute all, lower all hands.
+    fn moderate_everyone(
+        &mut self,
+        room_name: &RoomKey,
+        by: ParticipantId,
+        action: Moderation,
+    ) -> Result<Moderated, RoomError> {
+        let room = self.rooms.get_mut(room_name).ok_or(RoomError::NotJoined)?;
+        match &action {
             Moderation::MuteAll => {
                 let mut out = Vec::new();
                 let mut changed = Vec::new();
@@ -176,12 +214,12 @@ impl Rooms {
                     if m.info.role != Role::Host && m.info.media.audio {
                         m.info.media.audio = false;
                         let mute = Moderation::Mute { id: m.info.id };
-                        out.push(told(m, &mute));
+                        out.push(told(m, &mute, by));
                         changed.push(m.info.clone());
                     }
                 }
                 out.extend(updated_to_everyone(room, changed));
-                return Ok((out, Vec::new()));
+                Ok((out, Vec::new()))
             }
             Moderation::LowerAllHands => {
                 let mut changed = Vec::new();
@@ -190,24 +228,22 @@ impl Rooms {
                         changed.push(m.info.clone());
                     }
                 }
-                return Ok((updated_to_everyone(room, changed), Vec::new()));
+                Ok((updated_to_everyone(room, changed), Vec::new()))
             }
-            Moderation::Lobby { .. }
-            | Moderation::Admit { .. }
-            | Moderation::Deny { .. }
-            | Moderation::AdmitAll
-            | Moderation::SetPassword { .. }
-            | Moderation::ListenerChat { .. }
-            | Moderation::CamerasToHosts { .. } => return Ok((Vec::new(), Vec::new())),
-            Moderation::Mute { id }
-            | Moderation::LockMicrophone { id, .. }
-            | Moderation::CameraOff { id }
-            | Moderation::StopScreen { id }
-            | Moderation::LowerHand { id }
-            | Moderation::MakeHost { id }
-            | Moderation::RevokeHost { id }
-            | Moderation::Remove { id } => *id,
-        };
+            _ => Ok((Vec::new(), Vec::new())),
+        }
+    }
+
+    /// What a host does to one member (`target`): mute, lock the microphone, camera off, stop
+    /// the screen, lower the hand, make or revoke host, remove.
+    fn moderate_member(
+        &mut self,
+        room_name: &RoomKey,
+        by: ParticipantId,
+        target: ParticipantId,
+        action: Moderation,
+    ) -> Result<Moderated, RoomError> {
+        let room = self.rooms.get_mut(room_name).ok_or(RoomError::NotJoined)?;
         let by_link_holder = room.members.get(&by).is_some_and(|m| m.info.host_link);
         let member = room.members.get_mut(&target).ok_or(RoomError::UnknownParticipant(target))?;
         let mut out = Vec::new();
@@ -218,7 +254,7 @@ impl Rooms {
                 return Err(RoomError::Forbidden);
             }
             Moderation::Remove { .. } => {
-                let out = vec![told(member, &action)];
+                let out = vec![told(member, &action, by)];
                 let conn = member.conn;
                 if let Some(device) = member.device.clone()
                     && room.removed.len() < MAX_REMOVED
@@ -228,22 +264,22 @@ impl Rooms {
                 return Ok((out, vec![conn]));
             }
             Moderation::Mute { .. } => {
-                out.push(told(member, &action));
+                out.push(told(member, &action, by));
                 member.info.media.audio = false;
             }
             Moderation::LockMicrophone { locked, .. } => {
-                out.push(told(member, &action));
+                out.push(told(member, &action, by));
                 member.info.mic_locked = *locked;
                 if *locked {
                     member.info.media.audio = false;
                 }
             }
             Moderation::CameraOff { .. } => {
-                out.push(told(member, &action));
+                out.push(told(member, &action, by));
                 member.info.media.video = false;
             }
             Moderation::StopScreen { .. } => {
-                out.push(told(member, &action));
+                out.push(told(member, &action, by));
                 member.info.media.screen = false;
             }
             Moderation::LowerHand { .. } => member.info.hand = None,
@@ -300,7 +336,7 @@ impl Rooms {
             out.extend(
                 room.everyone().map(|c| (c, ServerMessage::ModeChanged { mode: RoomMode::Sfu })),
             );
-            self.media.extend(room.media_joins(&room_name));
+            self.media.extend(room.media_joins(room_name));
         } else if room.mode == RoomMode::Sfu {
             match action {
                 Moderation::LockMicrophone { locked, .. } => {
@@ -314,6 +350,26 @@ impl Rooms {
         }
         Ok((out, Vec::new()))
     }
+}
+
+/// What `moderate` returns: the messages to send, and the connections that must leave.
+pub type Moderated = (Vec<Outgoing>, Vec<ConnId>);
+
+/// `action` by `by`, told to `target`.
+fn told(target: &Member, action: &Moderation, by: ParticipantId) -> Outgoing {
+    (target.conn, ServerMessage::Moderated { action: action.clone(), by })
+}
+
+/// Everyone in `room` learns how each of `changed` is now.
+fn updated_to_everyone(room: &Room, changed: Vec<ParticipantInfo>) -> Vec<Outgoing> {
+    changed
+        .into_iter()
+        .flat_map(|participant| {
+            room.everyone().map(move |c| {
+                (c, ServerMessage::ParticipantUpdated { participant: participant.clone() })
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
