@@ -7,19 +7,18 @@ use std::{
     time::Duration,
 };
 
-use axum::{Router, routing::get};
 use protocol::ServerMessage;
 use tokio::{
     net::TcpListener,
     sync::{mpsc, watch},
 };
-use tower_http::services::ServeDir;
+
 use tracing::info;
 
 use crate::{
     Config,
     config::tenants::{TenantSettings, Tenants},
-    media::MediaEvent,
+    media::{MediaEvent, MediaHandle},
     signalling::hub::Hub,
     signalling::ice::IceServers,
     signalling::rooms::{RoomLimits, Rooms, TenantRules},
@@ -91,58 +90,8 @@ pub async fn run(
         stop_rx.clone(),
     ));
     let https = certificates.clone().filter(|_| config.https);
-    let turn = if config.no_turn || !config.sfu_enabled() {
-        None
-    } else {
-        Some(TurnSettings {
-            credentials: turn_credentials(&config)?,
-            relay_ports: config.turn_relay_ports.clone(),
-            listen: config.turn_bind(),
-        })
-    };
-    let media = if !config.sfu_enabled() {
-        None
-    } else {
-        Some(
-            crate::media::spawn(
-                config.media_bind(),
-                config.media_announce_ip,
-                turn.clone(),
-                crate::media::loops(config.media_threads),
-                stop_rx.clone(),
-            )
-            .await?,
-        )
-    };
-    let mut ice = IceServers::configured(config.ice_server_list());
-    if let (Some(turn), Some((address, tcp))) =
-        (turn, media.as_ref().and_then(|(h, _)| Some((h.turn_address?, h.turn_tcp))))
-    {
-        ice = ice.with_own_turn(address, tcp, turn.credentials);
-        let clients = media.as_ref().and_then(|(h, _)| h.turn_clients.clone());
-        if let (Some(listen), Some(clients)) = (config.turn_tls_listen, clients) {
-            let port = turn_over_tls(certificates.as_ref(), listen, clients).await?;
-            if let Some(host) = config.turn_tls_host(port) {
-                ice = ice.with_own_turns(&host);
-            }
-        }
-    }
-    let links = config.link_keys().map_err(std::io::Error::other)?;
-    let rooms = Rooms::new(
-        RoomLimits {
-            capacity: config.room_capacity as usize,
-            max_rooms: config.max_rooms,
-            mesh_threshold: (config.mesh_threshold > 0).then_some(config.mesh_threshold as usize),
-            sfu_rooms: config.sfu_rooms.clone(),
-            resume_grace: config.resume_grace(),
-        },
-        ice,
-    );
-    let rooms = match links {
-        Some(keys) => rooms.with_links(keys),
-        None => rooms,
-    };
-    let rooms = rooms.with_tenants(config.tenants.iter().map(tenant_rules).collect());
+    let (media, ice) = start_media(&config, certificates.as_ref(), &stop_rx).await?;
+    let rooms = rooms(&config, ice)?;
     let tenants = Tenants::new(&config.tenants);
     let origins = AllowedOrigins::new(&config.allowed_origins, config.public_url.as_deref())
         .map_err(std::io::Error::other)?
@@ -162,70 +111,13 @@ pub async fn run(
         rate_limited: AtomicU64::new(0),
     });
 
-    let mut app = Router::new()
-        .route(protocol::WEBSOCKET_PATH, get(crate::signalling::connection::websocket))
-        .route("/healthz", get(crate::web::routes::health))
-        .route("/api/status", get(crate::web::routes::status))
-        .route("/metrics", get(crate::web::routes::metrics))
-        .route(
-            "/api/invite",
-            axum::routing::post(crate::web::routes::invite).layer(
-                axum::extract::DefaultBodyLimit::max(crate::config::invite::MAX_REQUEST_BYTES),
-            ),
-        );
-    app = match static_dir {
-        Some(dir) => {
-            // Each tenant's host gets its own look in the app's settings.
-            let app = if shared.config.tenants.is_empty() {
-                app
-            } else {
-                app.route("/config.json", get(crate::web::routes::tenant_config))
-            };
-            // The build writes brotli and gzip copies of its hashed files
-            // (scripts/precompress.mjs); they go to browsers that accept them.
-            app.fallback_service(
-                ServeDir::new(dir)
-                    .append_index_html_on_directories(true)
-                    .precompressed_br()
-                    .precompressed_gzip(),
-            )
-        }
-        None => app.route("/", get(crate::web::routes::no_app)),
-    };
-    let app = app
-        .layer(axum::middleware::from_fn_with_state(front, crate::web::headers::WebFront::apply))
-        .with_state(Arc::clone(&shared));
+    let app = crate::web::routes::router(Arc::clone(&shared), static_dir, front);
 
-    // Answers and offers from the media loop travel to participants over signalling.
-    if let Some((handle, mut signals)) = media {
+    if let Some((handle, signals)) = media {
         shared.hub().set_media(handle);
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            while let Some(event) = signals.recv().await {
-                match event {
-                    MediaEvent::Signal { to, signal } => {
-                        shared.hub().send_to_participant(to, ServerMessage::RelaySignal { signal })
-                    }
-                    MediaEvent::Restarted { lost } => shared.hub().media_lost(&lost),
-                }
-            }
-        });
+        tokio::spawn(carry_media_events(Arc::clone(&shared), signals));
     }
-
-    // Seats of broken connections run out.
-    {
-        let shared = Arc::clone(&shared);
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tokio::select! {
-                    _ = every.tick() => shared.hub().tick(std::time::Instant::now()),
-                    _ = stop.wait_for(|stop| *stop) => break,
-                }
-            }
-        });
-    }
+    tokio::spawn(expire_seats(Arc::clone(&shared), stop_rx.clone()));
 
     if let Some(plain) = shared.config.redirect_http_listen {
         let plain_listener = TcpListener::bind(plain).await?;
@@ -264,5 +156,95 @@ fn tenant_rules(tenant: &TenantSettings) -> TenantRules {
         sfu_rooms: tenant.sfu_rooms.clone(),
         room_names: tenant.room_names.clone(),
         links: tenant.link_keys(),
+    }
+}
+
+/// Starts the media loops (and TURN in them) when server forwarding is on, and returns their
+/// handle with the ICE servers participants get: the configured ones, plus the relay's own
+/// TURN (and TURN over TLS) when it runs.
+async fn start_media(
+    config: &Config,
+    certificates: Option<&Arc<crate::web::tls::Certificates>>,
+    stop_rx: &watch::Receiver<bool>,
+) -> std::io::Result<(Option<(MediaHandle, mpsc::UnboundedReceiver<MediaEvent>)>, IceServers)> {
+    let turn = if config.no_turn || !config.sfu_enabled() {
+        None
+    } else {
+        Some(TurnSettings {
+            credentials: turn_credentials(config)?,
+            relay_ports: config.turn_relay_ports.clone(),
+            listen: config.turn_bind(),
+        })
+    };
+    let media = if !config.sfu_enabled() {
+        None
+    } else {
+        Some(
+            crate::media::spawn(
+                config.media_bind(),
+                config.media_announce_ip,
+                turn.clone(),
+                crate::media::loops(config.media_threads),
+                stop_rx.clone(),
+            )
+            .await?,
+        )
+    };
+    let mut ice = IceServers::configured(config.ice_server_list());
+    if let (Some(turn), Some((address, tcp))) =
+        (turn, media.as_ref().and_then(|(h, _)| Some((h.turn_address?, h.turn_tcp))))
+    {
+        ice = ice.with_own_turn(address, tcp, turn.credentials);
+        let clients = media.as_ref().and_then(|(h, _)| h.turn_clients.clone());
+        if let (Some(listen), Some(clients)) = (config.turn_tls_listen, clients) {
+            let port = turn_over_tls(certificates, listen, clients).await?;
+            if let Some(host) = config.turn_tls_host(port) {
+                ice = ice.with_own_turns(&host);
+            }
+        }
+    }
+    Ok((media, ice))
+}
+
+/// The rooms, with the relay's limits, link keys and tenants.
+fn rooms(config: &Config, ice: IceServers) -> std::io::Result<Rooms> {
+    let links = config.link_keys().map_err(std::io::Error::other)?;
+    let rooms = Rooms::new(
+        RoomLimits {
+            capacity: config.room_capacity as usize,
+            max_rooms: config.max_rooms,
+            mesh_threshold: (config.mesh_threshold > 0).then_some(config.mesh_threshold as usize),
+            sfu_rooms: config.sfu_rooms.clone(),
+            resume_grace: config.resume_grace(),
+        },
+        ice,
+    );
+    let rooms = match links {
+        Some(keys) => rooms.with_links(keys),
+        None => rooms,
+    };
+    Ok(rooms.with_tenants(config.tenants.iter().map(tenant_rules).collect()))
+}
+
+/// Answers and offers from the media loop travel to participants over signalling.
+async fn carry_media_events(shared: Arc<Shared>, mut signals: mpsc::UnboundedReceiver<MediaEvent>) {
+    while let Some(event) = signals.recv().await {
+        match event {
+            MediaEvent::Signal { to, signal } => {
+                shared.hub().send_to_participant(to, ServerMessage::RelaySignal { signal })
+            }
+            MediaEvent::Restarted { lost } => shared.hub().media_lost(&lost),
+        }
+    }
+}
+
+/// Seats of broken connections run out: the hub is told the time every second.
+async fn expire_seats(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = every.tick() => shared.hub().tick(std::time::Instant::now()),
+            _ = stop.wait_for(|stop| *stop) => break,
+        }
     }
 }

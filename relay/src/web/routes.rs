@@ -7,12 +7,55 @@ use std::{
 };
 
 use axum::{
+    Router,
     extract::{ConnectInfo, State},
     response::IntoResponse,
+    routing::get,
 };
 use tower_http::services::ServeDir;
 
 use crate::{config::tenants::TenantId, web::admission::client_address, web::state::Shared};
+
+/// The relay's HTTP routes: the WebSocket, the answers below, and the app's files from
+/// `static_dir` (or a line saying there are none), all behind the web front's headers.
+pub(crate) fn router(
+    shared: Arc<Shared>,
+    static_dir: Option<std::path::PathBuf>,
+    front: crate::web::headers::WebFront,
+) -> Router {
+    let mut app = Router::new()
+        .route(protocol::WEBSOCKET_PATH, get(crate::signalling::connection::websocket))
+        .route("/healthz", get(health))
+        .route("/api/status", get(status))
+        .route("/metrics", get(metrics))
+        .route(
+            "/api/invite",
+            axum::routing::post(invite).layer(axum::extract::DefaultBodyLimit::max(
+                crate::config::invite::MAX_REQUEST_BYTES,
+            )),
+        );
+    app = match static_dir {
+        Some(dir) => {
+            // Each tenant's host gets its own look in the app's settings.
+            let app = if shared.config.tenants.is_empty() {
+                app
+            } else {
+                app.route("/config.json", get(tenant_config))
+            };
+            // The build writes brotli and gzip copies of its hashed files
+            // (scripts/precompress.mjs); they go to browsers that accept them.
+            app.fallback_service(
+                ServeDir::new(dir)
+                    .append_index_html_on_directories(true)
+                    .precompressed_br()
+                    .precompressed_gzip(),
+            )
+        }
+        None => app.route("/", get(no_app)),
+    };
+    app.layer(axum::middleware::from_fn_with_state(front, crate::web::headers::WebFront::apply))
+        .with_state(shared)
+}
 
 pub(crate) async fn health(State(shared): State<Arc<Shared>>) -> axum::response::Response {
     let hub = shared.hub();
