@@ -23,6 +23,7 @@ use tracing::{debug, info, warn};
 use crate::{
     config::tenants::TenantId,
     signalling::hub::After,
+    signalling::outbox::{AbandonWatch, Inbox},
     signalling::rooms::ConnId,
     signalling::session::{End, Frame, Session, SessionLimits, Step, Tick},
     web::admission::{Refused, client_address},
@@ -96,12 +97,12 @@ async fn connection(
     let _alive = shared.alive.clone();
     let conn = ConnId(shared.next_conn.fetch_add(1, Ordering::Relaxed));
     debug!(?conn, %peer, tenant = shared.tenants.label(tenant), "connected");
-    let (outbox, mut inbox) = crate::signalling::outbox::outbox();
+    let (outbox, inbox) = crate::signalling::outbox::outbox();
     let abandon = inbox.watch_abandon();
     shared.hub().connect(conn, outbox, Some(addr), tenant);
 
     let config = &shared.config;
-    let mut session = Session::new(
+    let session = Session::new(
         SessionLimits {
             max_message_bytes: config.max_message_bytes,
             messages_per_second: config.messages_per_second,
@@ -110,128 +111,27 @@ async fn connection(
         },
         Instant::now(),
     );
-    let (mut sink, mut stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let mut keepalive = tokio::time::interval(KEEPALIVE_TICK);
     keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = shared.shutdown.clone();
+    let mut carrier = Carrier { conn, peer, shared: &shared, session, sink, inbox };
     // Whether the seat goes with the connection, and which close frame goes out, is the
     // session's decision (`End`); this loop only names how the connection ended.
     let end: End = loop {
-        tokio::select! {
-            frame = stream.next() => {
-                let now = Instant::now();
-                session.heard(now);
-                let step = match frame {
-                    Some(Ok(Message::Text(text))) => session.on_frame(now, Frame::Text(text.as_str())),
-                    Some(Ok(Message::Binary(_))) => session.on_frame(now, Frame::Binary),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(frame))) => break End::ClientClosed(frame.map(|f| f.code)),
-                    None => break End::Dropped,
-                    Some(Err(e)) => {
-                        debug!(?conn, "socket error: {e}");
-                        break End::Malformed;
-                    }
-                };
-                let dropped = session.take_dropped();
-                if dropped > 0 {
-                    shared.rate_limited.fetch_add(dropped, Ordering::Relaxed);
-                }
-                match step {
-                    Step::Handle(message) => {
-                        let after = shared.hub().handle(conn, message);
-                        if let After::WaitForMedia(command) = after {
-                            // Back-pressure: this connection is read on once its signal is in
-                            // the media loop's queue, or refused after a while, never lost.
-                            let media = shared.hub().media();
-                            if let Some(media) = media
-                                && let Err(busy) = media.send_waiting(command, crate::media::SIGNAL_WAIT).await
-                            {
-                                warn!(?conn, "signal refused: the media loop stayed full");
-                                shared.hub().media_refused(conn, &busy);
-                            }
-                        } else if after.restarts() {
-                            // A join while the relay drains: the answer goes out, then the
-                            // browser is sent to try again.
-                            while let Some(queued) = inbox.try_recv() {
-                                if send_within(&mut sink, Message::Text(queued.into())).await.is_err() {
-                                    break;
-                                }
-                            }
-                            break End::Restarting;
-                        }
-                    }
-                    Step::Reply(reply) => { shared.hub().send(conn, reply); }
-                    Step::Ignore => {}
-                    Step::Close(farewell) => {
-                        warn!(?conn, %peer, "closing connection: {farewell:?}");
-                        // What was queued before the violation still goes out, in order.
-                        while let Some(queued) = inbox.try_recv() {
-                            if send_within(&mut sink, Message::Text(queued.into())).await.is_err() {
-                                break;
-                            }
-                        }
-                        let _ = send_within(&mut sink, text(&farewell)).await;
-                        break End::Violation;
-                    }
-                }
-            }
-            queued = inbox.recv() => match queued {
-                Some(message) => {
-                    let began = Instant::now();
-                    let sent = tokio::select! {
-                        sent = send_within(&mut sink, Message::Text(message.into())) => sent,
-                        () = abandon.abandoned() => Err(Unsent::TooSlow),
-                    };
-                    match sent {
-                        Ok(()) => {}
-                        Err(Unsent::Broken) => break End::Dropped,
-                        Err(Unsent::TooSlow) => {
-                            info!(?conn, %peer, "not reading; closing");
-                            break End::NotReading;
-                        }
-                    }
-                    // Nothing is read while a slow client makes us wait to write: that time
-                    // must not count as the client's silence.
-                    session.excuse(began.elapsed());
-                }
-                // The hub dropped our outbox: we fell too far behind, or the hub ended the
-                // connection (removed by a host, whose message went out first; or lost by the
-                // media loop, and the browser comes back into its seat).
-                None if abandon.is_abandoned() => break End::TooSlow,
-                None => break End::EndedByRelay,
-            },
-            () = abandon.abandoned() => break End::TooSlow,
-            _ = keepalive.tick() => match session.on_tick(Instant::now()) {
-                Tick::Wait => {}
-                Tick::Ping => {
-                    let began = Instant::now();
-                    if send_within(&mut sink, Message::Ping(Default::default())).await.is_err() {
-                        break End::Dropped;
-                    }
-                    session.excuse(began.elapsed());
-                }
-                Tick::HelloOverdue(farewell) => {
-                    debug!(?conn, %peer, "no hello in time; closing");
-                    let _ = send_within(&mut sink, text(&farewell)).await;
-                    break End::NoHello;
-                }
-                Tick::Silent { for_ } => {
-                    info!(?conn, silent = ?for_, "silent for longer than {:?}; closing", config.idle_timeout());
-                    break End::Silent;
-                }
-            },
-            _ = stopped(&mut shutdown) => {
-                let goodbye = ServerMessage::Error {
-                    request_id: None,
-                    code: ErrorCode::ShuttingDown,
-                    message: "The relay is restarting. Please rejoin in a moment.".into(),
-                };
-                let _ = send_within(&mut sink, text(&goodbye)).await;
-                break End::ShuttingDown;
-            }
+        let ended = tokio::select! {
+            frame = stream.next() => carrier.read(frame).await,
+            queued = carrier.inbox.recv() => carrier.write(queued, &abandon).await,
+            () = abandon.abandoned() => Some(End::TooSlow),
+            _ = keepalive.tick() => carrier.tick().await,
+            _ = stopped(&mut shutdown) => Some(carrier.shut_down().await),
+        };
+        if let Some(end) = ended {
+            break end;
         }
     };
 
+    let Carrier { mut sink, .. } = carrier;
     shared.hub().disconnect(conn, end.gives_up_seat());
     if end == End::NotReading {
         // The socket takes nothing: closing politely would only wait for it again.
@@ -254,6 +154,161 @@ async fn connection(
     }
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
     debug!(?conn, "disconnected");
+}
+
+/// What carries one connection's traffic: its session, its socket's sending half and its
+/// outbox. Each method handles one kind of event and says whether the connection ends.
+struct Carrier<'a> {
+    /// The connection.
+    conn: ConnId,
+    /// Its address, for the log.
+    peer: SocketAddr,
+    /// The relay's shared state.
+    shared: &'a Shared,
+    /// The connection's rules.
+    session: Session,
+    /// The socket's sending half.
+    sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    /// What the hub queued for this connection.
+    inbox: Inbox,
+}
+
+impl Carrier<'_> {
+    /// The socket's next frame (`None`: the socket closed).
+    async fn read(&mut self, frame: Option<Result<Message, axum::Error>>) -> Option<End> {
+        let now = Instant::now();
+        self.session.heard(now);
+        let step = match frame {
+            Some(Ok(Message::Text(text))) => self.session.on_frame(now, Frame::Text(text.as_str())),
+            Some(Ok(Message::Binary(_))) => self.session.on_frame(now, Frame::Binary),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
+            Some(Ok(Message::Close(frame))) => {
+                return Some(End::ClientClosed(frame.map(|f| f.code)));
+            }
+            None => return Some(End::Dropped),
+            Some(Err(e)) => {
+                debug!(conn = ?self.conn, "socket error: {e}");
+                return Some(End::Malformed);
+            }
+        };
+        let dropped = self.session.take_dropped();
+        if dropped > 0 {
+            self.shared.rate_limited.fetch_add(dropped, Ordering::Relaxed);
+        }
+        self.step(step).await
+    }
+
+    /// Carries out what the session made of a frame.
+    async fn step(&mut self, step: Step) -> Option<End> {
+        let (conn, shared) = (self.conn, self.shared);
+        match step {
+            Step::Handle(message) => {
+                let after = shared.hub().handle(conn, message);
+                if let After::WaitForMedia(command) = after {
+                    // Back-pressure: this connection is read on once its signal is in the
+                    // media loop's queue, or refused after a while, never lost.
+                    let media = shared.hub().media();
+                    if let Some(media) = media
+                        && let Err(busy) =
+                            media.send_waiting(command, crate::media::SIGNAL_WAIT).await
+                    {
+                        warn!(?conn, "signal refused: the media loop stayed full");
+                        shared.hub().media_refused(conn, &busy);
+                    }
+                } else if after.restarts() {
+                    // A join while the relay drains: the answer goes out, then the browser is
+                    // sent to try again.
+                    self.flush().await;
+                    return Some(End::Restarting);
+                }
+                None
+            }
+            Step::Reply(reply) => {
+                shared.hub().send(conn, reply);
+                None
+            }
+            Step::Ignore => None,
+            Step::Close(farewell) => {
+                warn!(?conn, peer = %self.peer, "closing connection: {farewell:?}");
+                // What was queued before the violation still goes out, in order.
+                self.flush().await;
+                let _ = send_within(&mut self.sink, text(&farewell)).await;
+                Some(End::Violation)
+            }
+        }
+    }
+
+    /// Sends what is queued now, in order, until the socket fails.
+    async fn flush(&mut self) {
+        while let Some(queued) = self.inbox.try_recv() {
+            if send_within(&mut self.sink, Message::Text(queued.into())).await.is_err() {
+                break;
+            }
+        }
+    }
+
+    /// The next message the hub queued (`None`: the hub dropped the outbox).
+    async fn write(&mut self, queued: Option<String>, abandon: &AbandonWatch) -> Option<End> {
+        let Some(message) = queued else {
+            // The hub dropped our outbox: we fell too far behind, or the hub ended the
+            // connection (removed by a host, whose message went out first; or lost by the
+            // media loop, and the browser comes back into its seat).
+            return Some(if abandon.is_abandoned() { End::TooSlow } else { End::EndedByRelay });
+        };
+        let began = Instant::now();
+        let sent = tokio::select! {
+            sent = send_within(&mut self.sink, Message::Text(message.into())) => sent,
+            () = abandon.abandoned() => Err(Unsent::TooSlow),
+        };
+        match sent {
+            Ok(()) => {}
+            Err(Unsent::Broken) => return Some(End::Dropped),
+            Err(Unsent::TooSlow) => {
+                info!(conn = ?self.conn, peer = %self.peer, "not reading; closing");
+                return Some(End::NotReading);
+            }
+        }
+        // Nothing is read while a slow client makes us wait to write: that time must not
+        // count as the client's silence.
+        self.session.excuse(began.elapsed());
+        None
+    }
+
+    /// The keepalive's tick: ping, or close a connection that said nothing (or no `hello`).
+    async fn tick(&mut self) -> Option<End> {
+        match self.session.on_tick(Instant::now()) {
+            Tick::Wait => None,
+            Tick::Ping => {
+                let began = Instant::now();
+                if send_within(&mut self.sink, Message::Ping(Default::default())).await.is_err() {
+                    return Some(End::Dropped);
+                }
+                self.session.excuse(began.elapsed());
+                None
+            }
+            Tick::HelloOverdue(farewell) => {
+                debug!(conn = ?self.conn, peer = %self.peer, "no hello in time; closing");
+                let _ = send_within(&mut self.sink, text(&farewell)).await;
+                Some(End::NoHello)
+            }
+            Tick::Silent { for_ } => {
+                let limit = self.shared.config.idle_timeout();
+                info!(conn = ?self.conn, silent = ?for_, "silent for longer than {limit:?}; closing");
+                Some(End::Silent)
+            }
+        }
+    }
+
+    /// The relay shuts down: say so.
+    async fn shut_down(&mut self) -> End {
+        let goodbye = ServerMessage::Error {
+            request_id: None,
+            code: ErrorCode::ShuttingDown,
+            message: "The relay is restarting. Please rejoin in a moment.".into(),
+        };
+        let _ = send_within(&mut self.sink, text(&goodbye)).await;
+        End::ShuttingDown
+    }
 }
 
 /// Why a message did not go out.
