@@ -230,9 +230,11 @@ fn rooms(config: &Config, ice: IceServers) -> std::io::Result<Rooms> {
 async fn carry_media_events(shared: Arc<Shared>, mut signals: mpsc::UnboundedReceiver<MediaEvent>) {
     while let Some(event) = signals.recv().await {
         match event {
-            MediaEvent::Signal { to, signal } => {
-                shared.hub().send_to_participant(to, ServerMessage::RelaySignal { signal })
-            }
+            MediaEvent::Signal { to, signal } => shared.hub().send_to_participant(
+                to,
+                ServerMessage::RelaySignal { signal },
+                crate::signalling::Now::read(),
+            ),
             MediaEvent::Restarted { lost } => shared.hub().media_lost(&lost),
         }
     }
@@ -243,7 +245,7 @@ async fn expire_seats(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut every = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
-            _ = every.tick() => shared.hub().tick(std::time::Instant::now()),
+            _ = every.tick() => shared.hub().tick(crate::signalling::Now::read()),
             _ = stop.wait_for(|stop| *stop) => break,
         }
     }

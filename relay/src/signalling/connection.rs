@@ -22,6 +22,7 @@ use tracing::{debug, info, warn};
 
 use crate::{
     config::tenants::TenantId,
+    signalling::Now,
     signalling::hub::After,
     signalling::outbox::{AbandonWatch, Inbox},
     signalling::rooms::ConnId,
@@ -132,7 +133,7 @@ async fn connection(
     };
 
     let Carrier { mut sink, .. } = carrier;
-    shared.hub().disconnect(conn, end.gives_up_seat());
+    shared.hub().disconnect(conn, end.gives_up_seat(), Now::read());
     if end == End::NotReading {
         // The socket takes nothing: closing politely would only wait for it again.
         debug!(?conn, "disconnected (not reading)");
@@ -176,11 +177,13 @@ struct Carrier<'a> {
 impl Carrier<'_> {
     /// The socket's next frame (`None`: the socket closed).
     async fn read(&mut self, frame: Option<Result<Message, axum::Error>>) -> Option<End> {
-        let now = Instant::now();
-        self.session.heard(now);
+        let now = Now::read();
+        self.session.heard(now.at);
         let step = match frame {
-            Some(Ok(Message::Text(text))) => self.session.on_frame(now, Frame::Text(text.as_str())),
-            Some(Ok(Message::Binary(_))) => self.session.on_frame(now, Frame::Binary),
+            Some(Ok(Message::Text(text))) => {
+                self.session.on_frame(now.at, Frame::Text(text.as_str()))
+            }
+            Some(Ok(Message::Binary(_))) => self.session.on_frame(now.at, Frame::Binary),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => return None,
             Some(Ok(Message::Close(frame))) => {
                 return Some(End::ClientClosed(frame.map(|f| f.code)));
@@ -195,15 +198,15 @@ impl Carrier<'_> {
         if dropped > 0 {
             self.shared.rate_limited.fetch_add(dropped, Ordering::Relaxed);
         }
-        self.step(step).await
+        self.step(step, now).await
     }
 
-    /// Carries out what the session made of a frame.
-    async fn step(&mut self, step: Step) -> Option<End> {
+    /// Carries out what the session made of a frame that came at `now`.
+    async fn step(&mut self, step: Step, now: Now) -> Option<End> {
         let (conn, shared) = (self.conn, self.shared);
         match step {
             Step::Handle(message) => {
-                let after = shared.hub().handle(conn, message);
+                let after = shared.hub().handle(conn, message, now);
                 if let After::WaitForMedia(command) = after {
                     // Back-pressure: this connection is read on once its signal is in the
                     // media loop's queue, or refused after a while, never lost.
@@ -213,7 +216,7 @@ impl Carrier<'_> {
                             media.send_waiting(command, crate::media::SIGNAL_WAIT).await
                     {
                         warn!(?conn, "signal refused: the media loop stayed full");
-                        shared.hub().media_refused(conn, &busy);
+                        shared.hub().media_refused(conn, &busy, Now::read());
                     }
                 } else if after.restarts() {
                     // A join while the relay drains: the answer goes out, then the browser is
@@ -224,7 +227,7 @@ impl Carrier<'_> {
                 None
             }
             Step::Reply(reply) => {
-                shared.hub().send(conn, reply);
+                shared.hub().send(conn, reply, now);
                 None
             }
             Step::Ignore => None,

@@ -1,6 +1,6 @@
 //! The rooms plus the outboxes of the connections in them: the one piece of shared state.
 
-use std::{collections::HashMap, time::Instant};
+use std::collections::HashMap;
 
 use protocol::{ClientMessage, ErrorCode, ParticipantId, RequestId, RoomMode, ServerMessage};
 use tracing::{debug, warn};
@@ -8,18 +8,11 @@ use tracing::{debug, warn};
 use crate::{
     config::tenants::TenantId,
     media::{MediaBusy, MediaCommand, MediaHandle},
+    signalling::Now,
     signalling::attempts::Attempts,
     signalling::outbox::Outbox,
     signalling::rooms::{ConnId, Kept, MediaAction, MediaRules, Outgoing, Pass, RoomError, Rooms},
 };
-
-/// Wall-clock time for chat timestamps.
-fn unix_millis() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
 
 /// Rooms and where to deliver their messages. Lives behind one mutex, held only for the
 /// non-blocking work of a single request.
@@ -145,9 +138,9 @@ impl Hub {
     }
 
     /// Sends a message to participant `id`, wherever it is connected.
-    pub fn send_to_participant(&mut self, id: ParticipantId, message: ServerMessage) {
+    pub fn send_to_participant(&mut self, id: ParticipantId, message: ServerMessage, now: Now) {
         if let Some(conn) = self.rooms.conn_of(id) {
-            self.send(conn, message);
+            self.send(conn, message, now);
         }
     }
 
@@ -201,26 +194,23 @@ impl Hub {
     /// Forgets a connection whose socket ended. With `for_good` (the browser closed it, or it
     /// broke the rules) its participant leaves; otherwise the participant keeps the seat for the
     /// grace period (and its media connection, in server forwarding) to come back to.
-    pub fn disconnect(&mut self, conn: ConnId, for_good: bool) {
+    pub fn disconnect(&mut self, conn: ConnId, for_good: bool, now: Now) {
         let seated = self.rooms.participant_count();
         self.outboxes.remove(&conn);
         self.addrs.remove(&conn);
         self.tenants.remove(&conn);
         self.attempts.forget(conn);
-        let out = if for_good {
-            self.rooms.leave(conn)
-        } else {
-            self.rooms.disconnect(conn, Instant::now())
-        };
-        self.deliver(out);
+        let out =
+            if for_good { self.rooms.leave(conn) } else { self.rooms.disconnect(conn, now.at) };
+        self.deliver(out, now);
         self.count_seats(seated);
     }
 
     /// Ends seats whose grace period is over; the shell calls it every second.
-    pub fn tick(&mut self, now: Instant) {
+    pub fn tick(&mut self, now: Now) {
         let seated = self.rooms.participant_count();
-        let out = self.rooms.expire(now);
-        self.deliver(out);
+        let out = self.rooms.expire(now.at);
+        self.deliver(out, now);
         self.count_seats(seated);
     }
 
@@ -232,6 +222,7 @@ impl Hub {
         room: &str,
         token: &str,
         kept: Kept<'_>,
+        now: Now,
     ) -> bool {
         let tenant = self.tenant_of(conn);
         let Some(resumed) = self.rooms.resume(conn, request_id, tenant, room, token, kept) else {
@@ -242,12 +233,12 @@ impl Hub {
             // Dropping its outbox ends the old connection's task.
             self.outboxes.remove(&old);
         }
-        self.deliver(resumed.out);
+        self.deliver(resumed.out, now);
         true
     }
 
     /// Carries out a request of `conn` that the session let through.
-    pub fn handle(&mut self, conn: ConnId, message: ClientMessage) -> After {
+    pub fn handle(&mut self, conn: ConnId, message: ClientMessage, now: Now) -> After {
         let seated = self.rooms.participant_count();
         let mut after = After::Stay;
         let result = match message {
@@ -259,6 +250,7 @@ impl Hub {
                 &room,
                 &token,
                 Kept { peers: &kept, relay: kept_relay },
+                now,
             ) =>
             {
                 Ok(Vec::new())
@@ -275,13 +267,10 @@ impl Hub {
             ClientMessage::Join {
                 request_id, room, name, media, link, device, password, ..
             } => {
-                let unix_now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
-                let (now, addr) = (Instant::now(), self.addrs.get(&conn).copied());
+                let unix_now = now.unix_ms / 1000;
+                let addr = self.addrs.get(&conn).copied();
                 // Someone who got the password wrong too often does not get it looked at.
-                let joined = if password.is_some() && !self.attempts.may_try(conn, addr, now) {
+                let joined = if password.is_some() && !self.attempts.may_try(conn, addr, now.at) {
                     Err(RoomError::TooManyAttempts)
                 } else {
                     let pass = Pass {
@@ -293,7 +282,7 @@ impl Hub {
                     self.rooms.join(conn, request_id, &room, &name, media, pass, unix_now)
                 };
                 if let Err(RoomError::WrongPassword) = joined {
-                    self.attempts.failed(conn, addr, now);
+                    self.attempts.failed(conn, addr, now.at);
                 }
                 if let Err(refusal) = &joined {
                     *self.tally.refused.entry(refusal.code()).or_default() += 1;
@@ -335,14 +324,14 @@ impl Hub {
                 self.rooms.update_media(conn, media).map_err(|e| e.to_message(None))
             }
             ClientMessage::Chat { text } => {
-                self.rooms.chat(conn, &text, unix_millis()).map_err(|e| e.to_message(None))
+                self.rooms.chat(conn, &text, now.unix_ms).map_err(|e| e.to_message(None))
             }
             ClientMessage::Hand { raised } => {
                 self.rooms.hand(conn, raised).map_err(|e| e.to_message(None))
             }
             ClientMessage::Moderate { action } => match self.rooms.moderate(conn, action) {
                 Ok((out, leaving)) => {
-                    self.deliver(out);
+                    self.deliver(out, now);
                     let mut out = Vec::new();
                     for gone in leaving {
                         out.extend(self.rooms.leave(gone));
@@ -359,8 +348,8 @@ impl Hub {
             ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(Vec::new()),
         };
         match result {
-            Ok(out) => self.deliver(out),
-            Err(refusal) => self.deliver(vec![(conn, refusal)]),
+            Ok(out) => self.deliver(out, now),
+            Err(refusal) => self.deliver(vec![(conn, refusal)], now),
         }
         self.count_seats(seated);
         after
@@ -385,14 +374,14 @@ impl Hub {
 
     /// A signal of `conn`'s waited in vain for room in the media loop's queue: it is dropped,
     /// and the sender told (its negotiation starts over when it sees the error).
-    pub fn media_refused(&mut self, conn: ConnId, busy: &MediaBusy) {
+    pub fn media_refused(&mut self, conn: ConnId, busy: &MediaBusy, now: Now) {
         self.tally.media_busy += 1;
         let refusal = ServerMessage::Error {
             request_id: None,
             code: ErrorCode::RateLimited,
             message: format!("{busy}."),
         };
-        self.send(conn, refusal);
+        self.send(conn, refusal, now);
     }
 
     /// What has happened since start.
@@ -401,16 +390,16 @@ impl Hub {
     }
 
     /// Queues messages; connections whose outbox is full are dropped, and their rooms told.
-    pub fn send(&mut self, conn: ConnId, message: ServerMessage) {
+    pub fn send(&mut self, conn: ConnId, message: ServerMessage, now: Now) {
         let seated = self.rooms.participant_count();
-        self.deliver(vec![(conn, message)]);
+        self.deliver(vec![(conn, message)], now);
         self.count_seats(seated);
     }
 
     /// Carries out what the rooms decided: the media loop's part first (a newcomer's media
     /// connection is on its way before the `welcome` that makes the browser offer), then the
     /// messages.
-    fn deliver(&mut self, mut pending: Vec<Outgoing>) {
+    fn deliver(&mut self, mut pending: Vec<Outgoing>, now: Now) {
         self.tell_media();
         // Dropping a slow connection produces `participant_left` messages of its own; work
         // through them until everything is delivered.
@@ -432,7 +421,7 @@ impl Hub {
                 if let Some(outbox) = self.outboxes.remove(&conn) {
                     outbox.abandon();
                     warn!(?conn, "connection cannot keep up with its room; disconnecting it");
-                    pending.extend(self.rooms.disconnect(conn, Instant::now()));
+                    pending.extend(self.rooms.disconnect(conn, now.at));
                 }
             }
             self.tell_media();
@@ -454,6 +443,11 @@ mod tests {
         signalling::outbox::{Inbox, outbox},
         signalling::rooms::RoomLimits,
     };
+
+    /// The time of a test step: the clocks as they are, the calendar fixed.
+    fn at() -> Now {
+        Now { at: std::time::Instant::now(), unix_ms: 1_800_000_000_000 }
+    }
 
     /// A hub with a media handle whose commands the test reads (control, then bulk).
     fn hub() -> (Hub, mpsc::UnboundedReceiver<MediaCommand>, mpsc::Receiver<MediaCommand>) {
@@ -498,6 +492,7 @@ mod tests {
                 password: None,
                 kept: vec![],
             },
+            at(),
         );
         while let Some(text) = inbox.try_recv() {
             if let Ok(ServerMessage::Welcome { you, resume_token, .. }) =
@@ -538,9 +533,13 @@ mod tests {
         assert!(ended.await.is_ok(), "Anna's connection is closed");
         assert_eq!(hub.rooms().participant_count(), 2);
         // Her connection's task ends as after a dropout; the seat waits for her.
-        hub.disconnect(ConnId(1), false);
+        hub.disconnect(ConnId(1), false, at());
         // Bruno's connection goes on.
-        hub.send_to_participant(bruno, ServerMessage::RelaySignal { signal: Signal::RestartIce });
+        hub.send_to_participant(
+            bruno,
+            ServerMessage::RelaySignal { signal: Signal::RestartIce },
+            at(),
+        );
         assert!(bruno_inbox.try_recv().is_some(), "Bruno still connected");
 
         // Anna comes back with her token: the same participant, and a new media connection
@@ -557,7 +556,7 @@ mod tests {
         let (_anna_inbox, anna, token) = join(&mut hub, 1, "Anna", None);
         let (_bruno_inbox, _bruno, _) = join(&mut hub, 2, "Bruno", None);
         commands(&mut control);
-        hub.disconnect(ConnId(1), false);
+        hub.disconnect(ConnId(1), false, at());
         let (_inbox, again, _) = join(&mut hub, 3, "Anna", Some(token));
         assert_eq!(again, anna);
         // No leave, no join: the loop only sends again an offer that may have been lost.
@@ -587,7 +586,7 @@ mod tests {
             kept: vec![],
             kept_relay: false,
         };
-        assert!(hub.handle(ConnId(3), cleo).restarts());
+        assert!(hub.handle(ConnId(3), cleo, at()).restarts());
         let answer = cleo_inbox.try_recv().map(|t| protocol::decode_server(&t, 1 << 20));
         assert!(
             matches!(
@@ -605,12 +604,12 @@ mod tests {
 
         // The meeting goes on: Bruno still hears from Anna.
         while bruno_inbox.try_recv().is_some() {}
-        let said = hub.handle(ConnId(1), ClientMessage::Hand { raised: true });
+        let said = hub.handle(ConnId(1), ClientMessage::Hand { raised: true }, at());
         assert!(matches!(said, After::Stay));
         assert!(bruno_inbox.try_recv().is_some(), "Bruno hears of Anna's hand");
 
         // Anna's connection breaks; she takes her seat back while the relay drains.
-        hub.disconnect(ConnId(1), false);
+        hub.disconnect(ConnId(1), false, at());
         let (_inbox, again, _) = join(&mut hub, 4, "Anna", Some(token));
         assert_eq!(again, anna);
     }
@@ -639,7 +638,8 @@ mod tests {
         // Anna's answer now meets a full queue: the hub hands it to the shell to wait with,
         // instead of dropping it.
         let answer = Signal::Answer { sdp: "v=0".into() };
-        let after = hub.handle(ConnId(1), ClientMessage::RelaySignal { signal: answer.clone() });
+        let after =
+            hub.handle(ConnId(1), ClientMessage::RelaySignal { signal: answer.clone() }, at());
         let After::WaitForMedia(command) = after else { panic!("expected a wait, got {after:?}") };
         assert!(
             matches!(&command, MediaCommand::Signal { id, signal } if *id == anna && *signal == answer)
@@ -664,13 +664,13 @@ mod tests {
         // With the loop taking nothing, the wait ends, and Anna is told; the relay goes on.
         while media.try_send(MediaCommand::Signal { id: anna, signal: candidate() }).is_ok() {}
         let After::WaitForMedia(command) =
-            hub.handle(ConnId(1), ClientMessage::RelaySignal { signal: answer.clone() })
+            hub.handle(ConnId(1), ClientMessage::RelaySignal { signal: answer.clone() }, at())
         else {
             panic!("expected a wait");
         };
         let busy =
             media.send_waiting(command, Duration::from_millis(20)).await.expect_err("refused");
-        hub.media_refused(ConnId(1), &busy);
+        hub.media_refused(ConnId(1), &busy, at());
         assert_eq!(hub.tally().media_busy, 1);
         let told = inbox.try_recv().and_then(|text| protocol::decode_server(&text, 1 << 20).ok());
         assert!(

@@ -19,3 +19,25 @@ pub mod ice;
 pub mod outbox;
 pub mod rooms;
 pub mod session;
+
+/// The time as a shell read it, handed to the hub with each call: `at` for timers (grace
+/// periods, password attempts), `unix_ms` for what people see (chat times) and what expires
+/// by the calendar (invitation links).
+#[derive(Debug, Clone, Copy)]
+pub struct Now {
+    /// For durations.
+    pub at: std::time::Instant,
+    /// Milliseconds since 1970.
+    pub unix_ms: u64,
+}
+
+impl Now {
+    /// Reads both clocks; only the shells call this.
+    pub fn read() -> Self {
+        let unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        Self { at: std::time::Instant::now(), unix_ms }
+    }
+}
