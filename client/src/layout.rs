@@ -1,4 +1,45 @@
-//! Sizing the grid: how many columns make the tiles as large as the space allows.
+//! The stage's layout: who is shown large in speaker view, how many columns make the grid's
+//! tiles as large as the window allows, and which picture quality each tile needs.
+
+/// Who is shown large in speaker view: the pinned person, else whoever speaks, else the first
+/// person on the stage. Nobody while a screen is shown (the screen is large), or in the grid
+/// the person chose with nobody pinned. `tiles` are everyone's tiles in join order, each with
+/// whether it is a listener's (listeners are not on the stage).
+pub fn featured<Id: Copy + PartialEq>(
+    presenting: bool,
+    grid_chosen: bool,
+    pinned: Option<Id>,
+    speaking: Option<Id>,
+    tiles: &[(Id, bool)],
+) -> Option<Id> {
+    if presenting || (grid_chosen && pinned.is_none()) {
+        return None;
+    }
+    let present = |id: &Id| tiles.iter().any(|(t, _)| t == id);
+    pinned
+        .filter(present)
+        .or_else(|| speaking.filter(present))
+        .or_else(|| tiles.iter().find(|(_, listener)| !listener).map(|(id, _)| *id))
+}
+
+/// Room the stage leaves around the grid: page margins across, top bar, controls and caption
+/// down (CSS pixels).
+const STAGE_MARGIN_X: f64 = 32.0;
+const STAGE_MARGIN_Y: f64 = 200.0;
+/// The side panel (chat, people) takes this much width when open, on windows wider than
+/// [`SIDE_PANEL_FROM`]; on narrower ones it lies over the stage.
+const SIDE_PANEL_PX: f64 = 364.0;
+const SIDE_PANEL_FROM: f64 = 720.0;
+/// The gap between tiles, and their aspect ratio.
+const TILE_GAP: f64 = 12.0;
+const TILE_ASPECT: f64 = 16.0 / 9.0;
+
+/// The grid for `count` tiles in a window of `width` x `height` with the side panel open or
+/// not: the number of columns and the tile width.
+pub fn stage_grid(count: usize, width: f64, height: f64, panel_open: bool) -> (usize, f64) {
+    let panel = if panel_open && width > SIDE_PANEL_FROM { SIDE_PANEL_PX } else { 0.0 };
+    best_grid(count, width - STAGE_MARGIN_X - panel, height - STAGE_MARGIN_Y, TILE_GAP, TILE_ASPECT)
+}
 
 /// The grid for `count` tiles of aspect ratio `aspect` (width / height) in a `width` x `height`
 /// area with `gap` between tiles: the number of columns and the tile width, chosen so the tiles
@@ -38,6 +79,30 @@ pub fn wanted_quality(featured: Option<bool>, grid_tile_px: f64) -> protocol::Vi
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn speaker_view_features_the_pinned_then_the_speaker_then_the_first_on_stage() {
+        // Anna (1) listens; Bruno (2) and Cleo (3) are on the stage.
+        let tiles = [(1, true), (2, false), (3, false)];
+        assert_eq!(featured(false, false, None, None, &tiles), Some(2), "first on the stage");
+        assert_eq!(featured(false, false, None, Some(3), &tiles), Some(3), "whoever speaks");
+        assert_eq!(featured(false, false, Some(2), Some(3), &tiles), Some(2), "pinned wins");
+        assert_eq!(featured(false, false, Some(9), Some(3), &tiles), Some(3), "pinned left");
+        assert_eq!(featured(false, true, None, Some(3), &tiles), None, "the grid was chosen");
+        assert_eq!(featured(false, true, Some(3), None, &tiles), Some(3), "pinning shows large");
+        assert_eq!(featured(true, false, Some(3), Some(2), &tiles), None, "a screen is large");
+        assert_eq!(featured::<u32>(false, false, None, None, &[]), None, "alone");
+    }
+
+    #[test]
+    fn the_side_panel_takes_its_width_only_on_wide_windows() {
+        let closed = stage_grid(4, 1280.0, 800.0, false);
+        let open = stage_grid(4, 1280.0, 800.0, true);
+        assert!(open.1 < closed.1, "{open:?} {closed:?}");
+        assert_eq!(open, best_grid(4, 1280.0 - 32.0 - 364.0, 600.0, 12.0, 16.0 / 9.0));
+        // A phone: the panel lies over the stage, the tiles keep their size.
+        assert_eq!(stage_grid(2, 390.0, 844.0, true), stage_grid(2, 390.0, 844.0, false));
+    }
 
     #[test]
     fn tiles_ask_for_the_quality_their_size_needs() {

@@ -106,17 +106,17 @@ pub fn MeetingView(
         view.tiles.with(|t| t.iter().filter(|t| t.media.screen).map(|t| t.id).collect::<Vec<_>>())
     };
     let presenting = move || !screens().is_empty() || view.own_screen.with(Option::is_some);
-    // Who is shown large in speaker view: the pinned person, else whoever speaks, else the first.
+    // Who is shown large in speaker view (`client::layout::featured`).
     let featured = Memo::new(move |_| {
-        if presenting() || (view.layout.get() == Layout::Grid && view.pinned.get().is_none()) {
-            return None;
-        }
-        let present = |id| view.tiles.with(|t| t.iter().any(|t| t.id == id));
-        view.pinned
-            .get()
-            .filter(|id| present(*id))
-            .or_else(|| view.speaker.get().filter(|id| present(*id)))
-            .or_else(|| view.tiles.with(|t| t.iter().find(|t| !t.listener).map(|t| t.id)))
+        let tiles = view.tiles.with(|t| t.iter().map(|t| (t.id, t.listener)).collect::<Vec<_>>());
+        let grid_chosen = view.layout.get() == Layout::Grid;
+        client::layout::featured(
+            presenting(),
+            grid_chosen,
+            view.pinned.get(),
+            view.speaker.get(),
+            &tiles,
+        )
     });
     let layout_name =
         move || if presenting() || featured.get().is_some() { "speaker" } else { "grid" };
@@ -132,8 +132,7 @@ pub fn MeetingView(
     on_cleanup(move || resize.remove());
     let grid = move || {
         let (width, height) = size.get();
-        let panel = if view.panel.get() != Panel::Closed && width > 720.0 { 364.0 } else { 0.0 };
-        client::layout::best_grid(count(), width - 32.0 - panel, height - 200.0, 12.0, 16.0 / 9.0)
+        client::layout::stage_grid(count(), width, height, view.panel.get() != Panel::Closed)
     };
     // Set through the element's style object, not a style attribute: the relay's
     // Content-Security-Policy refuses inline style attributes.
