@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use protocol::{ClientMessage, ErrorCode, ParticipantId, RequestId, RoomMode, ServerMessage};
+use protocol::{ClientMessage, ErrorCode, ParticipantId, RoomMode, ServerMessage};
 use tracing::{debug, warn};
 
 use crate::{
@@ -11,7 +11,9 @@ use crate::{
     signalling::Now,
     signalling::attempts::Attempts,
     signalling::outbox::Outbox,
-    signalling::rooms::{ConnId, Kept, MediaAction, MediaRules, Outgoing, Pass, RoomError, Rooms},
+    signalling::rooms::{
+        ConnId, Effect, Event, Input, Kept, MediaAction, MediaRules, Pass, RoomError, Rooms,
+    },
 };
 
 /// Rooms and where to deliver their messages. Lives behind one mutex, held only for the
@@ -107,32 +109,29 @@ impl Hub {
         self.rooms.seat(conn).filter(|(_, _, mode)| *mode == RoomMode::Sfu).map(|(id, _, _)| id)
     }
 
-    /// Hands the media loop what the rooms decided for it, in order. Without a media loop (no
-    /// SFU rooms configured) no room forwards media and there is nothing to hand on.
-    fn tell_media(&mut self) {
-        let actions = self.rooms.take_media();
+    /// Hands the media loop what the rooms decided for it. Without a media loop (no SFU rooms
+    /// configured) no room forwards media and there is nothing to hand on.
+    fn tell_media(&self, action: MediaAction) {
         let Some(media) = &self.media else { return };
-        for action in actions {
-            match action {
-                MediaAction::Join { id, room, rules } => {
-                    media.send(MediaCommand::Join { id, room: room.to_string() });
-                    if rules.silenced {
-                        media.send(MediaCommand::Silence { id, silenced: true });
-                    }
-                    if rules.receive_only {
-                        media.send(MediaCommand::ReceiveOnly { id });
-                    }
-                    let MediaRules { private, sees_all, .. } = rules;
-                    media.send(MediaCommand::CameraRule { id, private, sees_all });
+        match action {
+            MediaAction::Join { id, room, rules } => {
+                media.send(MediaCommand::Join { id, room: room.to_string() });
+                if rules.silenced {
+                    media.send(MediaCommand::Silence { id, silenced: true });
                 }
-                MediaAction::Leave { id } => media.send(MediaCommand::Leave { id }),
-                MediaAction::Resumed { id } => media.send(MediaCommand::Resumed { id }),
-                MediaAction::Silence { id, silenced } => {
-                    media.send(MediaCommand::Silence { id, silenced });
+                if rules.receive_only {
+                    media.send(MediaCommand::ReceiveOnly { id });
                 }
-                MediaAction::Cameras { id, private, sees_all } => {
-                    media.send(MediaCommand::CameraRule { id, private, sees_all });
-                }
+                let MediaRules { private, sees_all, .. } = rules;
+                media.send(MediaCommand::CameraRule { id, private, sees_all });
+            }
+            MediaAction::Leave { id } => media.send(MediaCommand::Leave { id }),
+            MediaAction::Resumed { id } => media.send(MediaCommand::Resumed { id }),
+            MediaAction::Silence { id, silenced } => {
+                media.send(MediaCommand::Silence { id, silenced });
+            }
+            MediaAction::Cameras { id, private, sees_all } => {
+                media.send(MediaCommand::CameraRule { id, private, sees_all });
             }
         }
     }
@@ -200,78 +199,65 @@ impl Hub {
         self.addrs.remove(&conn);
         self.tenants.remove(&conn);
         self.attempts.forget(conn);
-        let out =
-            if for_good { self.rooms.leave(conn) } else { self.rooms.disconnect(conn, now.at) };
-        self.deliver(out, now);
+        let input = if for_good { Input::Leave { conn } } else { Input::Disconnect { conn } };
+        let effects = self.rooms.apply(input, now);
+        self.carry_out(effects, now);
         self.count_seats(seated);
     }
 
     /// Ends seats whose grace period is over; the shell calls it every second.
     pub fn tick(&mut self, now: Now) {
         let seated = self.rooms.participant_count();
-        let out = self.rooms.expire(now.at);
-        self.deliver(out, now);
+        let effects = self.rooms.apply(Input::Expire, now);
+        self.carry_out(effects, now);
         self.count_seats(seated);
-    }
-
-    /// `conn` asks for the seat `token` holds; false when there is none (join afresh).
-    fn resume(
-        &mut self,
-        conn: ConnId,
-        request_id: Option<RequestId>,
-        room: &str,
-        token: &str,
-        kept: Kept<'_>,
-        now: Now,
-    ) -> bool {
-        let tenant = self.tenant_of(conn);
-        let Some(resumed) = self.rooms.resume(conn, request_id, tenant, room, token, kept) else {
-            return false;
-        };
-        tracing::info!(participant = %resumed.id, ?conn, replaced = ?resumed.replaced, media_kept = resumed.kept, "seat resumed");
-        if let Some(old) = resumed.replaced {
-            // Dropping its outbox ends the old connection's task.
-            self.outboxes.remove(&old);
-        }
-        self.deliver(resumed.out, now);
-        true
     }
 
     /// Carries out a request of `conn` that the session let through.
     pub fn handle(&mut self, conn: ConnId, message: ClientMessage, now: Now) -> After {
         let seated = self.rooms.participant_count();
         let mut after = After::Stay;
-        let result = match message {
-            ClientMessage::Join {
-                request_id, room, resume: Some(token), kept, kept_relay, ..
-            } if self.resume(
+        // A page coming back asks for its seat first; without one it joins afresh.
+        if let ClientMessage::Join {
+            request_id, room, resume: Some(token), kept, kept_relay, ..
+        } = &message
+        {
+            let input = Input::Resume {
                 conn,
-                request_id,
-                &room,
-                &token,
-                Kept { peers: &kept, relay: kept_relay },
-                now,
-            ) =>
-            {
-                Ok(Vec::new())
+                request_id: *request_id,
+                tenant: self.tenant_of(conn),
+                room,
+                token,
+                kept: Kept { peers: kept, relay: *kept_relay },
+            };
+            let effects = self.rooms.apply(input, now);
+            if !effects.is_empty() {
+                self.carry_out(effects, now);
+                self.count_seats(seated);
+                return after;
             }
+        }
+        let effects = match message {
             ClientMessage::Join { request_id, .. } if self.draining => {
                 *self.tally.refused.entry(ErrorCode::ShuttingDown).or_default() += 1;
                 after = After::Restart;
-                Err(ServerMessage::Error {
-                    request_id,
-                    code: ErrorCode::ShuttingDown,
-                    message: "This relay is restarting and takes no one new; trying again.".into(),
-                })
+                vec![Effect::Send(
+                    conn,
+                    ServerMessage::Error {
+                        request_id,
+                        code: ErrorCode::ShuttingDown,
+                        message: "This relay is restarting and takes no one new; trying again."
+                            .into(),
+                    },
+                )]
             }
             ClientMessage::Join {
                 request_id, room, name, media, link, device, password, ..
             } => {
-                let unix_now = now.unix_ms / 1000;
                 let addr = self.addrs.get(&conn).copied();
                 // Someone who got the password wrong too often does not get it looked at.
-                let joined = if password.is_some() && !self.attempts.may_try(conn, addr, now.at) {
-                    Err(RoomError::TooManyAttempts)
+                let effects = if password.is_some() && !self.attempts.may_try(conn, addr, now.at) {
+                    vec![Effect::Refused { conn, request_id, error: RoomError::TooManyAttempts }]
                 } else {
                     let pass = Pass {
                         link: link.as_deref(),
@@ -279,15 +265,18 @@ impl Hub {
                         password: password.as_deref(),
                         tenant: self.tenant_of(conn),
                     };
-                    self.rooms.join(conn, request_id, &room, &name, media, pass, unix_now)
+                    let input = Input::Join { conn, request_id, room: &room, name: &name, media, pass };
+                    self.rooms.apply(input, now)
                 };
-                if let Err(RoomError::WrongPassword) = joined {
-                    self.attempts.failed(conn, addr, now.at);
+                for effect in &effects {
+                    if let Effect::Refused { error, .. } = effect {
+                        if *error == RoomError::WrongPassword {
+                            self.attempts.failed(conn, addr, now.at);
+                        }
+                        *self.tally.refused.entry(error.code()).or_default() += 1;
+                    }
                 }
-                if let Err(refusal) = &joined {
-                    *self.tally.refused.entry(refusal.code()).or_default() += 1;
-                }
-                joined.map_err(|e| e.to_message(request_id))
+                effects
             }
             ClientMessage::RelaySignal { signal } => match (self.sfu_participant(conn), &self.media)
             {
@@ -299,18 +288,21 @@ impl Hub {
                     {
                         after = After::WaitForMedia(command);
                     }
-                    Ok(Vec::new())
+                    Vec::new()
                 }
-                _ => Err(ServerMessage::Error {
-                    request_id: None,
-                    code: ErrorCode::InvalidMessage,
-                    message:
-                        "This room does not use server forwarding; send signals to participants."
-                            .into(),
-                }),
+                _ => vec![Effect::Send(
+                    conn,
+                    ServerMessage::Error {
+                        request_id: None,
+                        code: ErrorCode::InvalidMessage,
+                        message:
+                            "This room does not use server forwarding; send signals to participants."
+                                .into(),
+                    },
+                )],
             },
             ClientMessage::Signal { to, signal } => {
-                self.rooms.signal(conn, to, signal).map_err(|e| e.to_message(None))
+                self.rooms.apply(Input::Signal { conn, to, signal }, now)
             }
             ClientMessage::ReceiveVideo { from, quality } => {
                 // Only meaningful with server forwarding; in a mesh each browser adapts itself.
@@ -318,39 +310,19 @@ impl Hub {
                 if let (Some(id), Some(media)) = (self.sfu_participant(conn), &self.media) {
                     let _ = media.try_send(MediaCommand::ReceiveVideo { id, from, quality });
                 }
-                Ok(Vec::new())
+                Vec::new()
             }
-            ClientMessage::Media { media } => {
-                self.rooms.update_media(conn, media).map_err(|e| e.to_message(None))
+            ClientMessage::Media { media } => self.rooms.apply(Input::Media { conn, media }, now),
+            ClientMessage::Chat { text } => self.rooms.apply(Input::Chat { conn, text: &text }, now),
+            ClientMessage::Hand { raised } => self.rooms.apply(Input::Hand { conn, raised }, now),
+            ClientMessage::Moderate { action } => {
+                self.rooms.apply(Input::Moderate { conn, action }, now)
             }
-            ClientMessage::Chat { text } => {
-                self.rooms.chat(conn, &text, now.unix_ms).map_err(|e| e.to_message(None))
-            }
-            ClientMessage::Hand { raised } => {
-                self.rooms.hand(conn, raised).map_err(|e| e.to_message(None))
-            }
-            ClientMessage::Moderate { action } => match self.rooms.moderate(conn, action) {
-                Ok((out, leaving)) => {
-                    self.deliver(out, now);
-                    let mut out = Vec::new();
-                    for gone in leaving {
-                        out.extend(self.rooms.leave(gone));
-                        // Its outbox empties (the `moderated` message goes out), then its
-                        // connection closes.
-                        self.outboxes.remove(&gone);
-                    }
-                    Ok(out)
-                }
-                Err(e) => Err(e.to_message(None)),
-            },
-            ClientMessage::Leave => Ok(self.rooms.leave(conn)),
+            ClientMessage::Leave => self.rooms.apply(Input::Leave { conn }, now),
             // The session answers these itself.
-            ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Ok(Vec::new()),
+            ClientMessage::Hello { .. } | ClientMessage::Ping { .. } => Vec::new(),
         };
-        match result {
-            Ok(out) => self.deliver(out, now),
-            Err(refusal) => self.deliver(vec![(conn, refusal)], now),
-        }
+        self.carry_out(effects, now);
         self.count_seats(seated);
         after
     }
@@ -389,42 +361,57 @@ impl Hub {
         &self.tally
     }
 
-    /// Queues messages; connections whose outbox is full are dropped, and their rooms told.
+    /// Queues a message; a connection whose outbox is full is dropped, and its room told.
     pub fn send(&mut self, conn: ConnId, message: ServerMessage, now: Now) {
         let seated = self.rooms.participant_count();
-        self.deliver(vec![(conn, message)], now);
+        self.carry_out(vec![Effect::Send(conn, message)], now);
         self.count_seats(seated);
     }
 
-    /// Carries out what the rooms decided: the media loop's part first (a newcomer's media
-    /// connection is on its way before the `welcome` that makes the browser offer), then the
-    /// messages.
-    fn deliver(&mut self, mut pending: Vec<Outgoing>, now: Now) {
-        self.tell_media();
-        // Dropping a slow connection produces `participant_left` messages of its own; work
-        // through them until everything is delivered.
+    /// Carries out what the rooms decided, in order. Dropping a connection that cannot keep up
+    /// is a step of the rooms too (its seat waits, the others are told); work through what that
+    /// brings until everything is done.
+    fn carry_out(&mut self, mut pending: Vec<Effect>, now: Now) {
         while !pending.is_empty() {
             let mut overflowed = Vec::new();
-            for (conn, message) in pending.drain(..) {
-                if !self.rooms.may_see(conn, &message) {
-                    continue;
-                }
-                let Some(outbox) = self.outboxes.get(&conn) else {
-                    debug!(?conn, "message for a connection that is gone");
-                    continue;
-                };
-                if outbox.push(&message).is_err() {
-                    overflowed.push(conn);
+            for effect in pending.drain(..) {
+                match effect {
+                    Effect::Media(action) => self.tell_media(action),
+                    Effect::Send(conn, message) => self.queue(conn, &message, &mut overflowed),
+                    Effect::Refused { conn, request_id, error } => {
+                        self.queue(conn, &error.to_message(request_id), &mut overflowed);
+                    }
+                    // Dropping its outbox ends the connection's task once what is queued is out.
+                    Effect::Close(conn) => {
+                        self.outboxes.remove(&conn);
+                    }
+                    Effect::Log(Event::SeatResumed { id, conn, replaced, media_kept }) => {
+                        tracing::info!(participant = %id, ?conn, ?replaced, media_kept, "seat resumed");
+                    }
                 }
             }
             for conn in overflowed {
                 if let Some(outbox) = self.outboxes.remove(&conn) {
                     outbox.abandon();
                     warn!(?conn, "connection cannot keep up with its room; disconnecting it");
-                    pending.extend(self.rooms.disconnect(conn, now.at));
+                    pending.extend(self.rooms.apply(Input::Disconnect { conn }, now));
                 }
             }
-            self.tell_media();
+        }
+    }
+
+    /// Puts `message` into `conn`'s outbox if its seat may see it; a full outbox is noted in
+    /// `overflowed`.
+    fn queue(&self, conn: ConnId, message: &ServerMessage, overflowed: &mut Vec<ConnId>) {
+        if !self.rooms.may_see(conn, message) {
+            return;
+        }
+        let Some(outbox) = self.outboxes.get(&conn) else {
+            debug!(?conn, "message for a connection that is gone");
+            return;
+        };
+        if outbox.push(message).is_err() {
+            overflowed.push(conn);
         }
     }
 }

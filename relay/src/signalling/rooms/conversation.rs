@@ -10,7 +10,7 @@ pub const CHAT_HISTORY: usize = 100;
 impl Rooms {
     /// `conn` sends a chat message to everyone in its room (itself included, as confirmation).
     /// `now_ms` is the wall-clock time in milliseconds since the Unix epoch.
-    pub fn chat(
+    pub(super) fn chat(
         &mut self,
         conn: ConnId,
         text: &str,
@@ -36,7 +36,7 @@ impl Rooms {
 
     /// `conn` raises or lowers its hand; everyone (itself included) learns the new state, with
     /// an order number for raised hands.
-    pub fn hand(&mut self, conn: ConnId, raised: bool) -> Result<Vec<Outgoing>, RoomError> {
+    pub(super) fn hand(&mut self, conn: ConnId, raised: bool) -> Result<Vec<Outgoing>, RoomError> {
         let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
         let room = self.rooms.get_mut(&seat.room).ok_or(RoomError::NotJoined)?;
         let member = room.members.get_mut(&seat.id).ok_or(RoomError::NotJoined)?;

@@ -19,7 +19,7 @@ impl Rooms {
     /// in the room gets `participant_joined`; or, when the room's lobby is on, the joiner gets
     /// `waiting` and the hosts an updated `lobby`.
     #[allow(clippy::too_many_arguments)]
-    pub fn join(
+    pub(super) fn join(
         &mut self,
         conn: ConnId,
         request_id: Option<RequestId>,
@@ -239,7 +239,7 @@ impl Rooms {
 
     /// `conn` leaves its room, by request or because the connection ended. Leaving when not in a
     /// room does nothing, so the shell may call this on every disconnect.
-    pub fn leave(&mut self, conn: ConnId) -> Vec<Outgoing> {
+    pub(super) fn leave(&mut self, conn: ConnId) -> Vec<Outgoing> {
         if let Some(seat) = self.lobby_seats.remove(&conn) {
             let Some(room) = self.rooms.get_mut(&seat.room) else {
                 return Vec::new();

@@ -6,8 +6,8 @@ use protocol::{MediaState, ParticipantId, Role, ServerMessage, Signal};
 use super::{ConnId, Outgoing, Room, Rooms, errors::RoomError, rules::RoomKey};
 
 /// What the media loop must do after a change in a room whose media the relay forwards.
-/// [`Rooms`] queues these as it decides them; the shell takes them with [`Rooms::take_media`]
-/// and hands them on before it sends the messages of the same call.
+/// [`Rooms`] queues these as it decides them, and hands them out as the first effects of the
+/// same step ([`super::Effect::Media`]), before its messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaAction {
     /// `id` gets a media connection at the relay, in `room`, under `rules`: it entered a room
@@ -100,7 +100,7 @@ impl Room {
 
 impl Rooms {
     /// `conn` sends a negotiation message to participant `to`, who must share its room.
-    pub fn signal(
+    pub(super) fn signal(
         &mut self,
         conn: ConnId,
         to: ParticipantId,
@@ -117,7 +117,7 @@ impl Rooms {
     }
 
     /// `conn` switched its microphone or camera; everyone else in the room hears of it.
-    pub fn update_media(
+    pub(super) fn update_media(
         &mut self,
         conn: ConnId,
         media: MediaState,

@@ -1,15 +1,17 @@
 //! Rooms and who is in them: the relay's signalling state machine.
 //!
-//! It does no I/O. Each call takes what a connection asked for and returns the messages to send,
-//! each addressed to a connection. The hub (`signalling::hub`) delivers them. In rooms whose
-//! media the relay forwards, a call also queues what the media loop must do ([`MediaAction`],
-//! taken with [`Rooms::take_media`]). Every decision about who may send what to whom is made
+//! It does no I/O and reads no clock. Its one way in is [`Rooms::apply`]: an [`Input`] (a
+//! connection's request, or the clock's tick) with the time it came; its one way out is the
+//! list of [`Effect`]s that answer it, in order: what the media loop must do first, then the
+//! messages to queue, refusals, connections to close, lines for the log. The hub
+//! (`signalling::hub`) carries them out. Every decision about who may send what to whom is made
 //! here, so it is tested here.
 //!
-//! One file per concern, each with its tests: `rules` (limits, tenants, room keys), `join`
-//! (joining and leaving), `lobby`, `moderation` (what hosts may do; who hosts next), `resume`
-//! (seats kept for broken connections), `media` (signals, media states, what the media loop
-//! must do), `conversation` (chat, hands), `errors` (what a refusal tells the person).
+//! One file per concern, each with its tests: `effects` (the way in and out), `rules` (limits,
+//! tenants, room keys), `join` (joining and leaving), `lobby`, `moderation` (what hosts may do;
+//! who hosts next), `resume` (seats kept for broken connections), `media` (signals, media
+//! states, what the media loop must do), `conversation` (chat, hands), `errors` (what a refusal
+//! tells the person).
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
@@ -22,6 +24,7 @@ use protocol::{
 };
 
 mod conversation;
+mod effects;
 mod errors;
 mod join;
 mod lobby;
@@ -32,6 +35,7 @@ mod rules;
 #[cfg(test)]
 mod testing;
 
+pub use effects::{Effect, Event, Input};
 pub use errors::RoomError;
 use lobby::Knock;
 pub use media::{MediaAction, MediaRules};
@@ -244,8 +248,8 @@ pub struct Rooms {
     links: Option<LinkKeys>,
     /// The rules of tenants 1, 2, … (tenant 0 is the relay's own: `limits` and `links`).
     tenants: Vec<TenantRules>,
-    /// What the media loop must do, decided since the shell last took it. Every call that
-    /// queues here is followed by the shell taking it, so it holds at most one call's worth.
+    /// What the media loop must do, decided in the step under way: `apply` empties it into
+    /// the step's effects, so it holds at most one step's worth.
     media: Vec<MediaAction>,
 }
 
@@ -275,8 +279,9 @@ impl Rooms {
         }
     }
 
-    /// What the media loop must do after the calls since the last take, in order.
-    pub fn take_media(&mut self) -> Vec<MediaAction> {
+    /// What the media loop must do after the calls since the last take, in order (`apply`
+    /// puts it first among a step's effects; tests read it directly).
+    fn take_media(&mut self) -> Vec<MediaAction> {
         std::mem::take(&mut self.media)
     }
 

@@ -49,7 +49,11 @@ impl Rooms {
     /// A host's `action`. Returns the messages to send and the connections that must leave the
     /// room (removed, or everyone when the meeting ends); the shell takes them out after the
     /// messages are on their way.
-    pub fn moderate(&mut self, conn: ConnId, action: Moderation) -> Result<Moderated, RoomError> {
+    pub(super) fn moderate(
+        &mut self,
+        conn: ConnId,
+        action: Moderation,
+    ) -> Result<Moderated, RoomError> {
         let seat = self.seats.get(&conn).ok_or(RoomError::NotJoined)?;
         let (room_name, by) = (seat.room.clone(), seat.id);
         let room = self.rooms.get(&room_name).ok_or(RoomError::NotJoined)?;

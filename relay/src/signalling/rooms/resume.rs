@@ -62,7 +62,7 @@ impl Rooms {
     /// keeps its end (the rest connect afresh, the returner offering); in an SFU room the
     /// connection to the relay stays if the page asks and the media loop has not lost it
     /// ([`Resumed::kept`]).
-    pub fn resume(
+    pub(super) fn resume(
         &mut self,
         conn: ConnId,
         request_id: Option<RequestId>,
@@ -132,7 +132,7 @@ impl Rooms {
 
     /// `conn`'s connection broke (it did not leave). Its participant keeps the seat for the
     /// grace period, shown to the others as away, and may [`Rooms::resume`] it.
-    pub fn disconnect(&mut self, conn: ConnId, now: Instant) -> Vec<Outgoing> {
+    pub(super) fn disconnect(&mut self, conn: ConnId, now: Instant) -> Vec<Outgoing> {
         // Nobody keeps a place in the lobby: they knock again when they are back.
         if self.limits.resume_grace.is_zero()
             || self.tokens.is_none()
@@ -162,7 +162,7 @@ impl Rooms {
     }
 
     /// Ends the seats whose grace period is over: their participants leave for good.
-    pub fn expire(&mut self, now: Instant) -> Vec<Outgoing> {
+    pub(super) fn expire(&mut self, now: Instant) -> Vec<Outgoing> {
         let mut out = Vec::new();
         let media = &mut self.media;
         self.rooms.retain(|_, room| {

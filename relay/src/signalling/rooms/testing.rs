@@ -8,6 +8,7 @@ use protocol::{MediaState, ParticipantId, Role, ServerMessage};
 
 use super::{
     ConnId, Outgoing, Pass, Rooms,
+    effects::Effect,
     errors::RoomError,
     media::{MediaAction, MediaRules},
     rules::{RoomKey, RoomLimits, TenantRules},
@@ -167,4 +168,15 @@ pub(super) const OPEN: MediaRules =
 pub(super) fn media_join(room: &str, id: u64, rules: MediaRules) -> MediaAction {
     let room = RoomKey { tenant: TenantId::DEFAULT, name: room.into() };
     MediaAction::Join { id: ParticipantId(id), room, rules }
+}
+
+/// The messages among `effects`, in order.
+pub(super) fn sends(effects: &[Effect]) -> Vec<Outgoing> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(conn, message) => Some((*conn, message.clone())),
+            _ => None,
+        })
+        .collect()
 }

@@ -1,0 +1,325 @@
+//! The rooms' one way in and one way out: an [`Input`] with the time it came, and the
+//! [`Effect`]s the hub carries out, in order. The methods of the other files decide; this file
+//! only puts their answers into one shape.
+
+use protocol::{MediaState, Moderation, ParticipantId, RequestId, ServerMessage, Signal};
+
+use super::{ConnId, Kept, Outgoing, Pass, Rooms, errors::RoomError, media::MediaAction};
+use crate::{config::tenants::TenantId, signalling::Now};
+
+/// A request to the rooms: from a connection, or from the clock.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// `conn` asks to join `room` as `name` (see [`Rooms::join`]).
+    Join {
+        /// Who asks.
+        conn: ConnId,
+        /// Echoed in the answer.
+        request_id: Option<RequestId>,
+        /// The room, as typed.
+        room: &'a str,
+        /// The display name, as typed.
+        name: &'a str,
+        /// Microphone and camera at the start.
+        media: MediaState,
+        /// Link, device, password, tenant.
+        pass: Pass<'a>,
+    },
+    /// `conn` comes back for the seat `token` holds (see [`Rooms::resume`]). Nothing comes
+    /// back when no seat matches: the connection then joins afresh.
+    Resume {
+        /// Who asks.
+        conn: ConnId,
+        /// Echoed in the `welcome`.
+        request_id: Option<RequestId>,
+        /// The tenant of the connection.
+        tenant: TenantId,
+        /// The room, as typed.
+        room: &'a str,
+        /// The seat's secret.
+        token: &'a str,
+        /// What the page still holds.
+        kept: Kept<'a>,
+    },
+    /// A signal from `conn` to `to` in a mesh.
+    Signal {
+        /// From.
+        conn: ConnId,
+        /// To.
+        to: ParticipantId,
+        /// The offer, answer or candidate.
+        signal: Signal,
+    },
+    /// `conn`'s microphone, camera or screen changed.
+    Media {
+        /// Who.
+        conn: ConnId,
+        /// Now.
+        media: MediaState,
+    },
+    /// A chat message from `conn`.
+    Chat {
+        /// From.
+        conn: ConnId,
+        /// As typed.
+        text: &'a str,
+    },
+    /// `conn` raised or lowered its hand.
+    Hand {
+        /// Who.
+        conn: ConnId,
+        /// Up or down.
+        raised: bool,
+    },
+    /// A host's action.
+    Moderate {
+        /// The host.
+        conn: ConnId,
+        /// What.
+        action: Moderation,
+    },
+    /// `conn` leaves on purpose, or its connection ended for good: the seat goes.
+    Leave {
+        /// Who.
+        conn: ConnId,
+    },
+    /// `conn` broke: the seat is kept for the grace period.
+    Disconnect {
+        /// Who.
+        conn: ConnId,
+    },
+    /// The clock: seats whose grace period is over are given up.
+    Expire,
+}
+
+/// One thing the hub must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Hand the media loop this (comes before the messages of the same step: a newcomer's media
+    /// connection is on its way before the `welcome` that makes the browser offer).
+    Media(MediaAction),
+    /// Queue this message for the connection.
+    Send(ConnId, ServerMessage),
+    /// The connection is done with once what is queued for it is out: removed by a host, the
+    /// meeting ended, or its seat was taken over by a new connection.
+    Close(ConnId),
+    /// The request was refused; the connection is told why.
+    Refused {
+        /// Who asked.
+        conn: ConnId,
+        /// Echoed in the error.
+        request_id: Option<RequestId>,
+        /// Why.
+        error: RoomError,
+    },
+    /// Worth a line in the log.
+    Log(Event),
+}
+
+/// What the log says about the rooms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// `id` took its seat back on `conn`.
+    SeatResumed {
+        /// Who.
+        id: ParticipantId,
+        /// The new connection.
+        conn: ConnId,
+        /// The connection that held the seat until now, if it was still open.
+        replaced: Option<ConnId>,
+        /// Whether its media connections stay.
+        media_kept: bool,
+    },
+}
+
+impl Rooms {
+    /// Carries out `input`, which came at `now`: what the hub must do, in order.
+    pub fn apply(&mut self, input: Input<'_>, now: Now) -> Vec<Effect> {
+        let (conn, request_id, answer) = match input {
+            Input::Join { conn, request_id, room, name, media, pass } => {
+                let unix = now.unix_ms / 1000;
+                (conn, request_id, self.join(conn, request_id, room, name, media, pass, unix))
+            }
+            Input::Resume { conn, request_id, tenant, room, token, kept } => {
+                return self.resume_effects(conn, request_id, tenant, room, token, kept);
+            }
+            Input::Signal { conn, to, signal } => (conn, None, self.signal(conn, to, signal)),
+            Input::Media { conn, media } => (conn, None, self.update_media(conn, media)),
+            Input::Chat { conn, text } => (conn, None, self.chat(conn, text, now.unix_ms)),
+            Input::Hand { conn, raised } => (conn, None, self.hand(conn, raised)),
+            Input::Moderate { conn, action } => return self.moderate_effects(conn, action),
+            Input::Leave { conn } => (conn, None, Ok(self.leave(conn))),
+            Input::Disconnect { conn } => (conn, None, Ok(self.disconnect(conn, now.at))),
+            Input::Expire => {
+                let out = self.expire(now.at);
+                return self.effects(out);
+            }
+        };
+        match answer {
+            Ok(out) => self.effects(out),
+            Err(error) => {
+                let mut effects = self.effects(Vec::new());
+                effects.push(Effect::Refused { conn, request_id, error });
+                effects
+            }
+        }
+    }
+
+    /// A resume: the old connection closes, the seat's messages go out.
+    fn resume_effects(
+        &mut self,
+        conn: ConnId,
+        request_id: Option<RequestId>,
+        tenant: TenantId,
+        room: &str,
+        token: &str,
+        kept: Kept<'_>,
+    ) -> Vec<Effect> {
+        let Some(resumed) = self.resume(conn, request_id, tenant, room, token, kept) else {
+            return Vec::new();
+        };
+        let event = Event::SeatResumed {
+            id: resumed.id,
+            conn,
+            replaced: resumed.replaced,
+            media_kept: resumed.kept,
+        };
+        let mut effects = vec![Effect::Log(event)];
+        effects.extend(resumed.replaced.map(Effect::Close));
+        effects.extend(self.effects(resumed.out));
+        effects
+    }
+
+    /// A host's action: its messages, then whoever must go leaves the room and is closed
+    /// (after the message that says why).
+    fn moderate_effects(&mut self, conn: ConnId, action: Moderation) -> Vec<Effect> {
+        let (out, leaving) = match self.moderate(conn, action) {
+            Ok(answer) => answer,
+            Err(error) => {
+                let mut effects = self.effects(Vec::new());
+                effects.push(Effect::Refused { conn, request_id: None, error });
+                return effects;
+            }
+        };
+        let mut effects = self.effects(out);
+        for gone in leaving {
+            let out = self.leave(gone);
+            effects.extend(self.effects(out));
+            effects.push(Effect::Close(gone));
+        }
+        effects
+    }
+
+    /// What the media loop must do (queued by the call just made), then the messages.
+    fn effects(&mut self, out: Vec<Outgoing>) -> Vec<Effect> {
+        let mut effects: Vec<Effect> = self.take_media().into_iter().map(Effect::Media).collect();
+        effects.extend(out.into_iter().map(|(conn, message)| Effect::Send(conn, message)));
+        effects
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::signalling::rooms::testing::*;
+
+    fn at(at: Instant) -> Now {
+        Now { at, unix_ms: UNIX * 1000 }
+    }
+
+    fn join<'a>(conn: u64, name: &'a str) -> Input<'a> {
+        Input::Join {
+            conn: ConnId(conn),
+            request_id: None,
+            room: "rat",
+            name,
+            media: MediaState::default(),
+            pass: Pass::default(),
+        }
+    }
+
+    #[test]
+    fn the_media_loop_hears_of_a_newcomer_before_anyone_is_told() {
+        let mut r = limited(None, &["rat"], Duration::from_secs(30));
+        let effects = r.apply(join(1, "Anna"), at(Instant::now()));
+        assert!(
+            matches!(effects.first(), Some(Effect::Media(MediaAction::Join { .. }))),
+            "{effects:?}"
+        );
+        assert!(matches!(
+            effects.get(1),
+            Some(Effect::Send(ConnId(1), ServerMessage::Welcome { .. }))
+        ));
+    }
+
+    #[test]
+    fn a_refusal_is_an_effect_that_names_the_reason_and_echoes_the_request() {
+        let mut r = rooms(4);
+        let input = Input::Join {
+            conn: ConnId(1),
+            request_id: Some(RequestId(7)),
+            room: "a/b",
+            name: "Anna",
+            media: MediaState::default(),
+            pass: Pass::default(),
+        };
+        let effects = r.apply(input, at(Instant::now()));
+        let [Effect::Refused { conn, request_id, error }] = effects.as_slice() else {
+            panic!("{effects:?}")
+        };
+        assert_eq!((*conn, *request_id), (ConnId(1), Some(RequestId(7))));
+        assert_eq!(error.code(), protocol::ErrorCode::InvalidRoomName);
+    }
+
+    #[test]
+    fn whom_a_host_removes_is_told_then_leaves_then_is_closed() {
+        let mut r = rooms(4);
+        let now = at(Instant::now());
+        let _ = r.apply(join(1, "Anna"), now);
+        let bruno = welcome_of(&sends(&r.apply(join(2, "Bruno"), now)), 2).0;
+        let remove = Input::Moderate { conn: ConnId(1), action: Moderation::Remove { id: bruno } };
+        let effects = r.apply(remove, now);
+        let told = effects
+            .iter()
+            .position(|e| matches!(e, Effect::Send(ConnId(2), ServerMessage::Moderated { .. })));
+        let left = effects.iter().position(|e| {
+            matches!(e, Effect::Send(ConnId(1), ServerMessage::ParticipantLeft { .. }))
+        });
+        let closed = effects.iter().position(|e| *e == Effect::Close(ConnId(2)));
+        assert!(told < left && left < closed && told.is_some(), "{effects:?}");
+    }
+
+    fn resume(conn: u64, token: &str) -> Input<'_> {
+        Input::Resume {
+            conn: ConnId(conn),
+            request_id: None,
+            tenant: TenantId::DEFAULT,
+            room: "rat",
+            token,
+            kept: Kept::default(),
+        }
+    }
+
+    #[test]
+    fn a_resume_closes_the_old_connection_and_no_seat_means_nothing() {
+        let mut r = rooms(4);
+        let now = at(Instant::now());
+        let out = sends(&r.apply(join(1, "Anna"), now));
+        let token = token_of(&out, 1);
+        assert!(r.apply(resume(2, "not the token"), now).is_empty(), "no seat: join afresh");
+        let effects = r.apply(resume(2, &token), now);
+        assert!(matches!(
+            effects.first(),
+            Some(Effect::Log(Event::SeatResumed { replaced: Some(ConnId(1)), .. }))
+        ));
+        assert_eq!(effects.get(1), Some(&Effect::Close(ConnId(1))));
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::Send(ConnId(2), ServerMessage::Welcome { .. })))
+        );
+    }
+}
