@@ -9,11 +9,8 @@ use crate::{
     config::tenants::TenantId,
     media::{MediaBusy, MediaCommand, MediaHandle},
     signalling::Now,
-    signalling::attempts::Attempts,
     signalling::outbox::Outbox,
-    signalling::rooms::{
-        ConnId, Effect, Event, Input, Kept, MediaAction, MediaRules, Pass, RoomError, Rooms,
-    },
+    signalling::rooms::{ConnId, Effect, Event, Input, Kept, MediaAction, MediaRules, Pass, Rooms},
 };
 
 /// Rooms and where to deliver their messages. Lives behind one mutex, held only for the
@@ -30,12 +27,8 @@ pub struct Hub {
     addrs: HashMap<ConnId, std::net::IpAddr>,
     /// Each open connection's tenant, when not the relay's own.
     tenants: HashMap<ConnId, TenantId>,
-    /// Wrong room passwords, per connection and per address.
-    attempts: Attempts,
     /// Joins, leaves and refusals since start, for `/metrics`.
     tally: Tally,
-    /// Shutting down: the meetings that run go on, no one new comes in.
-    draining: bool,
 }
 
 /// What becomes of a connection after one of its requests.
@@ -82,21 +75,19 @@ impl Hub {
             media: None,
             addrs: HashMap::new(),
             tenants: HashMap::new(),
-            attempts: Attempts::default(),
             tally: Tally::default(),
-            draining: false,
         }
     }
 
     /// Takes no one new from now on (the relay is shutting down); rooms that run go on, and
     /// people whose connection broke may still take their seats back.
     pub fn drain(&mut self) {
-        self.draining = true;
+        self.rooms.drain();
     }
 
     /// Whether the relay takes no one new.
     pub fn is_draining(&self) -> bool {
-        self.draining
+        self.rooms.is_draining()
     }
 
     /// Connects the media loop.
@@ -198,9 +189,7 @@ impl Hub {
         self.outboxes.remove(&conn);
         self.addrs.remove(&conn);
         self.tenants.remove(&conn);
-        self.attempts.forget(conn);
-        let input = if for_good { Input::Leave { conn } } else { Input::Disconnect { conn } };
-        let effects = self.rooms.apply(input, now);
+        let effects = self.rooms.apply(Input::Closed { conn, for_good }, now);
         self.carry_out(effects, now);
         self.count_seats(seated);
     }
@@ -238,42 +227,26 @@ impl Hub {
             }
         }
         let effects = match message {
-            ClientMessage::Join { request_id, .. } if self.draining => {
-                *self.tally.refused.entry(ErrorCode::ShuttingDown).or_default() += 1;
-                after = After::Restart;
-                vec![Effect::Send(
-                    conn,
-                    ServerMessage::Error {
-                        request_id,
-                        code: ErrorCode::ShuttingDown,
-                        message: "This relay is restarting and takes no one new; trying again."
-                            .into(),
-                    },
-                )]
-            }
             ClientMessage::Join {
                 request_id, room, name, media, link, device, password, ..
             } => {
-                let addr = self.addrs.get(&conn).copied();
-                // Someone who got the password wrong too often does not get it looked at.
-                let effects = if password.is_some() && !self.attempts.may_try(conn, addr, now.at) {
-                    vec![Effect::Refused { conn, request_id, error: RoomError::TooManyAttempts }]
-                } else {
-                    let pass = Pass {
-                        link: link.as_deref(),
-                        device: device.as_deref(),
-                        password: password.as_deref(),
-                        tenant: self.tenant_of(conn),
-                    };
-                    let input = Input::Join { conn, request_id, room: &room, name: &name, media, pass };
-                    self.rooms.apply(input, now)
+                let pass = Pass {
+                    link: link.as_deref(),
+                    device: device.as_deref(),
+                    password: password.as_deref(),
+                    tenant: self.tenant_of(conn),
                 };
+                let addr = self.addrs.get(&conn).copied();
+                let input =
+                    Input::Join { conn, request_id, room: &room, name: &name, media, pass, addr };
+                let effects = self.rooms.apply(input, now);
                 for effect in &effects {
-                    if let Effect::Refused { error, .. } = effect {
-                        if *error == RoomError::WrongPassword {
-                            self.attempts.failed(conn, addr, now.at);
+                    match effect {
+                        Effect::Refused { error, .. } => {
+                            *self.tally.refused.entry(error.code()).or_default() += 1;
                         }
-                        *self.tally.refused.entry(error.code()).or_default() += 1;
+                        Effect::Restart(c) if *c == conn => after = After::Restart,
+                        _ => {}
                     }
                 }
                 effects
@@ -381,6 +354,8 @@ impl Hub {
                     Effect::Refused { conn, request_id, error } => {
                         self.queue(conn, &error.to_message(request_id), &mut overflowed);
                     }
+                    // The connection task closes it, told by `handle`'s `After::Restart`.
+                    Effect::Restart(_) => {}
                     // Dropping its outbox ends the connection's task once what is queued is out.
                     Effect::Close(conn) => {
                         self.outboxes.remove(&conn);

@@ -2,6 +2,8 @@
 //! [`Effect`]s the hub carries out, in order. The methods of the other files decide; this file
 //! only puts their answers into one shape.
 
+use std::net::IpAddr;
+
 use protocol::{MediaState, Moderation, ParticipantId, RequestId, ServerMessage, Signal};
 
 use super::{ConnId, Kept, Outgoing, Pass, Rooms, errors::RoomError, media::MediaAction};
@@ -24,6 +26,8 @@ pub enum Input<'a> {
         media: MediaState,
         /// Link, device, password, tenant.
         pass: Pass<'a>,
+        /// Where the connection comes from (wrong passwords count per address too).
+        addr: Option<IpAddr>,
     },
     /// `conn` comes back for the seat `token` holds (see [`Rooms::resume`]). Nothing comes
     /// back when no seat matches: the connection then joins afresh.
@@ -88,6 +92,14 @@ pub enum Input<'a> {
         /// Who.
         conn: ConnId,
     },
+    /// `conn`'s socket ended: its seat goes (`for_good`: a closed tab, a broken rule) or waits
+    /// for the grace period, and what it tried is forgotten.
+    Closed {
+        /// Who.
+        conn: ConnId,
+        /// Whether the seat goes with it.
+        for_good: bool,
+    },
     /// The clock: seats whose grace period is over are given up.
     Expire,
 }
@@ -103,6 +115,10 @@ pub enum Effect {
     /// The connection is done with once what is queued for it is out: removed by a host, the
     /// meeting ended, or its seat was taken over by a new connection.
     Close(ConnId),
+    /// The connection closes as "relay restarting" once its answer is out: a join while the
+    /// relay drains. The browser tries again by itself (the restarted relay, or another behind
+    /// the same name).
+    Restart(ConnId),
     /// The request was refused; the connection is told why.
     Refused {
         /// Who asked.
@@ -136,9 +152,25 @@ impl Rooms {
     /// Carries out `input`, which came at `now`: what the hub must do, in order.
     pub fn apply(&mut self, input: Input<'_>, now: Now) -> Vec<Effect> {
         let (conn, request_id, answer) = match input {
-            Input::Join { conn, request_id, room, name, media, pass } => {
+            Input::Join { conn, request_id, room, name, media, pass, addr } => {
+                if self.draining {
+                    let error = RoomError::ShuttingDown;
+                    return vec![
+                        Effect::Refused { conn, request_id, error },
+                        Effect::Restart(conn),
+                    ];
+                }
+                // Someone who got the password wrong too often does not get it looked at.
+                if pass.password.is_some() && !self.attempts.may_try(conn, addr, now.at) {
+                    let error = RoomError::TooManyAttempts;
+                    return vec![Effect::Refused { conn, request_id, error }];
+                }
                 let unix = now.unix_ms / 1000;
-                (conn, request_id, self.join(conn, request_id, room, name, media, pass, unix))
+                let joined = self.join(conn, request_id, room, name, media, pass, unix);
+                if let Err(RoomError::WrongPassword) = joined {
+                    self.attempts.failed(conn, addr, now.at);
+                }
+                (conn, request_id, joined)
             }
             Input::Resume { conn, request_id, tenant, room, token, kept } => {
                 return self.resume_effects(conn, request_id, tenant, room, token, kept);
@@ -150,6 +182,11 @@ impl Rooms {
             Input::Moderate { conn, action } => return self.moderate_effects(conn, action),
             Input::Leave { conn } => (conn, None, Ok(self.leave(conn))),
             Input::Disconnect { conn } => (conn, None, Ok(self.disconnect(conn, now.at))),
+            Input::Closed { conn, for_good } => {
+                self.attempts.forget(conn);
+                let out = if for_good { self.leave(conn) } else { self.disconnect(conn, now.at) };
+                (conn, None, Ok(out))
+            }
             Input::Expire => {
                 let out = self.expire(now.at);
                 return self.effects(out);
@@ -238,6 +275,7 @@ mod tests {
             name,
             media: MediaState::default(),
             pass: Pass::default(),
+            addr: None,
         }
     }
 
@@ -265,6 +303,7 @@ mod tests {
             name: "Anna",
             media: MediaState::default(),
             pass: Pass::default(),
+            addr: None,
         };
         let effects = r.apply(input, at(Instant::now()));
         let [Effect::Refused { conn, request_id, error }] = effects.as_slice() else {
@@ -321,5 +360,65 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, Effect::Send(ConnId(2), ServerMessage::Welcome { .. })))
         );
+    }
+
+    #[test]
+    fn a_draining_relay_refuses_newcomers_and_sends_them_on_but_lets_seats_be_taken_back() {
+        let mut r = rooms(4);
+        let now = at(Instant::now());
+        let token = token_of(&sends(&r.apply(join(1, "Anna"), now)), 1);
+        r.drain();
+        let effects = r.apply(join(2, "Bruno"), now);
+        assert!(
+            matches!(
+                effects.as_slice(),
+                [
+                    Effect::Refused { error: RoomError::ShuttingDown, .. },
+                    Effect::Restart(ConnId(2))
+                ]
+            ),
+            "{effects:?}"
+        );
+        let _ = r.apply(Input::Closed { conn: ConnId(1), for_good: false }, now);
+        assert!(!r.apply(resume(3, &token), now).is_empty(), "Anna takes her seat back");
+    }
+
+    #[test]
+    fn wrong_passwords_are_counted_and_then_not_even_looked_at() {
+        let mut r = rooms(4);
+        let now = at(Instant::now());
+        let _ = r.apply(join(1, "Anna"), now);
+        let set = Moderation::SetPassword { password: Some("geheim".into()) };
+        let _ = r.apply(Input::Moderate { conn: ConnId(1), action: set }, now);
+        let addr = Some(IpAddr::from([192, 0, 2, 7]));
+        let attempt = |conn, password| Input::Join {
+            conn: ConnId(conn),
+            request_id: None,
+            room: "rat",
+            name: "Mallory",
+            media: MediaState::default(),
+            pass: Pass { password: Some(password), ..Pass::default() },
+            addr,
+        };
+        let refused = |r: &mut Rooms, conn, password| -> Vec<RoomError> {
+            r.apply(attempt(conn, password), now)
+                .into_iter()
+                .filter_map(|e| match e {
+                    Effect::Refused { error, .. } => Some(error),
+                    _ => None,
+                })
+                .collect()
+        };
+        // One connection: three tries, then its passwords are not even looked at.
+        for _ in 0..3 {
+            assert_eq!(refused(&mut r, 2, "falsch"), [RoomError::WrongPassword]);
+        }
+        assert_eq!(refused(&mut r, 2, "geheim"), [RoomError::TooManyAttempts]);
+        // New connections from the same address: twenty wrong tries in all from there, then
+        // not even the right password is looked at.
+        for conn in 3..20 {
+            assert_eq!(refused(&mut r, conn, "falsch"), [RoomError::WrongPassword], "{conn}");
+        }
+        assert_eq!(refused(&mut r, 20, "geheim"), [RoomError::TooManyAttempts]);
     }
 }

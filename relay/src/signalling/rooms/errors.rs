@@ -52,6 +52,9 @@ pub enum RoomError {
     /// Too many wrong passwords from this connection or address.
     #[error("Too many wrong passwords. Wait a minute, then try again.")]
     TooManyAttempts,
+    /// The relay drains before it stops: it takes no one new.
+    #[error("This relay is restarting and takes no one new; trying again.")]
+    ShuttingDown,
     /// A host's new password is too long.
     #[error("A password may have at most {max} characters.", max = protocol::MAX_PASSWORD_CHARS)]
     PasswordTooLong,
@@ -85,6 +88,7 @@ impl RoomError {
             Self::PasswordRequired => ErrorCode::PasswordRequired,
             Self::WrongPassword => ErrorCode::WrongPassword,
             Self::TooManyAttempts => ErrorCode::TooManyAttempts,
+            Self::ShuttingDown => ErrorCode::ShuttingDown,
             Self::PasswordTooLong => ErrorCode::InvalidMessage,
             Self::NotJoined => ErrorCode::NotJoined,
             Self::AlreadyJoined => ErrorCode::AlreadyJoined,

@@ -18,7 +18,10 @@ use std::{
     time::Instant,
 };
 
-use crate::{config::links::LinkKeys, config::tenants::TenantId, signalling::ice::IceServers};
+use crate::{
+    config::links::LinkKeys, config::tenants::TenantId, signalling::attempts::Attempts,
+    signalling::ice::IceServers,
+};
 use protocol::{
     ChatMessage, ParticipantId, ParticipantInfo, RequestId, Role, RoomMode, ServerMessage,
 };
@@ -36,7 +39,6 @@ mod rules;
 mod testing;
 
 pub use effects::{Effect, Event, Input};
-pub use errors::RoomError;
 use lobby::Knock;
 pub use media::{MediaAction, MediaRules};
 pub use resume::Kept;
@@ -248,6 +250,10 @@ pub struct Rooms {
     links: Option<LinkKeys>,
     /// The rules of tenants 1, 2, … (tenant 0 is the relay's own: `limits` and `links`).
     tenants: Vec<TenantRules>,
+    /// Wrong room passwords, per connection and per address.
+    attempts: Attempts,
+    /// Shutting down: the meetings that run go on, no one new comes in.
+    draining: bool,
     /// What the media loop must do, decided in the step under way: `apply` empties it into
     /// the step's effects, so it holds at most one step's worth.
     media: Vec<MediaAction>,
@@ -276,7 +282,20 @@ impl Rooms {
             links: None,
             tenants: Vec::new(),
             media: Vec::new(),
+            attempts: Attempts::default(),
+            draining: false,
         }
+    }
+
+    /// Takes no one new from now on (the relay is shutting down); rooms that run go on, and
+    /// people whose connection broke may still take their seats back.
+    pub fn drain(&mut self) {
+        self.draining = true;
+    }
+
+    /// Whether the relay takes no one new.
+    pub fn is_draining(&self) -> bool {
+        self.draining
     }
 
     /// What the media loop must do after the calls since the last take, in order (`apply`

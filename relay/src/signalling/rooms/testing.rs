@@ -6,10 +6,10 @@ use std::time::Duration;
 use crate::{config::links::LinkKeys, config::tenants::TenantId, signalling::ice::IceServers};
 use protocol::{MediaState, ParticipantId, Role, ServerMessage};
 
+pub(super) use super::errors::RoomError;
 use super::{
     ConnId, Outgoing, Pass, Rooms,
     effects::Effect,
-    errors::RoomError,
     media::{MediaAction, MediaRules},
     rules::{RoomKey, RoomLimits, TenantRules},
 };
