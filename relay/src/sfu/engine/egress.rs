@@ -9,7 +9,7 @@ impl Sfu {
     pub(super) fn send_reports(&mut self, now: Instant) {
         let wall = *self.wall.get_or_insert_with(|| SystemInstant::now(now));
         for member in self.members.values_mut() {
-            let (Some(context), Some(to)) = (&mut member.fast, member.peer) else { continue };
+            let (Some(context), Some(to)) = (&mut member.fast, member.route.peer) else { continue };
             if member.last_report.is_some_and(|t| now.saturating_duration_since(t) < REPORT_EVERY) {
                 continue;
             }
@@ -29,8 +29,8 @@ impl Sfu {
         let Some((room, silenced, private)) = self
             .members
             .get(&source)
-            .filter(|m| !m.receive_only)
-            .map(|m| (m.room.clone(), m.silenced, m.camera_private))
+            .filter(|m| !m.rules.receive_only)
+            .map(|m| (m.room.clone(), m.rules.silenced, m.rules.camera_private))
         else {
             return;
         };
@@ -47,7 +47,7 @@ impl Sfu {
                 if silenced && incoming.slot == Slot::Audio {
                     continue;
                 }
-                if private && incoming.slot == Slot::Camera && !member.sees_all_cameras {
+                if private && incoming.slot == Slot::Camera && !member.rules.sees_all_cameras {
                     continue;
                 }
                 let Some(sender_id) = member.forwards.get(&(source, incoming.slot)).copied() else {
@@ -108,7 +108,7 @@ impl Sfu {
                 });
                 out.sending.on_sent(now, packet.header.timestamp, packet.payload.len());
                 let payload = packet.payload.len() as u64;
-                if let (Some(context), Some(to)) = (&mut member.fast, member.peer) {
+                if let (Some(context), Some(to)) = (&mut member.fast, member.route.peer) {
                     match protect(context, &packet) {
                         Ok(data) => {
                             self.outputs.push_back(Output::Transmit { to, data });
@@ -157,7 +157,7 @@ impl Sfu {
                 debug!(participant = %id, "resend budget spent; the rest of the NACK is not answered");
                 break;
             }
-            if let (Some(context), Some(to)) = (&mut member.fast, member.peer) {
+            if let (Some(context), Some(to)) = (&mut member.fast, member.route.peer) {
                 match protect(context, &packet) {
                     Ok(data) => self.outputs.push_back(Output::Transmit { to, data }),
                     Err(e) => debug!(participant = %id, "cannot resend: {e}"),
@@ -181,7 +181,7 @@ impl Sfu {
         while let Some(datagram) = member.pc.poll_write() {
             let data = datagram.message;
             if fastpath::is_media(&data) {
-                member.peer = Some(datagram.transport.peer_addr);
+                member.route.peer = Some(datagram.transport.peer_addr);
             }
             if member.fast.is_none()
                 && member.fast_misses < FAST_PATH_ATTEMPTS

@@ -29,14 +29,16 @@ impl Sfu {
         };
         let local_addr = self.local_addr;
         let Some(member) = self.members.get_mut(&id) else { return };
-        member.last_from = Some(from);
+        member.route.last_from = Some(from);
         if is_stun_message(data) {
             if proved || member.proves(data, from) {
-                member.path.signed_check_from(from);
+                member.route.path.signed_check_from(from);
                 self.demux.learn(from, id);
             }
-        } else if fastpath::is_media(data) && member.path.media_from(now, from, member.peer) {
-            info!(participant = %id, %from, sending_to = ?member.peer, "the browser sends its media on another path: asking it to restart ICE");
+        } else if fastpath::is_media(data)
+            && member.route.path.media_from(now, from, member.route.peer)
+        {
+            info!(participant = %id, %from, sending_to = ?member.route.peer, "the browser sends its media on another path: asking it to restart ICE");
             self.outputs.push_back(Output::Signal { to: id, signal: Signal::RestartIce });
         }
         let message = TaggedBytesMut {
@@ -65,9 +67,9 @@ impl Sfu {
                 continue;
             }
             let Some(selected) = selected_peer(member) else { continue };
-            if member.peer != Some(selected) {
+            if member.route.peer != Some(selected) {
                 debug!(participant = %id, %selected, "media address changed");
-                member.peer = Some(selected);
+                member.route.peer = Some(selected);
             }
         }
     }
@@ -155,14 +157,14 @@ impl Member {
                     }
                 }
                 RTCPeerConnectionEvent::OnNegotiationNeededEvent => {
-                    self.offer_due.get_or_insert(now + OFFER_BATCH);
+                    self.negotiation.offer_due.get_or_insert(now + OFFER_BATCH);
                 }
                 RTCPeerConnectionEvent::OnSignalingStateChangeEvent(state) => {
-                    self.signaling = state
+                    self.negotiation.signaling = state
                 }
                 RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
                     let selected = selected_peer(self);
-                    debug!(participant = %id, ?selected, last_from = ?self.last_from, "media connection {state}");
+                    debug!(participant = %id, ?selected, last_from = ?self.route.last_from, "media connection {state}");
                     let connected = state == RTCPeerConnectionState::Connected;
                     events.just_connected |= connected && !self.connected;
                     self.connected = connected;

@@ -288,10 +288,6 @@ struct Member {
     /// Transceivers whose stream ended, set inactive, waiting to carry a new stream (see
     /// [`Spare`](spares::Spare)). At most as many as this participant ever received at once.
     spares: Vec<spares::Spare>,
-    /// Offers the relay made on this connection, and answers to them it applied: a spare is
-    /// reusable once the browser answered an offer that showed it inactive.
-    offers_made: u64,
-    answers_applied: u64,
     /// Whose video each forwarding sender's SSRC carries (to route keyframe requests).
     video_ssrcs: FxHashMap<u32, (ParticipantId, Slot)>,
     /// Layer choice and rewriting of each video (camera or screen) this participant receives.
@@ -302,23 +298,10 @@ struct Member {
     estimate: Option<u64>,
     /// How packets must look on each forwarding sender, once negotiated.
     stamps: FxHashMap<RTCRtpSenderId, Stamp>,
-    /// The first offer (the client's) has been answered; the relay may offer from now on.
-    negotiated: bool,
-    /// The relay has changes to offer, from this time on (once signalling is stable).
-    offer_due: Option<Instant>,
-    /// A host locked this participant's microphone: their audio is not forwarded.
-    silenced: bool,
-    /// This participant's camera goes only to those who see every camera (hosts, in a room
-    /// whose cameras go to the hosts only).
-    camera_private: bool,
-    /// This participant receives every camera, private ones too.
-    sees_all_cameras: bool,
-    /// A listener: nothing they send is forwarded.
-    receive_only: bool,
-    /// The connection's signalling state.
-    signaling: RTCSignalingState,
-    /// When the relay's offer that awaits an answer went out, and whether its wait was logged.
-    offered_at: Option<(Instant, bool)>,
+    /// Offers and answers on this connection.
+    negotiation: Negotiation,
+    /// What hosts decided for this participant, enforced by not forwarding.
+    rules: HostRules,
     /// DTLS is up: packets can be encrypted for this participant.
     connected: bool,
     /// When the connection next needs [`Sfu::handle_timeout`], as last asked.
@@ -331,6 +314,50 @@ struct Member {
     fast_misses: u8,
     /// Bytes this participant's NACKs may still have resent (see [`RESEND_BYTES_PER_SECOND`]).
     resend_budget: TokenBucket,
+    /// Where this participant's media goes and comes from.
+    route: Route,
+    /// Each stream forwarded to this participant, by SSRC.
+    outgoing: FxHashMap<u32, Outgoing>,
+    /// When this participant last got sender reports.
+    last_report: Option<Instant>,
+    /// The connection was used since: ask again.
+    timeout_stale: bool,
+}
+
+/// Offers and answers on one participant's connection to the relay.
+#[derive(Debug)]
+struct Negotiation {
+    /// The connection's signalling state.
+    signaling: RTCSignalingState,
+    /// The first offer (the client's) has been answered; the relay may offer from now on.
+    negotiated: bool,
+    /// The relay has changes to offer, from this time on (once signalling is stable).
+    offer_due: Option<Instant>,
+    /// When the relay's offer that awaits an answer went out, and whether its wait was logged.
+    offered_at: Option<(Instant, bool)>,
+    /// Offers the relay made on this connection, and answers to them it applied: a spare is
+    /// reusable once the browser answered an offer that showed it inactive.
+    offers_made: u64,
+    answers_applied: u64,
+}
+
+/// What hosts decided for one participant, enforced by not forwarding.
+#[derive(Debug)]
+struct HostRules {
+    /// A host locked this participant's microphone: their audio is not forwarded.
+    silenced: bool,
+    /// This participant's camera goes only to those who see every camera (hosts, in a room
+    /// whose cameras go to the hosts only).
+    camera_private: bool,
+    /// This participant receives every camera, private ones too.
+    sees_all_cameras: bool,
+    /// A listener: nothing they send is forwarded.
+    receive_only: bool,
+}
+
+/// Where one participant's media goes and comes from, and what proves it.
+#[derive(Debug)]
+struct Route {
     /// Where `rtc` sends this participant's media (the selected candidate pair).
     peer: Option<SocketAddr>,
     /// Where this participant's latest datagram came from.
@@ -341,12 +368,6 @@ struct Member {
     path: PathWatch,
     /// Where their recent connectivity checks came from (copies from elsewhere prove nothing).
     checks: RecentChecks,
-    /// Each stream forwarded to this participant, by SSRC.
-    outgoing: FxHashMap<u32, Outgoing>,
-    /// When this participant last got sender reports.
-    last_report: Option<Instant>,
-    /// The connection was used since: ask again.
-    timeout_stale: bool,
 }
 
 impl Member {
@@ -354,8 +375,8 @@ impl Member {
     /// participant: signed with their ICE password, and no copy of a check that came from
     /// another address.
     fn proves(&mut self, data: &[u8], from: SocketAddr) -> bool {
-        path::signed_check(data, &self.ice_password, self.tap.crypto())
-            .is_some_and(|check| self.checks.first_from(check, from))
+        path::signed_check(data, &self.route.ice_password, self.tap.crypto())
+            .is_some_and(|check| self.route.checks.first_from(check, from))
     }
 
     /// When the connection needs time to pass next. Asking `rtc` walks its whole pipeline, so
@@ -455,7 +476,7 @@ fn stamp_of(member: &mut Member, sender_id: RTCRtpSenderId) -> Option<Stamp> {
     }
     // A sender is usable once the participant has answered the offer that added it: packets
     // sent before that are dropped by the browser, and a keyframe among them would be lost.
-    if member.signaling != RTCSignalingState::Stable {
+    if member.negotiation.signaling != RTCSignalingState::Stable {
         return None;
     }
     let transceiver_id =
@@ -581,21 +602,25 @@ impl Sfu {
                 inbound: HashMap::new(),
                 forwards: FxHashMap::default(),
                 spares: Vec::new(),
-                offers_made: 0,
-                answers_applied: 0,
                 video_ssrcs: FxHashMap::default(),
                 video: FxHashMap::default(),
                 wanted: FxHashMap::default(),
                 estimate: None,
                 stamps: FxHashMap::default(),
-                negotiated: false,
-                offer_due: None,
-                signaling: RTCSignalingState::Stable,
-                silenced: false,
-                camera_private: false,
-                sees_all_cameras: true,
-                receive_only: false,
-                offered_at: None,
+                negotiation: Negotiation {
+                    signaling: RTCSignalingState::Stable,
+                    negotiated: false,
+                    offer_due: None,
+                    offered_at: None,
+                    offers_made: 0,
+                    answers_applied: 0,
+                },
+                rules: HostRules {
+                    silenced: false,
+                    camera_private: false,
+                    sees_all_cameras: true,
+                    receive_only: false,
+                },
                 connected: false,
                 next_timeout: None,
                 timeout_stale: true,
@@ -603,11 +628,13 @@ impl Sfu {
                 fast: None,
                 fast_misses: 0,
                 resend_budget: TokenBucket::new(RESEND_BYTES_PER_SECOND, RESEND_BURST_BYTES, now),
-                peer: None,
-                last_from: None,
-                ice_password,
-                path: PathWatch::default(),
-                checks: RecentChecks::default(),
+                route: Route {
+                    peer: None,
+                    last_from: None,
+                    ice_password,
+                    path: PathWatch::default(),
+                    checks: RecentChecks::default(),
+                },
                 outgoing: FxHashMap::default(),
                 last_report: None,
             },
@@ -688,7 +715,7 @@ impl Sfu {
     /// not depend on the participant's own browser to keep quiet.
     pub fn set_silenced(&mut self, id: ParticipantId, silenced: bool) -> Result<(), SfuError> {
         let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
-        member.silenced = silenced;
+        member.rules.silenced = silenced;
         Ok(())
     }
 
@@ -702,15 +729,15 @@ impl Sfu {
         sees_all: bool,
     ) -> Result<(), SfuError> {
         let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
-        member.camera_private = private;
-        member.sees_all_cameras = sees_all;
+        member.rules.camera_private = private;
+        member.rules.sees_all_cameras = sees_all;
         Ok(())
     }
 
     /// Makes `id` a listener: nothing they send is forwarded, whatever their browser sends.
     pub fn set_receive_only(&mut self, id: ParticipantId) -> Result<(), SfuError> {
         let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
-        member.receive_only = true;
+        member.rules.receive_only = true;
         Ok(())
     }
 
@@ -786,8 +813,10 @@ impl Sfu {
         let offers = self
             .members
             .values()
-            .filter(|m| m.negotiated && m.signaling == RTCSignalingState::Stable)
-            .filter_map(|m| m.offer_due)
+            .filter(|m| {
+                m.negotiation.negotiated && m.negotiation.signaling == RTCSignalingState::Stable
+            })
+            .filter_map(|m| m.negotiation.offer_due)
             .min();
         self.members
             .values_mut()
@@ -816,7 +845,7 @@ impl Sfu {
         let due: Vec<ParticipantId> = self
             .members
             .iter()
-            .filter(|(_, m)| m.offer_due.is_some_and(|t| t <= now))
+            .filter(|(_, m)| m.negotiation.offer_due.is_some_and(|t| t <= now))
             .map(|(id, _)| *id)
             .collect();
         for id in due {

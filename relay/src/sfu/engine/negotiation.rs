@@ -14,7 +14,7 @@ impl Sfu {
         let member = self.members.get_mut(&id).ok_or(SfuError::UnknownParticipant(id))?;
         match signal {
             Signal::Offer { sdp } => {
-                if member.signaling == RTCSignalingState::HaveLocalOffer {
+                if member.negotiation.signaling == RTCSignalingState::HaveLocalOffer {
                     // Glare: the relay is the impolite side; the app rolls back and answers ours.
                     info!(participant = %id, "ignoring a colliding offer");
                     return Ok(());
@@ -31,18 +31,19 @@ impl Sfu {
                 member.pc.set_local_description(now, answer)?;
                 let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
                 self.outputs.push_back(Output::Signal { to: id, signal: Signal::Answer { sdp } });
-                let first = !member.negotiated;
-                member.negotiated = true;
+                let first = !member.negotiation.negotiated;
+                member.negotiation.negotiated = true;
                 if first {
                     self.subscribe_to_room(now, id);
                 }
             }
             Signal::Answer { sdp } => {
-                let waited = member.offered_at.take().map(|(at, _)| now.duration_since(at));
-                debug!(participant = %id, state = %member.signaling, ?waited, "answer from participant");
-                if member.signaling == RTCSignalingState::HaveLocalOffer {
+                let waited =
+                    member.negotiation.offered_at.take().map(|(at, _)| now.duration_since(at));
+                debug!(participant = %id, state = %member.negotiation.signaling, ?waited, "answer from participant");
+                if member.negotiation.signaling == RTCSignalingState::HaveLocalOffer {
                     member.pc.set_remote_description(now, RTCSessionDescription::answer(sdp)?)?;
-                    member.answers_applied += 1;
+                    member.negotiation.answers_applied += 1;
                     // New forwarded tracks are live now: their first picture needs a keyframe,
                     // and waiting for the next tick would delay it.
                     self.drain(now, id);
@@ -87,8 +88,8 @@ impl Sfu {
         let start_layer = self.smallest_layer(source, slot);
         let kind = slot.kind();
         let Some(member) = self.members.get_mut(&subscriber) else { return };
-        if member.forwards.contains_key(&(source, slot)) || !member.negotiated {
-            debug!(%subscriber, %source, slot = slot.name(), negotiated = member.negotiated, "forward skipped");
+        if member.forwards.contains_key(&(source, slot)) || !member.negotiation.negotiated {
+            debug!(%subscriber, %source, slot = slot.name(), negotiated = member.negotiation.negotiated, "forward skipped");
             return;
         }
         debug!(%subscriber, %source, slot = slot.name(), "forward added");
@@ -127,7 +128,7 @@ impl Sfu {
                     member.video_ssrcs.insert(ssrc, (source, slot));
                     member.video.insert((source, slot), VideoForward::new(start_layer));
                 }
-                member.offer_due.get_or_insert(now + OFFER_BATCH);
+                member.negotiation.offer_due.get_or_insert(now + OFFER_BATCH);
             }
             Err(e) => warn!("cannot forward {source}'s {} to {subscriber}: {e}", slot.name()),
         }
@@ -136,13 +137,13 @@ impl Sfu {
     /// Sends the relay's offer to `id` if it has changes and signalling is stable.
     pub(super) fn offer_if_needed(&mut self, now: Instant, id: ParticipantId) {
         let Some(member) = self.members.get_mut(&id) else { return };
-        if member.offer_due.is_none_or(|due| due > now)
-            || !member.negotiated
-            || member.signaling != RTCSignalingState::Stable
+        if member.negotiation.offer_due.is_none_or(|due| due > now)
+            || !member.negotiation.negotiated
+            || member.negotiation.signaling != RTCSignalingState::Stable
         {
             return;
         }
-        member.offer_due = None;
+        member.negotiation.offer_due = None;
         let offer = match member.pc.create_offer(None) {
             Ok(offer) => offer,
             Err(e) => {
@@ -154,9 +155,9 @@ impl Sfu {
             warn!(participant = %id, "cannot apply our offer: {e}");
             return;
         }
-        member.signaling = RTCSignalingState::HaveLocalOffer;
-        member.offers_made += 1;
-        member.offered_at = Some((now, false));
+        member.negotiation.signaling = RTCSignalingState::HaveLocalOffer;
+        member.negotiation.offers_made += 1;
+        member.negotiation.offered_at = Some((now, false));
         debug!(participant = %id, "offer to participant");
         let sdp = member.pc.local_description().map(|d| d.sdp).unwrap_or_default();
         tracing::trace!(participant = %id, %sdp, "our offer");
@@ -169,7 +170,7 @@ impl Sfu {
     /// answer is on its way). Until answered, the browser's own offers count as collisions.
     pub fn resend_offer(&mut self, id: ParticipantId) {
         let Some(member) = self.members.get(&id) else { return };
-        if member.signaling != RTCSignalingState::HaveLocalOffer {
+        if member.negotiation.signaling != RTCSignalingState::HaveLocalOffer {
             return;
         }
         let Some(sdp) = member.pc.local_description().map(|d| d.sdp) else { return };
@@ -181,7 +182,7 @@ impl Sfu {
     /// waits, the participant's own offers (an ICE restart) are ignored as collisions.
     pub(super) fn report_slow_answers(&mut self, now: Instant) {
         for (id, member) in &mut self.members {
-            if let Some((at, logged @ false)) = &mut member.offered_at
+            if let Some((at, logged @ false)) = &mut member.negotiation.offered_at
                 && now >= *at + SLOW_ANSWER
             {
                 *logged = true;

@@ -32,8 +32,8 @@ impl Member {
             return;
         };
         transceiver.set_direction(RTCRtpTransceiverDirection::Inactive);
-        self.spares.push(Spare { kind, sender, retired_at: self.offers_made });
-        self.offer_due.get_or_insert(now + OFFER_BATCH);
+        self.spares.push(Spare { kind, sender, retired_at: self.negotiation.offers_made });
+        self.negotiation.offer_due.get_or_insert(now + OFFER_BATCH);
     }
 
     /// Sends `track` (whose only encoding has `ssrc`) on a spare transceiver of its kind, if
@@ -43,7 +43,7 @@ impl Member {
         track: &MediaStreamTrack,
         ssrc: u32,
     ) -> Option<RTCRtpSenderId> {
-        let answered = self.answers_applied;
+        let answered = self.negotiation.answers_applied;
         let index =
             self.spares.iter().position(|s| s.kind == track.kind() && answered > s.retired_at)?;
         let spare = self.spares.swap_remove(index);
