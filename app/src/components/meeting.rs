@@ -51,42 +51,7 @@ pub fn MeetingView(
     let invite_fallback = RwSignal::new(None::<String>);
     let dialog = RwSignal::new(None::<Dialog>);
 
-    {
-        let room = room.clone();
-        leptos::task::spawn_local(async move {
-            let config = AppConfig::load().await;
-            let (local, error) = match request.media {
-                JoinMedia::Prepared(prepared) => prepared.take().await,
-                JoinMedia::Open(devices) => media::acquire(&devices).await,
-            };
-            if let Some(error) = error {
-                view.notice.set(Some(error));
-            }
-            if view.phase.get_untracked() == CallPhase::Left {
-                let mut local = local;
-                local.stop();
-                return;
-            }
-            let entry = crate::call::Entry {
-                relay_url: config.relay_url(),
-                room,
-                name: request.name,
-                link: request.link,
-            };
-            let started = Call::start(view, state, tr, entry, local, request.wanted);
-            // This view may be gone by now; then the call is left at once.
-            if let Some(started) = call.try_set_value(Some(started)).flatten() {
-                started.leave();
-            }
-        });
-    }
-    on_cleanup(move || {
-        if let Some(call) = call.get_value()
-            && call.view().phase.get_untracked() != CallPhase::Left
-        {
-            call.leave();
-        }
-    });
+    start_call(view, state, room.clone(), request, call);
 
     let mode = move || match view.mode.get() {
         RoomMode::Mesh => "mesh",
@@ -328,4 +293,52 @@ pub fn MeetingView(
             </Show>
         </main>
     }
+}
+
+/// Opens the devices (or takes what the pre-join screen opened), then starts the call in
+/// `room` under `state`, the owner of the call's reactive state; the call is left when this
+/// view goes.
+fn start_call(
+    view: CallView,
+    state: Owner,
+    room: String,
+    request: JoinRequest,
+    call: StoredValue<Option<Rc<Call>>, LocalStorage>,
+) {
+    let tr = Tr::use_context();
+    {
+        leptos::task::spawn_local(async move {
+            let config = AppConfig::load().await;
+            let (local, error) = match request.media {
+                JoinMedia::Prepared(prepared) => prepared.take().await,
+                JoinMedia::Open(devices) => media::acquire(&devices).await,
+            };
+            if let Some(error) = error {
+                view.notice.set(Some(error));
+            }
+            if view.phase.get_untracked() == CallPhase::Left {
+                let mut local = local;
+                local.stop();
+                return;
+            }
+            let entry = crate::call::Entry {
+                relay_url: config.relay_url(),
+                room,
+                name: request.name,
+                link: request.link,
+            };
+            let started = Call::start(view, state, tr, entry, local, request.wanted);
+            // This view may be gone by now; then the call is left at once.
+            if let Some(started) = call.try_set_value(Some(started)).flatten() {
+                started.leave();
+            }
+        });
+    }
+    on_cleanup(move || {
+        if let Some(call) = call.get_value()
+            && call.view().phase.get_untracked() != CallPhase::Left
+        {
+            call.leave();
+        }
+    });
 }
