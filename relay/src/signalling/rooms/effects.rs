@@ -227,8 +227,8 @@ impl Rooms {
         effects
     }
 
-    /// A host's action: its messages, then whoever must go leaves the room and is closed
-    /// (after the message that says why).
+    /// A host's action: its messages, then whoever must go is closed (after the message that
+    /// says why) and leaves the room.
     fn moderate_effects(&mut self, conn: ConnId, action: Moderation) -> Vec<Effect> {
         let (out, leaving) = match self.moderate(conn, action) {
             Ok(answer) => answer,
@@ -239,11 +239,11 @@ impl Rooms {
             }
         };
         let mut effects = self.effects(out);
-        for gone in leaving {
-            let out = self.leave(gone);
-            effects.extend(self.effects(out));
-            effects.push(Effect::Close(gone));
-        }
+        // They leave the room; what that tells the others goes out once they are closed, so
+        // nobody sent away hears of the others leaving too.
+        let left: Vec<Outgoing> = leaving.iter().flat_map(|gone| self.leave(*gone)).collect();
+        effects.extend(leaving.into_iter().map(Effect::Close));
+        effects.extend(self.effects(left));
         effects
     }
 
@@ -314,7 +314,7 @@ mod tests {
     }
 
     #[test]
-    fn whom_a_host_removes_is_told_then_leaves_then_is_closed() {
+    fn whom_a_host_removes_is_told_then_closed_and_the_others_see_them_leave() {
         let mut r = rooms(4);
         let now = at(Instant::now());
         let _ = r.apply(join(1, "Anna"), now);
@@ -328,7 +328,7 @@ mod tests {
             matches!(e, Effect::Send(ConnId(1), ServerMessage::ParticipantLeft { .. }))
         });
         let closed = effects.iter().position(|e| *e == Effect::Close(ConnId(2)));
-        assert!(told < left && left < closed && told.is_some(), "{effects:?}");
+        assert!(told.is_some() && told < closed && closed < left, "{effects:?}");
     }
 
     fn resume(conn: u64, token: &str) -> Input<'_> {
