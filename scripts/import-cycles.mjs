@@ -19,10 +19,15 @@ function moduleName(root, path) {
   return relative(root, path).replace(/\.rs$/, '').replace(/\/mod$/, '').replaceAll('/', '::');
 }
 
-/// Every `crate::…` path a source names, `use crate::{a::{b, c}, d}` expanded.
-function paths(source) {
+/// Every `crate::…` path a source names, `use crate::{a::{b, c}, d}` expanded; `super::…`
+/// paths are resolved against `parent`, the module above this file's.
+function paths(source, parent) {
   const found = [];
   for (const m of source.matchAll(/crate::((?:[a-z_][a-z0-9_]*::)*[a-z_][a-z0-9_]*)/g)) found.push(m[1]);
+  const under = parent ? `${parent}::` : '';
+  for (const m of source.matchAll(/(?<![a-z_:])super::((?:[a-z_][a-z0-9_]*::)*[a-z_][a-z0-9_]*)/g)) {
+    found.push(under + m[1]);
+  }
   const expand = (prefix, body) => {
     let depth = 0;
     let part = '';
@@ -47,6 +52,7 @@ function paths(source) {
     }
   };
   for (const m of source.matchAll(/use crate::\{([\s\S]*?)\};/g)) expand('', m[1]);
+  for (const m of source.matchAll(/use super::\{([\s\S]*?)\};/g)) expand(under, m[1]);
   return found;
 }
 
@@ -56,12 +62,23 @@ for (const root of process.argv.slice(2)) {
   for (const path of files(root)) {
     const name = moduleName(root, path);
     if (name === 'lib' || name === 'main') continue;
-    sources.set(name, readFileSync(path, 'utf8').split(/#\[cfg\(test\)\]\s*mod tests/)[0]);
+    sources.set(name, readFileSync(path, 'utf8'));
   }
+  // Modules only tests compile (`#[cfg(test)] mod testing;`) and test modules inside files
+  // are left out.
+  const testOnly = new Set();
+  for (const [name, source] of sources) {
+    for (const m of source.matchAll(/#\[cfg\(test\)\]\s*(?:#\[[^\]]*\]\s*)*mod ([a-z_][a-z0-9_]*);/g)) {
+      testOnly.add(name === '' ? m[1] : `${name}::${m[1]}`);
+    }
+    sources.set(name, source.split(/#\[cfg\(test\)\]\s*(?:#\[[^\]]*\]\s*)*mod tests\b/)[0]);
+  }
+  for (const name of testOnly) sources.delete(name);
   const graph = new Map();
   for (const [name, source] of sources) {
     const deps = new Set();
-    for (const path of paths(source)) {
+    const parent = name.includes('::') ? name.slice(0, name.lastIndexOf('::')) : '';
+    for (const path of paths(source, parent)) {
       const segments = path.split('::');
       for (let k = segments.length; k > 0; k -= 1) {
         const candidate = segments.slice(0, k).join('::');

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{rate::TokenBucket, signalling::rooms::ConnId};
+use crate::{rate::TokenBucket, signalling::ConnId};
 
 /// Wrong passwords one connection may send at once.
 pub const PER_CONNECTION: u32 = 3;

@@ -27,8 +27,7 @@ use crate::{
     signalling::outbox::{AbandonWatch, Inbox},
     signalling::rooms::ConnId,
     signalling::session::{End, Frame, Session, SessionLimits, Step, Tick},
-    web::admission::{Refused, client_address},
-    web::routes::header,
+    web::admission::{Refused, client_address, header},
     web::state::Shared,
 };
 

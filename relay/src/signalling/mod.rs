@@ -41,3 +41,7 @@ impl Now {
         Self { at: std::time::Instant::now(), unix_ms }
     }
 }
+
+/// A WebSocket connection, as the shell numbers them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);

@@ -14,7 +14,11 @@ use axum::{
 };
 use tower_http::services::ServeDir;
 
-use crate::{config::tenants::TenantId, web::admission::client_address, web::state::Shared};
+use crate::{
+    config::tenants::TenantId,
+    web::admission::{client_address, header},
+    web::state::Shared,
+};
 
 /// The relay's HTTP routes: the WebSocket, the answers below, and the app's files from
 /// `static_dir` (or a line saying there are none), all behind the web front's headers.
@@ -214,9 +218,4 @@ pub(crate) async fn tenant_config(
 
 pub(crate) async fn no_app() -> &'static str {
     "Treffpunkt relay. This relay was started without --static-dir, so it serves signalling only.\n"
-}
-
-/// A header's value as text, if it has one.
-pub(crate) fn header<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }

@@ -45,9 +45,7 @@ pub use resume::Kept;
 use resume::Tokens;
 pub use rules::{RoomKey, RoomLimits, TenantRules};
 
-/// A WebSocket connection, as the shell numbers them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub u64);
+pub use crate::signalling::ConnId;
 
 /// A message for one connection.
 pub type Outgoing = (ConnId, ServerMessage);
